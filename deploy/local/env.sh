@@ -1,0 +1,66 @@
+# Shared settings of the deploy/local scripts. Sourced, not run. Every value can be overridden from the
+# environment; the gateway, the tests and the demo read the same variables.
+IG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export IG_ROOT
+[ -n "${IG_STATE_DIR:-}" ] && IG_STATE_DIR_SET=1
+export IG_STATE_DIR="${IG_STATE_DIR:-$IG_ROOT/.local}"
+
+export IG_RABBITMQ_PORT="${IG_RABBITMQ_PORT:-5682}"
+export IG_RABBITMQ_NODENAME="${IG_RABBITMQ_NODENAME:-integration-gateway-$IG_RABBITMQ_PORT@localhost}"
+export IG_RABBITMQ_USER="${IG_RABBITMQ_USER:-gateway}"
+export IG_RABBITMQ_PASSWORD="${IG_RABBITMQ_PASSWORD:-gateway-local}"
+export IG_RABBITMQ_VHOST="${IG_RABBITMQ_VHOST:-integration-gateway}"
+export IG_RABBITMQ_TEST_VHOST="${IG_RABBITMQ_TEST_VHOST:-integration-gateway-test}"
+
+export IG_POSTGRES_PORT="${IG_POSTGRES_PORT:-5442}"
+export IG_POSTGRES_DB="${IG_POSTGRES_DB:-integration_gateway}"
+export IG_POSTGRES_USER="${IG_POSTGRES_USER:-gateway}"
+export IG_POSTGRES_PASSWORD="${IG_POSTGRES_PASSWORD:-gateway-local}"
+
+export IG_SIMULATOR_PORT="${IG_SIMULATOR_PORT:-5080}"
+export IG_GATEWAY_PORT="${IG_GATEWAY_PORT:-5070}"
+
+# What the gateway reads (ASP.NET Core configuration from environment variables).
+export RabbitMq__Host=127.0.0.1
+export RabbitMq__Port="$IG_RABBITMQ_PORT"
+export RabbitMq__VirtualHost="$IG_RABBITMQ_VHOST"
+export RabbitMq__Username="$IG_RABBITMQ_USER"
+export RabbitMq__Password="$IG_RABBITMQ_PASSWORD"
+export ConnectionStrings__Gateway="Host=127.0.0.1;Port=$IG_POSTGRES_PORT;Database=$IG_POSTGRES_DB;Username=$IG_POSTGRES_USER;Password=$IG_POSTGRES_PASSWORD;Timeout=5;Command Timeout=10"
+export Agreements__Directory="$IG_ROOT/deploy/config/agreements"
+
+# Where up.sh put the state (it may have moved it out of a checkout the service users cannot reach).
+[ -f "$IG_ROOT/.local/state-dir" ] && [ -z "${IG_STATE_DIR_SET:-}" ] && IG_STATE_DIR="$(cat "$IG_ROOT/.local/state-dir")"
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Runs a command as a service's own user when we are root (RabbitMQ and PostgreSQL refuse to run as root);
+# otherwise as ourselves.
+as_user() {
+  local user="$1"; shift
+  if is_root; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+
+# Runs a RabbitMQ program (rabbitmq-server, rabbitmqctl, rabbitmq-diagnostics) for this project's node.
+rabbit() {
+  local program="$1"; shift
+  local dir="$IG_STATE_DIR/rabbitmq" home="$HOME"
+  is_root && home=/var/lib/rabbitmq  # where the rabbitmq user keeps its Erlang cookie
+  as_user rabbitmq env HOME="$home" \
+    RABBITMQ_NODENAME="$IG_RABBITMQ_NODENAME" \
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$IG_RABBITMQ_PORT" \
+    RABBITMQ_DIST_PORT="$((IG_RABBITMQ_PORT + 20000))" \
+    ERL_EPMD_ADDRESS=127.0.0.1 \
+    RABBITMQ_MNESIA_BASE="$dir/mnesia" \
+    RABBITMQ_LOG_BASE="$dir/log" \
+    RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+    RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
+    "/usr/lib/rabbitmq/bin/$program" "$@"
+}
+
+postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
+
+log() { printf '[deploy/local] %s\n' "$*" >&2; }
+die() { printf '[deploy/local] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Makes RabbitMQ and PostgreSQL available on 127.0.0.1 for the gateway, from Debian's packages, without systemd:
+# installs them when missing, starts them with data and logs under .local/ (git ignores it), waits until they
+# answer, and creates the gateway's database, user and virtual hosts. Idempotent: what already runs is reused.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+install_packages() {
+  local missing=()
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! is_root; then
+    die "missing packages: ${missing[*]}. Install them as root: sudo apt-get install -y ${missing[*]}"
+  fi
+  log "installing ${missing[*]} from Debian's packages"
+  # The packages' own init scripts would start system-wide instances; we run our own, so keep them from starting.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$created_policy" = 1 ] && rm -f "$policy"
+  return 0
+}
+
+# The service users must reach the state folder. A checkout under a private home directory is not reachable
+# for them; then the state goes to a folder of its own under /var/tmp, named after the checkout.
+resolve_state_dir() {
+  mkdir -p "$IG_STATE_DIR" "$IG_ROOT/.local"
+  if is_root && ! runuser -u postgres -- test -x "$IG_STATE_DIR" 2>/dev/null; then
+    local alt="/var/tmp/integration-gateway-$(printf '%s' "$IG_ROOT" | sha1sum | cut -c1-12)"
+    log "$IG_STATE_DIR is not reachable by the service users; keeping state in $alt"
+    mkdir -p "$alt"; chmod 755 "$alt"
+    IG_STATE_DIR="$alt"
+  fi
+  printf '%s\n' "$IG_STATE_DIR" > "$IG_ROOT/.local/state-dir"
+}
+
+start_postgres() {
+  local bin; bin="$(postgres_bin)"
+  local dir="$IG_STATE_DIR/postgres" data="$IG_STATE_DIR/postgres/data"
+  mkdir -p "$dir/run" "$dir/log"
+  is_root && chown -R postgres:postgres "$dir"
+  if [ ! -s "$data/PG_VERSION" ]; then
+    log "initialising PostgreSQL in $data"
+    as_user postgres "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/log/initdb.log" 2>&1 \
+      || die "initdb failed; see $dir/log/initdb.log"
+  fi
+  if as_user postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    log "PostgreSQL already runs from $data"
+  else
+    log "starting PostgreSQL on 127.0.0.1:$IG_POSTGRES_PORT"
+    as_user postgres "$bin/pg_ctl" -D "$data" -l "$dir/log/postgres.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $IG_POSTGRES_PORT -k $dir/run" start >/dev/null \
+      || die "PostgreSQL did not start; see $dir/log/postgres.log"
+  fi
+  local i
+  for i in $(seq 1 60); do
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$IG_POSTGRES_PORT" && break
+    sleep 0.5
+  done
+  "$bin/pg_isready" -q -h 127.0.0.1 -p "$IG_POSTGRES_PORT" || die "PostgreSQL does not answer on 127.0.0.1:$IG_POSTGRES_PORT"
+
+  # Role and database, created once; the password is (re)set so the configured one always works.
+  local psql=("$bin/psql" -h "$dir/run" -p "$IG_POSTGRES_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA)
+  as_user postgres "${psql[@]}" -d postgres -v user="$IG_POSTGRES_USER" -v pass="$IG_POSTGRES_PASSWORD" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
+ALTER ROLE :"user" WITH LOGIN PASSWORD :'pass';
+SQL
+  as_user postgres "${psql[@]}" -d postgres -v db="$IG_POSTGRES_DB" -v user="$IG_POSTGRES_USER" >/dev/null <<'SQL'
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SQL
+  log "PostgreSQL ready: database $IG_POSTGRES_DB, user $IG_POSTGRES_USER, 127.0.0.1:$IG_POSTGRES_PORT"
+}
+
+start_rabbitmq() {
+  local dir="$IG_STATE_DIR/rabbitmq"
+  mkdir -p "$dir/mnesia" "$dir/log"
+  # Quorum queues need no plugin; no management UI is started.
+  [ -f "$dir/enabled_plugins" ] || echo '[].' > "$dir/enabled_plugins"
+  cat > "$dir/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$IG_RABBITMQ_PORT
+log.file.level = warning
+CONF
+  is_root && chown -R rabbitmq:rabbitmq "$dir"
+
+  if rabbit rabbitmqctl status >/dev/null 2>&1; then
+    log "RabbitMQ node $IG_RABBITMQ_NODENAME already runs"
+  else
+    if ! pgrep -x epmd >/dev/null 2>&1; then touch "$IG_STATE_DIR/rabbitmq/.started-epmd"; fi
+    log "starting RabbitMQ node $IG_RABBITMQ_NODENAME on 127.0.0.1:$IG_RABBITMQ_PORT"
+    setsid bash -c "$(declare -f rabbit as_user is_root); rabbit rabbitmq-server" >"$dir/log/startup.log" 2>&1 </dev/null &
+  fi
+  local i
+  for i in $(seq 1 120); do
+    rabbit rabbitmqctl await_startup --timeout 2 >/dev/null 2>&1 && break
+    sleep 1
+  done
+  rabbit rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1 \
+    || die "RabbitMQ does not answer on 127.0.0.1:$IG_RABBITMQ_PORT; see $dir/log"
+
+  rabbit rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$IG_RABBITMQ_USER" \
+    || rabbit rabbitmqctl -q add_user "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
+  rabbit rabbitmqctl -q change_password "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
+  # The well-known guest/guest account is of no use here and a risk anywhere.
+  if rabbit rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx guest; then
+    rabbit rabbitmqctl -q delete_user guest >/dev/null
+  fi
+  local vhost
+  for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_TEST_VHOST"; do
+    rabbit rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx "$vhost" || rabbit rabbitmqctl -q add_vhost "$vhost" >/dev/null
+    rabbit rabbitmqctl -q set_permissions -p "$vhost" "$IG_RABBITMQ_USER" '.*' '.*' '.*' >/dev/null
+  done
+  log "RabbitMQ ready: amqp://127.0.0.1:$IG_RABBITMQ_PORT, vhosts $IG_RABBITMQ_VHOST and $IG_RABBITMQ_TEST_VHOST, user $IG_RABBITMQ_USER"
+}
+
+install_packages
+resolve_state_dir
+start_postgres
+start_rabbitmq

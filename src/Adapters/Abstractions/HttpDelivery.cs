@@ -1,0 +1,66 @@
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace IntegrationGateway.Adapters;
+
+/// <summary>
+/// The part of a delivery over HTTP that every recipient shares: send the bytes with the idempotency key,
+/// map the answer to a <see cref="DeliveryResult"/>, read the receipt. Exceptions that mean "try again"
+/// become transient results; their messages name the endpoint, never the payload.
+/// </summary>
+public static class HttpDelivery
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    public static async Task<DeliveryResult> PostAsync(
+        HttpClient client, string relativePath, OutboundTransfer transfer, HttpContent content, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, relativePath) { Content = content };
+        request.Headers.Add(IdempotencyKeyHeader, transfer.IdempotencyKey);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        try
+        {
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken)
+                .ConfigureAwait(false);
+            var statusCode = (int)response.StatusCode;
+            var receipt = response.IsSuccessStatusCode
+                ? await ReadReceiptAsync(response, cancellationToken).ConfigureAwait(false)
+                : null;
+            return DeliveryResult.FromStatusCode(statusCode, receipt);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is SocketException or IOException || ex.StatusCode is null)
+        {
+            return DeliveryResult.Unreachable($"{client.BaseAddress}: {ex.HttpRequestError}");
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return DeliveryResult.Unreachable($"{client.BaseAddress}: timed out after {client.Timeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    static async Task<string?> ReadReceiptAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentType?.MediaType != "application/json")
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(
+                await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false),
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("receiptId", out var receipt)
+                && receipt.ValueKind == JsonValueKind.String
+                    ? receipt.GetString()
+                    : null;
+        }
+        catch (JsonException)
+        {
+            // The transfer was accepted; an unreadable receipt does not undo that.
+            return null;
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace IntegrationGateway.Adapters;
+
+/// <summary>
+/// Delivers minimised records to one recipient in its own wire format. Registered once per recipient;
+/// the gateway picks the adapter by <see cref="Recipient"/>, the id that agreements name.
+/// </summary>
+public interface IRecipientAdapter
+{
+    /// <summary>The recipient id used in agreement files, e.g. <c>duo</c>.</summary>
+    string Recipient { get; }
+
+    /// <summary>Makes one delivery attempt. Does not throw for recipient-side failures: they are in the result.</summary>
+    Task<DeliveryResult> DeliverAsync(OutboundTransfer transfer, CancellationToken cancellationToken);
+}

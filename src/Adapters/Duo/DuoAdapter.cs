@@ -1,0 +1,17 @@
+namespace IntegrationGateway.Adapters.Duo;
+
+/// <summary>DUO (Dienst Uitvoering Onderwijs): the absence register, enrolments and exam results.</summary>
+internal sealed class DuoAdapter(IDuoClient client) : IRecipientAdapter
+{
+    public const string RecipientId = "duo";
+
+    public string Recipient => RecipientId;
+
+    public Task<DeliveryResult> DeliverAsync(OutboundTransfer transfer, CancellationToken cancellationToken) =>
+        transfer.EventType switch
+        {
+            "AbsenceReported" => client.ReportAbsenceAsync(transfer, cancellationToken),
+            _ => Task.FromResult(new DeliveryResult(
+                DeliveryStatus.Rejected, null, null, $"the DUO adapter has no mapping for {transfer.EventType}")),
+        };
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationGateway.Adapters.Duo;
+
+public static class DuoRegistration
+{
+    /// <summary>Registers the DUO adapter and its typed client, configured from <c>Recipients:Duo</c>.</summary>
+    public static IServiceCollection AddDuoAdapter(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DuoOptions>()
+            .Bind(configuration.GetSection(DuoOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddHttpClient<IDuoClient, DuoClient>((provider, http) =>
+        {
+            var options = provider.GetRequiredService<IOptions<DuoOptions>>().Value;
+            // A trailing slash makes relative paths append to the base path instead of replacing its last segment.
+            http.BaseAddress = new Uri(options.BaseUrl!.ToString().TrimEnd('/') + "/");
+            http.Timeout = options.Timeout;
+        });
+        // Transient: typed HttpClients are cheap and must not be captured by a singleton (handler rotation).
+        services.AddTransient<IRecipientAdapter, DuoAdapter>();
+        return services;
+    }
+}

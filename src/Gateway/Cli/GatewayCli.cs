@@ -1,0 +1,83 @@
+using System.CommandLine;
+using IntegrationGateway.Gateway.Demo;
+using IntegrationGateway.Gateway.Hosting;
+using IntegrationGateway.Gateway.Policy;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationGateway.Gateway.Cli;
+
+/// <summary>
+/// The gateway executable's verbs. With no verb it runs the service. Every verb has <c>--help</c> and returns
+/// one of <see cref="ExitCodes"/>.
+/// </summary>
+public static class GatewayCli
+{
+    public static RootCommand CreateRoot()
+    {
+        var root = new RootCommand("IntegrationGateway: routes school and agency events to public bodies, on a legal ground, with the minimum data.");
+        var run = new Command("run", "Run the gateway service (the default when no verb is given).") { TreatUnmatchedTokensAsErrors = false };
+        run.SetAction((parse, _) => RunServiceAsync([.. parse.UnmatchedTokens]));
+        root.Subcommands.Add(run);
+        root.Subcommands.Add(DemoCommand.Create());
+        root.TreatUnmatchedTokensAsErrors = false;
+        root.SetAction((parse, _) => RunServiceAsync([.. parse.UnmatchedTokens]));
+        return root;
+    }
+
+    public static async Task<int> InvokeAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        var parse = CreateRoot().Parse(args);
+        error ??= Console.Error;
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var problem in parse.Errors)
+            {
+                await error.WriteLineAsync(problem.Message);
+            }
+
+            await error.WriteLineAsync("Run with --help for usage.");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                // The host handles SIGTERM and Ctrl-C itself and drains in-flight messages; the parser must not
+                // cut that short.
+                ProcessTerminationTimeout = null,
+                Output = output ?? Console.Out,
+                Error = error,
+                EnableDefaultExceptionHandler = false,
+            });
+        }
+        catch (AgreementsInvalidException ex)
+        {
+            await error.WriteLineAsync($"The gateway will not start: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or MassTransit.MassTransitException or TimeoutException or OperationCanceledException)
+        {
+            await error.WriteLineAsync($"The gateway could not start: {Describe(ex)}");
+            return ExitCodes.Failed;
+        }
+    }
+
+    static async Task<int> RunServiceAsync(string[] hostArgs)
+    {
+        await using var app = GatewayApp.Build(hostArgs);
+        await app.RunAsync();
+        return ExitCodes.Ok;
+    }
+
+    static string Describe(Exception ex)
+    {
+        var messages = new List<string>();
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            messages.Add(e.Message);
+        }
+
+        return string.Join(" -> ", messages.Distinct());
+    }
+}

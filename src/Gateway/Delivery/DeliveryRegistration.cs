@@ -1,0 +1,34 @@
+using IntegrationGateway.Adapters.Duo;
+using IntegrationGateway.Gateway.Policy;
+
+namespace IntegrationGateway.Gateway.Delivery;
+
+public static class DeliveryRegistration
+{
+    /// <summary>Every recipient adapter, one line each, and the pipeline that uses them.</summary>
+    public static IServiceCollection AddRecipientAdapters(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddDuoAdapter(configuration);
+
+        services.AddScoped<RecipientAdapters>();
+        services.AddScoped<TransferPipeline>();
+        services.AddSingleton<TransferCounters>();
+        return services;
+    }
+
+    /// <summary>Every agreement must name a recipient the gateway can deliver to; checked before the bus starts.</summary>
+    public static void EnsureEveryRecipientHasAnAdapter(this IServiceProvider services)
+    {
+        using var scope = services.CreateScope();
+        var known = scope.ServiceProvider.GetRequiredService<RecipientAdapters>().Recipients;
+        var errors = services.GetRequiredService<PolicyEngine>().Agreements
+            .Where(a => !known.Contains(a.Recipient))
+            .Select(a => new AgreementError(a.SourceFile, 1, "unknown-recipient",
+                $"recipient '{a.Recipient}' has no adapter; known recipients: {string.Join(", ", known.Order(StringComparer.Ordinal))}"))
+            .ToList();
+        if (errors.Count > 0)
+        {
+            throw new AgreementsInvalidException(errors);
+        }
+    }
+}

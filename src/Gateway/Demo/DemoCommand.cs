@@ -1,0 +1,97 @@
+using System.CommandLine;
+using System.Net.Http.Json;
+using IntegrationGateway.Gateway.Cli;
+using IntegrationGateway.Gateway.Delivery;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.Gateway.Hosting;
+using MassTransit;
+
+namespace IntegrationGateway.Gateway.Demo;
+
+/// <summary>
+/// <c>demo</c>: runs the gateway, publishes sample events over RabbitMQ as a school system would, waits until
+/// each is settled, and prints what was delivered and blocked per recipient, cross-checked against what the
+/// agency simulator recorded. The services and the simulator are started by <c>deploy/local/demo.sh</c>.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var count = new Option<int>("--count") { Description = "Sample AbsenceReported events to publish.", DefaultValueFactory = _ => 25 };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the sample events (default: random, printed)." };
+        var exitAfterSummary = new Option<bool>("--exit-after-summary") { Description = "Stop after printing the summary instead of running until Ctrl-C." };
+        var simulator = new Option<Uri>("--simulator") { Description = "Base URL of the agency simulator, to read what it recorded.", DefaultValueFactory = _ => new Uri("http://127.0.0.1:5080") };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every event to be settled.", DefaultValueFactory = _ => 120 };
+        var command = new Command("demo", "Publish sample events through the real broker and print a delivery summary.")
+        {
+            count, seed, exitAfterSummary, simulator, timeout,
+        };
+        count.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 100_000) { r.AddError("--count must be between 1 and 100000"); } });
+        command.TreatUnmatchedTokensAsErrors = false; // host settings such as --urls pass through
+        command.SetAction((parse, _) => RunAsync(
+            parse.GetValue(count),
+            parse.GetValue(seed) ?? Random.Shared.Next(),
+            parse.GetValue(exitAfterSummary),
+            parse.GetValue(simulator)!,
+            TimeSpan.FromSeconds(parse.GetValue(timeout)),
+            [.. parse.UnmatchedTokens]));
+        return command;
+    }
+
+    static async Task<int> RunAsync(int count, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, string[] hostArgs)
+    {
+        await using var app = GatewayApp.Build(hostArgs);
+        await app.StartAsync();
+        var stopping = app.Lifetime.ApplicationStopping;
+
+        var counters = app.Services.GetRequiredService<TransferCounters>();
+        var before = counters.Snapshot();
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        var events = new SampleEventGenerator(seed, time).AbsenceReported(count);
+        var bus = app.Services.GetRequiredService<IBus>();
+        foreach (var e in events)
+        {
+            await bus.Publish(e, stopping);
+        }
+
+        Console.WriteLine($"Published {count} AbsenceReported events (seed {seed}); waiting for the gateway to settle them...");
+        var started = time.GetTimestamp();
+        while (counters.Snapshot().Since(before).EventsSettled < count && time.GetElapsedTime(started) < timeout && !stopping.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, CancellationToken.None);
+        }
+
+        var settled = counters.Snapshot().Since(before);
+        var eventIds = events.Select(e => e.EventId.ToString("D")).ToHashSet(StringComparer.Ordinal);
+        var recorded = await CountRecordedAsync(simulator, eventIds, stopping);
+
+        Console.WriteLine();
+        Console.WriteLine(DemoSummary.Render(count, settled, recorded));
+        var delivered = settled.Transfers.Where(kv => kv.Key.Outcome == TransferOutcome.Delivered).Sum(kv => kv.Value);
+        var ok = settled.EventsSettled >= count && recorded.Values.Sum() == delivered;
+
+        if (exitAfterSummary || stopping.IsCancellationRequested)
+        {
+            await app.StopAsync();
+            return ok ? ExitCodes.Ok : ExitCodes.Failed;
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"Gateway running. Ops: {string.Join(", ", app.Urls.Select(u => u.TrimEnd('/') + "/ops/summary"))}  Health: /health/ready  (Ctrl-C to stop)");
+        await app.WaitForShutdownAsync();
+        return ok ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>Receipts the simulator holds for this run's events, per recipient.</summary>
+    static async Task<Dictionary<string, long>> CountRecordedAsync(Uri simulator, HashSet<string> eventIds, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = simulator, Timeout = TimeSpan.FromSeconds(10) };
+        var receipts = await http.GetFromJsonAsync<List<SimulatorReceipt>>("records", cancellationToken) ?? [];
+        return receipts
+            .Where(r => eventIds.Contains(r.IdempotencyKey.Split(':')[0]))
+            .GroupBy(r => r.Recipient, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
+    }
+
+    sealed record SimulatorReceipt(string Recipient, string IdempotencyKey);
+}

@@ -1,0 +1,37 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace IntegrationGateway.Gateway.Health;
+
+internal static class HealthEndpoints
+{
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// <c>/health/live</c>: the process runs. <c>/health/ready</c>: broker and database answer; 503 with the
+    /// failing check and its reason otherwise.
+    /// </summary>
+    public static IEndpointRouteBuilder MapGatewayHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = r => r.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync });
+        return endpoints;
+    }
+
+    static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return JsonSerializer.SerializeAsync(context.Response.Body, new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.Select(e => new
+            {
+                name = e.Key,
+                status = e.Value.Status.ToString(),
+                description = e.Value.Description,
+                durationMs = Math.Round(e.Value.Duration.TotalMilliseconds, 1),
+            }),
+        }, cancellationToken: context.RequestAborted);
+    }
+}

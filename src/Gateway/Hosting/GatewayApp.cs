@@ -1,0 +1,66 @@
+using IntegrationGateway.Gateway.Delivery;
+using IntegrationGateway.Gateway.Health;
+using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Policy;
+using Npgsql;
+
+namespace IntegrationGateway.Gateway.Hosting;
+
+/// <summary>Composes the gateway host. Reads like a table of contents; each step lives next to the code it wires.</summary>
+public static class GatewayApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // appsettings.json ships beside the binary; the current directory is where relative paths start.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        configure?.Invoke(builder);
+
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(45));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddGatewayPolicy(builder.Configuration);
+        builder.Services.AddRecipientAdapters(builder.Configuration);
+        builder.Services.AddGatewayIntake(builder.Configuration);
+        builder.Services.AddGatewayDatabase(builder.Configuration);
+
+        var app = builder.Build();
+        app.Services.EnsureEveryRecipientHasAnAdapter();
+        app.MapGatewayHealth();
+        app.MapOpsSummary();
+        return app;
+    }
+
+    static IServiceCollection AddGatewayDatabase(this IServiceCollection services, IConfiguration configuration)
+    {
+        var connectionString = configuration.GetConnectionString("Gateway")
+            ?? throw new InvalidOperationException("ConnectionStrings:Gateway is not set: the gateway needs its PostgreSQL database.");
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [HealthEndpoints.ReadyTag]);
+        return services;
+    }
+
+    /// <summary>Counts since start, per recipient and outcome: no personal data, safe for any operator.</summary>
+    static void MapOpsSummary(this WebApplication app)
+    {
+        app.MapGet("/", () => Results.Redirect("/ops/summary"));
+        app.MapGet("/ops/summary", (TransferCounters counters) =>
+        {
+            var snapshot = counters.Snapshot();
+            return Results.Json(new
+            {
+                eventsSettled = snapshot.EventsSettled,
+                eventsUnrouted = snapshot.EventsUnrouted,
+                recipients = snapshot.Recipients.Select(r => new
+                {
+                    recipient = r,
+                    delivered = snapshot.Count(r, TransferOutcome.Delivered),
+                    blocked = snapshot.Count(r, TransferOutcome.Blocked),
+                    failed = snapshot.Count(r, TransferOutcome.Failed),
+                }),
+            });
+        });
+    }
+}

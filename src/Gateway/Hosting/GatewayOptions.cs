@@ -1,0 +1,59 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace IntegrationGateway.Gateway.Hosting;
+
+/// <summary>The broker, bound to <c>RabbitMq</c>.</summary>
+public sealed class RabbitMqOptions
+{
+    public const string Section = "RabbitMq";
+
+    [Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    [Range(1, 65535)]
+    public int Port { get; set; } = 5682;
+
+    [Required]
+    public string VirtualHost { get; set; } = "integration-gateway";
+
+    [Required]
+    public string Username { get; set; } = "gateway";
+
+    [Required]
+    public string Password { get; set; } = "";
+
+    /// <summary>The address without credentials, for messages that tell an operator where the gateway looked.</summary>
+    public string Address => $"amqp://{Host}:{Port}/{VirtualHost}";
+}
+
+/// <summary>The intake queue, bound to <c>Intake</c>.</summary>
+public sealed class IntakeOptions
+{
+    public const string Section = "Intake";
+
+    /// <summary>Durable quorum queue the gateway consumes events from.</summary>
+    [Required]
+    public string QueueName { get; set; } = "integration-gateway.intake";
+
+    /// <summary>Messages the broker hands the gateway ahead of time.</summary>
+    [Range(1, 1000)]
+    public int PrefetchCount { get; set; } = 32;
+
+    /// <summary>Events processed at once.</summary>
+    [Range(1, 1000)]
+    public int ConcurrentMessageLimit { get; set; } = 16;
+
+    /// <summary>In-process retries of an event whose delivery failed transiently, with exponential backoff.</summary>
+    [Range(0, 20)]
+    public int RetryLimit { get; set; } = 8;
+}
+
+/// <summary>Where agreement files are read from, bound to <c>Agreements</c>.</summary>
+public sealed class AgreementsOptions
+{
+    public const string Section = "Agreements";
+
+    /// <summary>Folder of agreement YAML files; a relative path is taken from the current directory.</summary>
+    [Required]
+    public string Directory { get; set; } = "deploy/config/agreements";
+}

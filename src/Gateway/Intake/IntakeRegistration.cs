@@ -1,0 +1,63 @@
+using IntegrationGateway.Contracts;
+using IntegrationGateway.Gateway.Health;
+using IntegrationGateway.Gateway.Hosting;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationGateway.Gateway.Intake;
+
+public static class IntakeRegistration
+{
+    /// <summary>
+    /// MassTransit over RabbitMQ with one durable quorum intake queue. A message is acknowledged only after its
+    /// consumer returns, so a message in flight at shutdown is either finished or handed back to the broker.
+    /// </summary>
+    public static IServiceCollection AddGatewayIntake(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RabbitMqOptions>().Bind(configuration.GetSection(RabbitMqOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<IntakeOptions>().Bind(configuration.GetSection(IntakeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddMassTransit(bus =>
+        {
+            bus.AddConsumer<EventConsumer<AbsenceReported>>();
+            bus.ConfigureHealthCheckOptions(health =>
+            {
+                health.Name = "rabbitmq";
+                health.Tags.Add(HealthEndpoints.ReadyTag);
+            });
+
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var broker = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                var intake = context.GetRequiredService<IOptions<IntakeOptions>>().Value;
+                rabbit.Host(broker.Host, (ushort)broker.Port, broker.VirtualHost, host =>
+                {
+                    host.Username(broker.Username);
+                    host.Password(broker.Password);
+                    host.ConnectionName("integration-gateway");
+                });
+
+                rabbit.ReceiveEndpoint(intake.QueueName, endpoint =>
+                {
+                    endpoint.SetQuorumQueue();
+                    endpoint.PrefetchCount = intake.PrefetchCount;
+                    endpoint.ConcurrentMessageLimit = intake.ConcurrentMessageLimit;
+                    // Fault<T> would carry the whole event, personal data included, to whoever listens.
+                    endpoint.PublishFaults = false;
+                    endpoint.UseMessageRetry(retry => retry.Exponential(
+                        intake.RetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(400)));
+                    endpoint.ConfigureConsumer<EventConsumer<AbsenceReported>>(context);
+                });
+            });
+        });
+
+        services.AddOptions<MassTransitHostOptions>().Configure(host =>
+        {
+            // Start only once the intake topology exists: publishers must never hit an exchange with no queue.
+            host.WaitUntilStarted = true;
+            host.StartTimeout = TimeSpan.FromSeconds(30);
+            host.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        return services;
+    }
+}

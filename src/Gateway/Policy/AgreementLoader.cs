@@ -1,0 +1,258 @@
+using System.Globalization;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace IntegrationGateway.Gateway.Policy;
+
+/// <summary>A problem found in an agreement file, pointing at the file and line a reader must look at.</summary>
+public sealed record AgreementError(string File, int Line, string Rule, string Message)
+{
+    public override string ToString() => $"{File}:{Line}: [{Rule}] {Message}";
+}
+
+/// <summary>
+/// Reads agreement files (<c>*.yaml</c>, one agreement each). Strict: an unknown key, a missing required key
+/// or a malformed value is an error with file and line, never a silently ignored setting.
+/// </summary>
+public static class AgreementLoader
+{
+    static readonly string[] KnownKeys =
+    [
+        "id", "version", "recipient", "title", "jurisdiction", "eventTypes", "senders", "purposes",
+        "legalBasis", "fields", "validFrom", "validUntil",
+    ];
+
+    static readonly string[] Jurisdictions = ["NL", "BE-VLG"];
+
+    public sealed record Result(IReadOnlyList<Agreement> Agreements, IReadOnlyList<AgreementError> Errors);
+
+    public static Result LoadDirectory(string directory)
+    {
+        var full = Path.GetFullPath(directory);
+        if (!Directory.Exists(full))
+        {
+            return new([], [new AgreementError(full, 0, "agreements-directory", "the agreements directory does not exist")]);
+        }
+
+        var agreements = new List<Agreement>();
+        var errors = new List<AgreementError>();
+        var files = Directory.EnumerateFiles(full, "*.yaml").Concat(Directory.EnumerateFiles(full, "*.yml"))
+            .Order(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            var (agreement, fileErrors) = LoadFile(file);
+            errors.AddRange(fileErrors);
+            if (agreement is not null)
+            {
+                agreements.Add(agreement);
+            }
+        }
+
+        foreach (var duplicate in agreements.GroupBy(a => a.Id, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            foreach (var agreement in duplicate.Skip(1))
+            {
+                errors.Add(new(agreement.SourceFile, 1, "duplicate-id", $"agreement id '{agreement.Id}' is also used in {duplicate.First().SourceFile}"));
+            }
+        }
+
+        if (agreements.Count == 0 && errors.Count == 0)
+        {
+            errors.Add(new(full, 0, "agreements-directory", "no agreement files (*.yaml) found: nothing could ever be transferred"));
+        }
+
+        return new(agreements, errors);
+    }
+
+    public static (Agreement? Agreement, IReadOnlyList<AgreementError> Errors) LoadFile(string file)
+    {
+        var reader = new MappingReader(file);
+        YamlMappingNode root;
+        try
+        {
+            using var text = File.OpenText(file);
+            var stream = new YamlStream();
+            stream.Load(text);
+            if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode mapping)
+            {
+                return (null, [new(file, 1, "yaml", "an agreement file holds exactly one YAML mapping")]);
+            }
+
+            root = mapping;
+        }
+        catch (YamlException ex)
+        {
+            return (null, [new(file, (int)ex.Start.Line, "yaml", ex.Message)]);
+        }
+
+        foreach (var key in root.Children.Keys)
+        {
+            if (key is YamlScalarNode { Value: { } name } && !KnownKeys.Contains(name, StringComparer.Ordinal))
+            {
+                reader.Error(key, "unknown-key", $"unknown key '{name}'; known keys: {string.Join(", ", KnownKeys)}");
+            }
+        }
+
+        var id = reader.RequiredString(root, "id");
+        var versionText = reader.RequiredString(root, "version");
+        var version = 0;
+        if (versionText is not null && (!int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out version) || version < 1))
+        {
+            reader.Error(reader.NodeOf(root, "version")!, "version", "version is a whole number from 1");
+        }
+
+        var recipient = reader.RequiredString(root, "recipient");
+        var title = reader.RequiredString(root, "title");
+        var jurisdiction = reader.RequiredString(root, "jurisdiction");
+        if (jurisdiction is not null && !Jurisdictions.Contains(jurisdiction, StringComparer.Ordinal))
+        {
+            reader.Error(reader.NodeOf(root, "jurisdiction")!, "jurisdiction", $"jurisdiction is one of {string.Join(", ", Jurisdictions)}");
+        }
+
+        var eventTypes = reader.StringList(root, "eventTypes", required: true);
+        var senders = reader.StringList(root, "senders", required: false);
+        var purposes = reader.StringList(root, "purposes", required: true);
+        var legalBasis = ReadLegalBasis(reader, root);
+        var fieldPaths = reader.StringList(root, "fields", required: true);
+        FieldSelection? fields = null;
+        try
+        {
+            fields = FieldSelection.Parse(fieldPaths);
+        }
+        catch (FormatException ex)
+        {
+            reader.Error(reader.NodeOf(root, "fields")!, "field-path", ex.Message);
+        }
+
+        var validFrom = reader.OptionalDate(root, "validFrom");
+        var validUntil = reader.OptionalDate(root, "validUntil");
+        if (validFrom > validUntil)
+        {
+            reader.Error(reader.NodeOf(root, "validFrom")!, "validity-window", $"validFrom {validFrom:yyyy-MM-dd} is after validUntil {validUntil:yyyy-MM-dd}");
+        }
+
+        if (reader.Errors.Count > 0)
+        {
+            return (null, reader.Errors);
+        }
+
+        return (new Agreement
+        {
+            Id = id!,
+            Version = version,
+            Recipient = recipient!,
+            Title = title!,
+            Jurisdiction = jurisdiction!,
+            EventTypes = eventTypes,
+            Senders = senders,
+            Purposes = purposes,
+            LegalBasis = legalBasis!,
+            Fields = fields!,
+            ValidFrom = validFrom,
+            ValidUntil = validUntil,
+            SourceFile = file,
+        }, []);
+    }
+
+    static LegalBasis? ReadLegalBasis(MappingReader reader, YamlMappingNode root)
+    {
+        if (reader.NodeOf(root, "legalBasis") is not { } node)
+        {
+            reader.Error(root, "required", "legalBasis is required: no transfer without a stated ground");
+            return null;
+        }
+
+        if (node is not YamlMappingNode mapping)
+        {
+            reader.Error(node, "legal-basis", "legalBasis is a mapping with 'gdpr' and 'instrument'");
+            return null;
+        }
+
+        var gdpr = reader.RequiredString(mapping, "gdpr");
+        var instrument = reader.RequiredString(mapping, "instrument");
+        return gdpr is null || instrument is null ? null : new LegalBasis(gdpr, instrument);
+    }
+
+    /// <summary>Reads values out of a YAML mapping, collecting errors with their line numbers.</summary>
+    sealed class MappingReader(string file)
+    {
+        public List<AgreementError> Errors { get; } = [];
+
+        public void Error(YamlNode node, string rule, string message) =>
+            Errors.Add(new(file, (int)node.Start.Line, rule, message));
+
+        public YamlNode? NodeOf(YamlMappingNode mapping, string key) =>
+            mapping.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
+
+        public string? RequiredString(YamlMappingNode mapping, string key)
+        {
+            switch (NodeOf(mapping, key))
+            {
+                case null:
+                    Error(mapping, "required", $"'{key}' is required");
+                    return null;
+                case YamlScalarNode { Value: { Length: > 0 } value }:
+                    return value;
+                case var other:
+                    Error(other, "required", $"'{key}' must be a non-empty value");
+                    return null;
+            }
+        }
+
+        public IReadOnlyList<string> StringList(YamlMappingNode mapping, string key, bool required)
+        {
+            switch (NodeOf(mapping, key))
+            {
+                case null when required:
+                    Error(mapping, "required", $"'{key}' is required and lists at least one entry");
+                    return [];
+                case null:
+                    return [];
+                case YamlSequenceNode sequence:
+                    var values = new List<string>();
+                    foreach (var item in sequence)
+                    {
+                        if (item is YamlScalarNode { Value: { Length: > 0 } value })
+                        {
+                            values.Add(value);
+                        }
+                        else
+                        {
+                            Error(item, "list", $"every entry of '{key}' is a non-empty value");
+                        }
+                    }
+
+                    if (required && values.Count == 0)
+                    {
+                        Error(sequence, "required", $"'{key}' lists at least one entry");
+                    }
+
+                    return values;
+                case var other:
+                    Error(other, "list", $"'{key}' is a list");
+                    return [];
+            }
+        }
+
+        public DateOnly? OptionalDate(YamlMappingNode mapping, string key)
+        {
+            switch (NodeOf(mapping, key))
+            {
+                case null:
+                case YamlScalarNode { Value: null or "" or "null" or "~" }:
+                    return null;
+                case YamlScalarNode { Value: { } text } node:
+                    if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+                    {
+                        return date;
+                    }
+
+                    Error(node, "date", $"'{key}' is a date written yyyy-MM-dd");
+                    return null;
+                case var other:
+                    Error(other, "date", $"'{key}' is a date written yyyy-MM-dd");
+                    return null;
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using IntegrationGateway.Gateway.Cli;
+
+return await GatewayCli.InvokeAsync(args);
