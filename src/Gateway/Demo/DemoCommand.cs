@@ -26,7 +26,14 @@ internal static class DemoCommand
         {
             count, seed, exitAfterSummary, simulator, timeout,
         };
-        count.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 100_000) { r.AddError("--count must be between 1 and 100000"); } });
+        count.Validators.Add(r =>
+        {
+            // Only a value that parsed is range-checked; one that did not already has its error.
+            if (r.Tokens is [{ Value: var text }] && int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is < 1 or > 100_000)
+            {
+                r.AddError("--count must be between 1 and 100000");
+            }
+        });
         command.TreatUnmatchedTokensAsErrors = false; // host settings such as --urls pass through
         command.SetAction((parse, _) => RunAsync(
             parse.GetValue(count),

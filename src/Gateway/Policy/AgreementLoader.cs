@@ -82,7 +82,12 @@ public static class AgreementLoader
         }
         catch (YamlException ex)
         {
-            return (null, [new(file, (int)ex.Start.Line, "yaml", ex.Message)]);
+            return (null, [new(file, LineOf(ex.Start), "yaml", ex.Message)]);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The scanner gives up on some malformed input without a position.
+            return (null, [new(file, 0, "yaml", $"not valid YAML: {ex.Message}")]);
         }
 
         foreach (var key in root.Children.Keys)
@@ -173,13 +178,16 @@ public static class AgreementLoader
         return gdpr is null || instrument is null ? null : new LegalBasis(gdpr, instrument);
     }
 
+    // YamlDotNet's marks count lines from 1, as editors do.
+    static int LineOf(Mark mark) => (int)mark.Line;
+
     /// <summary>Reads values out of a YAML mapping, collecting errors with their line numbers.</summary>
     sealed class MappingReader(string file)
     {
         public List<AgreementError> Errors { get; } = [];
 
         public void Error(YamlNode node, string rule, string message) =>
-            Errors.Add(new(file, (int)node.Start.Line, rule, message));
+            Errors.Add(new(file, LineOf(node.Start), rule, message));
 
         public YamlNode? NodeOf(YamlMappingNode mapping, string key) =>
             mapping.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;

@@ -1,0 +1,3 @@
+using IntegrationGateway.AgencySimulator;
+
+await SimulatorApp.Create(args).RunAsync();

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace IntegrationGateway.AgencySimulator;
+
+/// <summary>
+/// The agency simulator: <c>POST /recipients/{recipient}/{path}</c> accepts a transfer (JSON body and an
+/// <c>Idempotency-Key</c> header), <c>GET /records[?recipient=]</c> lists what was received,
+/// <c>GET /records/summary</c> counts it, <c>DELETE /records</c> forgets it. Listens on 127.0.0.1 only.
+/// </summary>
+public static class SimulatorApp
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    public static WebApplication Create(string[] args, string? url = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls(url ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5080");
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ReceiptStore>();
+
+        var app = builder.Build();
+        app.MapPost("/recipients/{recipient}/{**path}", async (string recipient, string? path, HttpRequest request, ReceiptStore store) =>
+        {
+            if (!request.Headers.TryGetValue(IdempotencyKeyHeader, out var key) || string.IsNullOrWhiteSpace(key))
+            {
+                return Results.Problem($"the {IdempotencyKeyHeader} header is required", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            JsonNode? body;
+            try
+            {
+                body = await JsonNode.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+            }
+            catch (JsonException)
+            {
+                return Results.Problem("the body is not JSON", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body);
+            return Results.Json(new { receiptId = receipt.ReceiptId, duplicate }, statusCode: duplicate ? StatusCodes.Status200OK : StatusCodes.Status201Created);
+        });
+        app.MapGet("/records", (string? recipient, ReceiptStore store) => Results.Json(store.List(recipient)));
+        app.MapGet("/records/summary", (ReceiptStore store) => Results.Json(store.List(null)
+            .GroupBy(r => r.Recipient)
+            .Select(g => new { recipient = g.Key, receipts = g.Count(), deliveries = g.Sum(r => r.Deliveries), duplicateDeliveries = g.Sum(r => r.Deliveries - 1) })));
+        app.MapDelete("/records", (ReceiptStore store) =>
+        {
+            store.Clear();
+            return Results.NoContent();
+        });
+        app.MapGet("/health", () => Results.Ok("ok"));
+        return app;
+    }
+}
