@@ -6,7 +6,8 @@ namespace IntegrationGateway.AgencySimulator;
 /// <summary>
 /// The agency simulator: <c>POST /recipients/{recipient}/{path}</c> accepts a transfer (JSON body and an
 /// <c>Idempotency-Key</c> header), <c>GET /records[?recipient=]</c> lists what was received,
-/// <c>GET /records/summary</c> counts it, <c>DELETE /records</c> forgets it. Listens on 127.0.0.1 only.
+/// <c>GET /records/summary</c> counts it, <c>DELETE /records</c> forgets it, <c>PUT /control/latency/{ms}</c> slows
+/// every answer down. Listens on 127.0.0.1 only.
 /// </summary>
 public static class SimulatorApp
 {
@@ -19,10 +20,16 @@ public static class SimulatorApp
         builder.WebHost.UseUrls(url ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5080");
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ReceiptStore>();
+        builder.Services.AddSingleton<SimulatorBehaviour>();
 
         var app = builder.Build();
-        app.MapPost("/recipients/{recipient}/{**path}", async (string recipient, string? path, HttpRequest request, ReceiptStore store) =>
+        app.MapPost("/recipients/{recipient}/{**path}", async (string recipient, string? path, HttpRequest request, ReceiptStore store, SimulatorBehaviour behaviour) =>
         {
+            if (behaviour.Latency > TimeSpan.Zero)
+            {
+                await Task.Delay(behaviour.Latency, request.HttpContext.RequestAborted);
+            }
+
             if (!request.Headers.TryGetValue(IdempotencyKeyHeader, out var key) || string.IsNullOrWhiteSpace(key))
             {
                 return Results.Problem($"the {IdempotencyKeyHeader} header is required", statusCode: StatusCodes.Status400BadRequest);
@@ -50,7 +57,18 @@ public static class SimulatorApp
             store.Clear();
             return Results.NoContent();
         });
+        app.MapPut("/control/latency/{milliseconds:int}", (int milliseconds, SimulatorBehaviour behaviour) =>
+        {
+            behaviour.Latency = TimeSpan.FromMilliseconds(Math.Clamp(milliseconds, 0, 60_000));
+            return Results.NoContent();
+        });
         app.MapGet("/health", () => Results.Ok("ok"));
         return app;
     }
+}
+
+/// <summary>How the simulated agencies behave right now; tests change it while the simulator runs.</summary>
+public sealed class SimulatorBehaviour
+{
+    public TimeSpan Latency { get; set; }
 }

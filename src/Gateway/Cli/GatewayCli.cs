@@ -56,7 +56,12 @@ public static class GatewayCli
             await error.WriteLineAsync($"The gateway will not start: {ex.Message}");
             return ExitCodes.Failed;
         }
-        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or MassTransit.MassTransitException or TimeoutException or OperationCanceledException)
+        catch (GatewayStartException ex)
+        {
+            await error.WriteLineAsync($"The gateway could not start: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
         {
             await error.WriteLineAsync($"The gateway could not start: {Describe(ex)}");
             return ExitCodes.Failed;
@@ -66,7 +71,8 @@ public static class GatewayCli
     static async Task<int> RunServiceAsync(string[] hostArgs)
     {
         await using var app = GatewayApp.Build(hostArgs);
-        await app.RunAsync();
+        await app.StartGatewayAsync();
+        await app.WaitForShutdownAsync();
         return ExitCodes.Ok;
     }
 

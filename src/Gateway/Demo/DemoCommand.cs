@@ -48,7 +48,7 @@ internal static class DemoCommand
     static async Task<int> RunAsync(int count, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, string[] hostArgs)
     {
         await using var app = GatewayApp.Build(hostArgs);
-        await app.StartAsync();
+        await app.StartGatewayAsync();
         var stopping = app.Lifetime.ApplicationStopping;
 
         var counters = app.Services.GetRequiredService<TransferCounters>();

@@ -2,6 +2,7 @@ using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Health;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Policy;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace IntegrationGateway.Gateway.Hosting;
@@ -31,6 +32,24 @@ public static class GatewayApp
         app.MapGatewayHealth();
         app.MapOpsSummary();
         return app;
+    }
+
+    /// <summary>
+    /// Starts the host. A failure names the broker and database the gateway was pointed at (never credentials), so
+    /// an operator sees at once where it looked.
+    /// </summary>
+    public static async Task StartGatewayAsync(this WebApplication app)
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (Exception ex) when (ex is not AgreementsInvalidException)
+        {
+            var broker = app.Services.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+            var database = PostgresHealthCheck.Describe(app.Services.GetRequiredService<NpgsqlDataSource>().ConnectionString);
+            throw new GatewayStartException($"RabbitMQ at {broker.Address}, {database}: {ex.GetType().Name}: {ex.Message}", ex);
+        }
     }
 
     static IServiceCollection AddGatewayDatabase(this IServiceCollection services, IConfiguration configuration)
@@ -64,3 +83,6 @@ public static class GatewayApp
         });
     }
 }
+
+/// <summary>The host did not start; the message says which services it was pointed at.</summary>
+public sealed class GatewayStartException(string message, Exception inner) : Exception(message, inner);

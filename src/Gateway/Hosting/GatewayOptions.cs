@@ -22,6 +22,10 @@ public sealed class RabbitMqOptions
     [Required]
     public string Password { get; set; } = "";
 
+    /// <summary>How long start-up waits for the broker before the gateway gives up and exits.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The address without credentials, for messages that tell an operator where the gateway looked.</summary>
     public string Address => $"amqp://{Host}:{Port}/{VirtualHost}";
 }

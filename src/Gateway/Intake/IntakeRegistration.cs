@@ -51,11 +51,11 @@ public static class IntakeRegistration
             });
         });
 
-        services.AddOptions<MassTransitHostOptions>().Configure(host =>
+        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<RabbitMqOptions>>((host, broker) =>
         {
             // Start only once the intake topology exists: publishers must never hit an exchange with no queue.
             host.WaitUntilStarted = true;
-            host.StartTimeout = TimeSpan.FromSeconds(30);
+            host.StartTimeout = broker.Value.StartTimeout;
             host.StopTimeout = TimeSpan.FromSeconds(30);
         });
         return services;

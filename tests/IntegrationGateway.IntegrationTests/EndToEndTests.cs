@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text.Json;
+using IntegrationGateway.Contracts;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.IntegrationTests.Infrastructure;
+
+namespace IntegrationGateway.IntegrationTests;
+
+/// <summary>One event type from a publisher over the real RabbitMQ, through the gateway, to DUO's endpoint.</summary>
+public sealed class EndToEndTests(ITestOutputHelper output)
+{
+    static readonly string[] DuoAllowList =
+        ["eventId", "occurredAt", "source.institutionId", "subject.bsn", "subject.birthDate", "absence.from", "absence.to", "absence.kind", "absence.hours"];
+
+    [Fact]
+    public async Task AbsenceReported_PublishedOverRabbitMq_ReachesDuoOnceWithOnlyTheAllowedFields()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var events = new SampleEventGenerator(11, TimeProvider.System).AbsenceReported(20);
+
+        await bed.PublishAsync(events);
+        var receipts = await bed.WaitForReceiptsAsync("duo", events.Count, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(events.Count, receipts.Count);
+        foreach (var e in events)
+        {
+            var receipt = Assert.Single(receipts, r => r.IdempotencyKey == $"{e.EventId:D}:duo-verzuimregister");
+            Assert.Equal("verzuimmeldingen", receipt.Path);
+            var body = JsonDocument.Parse(receipt.Body!.ToJsonString()).RootElement;
+            Assert.Equal("duo-verzuimregister", body.GetProperty("agreement").GetString());
+            var record = body.GetProperty("record");
+            Assert.Equal(e.Subject.Bsn, record.GetProperty("subject").GetProperty("bsn").GetString());
+            Assert.Subset(DuoAllowList.ToHashSet(), LeafPaths(record).ToHashSet());
+        }
+
+        output.WriteLine($"published {events.Count}, receipts {receipts.Count}, deliveries {receipts.Sum(r => r.Deliveries)}");
+    }
+
+    [Fact]
+    public async Task HealthReady_WithBrokerAndDatabaseUp_ReportsBothHealthy()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
+
+        using var ready = await http.GetAsync("/health/ready");
+        var report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement;
+        using var live = await http.GetAsync("/health/live");
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        var checks = report.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("status").GetString());
+        Assert.Equal("Healthy", checks["rabbitmq"]);
+        Assert.Equal("Healthy", checks["postgres"]);
+    }
+
+    [Fact]
+    public async Task HealthReady_DatabaseUnreachable_Is503NamingTheServer()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var closedPort = TestServices.FreePort();
+        await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Gateway"] = $"Host=127.0.0.1;Port={closedPort};Database=integration_gateway;Username=gateway;Password=gateway-local;Timeout=2",
+        });
+        using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
+
+        using var ready = await http.GetAsync("/health/ready");
+        var body = await ready.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains($"127.0.0.1:{closedPort}/integration_gateway", body);
+        Assert.DoesNotContain("gateway-local", body);
+    }
+
+    static IEnumerable<string> LeafPaths(JsonElement element, string prefix = "")
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            yield return prefix;
+            yield break;
+        }
+
+        foreach (var property in element.EnumerateObject())
+        {
+            foreach (var path in LeafPaths(property.Value, prefix.Length == 0 ? property.Name : $"{prefix}.{property.Name}"))
+            {
+                yield return path;
+            }
+        }
+    }
+}

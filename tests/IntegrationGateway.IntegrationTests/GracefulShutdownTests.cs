@@ -1,0 +1,62 @@
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.IntegrationTests.Infrastructure;
+
+namespace IntegrationGateway.IntegrationTests;
+
+/// <summary>A SIGTERM in the middle of a burst loses nothing: what was in flight finishes or goes back to the queue.</summary>
+public sealed class GracefulShutdownTests(ITestOutputHelper output)
+{
+    const int Burst = 1000;
+
+    [Fact]
+    public async Task Sigterm_DuringABurstOf1000_LosesNoEvent()
+    {
+        await using var bed = await TestBed.StartAsync();
+        // Slow the agency down so the burst is still being worked through when the signal comes.
+        bed.SimulatorBehaviour.Latency = TimeSpan.FromMilliseconds(25);
+        var settings = bed.GatewaySettings();
+        var events = new SampleEventGenerator(2002, TimeProvider.System).AbsenceReported(Burst);
+
+        var first = bed.StartGatewayProcess(settings);
+        await first.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        // The burst is published concurrently, as many school systems would; the signal comes while it still arrives.
+        var publishing = Task.WhenAll(events.Chunk(Burst / 10).Select(chunk => Task.Run(() => bed.PublishAsync(chunk))));
+        await bed.WaitForReceiptsAsync("duo", Burst / 5, TimeSpan.FromSeconds(60));
+
+        var atSignal = bed.Receipts.List("duo").Count;
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        first.Terminate();
+        var exitCode = await first.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var atShutdown = bed.Receipts.List("duo").Count;
+        output.WriteLine($"SIGTERM at {atSignal} receipts; exited with {exitCode} after {stopping.ElapsedMilliseconds} ms at {atShutdown} receipts");
+
+        await publishing;
+        Assert.Equal(0, exitCode);
+        // The signal really came mid-burst, and the restart had work left to prove itself on.
+        Assert.InRange(atSignal, Burst / 5, Burst / 2);
+        Assert.InRange(atShutdown, atSignal, Burst - 100);
+        var waiting = await bed.MessagesInQueueAsync(bed.QueueName);
+
+        bed.SimulatorBehaviour.Latency = TimeSpan.Zero;
+        var second = bed.StartGatewayProcess(settings);
+        await second.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        var receipts = await bed.WaitForReceiptsAsync("duo", Burst, TimeSpan.FromSeconds(120));
+        second.Terminate();
+        await second.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        var delivered = receipts.Select(r => r.IdempotencyKey.Split(':')[0]).ToHashSet();
+        var missing = events.Count(e => !delivered.Contains(e.EventId.ToString("D")));
+        var duplicateDeliveries = receipts.Sum(r => r.Deliveries - 1);
+        output.WriteLine($"burst {Burst}; delivered before SIGTERM completed {atShutdown}; left in queue {waiting}; " +
+                         $"delivered after restart {receipts.Count - atShutdown}; unique {delivered.Count}; missing {missing}; duplicate deliveries {duplicateDeliveries}");
+
+        Assert.Equal(0, missing);
+        Assert.Equal(Burst, receipts.Count);
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName + "_error") ?? 0u);
+
+        // Nothing about the people in the events was written to the gateway's output on the way.
+        var log = first.Output + second.Output;
+        Assert.Contains("Application is shutting down", first.Output);
+        Assert.DoesNotContain(events, e => log.Contains(e.Subject.Bsn!, StringComparison.Ordinal) || log.Contains(e.Subject.Email!, StringComparison.Ordinal));
+    }
+}

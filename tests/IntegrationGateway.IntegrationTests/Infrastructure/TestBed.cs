@@ -1,0 +1,143 @@
+using IntegrationGateway.AgencySimulator;
+using IntegrationGateway.Gateway.Hosting;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using RabbitMQ.Client;
+
+namespace IntegrationGateway.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// What one integration test needs: the real broker and database (checked first, failing loudly), the agency
+/// simulator on a loopback port, a publisher acting as a school system, and an intake queue of the test's own,
+/// removed afterwards.
+/// </summary>
+internal sealed class TestBed : IAsyncDisposable
+{
+    readonly List<IAsyncDisposable> _cleanup = [];
+
+    TestBed(WebApplication simulator, IBusControl publisher)
+    {
+        Simulator = simulator;
+        Publisher = publisher;
+    }
+
+    public string QueueName { get; } = $"it.intake.{Guid.NewGuid():N}";
+    public WebApplication Simulator { get; }
+    public Uri SimulatorUrl => new(Simulator.Urls.First().TrimEnd('/') + "/");
+    public IBusControl Publisher { get; }
+    public ReceiptStore Receipts => Simulator.Services.GetRequiredService<ReceiptStore>();
+    public SimulatorBehaviour SimulatorBehaviour => Simulator.Services.GetRequiredService<SimulatorBehaviour>();
+
+    public static async Task<TestBed> StartAsync()
+    {
+        TestServices.RequireBroker();
+        await TestServices.RequireDatabaseAsync();
+
+        var simulator = SimulatorApp.Create([], "http://127.0.0.1:0");
+        await simulator.StartAsync();
+
+        // A school system: publisher confirms on, its own connection.
+        var publisher = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(
+            TestServices.RabbitHost, (ushort)TestServices.RabbitPort, TestServices.VirtualHost, host =>
+            {
+                host.Username(TestServices.RabbitUser);
+                host.Password(TestServices.RabbitPassword);
+                host.PublisherConfirmation = true;
+            }));
+        await publisher.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        return new TestBed(simulator, publisher);
+    }
+
+    public Dictionary<string, string?> GatewaySettings(int? httpPort = null) =>
+        TestServices.GatewaySettings(QueueName, SimulatorUrl, httpPort ?? TestServices.FreePort());
+
+    /// <summary>The gateway in this process, composed exactly as the service composes itself.</summary>
+    public async Task<WebApplication> StartGatewayInProcessAsync(IDictionary<string, string?>? overrides = null)
+    {
+        var settings = GatewaySettings();
+        settings["Logging:LogLevel:Default"] = "Warning"; // the test host's console is shared by every test
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var gateway = GatewayApp.Build([], builder => builder.Configuration.AddInMemoryCollection(settings));
+        _cleanup.Add(gateway);
+        await gateway.StartAsync();
+        return gateway;
+    }
+
+    public GatewayProcess StartGatewayProcess(Dictionary<string, string?> settings)
+    {
+        var process = GatewayProcess.Start(settings);
+        _cleanup.Add(process);
+        return process;
+    }
+
+    public async Task PublishAsync<T>(IEnumerable<T> messages)
+        where T : class
+    {
+        foreach (var message in messages)
+        {
+            await Publisher.Publish(message);
+        }
+    }
+
+    /// <summary>Waits until the simulator holds at least <paramref name="count"/> receipts for the recipient.</summary>
+    public async Task<IReadOnlyList<Receipt>> WaitForReceiptsAsync(string recipient, int count, TimeSpan timeout)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        IReadOnlyList<Receipt> receipts;
+        while ((receipts = Receipts.List(recipient)).Count < count && waited.Elapsed < timeout)
+        {
+            await Task.Delay(100);
+        }
+
+        return receipts;
+    }
+
+    public async Task<uint?> MessagesInQueueAsync(string queue)
+    {
+        await using var connection = await ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return null; // no such queue
+        }
+    }
+
+    static Task<IConnection> ConnectAsync() => new ConnectionFactory
+    {
+        HostName = TestServices.RabbitHost,
+        Port = TestServices.RabbitPort,
+        VirtualHost = TestServices.VirtualHost,
+        UserName = TestServices.RabbitUser,
+        Password = TestServices.RabbitPassword,
+    }.CreateConnectionAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        for (var i = _cleanup.Count - 1; i >= 0; i--)
+        {
+            await _cleanup[i].DisposeAsync();
+        }
+
+        await Publisher.StopAsync();
+        await Simulator.DisposeAsync();
+
+        // The test's queues and endpoint exchanges go; the shared message-type exchanges stay.
+        await using var connection = await ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        foreach (var name in new[] { QueueName, QueueName + "_error", QueueName + "_skipped" })
+        {
+            await channel.QueueDeleteAsync(name);
+            await channel.ExchangeDeleteAsync(name);
+        }
+    }
+}

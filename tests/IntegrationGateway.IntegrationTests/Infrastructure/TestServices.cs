@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+
+namespace IntegrationGateway.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// Where the real services are: the same environment variables deploy/local/env.sh exports, with the same
+/// defaults. Tests use their own virtual host so they never consume the demo's messages.
+/// </summary>
+internal static class TestServices
+{
+    static readonly IConfiguration Environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+
+    public static string RabbitHost => Environment["RabbitMq:Host"] ?? "127.0.0.1";
+    public static int RabbitPort => int.Parse(Environment["RabbitMq:Port"] ?? Environment["IG_RABBITMQ_PORT"] ?? "5682", System.Globalization.CultureInfo.InvariantCulture);
+    public static string VirtualHost => Environment["IG_RABBITMQ_TEST_VHOST"] ?? "integration-gateway-test";
+    public static string RabbitUser => Environment["RabbitMq:Username"] ?? "gateway";
+    public static string RabbitPassword => Environment["RabbitMq:Password"] ?? "gateway-local";
+    public static string BrokerAddress => $"amqp://{RabbitHost}:{RabbitPort}/{VirtualHost}";
+
+    public static string DatabaseConnectionString => Environment.GetConnectionString("Gateway")
+        ?? "Host=127.0.0.1;Port=5442;Database=integration_gateway;Username=gateway;Password=gateway-local;Timeout=5;Command Timeout=10";
+
+    public static string Agreements => Path.Combine(RepoPaths.Root, "deploy", "config", "agreements");
+
+    /// <summary>Fails the test, naming the broker address, when RabbitMQ does not accept connections.</summary>
+    public static void RequireBroker()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            if (!client.ConnectAsync(RabbitHost, RabbitPort).Wait(TimeSpan.FromSeconds(3)))
+            {
+                throw new TimeoutException("no answer within 3 s");
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or TimeoutException or AggregateException)
+        {
+            throw new InvalidOperationException(
+                $"RabbitMQ is not reachable at {BrokerAddress} ({(ex as AggregateException)?.InnerException?.Message ?? ex.Message}). " +
+                "Start it with deploy/local/up.sh (the README's test command does).", ex);
+        }
+    }
+
+    /// <summary>Fails the test, naming the server, when PostgreSQL does not answer.</summary>
+    public static async Task RequireDatabaseAsync()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(DatabaseConnectionString);
+        try
+        {
+            await using var connection = new NpgsqlConnection(DatabaseConnectionString);
+            await connection.OpenAsync();
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new InvalidOperationException(
+                $"PostgreSQL is not reachable at {builder.Host}:{builder.Port}/{builder.Database} ({ex.Message}). Start it with deploy/local/up.sh.", ex);
+        }
+    }
+
+    /// <summary>The gateway's settings for one test: its own intake queue, the test virtual host, the simulator.</summary>
+    public static Dictionary<string, string?> GatewaySettings(string queueName, Uri simulator, int httpPort) => new()
+    {
+        ["Urls"] = $"http://127.0.0.1:{httpPort}",
+        ["RabbitMq:Host"] = RabbitHost,
+        ["RabbitMq:Port"] = RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["RabbitMq:VirtualHost"] = VirtualHost,
+        ["RabbitMq:Username"] = RabbitUser,
+        ["RabbitMq:Password"] = RabbitPassword,
+        ["ConnectionStrings:Gateway"] = DatabaseConnectionString,
+        ["Intake:QueueName"] = queueName,
+        ["Agreements:Directory"] = Agreements,
+        ["Recipients:Duo:BaseUrl"] = new Uri(simulator, "recipients/duo").ToString(),
+    };
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

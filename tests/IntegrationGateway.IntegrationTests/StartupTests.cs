@@ -1,0 +1,24 @@
+using IntegrationGateway.IntegrationTests.Infrastructure;
+
+namespace IntegrationGateway.IntegrationTests;
+
+/// <summary>A gateway that cannot reach its broker says where it looked, and does not pretend to run.</summary>
+public sealed class StartupTests
+{
+    [Fact]
+    public async Task Start_BrokerUnreachable_ExitsWithFailureNamingTheBrokerAddress()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var settings = bed.GatewaySettings();
+        var closedPort = TestServices.FreePort();
+        settings["RabbitMq:Port"] = closedPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["RabbitMq:StartTimeout"] = "00:00:05";
+
+        var gateway = bed.StartGatewayProcess(settings);
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"amqp://127.0.0.1:{closedPort}/{TestServices.VirtualHost}", gateway.Output);
+        Assert.DoesNotContain(TestServices.RabbitPassword, gateway.Output);
+    }
+}
