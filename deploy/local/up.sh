@@ -9,6 +9,7 @@ install_packages() {
   local missing=()
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)  # the demo polls the simulator with it
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! is_root; then
     die "missing packages: ${missing[*]}. Install them as root: sudo apt-get install -y ${missing[*]}"
@@ -48,6 +49,8 @@ start_postgres() {
   fi
   if as_user postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "PostgreSQL already runs from $data"
+  elif "$bin/pg_isready" -q -h 127.0.0.1 -p "$IG_POSTGRES_PORT"; then
+    die "port $IG_POSTGRES_PORT already has a PostgreSQL server that is not this checkout's (another checkout's?). Stop it with that checkout's deploy/local/down.sh, or choose another port: IG_POSTGRES_PORT=5443 $0"
   else
     log "starting PostgreSQL on 127.0.0.1:$IG_POSTGRES_PORT"
     as_user postgres "$bin/pg_ctl" -D "$data" -l "$dir/log/postgres.log" -w -t 60 \
@@ -87,7 +90,8 @@ CONF
   if rabbit rabbitmqctl status >/dev/null 2>&1; then
     log "RabbitMQ node $IG_RABBITMQ_NODENAME already runs"
   else
-    if ! pgrep -x epmd >/dev/null 2>&1; then touch "$IG_STATE_DIR/rabbitmq/.started-epmd"; fi
+    # Remember whether epmd (Erlang's port mapper) was running before us, so down.sh stops it only if we started it.
+    if ! epmd -names >/dev/null 2>&1; then touch "$IG_STATE_DIR/rabbitmq/.started-epmd"; fi
     log "starting RabbitMQ node $IG_RABBITMQ_NODENAME on 127.0.0.1:$IG_RABBITMQ_PORT"
     setsid bash -c "$(declare -f rabbit as_user is_root); rabbit rabbitmq-server" >"$dir/log/startup.log" 2>&1 </dev/null &
   fi

@@ -33,6 +33,45 @@ public class GatewayCliTests
     }
 
     [Theory]
+    [InlineData("bogus-verb")]
+    [InlineData("demo", "extra")]
+    [InlineData("--RabbitMq:Port=1", "runn")]
+    public async Task UnknownVerbOrArgument_IsAUsageErrorAndStartsNothing(params string[] args)
+    {
+        var (exit, _, error) = await Run(args);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains($"'{args[^1]}'", error);
+    }
+
+    [Theory]
+    [InlineData(new string[0], null)]
+    [InlineData(new[] { "--RabbitMq:Port=5672" }, null)]
+    [InlineData(new[] { "--urls", "http://127.0.0.1:5071", "--Intake:QueueName=q" }, null)]
+    [InlineData(new[] { "--urls", "http://127.0.0.1:5071", "oops" }, "oops")]
+    public void FirstStrayToken_LetsHostSettingsThrough(string[] tokens, string? expected) =>
+        Assert.Equal(expected, GatewayCli.FirstStrayToken(tokens));
+
+    [Fact]
+    public void DemoOptions_ValidValues_ParseWithoutErrors()
+    {
+        var parse = GatewayCli.CreateRoot().Parse(["demo", "--simulator", "http://127.0.0.1:5080", "--count", "3", "--seed", "7", "--exit-after-summary"]);
+
+        Assert.Empty(parse.Errors);
+    }
+
+    [Theory]
+    [InlineData("demo", "--simulator", "not a url")]
+    [InlineData("demo", "--timeout", "soon")]
+    public async Task MalformedDemoOptions_AreAUsageErrorNamingTheOption(string verb, string option, string value)
+    {
+        var (exit, _, error) = await Run(verb, option, value);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains(option, error);
+    }
+
+    [Theory]
     [InlineData("demo", "--count", "lots")]
     [InlineData("demo", "--count", "0")]
     [InlineData("demo", "--count")]

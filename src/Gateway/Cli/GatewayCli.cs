@@ -39,6 +39,12 @@ public static class GatewayCli
             return ExitCodes.Usage;
         }
 
+        if (FirstStrayToken(parse.UnmatchedTokens) is { } stray)
+        {
+            await error.WriteLineAsync($"Unknown verb or argument '{stray}'. Run with --help for usage.");
+            return ExitCodes.Usage;
+        }
+
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration
@@ -63,7 +69,7 @@ public static class GatewayCli
         }
         catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
         {
-            await error.WriteLineAsync($"The gateway could not start: {Describe(ex)}");
+            await error.WriteLineAsync($"The gateway stopped on an error: {Describe(ex)}");
             return ExitCodes.Failed;
         }
     }
@@ -74,6 +80,30 @@ public static class GatewayCli
         await app.StartGatewayAsync();
         await app.WaitForShutdownAsync();
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Tokens the verbs do not know go to the host as configuration (<c>--RabbitMq:Port=5672</c>,
+    /// <c>--urls http://127.0.0.1:5071</c>). Anything else, such as a mistyped verb, must not silently start the
+    /// service.
+    /// </summary>
+    internal static string? FirstStrayToken(IReadOnlyList<string> tokens)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (!token.StartsWith("--", StringComparison.Ordinal))
+            {
+                return token;
+            }
+
+            if (!token.Contains('=', StringComparison.Ordinal) && i + 1 < tokens.Count && !tokens[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                i++; // the setting's value
+            }
+        }
+
+        return null;
     }
 
     static string Describe(Exception ex)

@@ -20,11 +20,19 @@ internal static class DemoCommand
         var count = new Option<int>("--count") { Description = "Sample AbsenceReported events to publish.", DefaultValueFactory = _ => 25 };
         var seed = new Option<int?>("--seed") { Description = "Seed of the sample events (default: random, printed)." };
         var exitAfterSummary = new Option<bool>("--exit-after-summary") { Description = "Stop after printing the summary instead of running until Ctrl-C." };
-        var simulator = new Option<Uri>("--simulator") { Description = "Base URL of the agency simulator, to read what it recorded.", DefaultValueFactory = _ => new Uri("http://127.0.0.1:5080") };
+        var simulator = new Option<string>("--simulator") { Description = "Base URL of the agency simulator, to read what it recorded.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        simulator.Validators.Add(r =>
+        {
+            if (r.Tokens is [{ Value: var text }] && !Uri.TryCreate(text, UriKind.Absolute, out _))
+            {
+                r.AddError($"--simulator needs an absolute URL such as http://127.0.0.1:5080, not '{text}'");
+            }
+        });
+        var verbose = new Option<bool>("--verbose") { Description = "Log every transfer decision, as the service does, instead of only warnings." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every event to be settled.", DefaultValueFactory = _ => 120 };
         var command = new Command("demo", "Publish sample events through the real broker and print a delivery summary.")
         {
-            count, seed, exitAfterSummary, simulator, timeout,
+            count, seed, exitAfterSummary, simulator, timeout, verbose,
         };
         count.Validators.Add(r =>
         {
@@ -39,15 +47,23 @@ internal static class DemoCommand
             parse.GetValue(count),
             parse.GetValue(seed) ?? Random.Shared.Next(),
             parse.GetValue(exitAfterSummary),
-            parse.GetValue(simulator)!,
+            new Uri(parse.GetValue(simulator)!),
             TimeSpan.FromSeconds(parse.GetValue(timeout)),
+            parse.GetValue(verbose),
             [.. parse.UnmatchedTokens]));
         return command;
     }
 
-    static async Task<int> RunAsync(int count, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, string[] hostArgs)
+    static async Task<int> RunAsync(int count, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, bool verbose, string[] hostArgs)
     {
-        await using var app = GatewayApp.Build(hostArgs);
+        await using var app = GatewayApp.Build(hostArgs, builder =>
+        {
+            if (!verbose)
+            {
+                // The summary is the demo's output; per-transfer lines would bury it.
+                builder.Logging.AddFilter("IntegrationGateway", LogLevel.Warning);
+            }
+        });
         await app.StartGatewayAsync();
         var stopping = app.Lifetime.ApplicationStopping;
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The README's test command. On a fresh machine with the .NET SDK it installs and starts RabbitMQ and
+# PostgreSQL (deploy/local/up.sh), restores and builds the solution, and runs every test project against the
+# real services. Ends with one line "N passed, N failed" over all projects; exits non-zero on any failure, and
+# when no test ran at all.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/env.sh"
+cd "$IG_ROOT"
+
+"$here/up.sh"
+
+results="$IG_ROOT/artifacts/test-results"
+rm -rf "$results"; mkdir -p "$results"
+
+log "restoring and building (warnings are errors)"
+dotnet restore IntegrationGateway.sln --nologo -v q
+dotnet build IntegrationGateway.sln --no-restore --nologo -v q -clp:ErrorsOnly
+
+passed=0; failed=0; total=0; broken=0
+for project in tests/*/*.csproj; do
+  grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
+  name="$(basename "$project" .csproj)"
+  log "testing $name"
+  if ! dotnet test "$project" --no-build --nologo \
+      --results-directory "$results" \
+      --logger "trx;LogFileName=$name.trx" \
+      --logger "console;verbosity=detailed"; then
+    broken=1
+  fi
+  trx="$results/$name.trx"
+  if [ ! -f "$trx" ]; then
+    log "$name produced no results"; broken=1; continue
+  fi
+  counters="$(grep -o '<Counters [^>]*>' "$trx")"
+  attr() { printf '%s' "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  p="$(attr passed)"; f="$(attr failed)"; t="$(attr total)"
+  # Errors and time-outs are failures too; TRX counts them apart.
+  e="$(( $(attr error) + $(attr timeout) + $(attr aborted) ))"
+  passed=$((passed + p)); failed=$((failed + f + e)); total=$((total + t))
+  log "$name: $p passed, $((f + e)) failed, $t total"
+done
+
+if [ "$total" -eq 0 ]; then
+  log "no test ran"; broken=1
+fi
+if [ "$passed" -ne "$total" ]; then
+  log "$((total - passed - failed)) test(s) neither passed nor failed (skipped?): that is not allowed here"; broken=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$broken" -eq 0 ]
