@@ -22,6 +22,8 @@ fi
 
 marker="$IG_STATE_DIR/rabbitmq/.started-epmd"
 if [ -f "$marker" ]; then
+  # A stopped node takes a moment to deregister from epmd.
+  for _ in $(seq 1 25); do epmd -names 2>/dev/null | grep -q '^name ' || break; sleep 0.2; done
   if command -v epmd >/dev/null && ! epmd -names 2>/dev/null | grep -q '^name '; then
     log "stopping epmd (started by up.sh, no node left)"
     epmd -kill >/dev/null 2>&1 || true
