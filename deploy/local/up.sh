@@ -78,6 +78,10 @@ SQL
 
 start_rabbitmq() {
   local dir="$IG_STATE_DIR/rabbitmq"
+  # Whether epmd (Erlang's port mapper) ran before us, so down.sh stops it only if we started it. Asked before
+  # any RabbitMQ command: the command-line tools start epmd themselves.
+  local epmd_was_running=yes
+  epmd -names >/dev/null 2>&1 || epmd_was_running=no
   mkdir -p "$dir/mnesia" "$dir/log"
   # Quorum queues need no plugin; no management UI is started.
   [ -f "$dir/enabled_plugins" ] || echo '[].' > "$dir/enabled_plugins"
@@ -90,8 +94,7 @@ CONF
   if rabbit rabbitmqctl status >/dev/null 2>&1; then
     log "RabbitMQ node $IG_RABBITMQ_NODENAME already runs"
   else
-    # Remember whether epmd (Erlang's port mapper) was running before us, so down.sh stops it only if we started it.
-    if ! epmd -names >/dev/null 2>&1; then touch "$IG_STATE_DIR/rabbitmq/.started-epmd"; fi
+    if [ "$epmd_was_running" = no ]; then touch "$dir/.started-epmd"; fi
     log "starting RabbitMQ node $IG_RABBITMQ_NODENAME on 127.0.0.1:$IG_RABBITMQ_PORT"
     setsid bash -c "$(declare -f rabbit as_user is_root); rabbit rabbitmq-server" >"$dir/log/startup.log" 2>&1 </dev/null &
   fi
