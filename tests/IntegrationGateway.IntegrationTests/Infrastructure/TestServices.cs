@@ -23,7 +23,7 @@ internal static class TestServices
     public static string DatabaseConnectionString => Environment.GetConnectionString("Gateway")
         ?? "Host=127.0.0.1;Port=5442;Database=integration_gateway;Username=gateway;Password=gateway-local;Timeout=5;Command Timeout=10";
 
-    public static string Agreements => Path.Combine(RepoPaths.Root, "deploy", "config", "agreements");
+    public static string Agreements => RepoPaths.Agreements;
 
     /// <summary>Fails the test, naming the broker address, when RabbitMQ does not accept connections.</summary>
     public static void RequireBroker()

@@ -1,5 +1,6 @@
-namespace IntegrationGateway.Tests;
+namespace IntegrationGateway.Testing;
 
+/// <summary>Paths in the checkout, for tests of every tier. Compiled into each test project (linked file).</summary>
 internal static class RepoPaths
 {
     /// <summary>The checkout's root: the folder holding IntegrationGateway.sln, found upwards from the test binary.</summary>
