@@ -28,7 +28,6 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-export Recipients__Duo__BaseUrl="$simulator_url/recipients/duo"
 export Urls="http://127.0.0.1:$IG_GATEWAY_PORT"
 log "starting the gateway on $Urls (RabbitMQ vhost $IG_RABBITMQ_VHOST)"
 dotnet run --no-build --project src/Gateway -- demo --simulator "$simulator_url" "$@"

@@ -1,7 +1,6 @@
-using System.Text.Json.Nodes;
-using IntegrationGateway.Gateway.Events;
-using IntegrationGateway.Gateway.Intake;
+using System.Text.Json;
 using IntegrationGateway.Gateway.Policy;
+using static IntegrationGateway.Tests.TestAgreements;
 
 namespace IntegrationGateway.Tests;
 
@@ -9,123 +8,115 @@ public class PolicyEngineTests
 {
     static readonly DateTimeOffset Now = new(2026, 11, 20, 12, 0, 0, TimeSpan.Zero);
 
-    static Agreement AgreementWith(
-        string jurisdiction = "NL", string[]? senders = null, DateOnly? from = null, DateOnly? until = null) => new()
+    static PolicyDecision Decide(Agreement agreement, SubjectState? subject = null, DateTimeOffset? at = null)
     {
-        Id = "a1",
-        Version = 1,
-        Recipient = "duo",
-        Title = "t",
-        Jurisdiction = jurisdiction,
-        EventTypes = ["AbsenceReported"],
-        Senders = senders ?? [],
-        Purposes = ["p"],
-        LegalBasis = new LegalBasis("6(1)(c)", "act"),
-        Fields = FieldSelection.Parse(["eventId", "subject.bsn", "absence.from"]),
-        ValidFrom = from,
-        ValidUntil = until,
-        SourceFile = "a1.yaml",
-    };
-
-    static (EventFacts Facts, JsonObject Body) SampleEvent()
-    {
-        var e = new SampleEventGenerator(7, TimeProvider.System).NextAbsenceReported();
-        var body = EventJson.ToJsonObject(e);
-        return (EventJson.FactsOf("AbsenceReported", body), body);
+        var (_, facts, body) = AbsenceReported();
+        return Assert.Single(new PolicyEngine([agreement]).Evaluate(facts, body, subject ?? SubjectState.Unknown, at ?? Now));
     }
 
     [Fact]
     public void Evaluate_NoAgreementForTheEventType_DecidesNothing()
     {
-        var (facts, body) = SampleEvent();
+        var (_, facts, body) = AbsenceReported();
 
-        var decisions = new PolicyEngine([AgreementWith()]).Evaluate(facts with { EventType = "StudentEnrolled" }, body, Now);
-
-        Assert.Empty(decisions);
+        Assert.Empty(new PolicyEngine([Build()]).Evaluate(facts with { EventType = "StudentEnrolled" }, body, SubjectState.Unknown, Now));
     }
 
     [Fact]
     public void Evaluate_AgreementOfAnotherJurisdiction_DoesNotRoute()
     {
-        var (facts, body) = SampleEvent();
+        var (_, facts, body) = AbsenceReported();
 
-        Assert.Empty(new PolicyEngine([AgreementWith(jurisdiction: "BE-VLG")]).Evaluate(facts, body, Now));
+        Assert.Empty(new PolicyEngine([Build(jurisdiction: "BE-VLG")]).Evaluate(facts, body, SubjectState.Unknown, Now));
     }
 
     [Fact]
-    public void Evaluate_SenderOutsideTheScope_IsDeniedWithSenderNotCovered()
+    public void Evaluate_LawfulAgreement_AllowsWithOnlyTheAllowList()
     {
-        var (facts, body) = SampleEvent();
+        var decision = Decide(Build());
 
-        var decision = Assert.Single(new PolicyEngine([AgreementWith(senders: ["99ZZ"])]).Evaluate(facts, body, Now));
+        Assert.True(decision.Allowed);
+        Assert.Empty(decision.Reasons);
+        var payload = JsonDocument.Parse(decision.Payload!).RootElement;
+        Assert.Equal(["absence", "eventId", "subject"], payload.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(["bsn"], payload.GetProperty("subject").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["from"], payload.GetProperty("absence").EnumerateObject().Select(p => p.Name));
+    }
+
+    public static TheoryData<string, Agreement, SubjectState> Denials => new()
+    {
+        { ReasonCodes.SenderNotCovered, Build(senders: ["99ZZ"]), SubjectState.Unknown },
+        { ReasonCodes.AgreementNotYetValid, Build(from: new DateOnly(2026, 11, 21)), SubjectState.Unknown },
+        { ReasonCodes.AgreementExpired, Build(until: new DateOnly(2026, 11, 19)), SubjectState.Unknown },
+        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(a)", "consent"), consentPurpose: "school-photos"), SubjectState.Unknown },
+        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(a)", "consent"), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["other"] = ConsentStatus.Given } } },
+        { ReasonCodes.ConsentWithdrawn, Build(legalBasis: new("6(1)(a)", "consent"), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["school-photos"] = ConsentStatus.Withdrawn } } },
+        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(e)", "task", Art9Ground: "9(2)(a)"), consentPurpose: "health-data"), SubjectState.Unknown },
+        { ReasonCodes.ObjectionLodged, Build(objectionStops: true), new SubjectState { Objected = true } },
+        { ReasonCodes.SubjectErased, Build(), new SubjectState { Erased = true } },
+        { ReasonCodes.OutsideEea, Build(transfer: new TransferRegion("US", null)), SubjectState.Unknown },
+    };
+
+    [Theory]
+    [MemberData(nameof(Denials))]
+    public void Evaluate_ReasonAgainstTheTransfer_DeniesWithItsCodeAndNoPayload(string reason, Agreement agreement, SubjectState subject)
+    {
+        var decision = Decide(agreement, subject);
 
         Assert.False(decision.Allowed);
         Assert.Null(decision.Payload);
-        Assert.Equal([ReasonCodes.SenderNotCovered], decision.Reasons);
+        Assert.Equal([reason], decision.Reasons);
     }
 
-    [Fact]
-    public void Evaluate_BeforeValidFrom_IsDeniedAsNotYetValid()
+    public static TheoryData<Agreement, SubjectState> Allowed => new()
     {
-        var (facts, body) = SampleEvent();
+        { Build(legalBasis: new("6(1)(a)", "consent"), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["school-photos"] = ConsentStatus.Given } } },
+        { Build(objectionStops: false), new SubjectState { Objected = true } },
+        { Build(legalBasis: new("6(1)(c)", "act", OverridesErasure: true)), new SubjectState { Erased = true } },
+        { Build(transfer: new TransferRegion("US", "Adequacy decision (EU) 2023/1795")), SubjectState.Unknown },
+        { Build(transfer: new TransferRegion("BE", null)), SubjectState.Unknown },
+    };
 
-        var decision = Assert.Single(new PolicyEngine([AgreementWith(from: new DateOnly(2026, 11, 21))]).Evaluate(facts, body, Now));
-
-        Assert.Equal([ReasonCodes.AgreementNotYetValid], decision.Reasons);
-    }
+    [Theory]
+    [MemberData(nameof(Allowed))]
+    public void Evaluate_WhatDoesNotStopTheTransfer_Allows(Agreement agreement, SubjectState subject) =>
+        Assert.True(Decide(agreement, subject).Allowed);
 
     [Fact]
-    public void Evaluate_AfterValidUntil_IsDeniedAsExpired()
+    public void Evaluate_SeveralReasons_AreAllReported()
     {
-        var (facts, body) = SampleEvent();
+        var decision = Decide(Build(senders: ["99ZZ"], until: new DateOnly(2026, 1, 1)), new SubjectState { Erased = true });
 
-        var decision = Assert.Single(new PolicyEngine([AgreementWith(until: new DateOnly(2026, 11, 19))]).Evaluate(facts, body, Now));
-
-        Assert.Equal([ReasonCodes.AgreementExpired], decision.Reasons);
+        Assert.Equal([ReasonCodes.SenderNotCovered, ReasonCodes.AgreementExpired, ReasonCodes.SubjectErased], decision.Reasons);
     }
 
     [Fact]
     public void Evaluate_ValidUntilIsInclusiveInDutchTime()
     {
-        var (facts, body) = SampleEvent();
         // 23:30 UTC on the 19th is already the 20th in Amsterdam.
         var lateEvening = new DateTimeOffset(2026, 11, 19, 23, 30, 0, TimeSpan.Zero);
+        var agreement = Build(until: new DateOnly(2026, 11, 19));
 
-        var engine = new PolicyEngine([AgreementWith(until: new DateOnly(2026, 11, 19))]);
-
-        Assert.False(engine.Evaluate(facts, body, lateEvening).Single().Allowed);
-        Assert.True(engine.Evaluate(facts, body, lateEvening.AddHours(-1)).Single().Allowed);
+        Assert.False(Decide(agreement, at: lateEvening).Allowed);
+        Assert.True(Decide(agreement, at: lateEvening.AddHours(-1)).Allowed);
     }
 
     [Fact]
-    public void Evaluate_Allowed_PayloadHoldsOnlyTheAllowList()
-    {
-        var (facts, body) = SampleEvent();
-
-        var decision = Assert.Single(new PolicyEngine([AgreementWith(senders: [facts.InstitutionId])]).Evaluate(facts, body, Now));
-
-        Assert.True(decision.Allowed);
-        var payload = decision.Payload!;
-        Assert.Equal(["absence", "eventId", "subject"], payload.Select(p => p.Key).Order());
-        Assert.Equal(["bsn"], payload["subject"]!.AsObject().Select(p => p.Key));
-        Assert.Equal(["from"], payload["absence"]!.AsObject().Select(p => p.Key));
-    }
-
-    [Fact]
-    public void Evaluate_ShippedDuoAgreement_SendsNoNamesAddressOrGuardians()
+    public void Evaluate_ShippedAgreements_SendDuoNoNamesAddressOrGuardians()
     {
         var agreements = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements;
-        var (facts, body) = SampleEvent();
+        var (e, facts, body) = AbsenceReported();
 
-        var decision = Assert.Single(new PolicyEngine(agreements).Evaluate(facts, body, Now), d => d.Agreement.Id == "duo-verzuimregister");
+        var decision = Assert.Single(new PolicyEngine(agreements).Evaluate(facts, body, SubjectState.Unknown, Now), d => d.Agreement.Id == "duo-verzuimregister");
 
-        var json = decision.Payload!.ToJsonString();
-        Assert.Contains(body["subject"]!["bsn"]!.GetValue<string>(), json);
-        foreach (var value in new[] { body["subject"]!["givenName"], body["subject"]!["familyName"], body["subject"]!["email"], body["subject"]!["address"]!["street"], body["guardians"]![0]!["email"] })
-        {
-            Assert.DoesNotContain(value!.GetValue<string>(), json);
-        }
-
-        Assert.Null(decision.Payload["guardians"]);
+        var disclosed = new SortedSet<string>(StringComparer.Ordinal);
+        decision.Agreement.Fields.Classify(body, disclosed, new SortedSet<string>(StringComparer.Ordinal));
+        Assert.Equal(
+            ["absence.from", "absence.hours", "absence.kind", "absence.to", "eventId", "occurredAt", "source.institutionId", "subject.birthDate", "subject.bsn"],
+            disclosed);
+        var json = System.Text.Encoding.UTF8.GetString(decision.Payload!);
+        Assert.Contains(e.Subject.Bsn!, json);
+        Assert.DoesNotContain(e.Subject.FamilyName!, json);
+        Assert.DoesNotContain(e.Subject.Email!, json);
     }
 }

@@ -24,20 +24,8 @@ public class TransferPipelineTests
         }
     }
 
-    static Agreement Agreement(string id, string recipient, string[]? senders = null) => new()
-    {
-        Id = id,
-        Version = 1,
-        Recipient = recipient,
-        Title = id,
-        Jurisdiction = "NL",
-        EventTypes = ["AbsenceReported"],
-        Senders = senders ?? [],
-        Purposes = ["p"],
-        LegalBasis = new LegalBasis("6(1)(c)", "act"),
-        Fields = FieldSelection.Parse(["eventId", "absence"]),
-        SourceFile = id + ".yaml",
-    };
+    static Agreement Agreement(string id, string recipient, string[]? senders = null) =>
+        TestAgreements.Build(id: id, recipient: recipient, senders: senders, fields: ["eventId", "absence"]);
 
     static (TransferPipeline, TransferCounters) Pipeline(Agreement[] agreements, params IRecipientAdapter[] adapters)
     {
@@ -47,8 +35,8 @@ public class TransferPipelineTests
 
     static Task Process(TransferPipeline pipeline, Contracts.AbsenceReported e)
     {
-        var body = EventJson.ToJsonObject(e);
-        return pipeline.ProcessAsync(e.EventId, EventJson.FactsOf("AbsenceReported", body), body, CancellationToken.None);
+        var body = EventJson.ToDocument(e).RootElement;
+        return pipeline.ProcessAsync(e.EventId, EventFacts.Of("AbsenceReported", body), body, CancellationToken.None);
     }
 
     readonly Contracts.AbsenceReported _event = new SampleEventGenerator(5, TimeProvider.System).NextAbsenceReported();
@@ -63,7 +51,7 @@ public class TransferPipelineTests
 
         var transfer = Assert.Single(duo.Received);
         Assert.Equal($"{_event.EventId:D}:a1", transfer.IdempotencyKey);
-        Assert.Equal(["absence", "eventId"], transfer.Payload.Select(p => p.Key).Order());
+        Assert.Equal(["absence", "eventId"], System.Text.Json.JsonDocument.Parse(transfer.Payload).RootElement.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(1, counters.Snapshot().Count("duo", TransferOutcome.Delivered));
     }
 

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace IntegrationGateway.Adapters;
 
 /// <summary>
@@ -11,13 +9,13 @@ namespace IntegrationGateway.Adapters;
 /// <param name="EventId">The event the transfer stems from.</param>
 /// <param name="EventType">The contract name of that event, e.g. <c>AbsenceReported</c>.</param>
 /// <param name="AgreementId">The data-sharing agreement that allowed the transfer.</param>
-/// <param name="Payload">The projected record.</param>
+/// <param name="Payload">The projected record as UTF-8 JSON: exactly the bytes the agreement allows.</param>
 public sealed record OutboundTransfer(
     string IdempotencyKey,
     Guid EventId,
     string EventType,
     string AgreementId,
-    JsonObject Payload)
+    ReadOnlyMemory<byte> Payload)
 {
     public static string KeyFor(Guid eventId, string agreementId) => $"{eventId:D}:{agreementId}";
 }

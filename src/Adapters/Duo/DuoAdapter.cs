@@ -1,6 +1,6 @@
 namespace IntegrationGateway.Adapters.Duo;
 
-/// <summary>DUO (Dienst Uitvoering Onderwijs): the absence register, enrolments and exam results.</summary>
+/// <summary>DUO (Dienst Uitvoering Onderwijs): the absence register, and BRON for enrolments and exam results.</summary>
 internal sealed class DuoAdapter(IDuoClient client) : IRecipientAdapter
 {
     public const string RecipientId = "duo";
@@ -11,6 +11,10 @@ internal sealed class DuoAdapter(IDuoClient client) : IRecipientAdapter
         transfer.EventType switch
         {
             "AbsenceReported" => client.ReportAbsenceAsync(transfer, cancellationToken),
+            "StudentEnrolled" => client.RegisterInBronAsync("inschrijvingen", transfer, cancellationToken),
+            "StudentDeregistered" => client.RegisterInBronAsync("uitschrijvingen", transfer, cancellationToken),
+            "ExamResultRecorded" => client.RegisterInBronAsync("examenresultaten", transfer, cancellationToken),
+            "DiplomaAwarded" => client.RegisterInBronAsync("diplomas", transfer, cancellationToken),
             _ => Task.FromResult(new DeliveryResult(
                 DeliveryStatus.Rejected, null, null, $"the DUO adapter has no mapping for {transfer.EventType}")),
         };

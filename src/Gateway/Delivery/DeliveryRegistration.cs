@@ -1,4 +1,5 @@
 using IntegrationGateway.Adapters.Duo;
+using IntegrationGateway.Adapters.Json;
 using IntegrationGateway.Gateway.Policy;
 
 namespace IntegrationGateway.Gateway.Delivery;
@@ -9,6 +10,7 @@ public static class DeliveryRegistration
     public static IServiceCollection AddRecipientAdapters(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddDuoAdapter(configuration);
+        services.AddJsonRecipients(configuration);
 
         services.AddScoped<RecipientAdapters>();
         services.AddScoped<TransferPipeline>();

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using IntegrationGateway.Adapters;
 using IntegrationGateway.Gateway.Policy;
 
@@ -22,9 +22,11 @@ public sealed partial class TransferPipeline(
     TimeProvider time,
     ILogger<TransferPipeline> logger)
 {
-    public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonObject body, CancellationToken cancellationToken)
+    public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken)
     {
-        var decisions = engine.Evaluate(facts, body, time.GetUtcNow());
+        // Consents, objections and erasures are not stored yet: unknown means no consent, so consent-based
+        // agreements deny (consent-missing) until the subject-rights store exists.
+        var decisions = engine.Evaluate(facts, body, SubjectState.Unknown, time.GetUtcNow());
         if (decisions.Count == 0)
         {
             LogUnrouted(eventId, facts.EventType, facts.Jurisdiction);

@@ -58,6 +58,9 @@ internal static class DemoCommand
     {
         await using var app = GatewayApp.Build(hostArgs, builder =>
         {
+            // In the demo every agency is the simulator.
+            builder.Configuration.AddInMemoryCollection(GatewayApp.Recipients(builder.Configuration).ToDictionary(
+                r => $"Recipients:{r}:BaseUrl", r => (string?)new Uri(simulator, $"recipients/{r.ToLowerInvariant()}").ToString()));
             if (!verbose)
             {
                 // The summary is the demo's output; per-transfer lines would bury it.

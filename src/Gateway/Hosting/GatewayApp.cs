@@ -52,6 +52,10 @@ public static class GatewayApp
         }
     }
 
+    /// <summary>The recipient ids configured under <c>Recipients</c>, as written there.</summary>
+    public static IEnumerable<string> Recipients(IConfiguration configuration) =>
+        configuration.GetSection("Recipients").GetChildren().Select(c => c.Key);
+
     static IServiceCollection AddGatewayDatabase(this IServiceCollection services, IConfiguration configuration)
     {
         var connectionString = configuration.GetConnectionString("Gateway")

@@ -1,4 +1,5 @@
 using IntegrationGateway.Gateway.Delivery;
+using IntegrationGateway.Gateway.Policy;
 using MassTransit;
 
 namespace IntegrationGateway.Gateway.Intake;
@@ -10,10 +11,10 @@ namespace IntegrationGateway.Gateway.Intake;
 internal sealed class EventConsumer<T>(TransferPipeline pipeline) : IConsumer<T>
     where T : class
 {
-    public Task Consume(ConsumeContext<T> context)
+    public async Task Consume(ConsumeContext<T> context)
     {
-        var body = EventJson.ToJsonObject(context.Message);
-        var eventId = body["eventId"]!.GetValue<Guid>();
-        return pipeline.ProcessAsync(eventId, EventJson.FactsOf(typeof(T).Name, body), body, context.CancellationToken);
+        using var document = EventJson.ToDocument(context.Message);
+        var body = document.RootElement;
+        await pipeline.ProcessAsync(body.GetProperty("eventId").GetGuid(), EventFacts.Of(typeof(T).Name, body), body, context.CancellationToken);
     }
 }

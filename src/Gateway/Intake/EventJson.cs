@@ -1,6 +1,5 @@
 using IntegrationGateway.Gateway.Policy;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using IntegrationGateway.Contracts;
 
@@ -11,18 +10,24 @@ namespace IntegrationGateway.Gateway.Intake;
     JsonSerializerDefaults.Web,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(AbsenceReported))]
+[JsonSerializable(typeof(StudentEnrolled))]
+[JsonSerializable(typeof(StudentDeregistered))]
+[JsonSerializable(typeof(AttendanceRegistered))]
+[JsonSerializable(typeof(ExamResultRecorded))]
+[JsonSerializable(typeof(DiplomaAwarded))]
+[JsonSerializable(typeof(SupportPlanUpdated))]
+[JsonSerializable(typeof(IntegrationIntakeCompleted))]
+[JsonSerializable(typeof(LanguageTestResultRecorded))]
+[JsonSerializable(typeof(CourseParticipationRecorded))]
 internal sealed partial class EventJsonContext : JsonSerializerContext;
 
 internal static class EventJson
 {
-    /// <summary>The event as the JSON tree the policy engine projects from.</summary>
-    public static JsonObject ToJsonObject<T>(T message)
-        where T : class =>
-        JsonSerializer.SerializeToNode(message, typeof(T), EventJsonContext.Default) as JsonObject
-        ?? throw new InvalidOperationException($"{typeof(T).Name} did not serialise to a JSON object.");
+    /// <summary>Duplicate property names are refused: a projection must not pick one of two values silently.</summary>
+    public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
 
-    public static EventFacts FactsOf(string eventType, JsonObject body) => new(
-        eventType,
-        body["jurisdiction"]?.GetValue<string>() ?? "",
-        body["source"]?["institutionId"]?.GetValue<string>() ?? "");
+    /// <summary>The event as the JSON document the policy engine projects from, in the contracts' wire shape.</summary>
+    public static JsonDocument ToDocument<T>(T message)
+        where T : class =>
+        JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(message, typeof(T), EventJsonContext.Default), DocumentOptions);
 }

@@ -2,7 +2,8 @@ namespace IntegrationGateway.Gateway.Policy;
 
 /// <summary>
 /// A data-sharing agreement as read from its YAML file: which events go to which recipient, on which legal
-/// ground, with which fields. Immutable once loaded.
+/// ground, with which fields, for how long and where. Immutable once loaded. The file format is documented in
+/// <c>deploy/config/agreements/README.md</c>.
 /// </summary>
 public sealed record Agreement
 {
@@ -22,6 +23,15 @@ public sealed record Agreement
     public required IReadOnlyList<string> Purposes { get; init; }
     public required LegalBasis LegalBasis { get; init; }
 
+    /// <summary>The consent purpose the subject must have consented to, when the ground is consent.</summary>
+    public string? ConsentPurpose { get; init; }
+
+    /// <summary>National identifiers (<c>bsn</c>, <c>rijksregisternummer</c>) the agreement may carry, each with the instrument permitting it.</summary>
+    public IReadOnlyDictionary<string, string> Identifiers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Whether an objection of the subject (GDPR art. 21) stops transfers under this agreement.</summary>
+    public bool ObjectionStops { get; init; }
+
     /// <summary>The allow-list: field paths from the event's JSON root. Nothing else leaves.</summary>
     public required FieldSelection Fields { get; init; }
 
@@ -30,11 +40,68 @@ public sealed record Agreement
     /// <summary>Last day on which the agreement is valid (inclusive).</summary>
     public DateOnly? ValidUntil { get; init; }
 
+    /// <summary>How long the recipient keeps the data.</summary>
+    public required Retention Retention { get; init; }
+
+    /// <summary>Where the recipient processes the data.</summary>
+    public required TransferRegion Transfer { get; init; }
+
     /// <summary>Where the agreement was read from, for messages that point a reader to it.</summary>
     public required string SourceFile { get; init; }
+
+    /// <summary>Line of each key in the file (<c>fields[2]</c> for list entries), for lint messages.</summary>
+    public IReadOnlyDictionary<string, int> Lines { get; init; } = new Dictionary<string, int>();
+
+    public int LineOf(string key) => Lines.TryGetValue(key, out var line) ? line : 1;
+
+    public bool IsConsentBased => LegalBasis.Gdpr == LegalBasis.Consent || LegalBasis.Art9Ground == LegalBasis.ExplicitConsent;
 }
 
 /// <summary>The lawful ground of an agreement.</summary>
 /// <param name="Gdpr">GDPR art. 6(1) letter, e.g. <c>6(1)(c)</c>.</param>
 /// <param name="Instrument">The law or decree article, Flemish protocol or authorisation that the transfer rests on.</param>
-public sealed record LegalBasis(string Gdpr, string Instrument);
+/// <param name="Art9Ground">The GDPR art. 9(2) ground, when special-category fields are listed, e.g. <c>9(2)(a)</c>.</param>
+/// <param name="OverridesErasure">A legal obligation that continues after the subject asked for erasure (only with 6(1)(c)).</param>
+public sealed record LegalBasis(string Gdpr, string Instrument, string? Art9Ground = null, bool OverridesErasure = false)
+{
+    public const string Consent = "6(1)(a)";
+    public const string LegalObligation = "6(1)(c)";
+    public const string ExplicitConsent = "9(2)(a)";
+
+    public static readonly IReadOnlyDictionary<string, string> Grounds = new Dictionary<string, string>
+    {
+        [Consent] = "consent",
+        ["6(1)(b)"] = "performance of a contract",
+        [LegalObligation] = "legal obligation",
+        ["6(1)(d)"] = "vital interests",
+        ["6(1)(e)"] = "public task",
+        ["6(1)(f)"] = "legitimate interests",
+    };
+}
+
+/// <summary>How long the recipient keeps the data: an ISO-8601 duration counted from a trigger.</summary>
+/// <param name="Duration">e.g. <c>P5Y</c>.</param>
+/// <param name="Trigger">What the duration counts from: one of <see cref="Triggers"/>.</param>
+public sealed record Retention(string Duration, string Trigger)
+{
+    public static readonly IReadOnlyList<string> Triggers = ["transfer", "end-of-enrolment", "last-service", "end-of-status", "end-of-trajectory"];
+}
+
+/// <summary>Where the recipient processes the data: the EEA, or a country with the safeguard that covers it.</summary>
+/// <param name="Region"><c>EEA</c>, an EEA country code, or another ISO 3166 country code.</param>
+/// <param name="Safeguard">The adequacy decision or art. 46 safeguard, required outside the EEA.</param>
+public sealed record TransferRegion(string Region, string? Safeguard)
+{
+    static readonly HashSet<string> EeaCountries =
+    [
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
+        "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+    ];
+
+    public static readonly TransferRegion Eea = new("EEA", null);
+
+    public bool InsideEea => Region == "EEA" || EeaCountries.Contains(Region);
+
+    /// <summary>Inside the EEA, or outside it with a named safeguard.</summary>
+    public bool Lawful => InsideEea || !string.IsNullOrWhiteSpace(Safeguard);
+}

@@ -19,8 +19,16 @@ public static class AgreementLoader
     static readonly string[] KnownKeys =
     [
         "id", "version", "recipient", "title", "jurisdiction", "eventTypes", "senders", "purposes",
-        "legalBasis", "fields", "validFrom", "validUntil",
+        "legalBasis", "consentPurpose", "identifiers", "objectionStops", "fields", "validFrom", "validUntil",
+        "retention", "transfer",
     ];
+
+    static readonly string[] IdentifierKinds = [EventCatalogue.Bsn, EventCatalogue.Rijksregisternummer];
+
+    static readonly System.Text.RegularExpressions.Regex IsoDuration = new(
+        @"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    static readonly System.Text.RegularExpressions.Regex Art9Ground = new(@"^9\(2\)\([a-j]\)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     static readonly string[] Jurisdictions = ["NL", "BE-VLG"];
 
@@ -92,9 +100,13 @@ public static class AgreementLoader
 
         foreach (var key in root.Children.Keys)
         {
-            if (key is YamlScalarNode { Value: { } name } && !KnownKeys.Contains(name, StringComparer.Ordinal))
+            if (key is YamlScalarNode { Value: { } name })
             {
-                reader.Error(key, "unknown-key", $"unknown key '{name}'; known keys: {string.Join(", ", KnownKeys)}");
+                reader.Lines[name] = LineOf(key.Start);
+                if (!KnownKeys.Contains(name, StringComparer.Ordinal))
+                {
+                    reader.Error(key, "unknown-key", $"unknown key '{name}'; known keys: {string.Join(", ", KnownKeys)}");
+                }
             }
         }
 
@@ -118,7 +130,19 @@ public static class AgreementLoader
         var senders = reader.StringList(root, "senders", required: false);
         var purposes = reader.StringList(root, "purposes", required: true);
         var legalBasis = ReadLegalBasis(reader, root);
+        var consentPurpose = reader.OptionalString(root, "consentPurpose");
+        var identifiers = ReadIdentifiers(reader, root);
+        var objectionStops = reader.OptionalBool(root, "objectionStops");
+        var retention = ReadRetention(reader, root);
+        var transfer = ReadTransfer(reader, root);
         var fieldPaths = reader.StringList(root, "fields", required: true);
+        if (reader.NodeOf(root, "fields") is YamlSequenceNode fieldNodes)
+        {
+            for (var i = 0; i < fieldNodes.Children.Count; i++)
+            {
+                reader.Lines[$"fields[{i}]"] = LineOf(fieldNodes.Children[i].Start);
+            }
+        }
         FieldSelection? fields = null;
         try
         {
@@ -152,10 +176,16 @@ public static class AgreementLoader
             Senders = senders,
             Purposes = purposes,
             LegalBasis = legalBasis!,
+            ConsentPurpose = consentPurpose,
+            Identifiers = identifiers,
+            ObjectionStops = objectionStops,
             Fields = fields!,
             ValidFrom = validFrom,
             ValidUntil = validUntil,
+            Retention = retention!,
+            Transfer = transfer!,
             SourceFile = file,
+            Lines = reader.Lines,
         }, []);
     }
 
@@ -173,9 +203,92 @@ public static class AgreementLoader
             return null;
         }
 
+        reader.RejectUnknownKeys(mapping, "legalBasis", ["gdpr", "instrument", "art9Ground", "overridesErasure"]);
         var gdpr = reader.RequiredString(mapping, "gdpr");
+        if (gdpr is not null && !LegalBasis.Grounds.ContainsKey(gdpr))
+        {
+            reader.Error(reader.NodeOf(mapping, "gdpr")!, "legal-basis", $"gdpr is one of {string.Join(", ", LegalBasis.Grounds.Keys)}");
+        }
+
         var instrument = reader.RequiredString(mapping, "instrument");
-        return gdpr is null || instrument is null ? null : new LegalBasis(gdpr, instrument);
+        var art9 = reader.OptionalString(mapping, "art9Ground");
+        if (art9 is not null && !Art9Ground.IsMatch(art9))
+        {
+            reader.Error(reader.NodeOf(mapping, "art9Ground")!, "special-category", "art9Ground is a GDPR art. 9(2) letter, written 9(2)(a) to 9(2)(j)");
+        }
+
+        var overridesErasure = reader.OptionalBool(mapping, "overridesErasure");
+        return gdpr is null || instrument is null ? null : new LegalBasis(gdpr, instrument, art9, overridesErasure);
+    }
+
+    static Dictionary<string, string> ReadIdentifiers(MappingReader reader, YamlMappingNode root)
+    {
+        var identifiers = new Dictionary<string, string>(StringComparer.Ordinal);
+        switch (reader.NodeOf(root, "identifiers"))
+        {
+            case null:
+            case YamlScalarNode { Value: null or "" or "~" or "null" }:
+                return identifiers;
+            case YamlMappingNode mapping:
+                foreach (var (key, value) in mapping.Children)
+                {
+                    var kind = (key as YamlScalarNode)?.Value ?? "";
+                    if (!IdentifierKinds.Contains(kind, StringComparer.Ordinal))
+                    {
+                        reader.Error(key, "national-identifier", $"identifiers lists {string.Join(" and ", IdentifierKinds)}, not '{kind}'");
+                    }
+                    else if (value is YamlScalarNode { Value: { Length: > 0 } instrument })
+                    {
+                        identifiers[kind] = instrument;
+                    }
+                    else
+                    {
+                        reader.Error(value, "national-identifier", $"identifiers.{kind} names the legal instrument that permits it");
+                    }
+                }
+
+                return identifiers;
+            case var other:
+                reader.Error(other, "national-identifier", "identifiers maps an identifier (bsn, rijksregisternummer) to the instrument permitting it");
+                return identifiers;
+        }
+    }
+
+    static Retention? ReadRetention(MappingReader reader, YamlMappingNode root)
+    {
+        if (reader.NodeOf(root, "retention") is not YamlMappingNode mapping)
+        {
+            reader.Error(reader.NodeOf(root, "retention") ?? root, "retention", "retention is required: a mapping with 'duration' (ISO 8601, e.g. P5Y) and 'trigger'");
+            return null;
+        }
+
+        reader.RejectUnknownKeys(mapping, "retention", ["duration", "trigger"]);
+        var duration = reader.RequiredString(mapping, "duration");
+        if (duration is not null && !IsoDuration.IsMatch(duration))
+        {
+            reader.Error(reader.NodeOf(mapping, "duration")!, "retention", $"retention.duration is an ISO 8601 duration such as P2Y or P6M, not '{duration}'");
+        }
+
+        var trigger = reader.RequiredString(mapping, "trigger");
+        if (trigger is not null && !Retention.Triggers.Contains(trigger, StringComparer.Ordinal))
+        {
+            reader.Error(reader.NodeOf(mapping, "trigger")!, "retention", $"retention.trigger is one of {string.Join(", ", Retention.Triggers)}");
+        }
+
+        return duration is null || trigger is null ? null : new Retention(duration, trigger);
+    }
+
+    static TransferRegion? ReadTransfer(MappingReader reader, YamlMappingNode root)
+    {
+        if (reader.NodeOf(root, "transfer") is not YamlMappingNode mapping)
+        {
+            reader.Error(reader.NodeOf(root, "transfer") ?? root, "transfer", "transfer is required: a mapping with 'region' (EEA or a country code) and, outside the EEA, 'safeguard'");
+            return null;
+        }
+
+        reader.RejectUnknownKeys(mapping, "transfer", ["region", "safeguard"]);
+        var region = reader.RequiredString(mapping, "region");
+        return region is null ? null : new TransferRegion(region, reader.OptionalString(mapping, "safeguard"));
     }
 
     // YamlDotNet's marks count lines from 1, as editors do.
@@ -185,6 +298,49 @@ public static class AgreementLoader
     sealed class MappingReader(string file)
     {
         public List<AgreementError> Errors { get; } = [];
+
+        public Dictionary<string, int> Lines { get; } = new(StringComparer.Ordinal);
+
+        public void RejectUnknownKeys(YamlMappingNode mapping, string parent, string[] known)
+        {
+            foreach (var key in mapping.Children.Keys)
+            {
+                if (key is YamlScalarNode { Value: { } name } && !known.Contains(name, StringComparer.Ordinal))
+                {
+                    Error(key, "unknown-key", $"unknown key '{parent}.{name}'; known keys: {string.Join(", ", known)}");
+                }
+            }
+        }
+
+        public string? OptionalString(YamlMappingNode mapping, string key) =>
+            NodeOf(mapping, key) switch
+            {
+                null or YamlScalarNode { Value: null or "" or "~" or "null" } => null,
+                YamlScalarNode { Value: { } value } => value,
+                var other => ErrorAndNull(other, $"'{key}' is a single value"),
+            };
+
+        public bool OptionalBool(YamlMappingNode mapping, string key)
+        {
+            switch (NodeOf(mapping, key))
+            {
+                case null:
+                    return false;
+                case YamlScalarNode { Value: "true" }:
+                    return true;
+                case YamlScalarNode { Value: "false" }:
+                    return false;
+                case var other:
+                    Error(other, "boolean", $"'{key}' is true or false");
+                    return false;
+            }
+        }
+
+        string? ErrorAndNull(YamlNode node, string message)
+        {
+            Error(node, "value", message);
+            return null;
+        }
 
         public void Error(YamlNode node, string rule, string message) =>
             Errors.Add(new(file, LineOf(node.Start), rule, message));

@@ -1,16 +1,24 @@
-using System.Text.Json.Nodes;
+using System.Buffers;
+using System.Text.Json;
 
 namespace IntegrationGateway.Gateway.Policy;
 
 /// <summary>
 /// An allow-list of field paths compiled into a tree, and the projection that builds a payload from it.
 /// Paths are dot paths from the event's JSON root, <c>[]</c> marking array elements: <c>subject.birthDate</c>,
-/// <c>guardians[].email</c>. A path may name a leaf or a whole object. Projection copies what the tree names
-/// and nothing else: it builds a new document rather than deleting from the old one, so a field the allow-list
-/// does not know about cannot slip through at any depth.
+/// <c>guardians[].email</c>. A path may name a leaf or a whole object. Projection writes a new document with what the
+/// tree names and nothing else: it never copies the event and deletes from it, so a field the allow-list does not
+/// know about cannot slip through at any depth.
+/// <para>Rules, the same in <see cref="Project"/> and <see cref="Classify"/>: a value the allow-list names whole is
+/// copied as it is; a value named only in part must be an object (or, for <c>name[]</c>, an array of objects), and
+/// anything of another shape is left out; a null value, or an object or array of which nothing is allowed, is left
+/// out.</para>
 /// </summary>
 public sealed class FieldSelection
 {
+    [ThreadStatic] static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] static Utf8JsonWriter? t_writer;
+
     readonly Node _root;
 
     FieldSelection(IReadOnlyList<string> paths, Node root)
@@ -24,7 +32,7 @@ public sealed class FieldSelection
     /// <summary>Compiles the paths; throws <see cref="FormatException"/> naming the first malformed one.</summary>
     public static FieldSelection Parse(IReadOnlyList<string> paths)
     {
-        var root = new Node();
+        var root = new Node(string.Empty, isArray: false);
         foreach (var path in paths)
         {
             var node = root;
@@ -46,82 +54,228 @@ public sealed class FieldSelection
         return new FieldSelection(paths, root);
     }
 
-    /// <summary>Builds the minimised record: only what the allow-list names, values copied.</summary>
-    public JsonObject Project(JsonObject source) => ProjectObject(source, _root);
-
-    static JsonObject ProjectObject(JsonObject source, Node node)
+    /// <summary>The minimised record as UTF-8 JSON: exactly the bytes a recipient receives.</summary>
+    public byte[] Project(JsonElement source)
     {
-        var result = new JsonObject();
-        foreach (var (name, child) in node.Children)
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        if (source.ValueKind == JsonValueKind.Object)
         {
-            if (!source.TryGetPropertyValue(name, out var value) || value is null)
-            {
-                continue; // allowed but absent: simply absent
-            }
-
-            var projected = child.IsArray ? ProjectArray(value, child) : ProjectValue(value, child);
-            if (projected is not null)
-            {
-                result[name] = projected;
-            }
+            WriteMembers(source, _root, writer);
         }
 
-        return result;
+        writer.WriteEndObject();
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
     }
 
-    static JsonArray? ProjectArray(JsonNode value, Node node)
+    /// <summary>
+    /// Sorts every leaf of the event (a value, or an empty object or array) into what the projection discloses and
+    /// what it withholds, as paths with <c>[]</c> for array elements.
+    /// </summary>
+    public void Classify(JsonElement source, ISet<string> disclosed, ISet<string> withheld)
     {
-        if (value is not JsonArray array)
+        if (source.ValueKind != JsonValueKind.Object)
         {
-            return null; // the allow-list expects an array here; a differently shaped value is not what was allowed
+            AddLeaves(source, "", withheld);
+            return;
         }
 
-        var result = new JsonArray();
-        foreach (var element in array)
+        foreach (var property in source.EnumerateObject())
         {
-            if (element is not null && ProjectValue(element, node) is { } projected)
-            {
-                result.Add(projected);
-            }
+            var child = _root.Find(property.Name);
+            ClassifyMember(property.Value, child, property.Name, disclosed, withheld);
         }
-
-        return result;
     }
 
-    static JsonNode? ProjectValue(JsonNode value, Node node)
+    static void WriteMembers(JsonElement obj, Node node, Utf8JsonWriter writer)
+    {
+        foreach (var child in node.Children)
+        {
+            if (!obj.TryGetProperty(child.Utf8Name, out var value) || !HasAllowed(value, child))
+            {
+                continue;
+            }
+
+            writer.WritePropertyName(child.EncodedName);
+            if (child.IsArray)
+            {
+                writer.WriteStartArray();
+                foreach (var element in value.EnumerateArray())
+                {
+                    if (HasAllowedElement(element, child))
+                    {
+                        WriteValue(element, child, writer);
+                    }
+                }
+
+                writer.WriteEndArray();
+            }
+            else
+            {
+                WriteValue(value, child, writer);
+            }
+        }
+    }
+
+    static void WriteValue(JsonElement value, Node node, Utf8JsonWriter writer)
     {
         if (node.Whole)
         {
-            return value.DeepClone();
+            value.WriteTo(writer);
+            return;
         }
 
-        // Only part of this value is allowed, so it must be an object; anything else is not what was allowed.
-        if (value is not JsonObject obj)
-        {
-            return null;
-        }
-
-        var projected = ProjectObject(obj, node);
-        return projected.Count > 0 ? projected : null;
+        writer.WriteStartObject();
+        WriteMembers(value, node, writer);
+        writer.WriteEndObject();
     }
 
-    sealed class Node
+    /// <summary>Whether the member, as the node allows it, contributes anything to the payload.</summary>
+    static bool HasAllowed(JsonElement value, Node node)
     {
-        readonly Dictionary<string, Node> _children = new(StringComparer.Ordinal);
+        if (!node.IsArray)
+        {
+            return HasAllowedElement(value, node);
+        }
 
-        public bool IsArray { get; private init; }
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        foreach (var element in value.EnumerateArray())
+        {
+            if (HasAllowedElement(element, node))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    static bool HasAllowedElement(JsonElement value, Node node)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return false;
+        }
+
+        if (node.Whole)
+        {
+            return true;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        foreach (var child in node.Children)
+        {
+            if (value.TryGetProperty(child.Utf8Name, out var member) && HasAllowed(member, child))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    static void ClassifyMember(JsonElement value, Node? node, string path, ISet<string> disclosed, ISet<string> withheld)
+    {
+        if (node is null || !HasAllowed(value, node))
+        {
+            AddLeaves(value, path, withheld);
+            return;
+        }
+
+        if (node.IsArray)
+        {
+            var elementPath = path + "[]";
+            foreach (var element in value.EnumerateArray())
+            {
+                if (HasAllowedElement(element, node))
+                {
+                    ClassifyValue(element, node, elementPath, disclosed, withheld);
+                }
+                else
+                {
+                    AddLeaves(element, elementPath, withheld);
+                }
+            }
+
+            return;
+        }
+
+        ClassifyValue(value, node, path, disclosed, withheld);
+    }
+
+    static void ClassifyValue(JsonElement value, Node node, string path, ISet<string> disclosed, ISet<string> withheld)
+    {
+        if (node.Whole)
+        {
+            AddLeaves(value, path, disclosed);
+            return;
+        }
+
+        foreach (var property in value.EnumerateObject())
+        {
+            ClassifyMember(property.Value, node.Find(property.Name), path + "." + property.Name, disclosed, withheld);
+        }
+    }
+
+    static void AddLeaves(JsonElement value, string path, ISet<string> into)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object when value.EnumerateObject().Any():
+                foreach (var property in value.EnumerateObject())
+                {
+                    AddLeaves(property.Value, path.Length == 0 ? property.Name : path + "." + property.Name, into);
+                }
+
+                break;
+            case JsonValueKind.Array when value.GetArrayLength() > 0:
+                foreach (var element in value.EnumerateArray())
+                {
+                    AddLeaves(element, path + "[]", into);
+                }
+
+                break;
+            default:
+                into.Add(path);
+                break;
+        }
+    }
+
+    sealed class Node(string name, bool isArray)
+    {
+        readonly List<Node> _children = [];
+
+        public string Name { get; } = name;
+        public byte[] Utf8Name { get; } = System.Text.Encoding.UTF8.GetBytes(name);
+        public JsonEncodedText EncodedName { get; } = JsonEncodedText.Encode(name);
+        public bool IsArray { get; } = isArray;
 
         /// <summary>The path ends here: the whole value is allowed, whatever lies below it.</summary>
         public bool Whole { get; set; }
 
-        public IEnumerable<KeyValuePair<string, Node>> Children => _children;
+        public IReadOnlyList<Node> Children => _children;
+
+        public Node? Find(string name) => _children.Find(c => c.Name == name);
 
         public Node Child(string name, bool isArray)
         {
-            if (!_children.TryGetValue(name, out var child))
+            var child = Find(name);
+            if (child is null)
             {
-                child = new Node { IsArray = isArray };
-                _children.Add(name, child);
+                child = new Node(name, isArray);
+                _children.Add(child);
             }
             else if (child.IsArray != isArray)
             {

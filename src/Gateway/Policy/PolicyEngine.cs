@@ -1,32 +1,69 @@
 using System.Collections.Frozen;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 
 namespace IntegrationGateway.Gateway.Policy;
 
 /// <summary>Reason codes of a deny decision. Fixed: they are written to records and documented for readers.</summary>
 public static class ReasonCodes
 {
+    /// <summary>The agreement names the senders it covers, and this sender is not one of them.</summary>
     public const string SenderNotCovered = "sender-not-covered";
+
+    /// <summary>The agreement's validity starts after today.</summary>
     public const string AgreementNotYetValid = "agreement-not-yet-valid";
+
+    /// <summary>The agreement's validity ended before today.</summary>
     public const string AgreementExpired = "agreement-expired";
+
+    /// <summary>The ground is consent and the subject's consent for the purpose is not known.</summary>
+    public const string ConsentMissing = "consent-missing";
+
+    /// <summary>The ground is consent and the subject withdrew it.</summary>
+    public const string ConsentWithdrawn = "consent-withdrawn";
+
+    /// <summary>The subject objected, and the agreement stops on objection.</summary>
+    public const string ObjectionLodged = "objection-lodged";
+
+    /// <summary>The subject asked for erasure, and the agreement is not a legal obligation that overrides it.</summary>
+    public const string SubjectErased = "subject-erased";
+
+    /// <summary>The recipient processes outside the EEA without a named adequacy decision or art. 46 safeguard.</summary>
+    public const string OutsideEea = "outside-eea";
+
+    public static readonly IReadOnlyList<string> All =
+        [SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea];
 }
 
 /// <summary>What the engine needs to know about an event besides its body.</summary>
 /// <param name="EventType">Contract name, e.g. <c>AbsenceReported</c>.</param>
 /// <param name="Jurisdiction"><c>NL</c> or <c>BE-VLG</c>.</param>
 /// <param name="InstitutionId">The sender.</param>
-public sealed record EventFacts(string EventType, string Jurisdiction, string InstitutionId);
+public sealed record EventFacts(string EventType, string Jurisdiction, string InstitutionId)
+{
+    /// <summary>Reads the facts from the common part of an event's JSON.</summary>
+    public static EventFacts Of(string eventType, JsonElement body) => new(
+        eventType,
+        StringAt(body, "jurisdiction") ?? "",
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty("source", out var source) ? StringAt(source, "institutionId") ?? "" : "");
+
+    static string? StringAt(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
 
 /// <summary>The decision for one agreement that routes the event: allow with the minimised payload, or deny with reasons.</summary>
-public sealed record PolicyDecision(Agreement Agreement, IReadOnlyList<string> Reasons, JsonObject? Payload)
+/// <param name="Agreement">The agreement that routes the event.</param>
+/// <param name="Reasons">Why the transfer is denied; empty on allow.</param>
+/// <param name="Payload">The exact UTF-8 JSON bytes to send, on allow only.</param>
+public sealed record PolicyDecision(Agreement Agreement, IReadOnlyList<string> Reasons, byte[]? Payload)
 {
     public bool Allowed => Payload is not null;
 }
 
 /// <summary>
 /// Decides, per agreement, whether an event may be transferred and builds the minimised payload. A pure function
-/// of (event, agreements, time): no I/O, no clock of its own. Deny by default: an event that no agreement routes
-/// gets no decision at all, and therefore no transfer.
+/// of (event, agreements, subject state, time): no I/O, no clock of its own. Deny by default: an event that no
+/// agreement routes gets no decision, and therefore no transfer; an agreement that routes it allows only when no
+/// reason speaks against it.
 /// </summary>
 public sealed class PolicyEngine
 {
@@ -46,7 +83,7 @@ public sealed class PolicyEngine
 
     public IReadOnlyList<Agreement> Agreements { get; }
 
-    public IReadOnlyList<PolicyDecision> Evaluate(EventFacts facts, JsonObject body, DateTimeOffset at)
+    public IReadOnlyList<PolicyDecision> Evaluate(EventFacts facts, JsonElement body, SubjectState subject, DateTimeOffset at)
     {
         if (!_byEventType.TryGetValue(facts.EventType, out var candidates))
         {
@@ -62,27 +99,62 @@ public sealed class PolicyEngine
                 continue; // another legal order: this agreement does not concern the event
             }
 
-            var reasons = new List<string>(2);
-            if (agreement.Senders.Count > 0 && !agreement.Senders.Contains(facts.InstitutionId, StringComparer.Ordinal))
-            {
-                reasons.Add(ReasonCodes.SenderNotCovered);
-            }
-
-            if (today < agreement.ValidFrom)
-            {
-                reasons.Add(ReasonCodes.AgreementNotYetValid);
-            }
-
-            if (today > agreement.ValidUntil)
-            {
-                reasons.Add(ReasonCodes.AgreementExpired);
-            }
-
-            decisions.Add(reasons.Count == 0
+            var reasons = Reasons(agreement, facts, subject, today);
+            decisions.Add(reasons is null
                 ? new PolicyDecision(agreement, [], agreement.Fields.Project(body))
                 : new PolicyDecision(agreement, reasons, null));
         }
 
         return decisions;
+    }
+
+    static List<string>? Reasons(Agreement agreement, EventFacts facts, SubjectState subject, DateOnly today)
+    {
+        List<string>? reasons = null;
+        void Add(string reason) => (reasons ??= new List<string>(2)).Add(reason);
+
+        if (agreement.Senders.Count > 0 && !agreement.Senders.Contains(facts.InstitutionId, StringComparer.Ordinal))
+        {
+            Add(ReasonCodes.SenderNotCovered);
+        }
+
+        if (today < agreement.ValidFrom)
+        {
+            Add(ReasonCodes.AgreementNotYetValid);
+        }
+
+        if (today > agreement.ValidUntil)
+        {
+            Add(ReasonCodes.AgreementExpired);
+        }
+
+        if (agreement.IsConsentBased)
+        {
+            if (!subject.Consents.TryGetValue(agreement.ConsentPurpose ?? "", out var consent))
+            {
+                Add(ReasonCodes.ConsentMissing);
+            }
+            else if (consent == ConsentStatus.Withdrawn)
+            {
+                Add(ReasonCodes.ConsentWithdrawn);
+            }
+        }
+
+        if (agreement.ObjectionStops && subject.Objected)
+        {
+            Add(ReasonCodes.ObjectionLodged);
+        }
+
+        if (subject.Erased && !agreement.LegalBasis.OverridesErasure)
+        {
+            Add(ReasonCodes.SubjectErased);
+        }
+
+        if (!agreement.Transfer.Lawful)
+        {
+            Add(ReasonCodes.OutsideEea);
+        }
+
+        return reasons;
     }
 }

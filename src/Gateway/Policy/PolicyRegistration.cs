@@ -19,9 +19,10 @@ public static class PolicyRegistration
     {
         var options = configuration.GetSection(AgreementsOptions.Section).Get<AgreementsOptions>() ?? new AgreementsOptions();
         var loaded = AgreementLoader.LoadDirectory(options.Directory);
-        if (loaded.Errors.Count > 0)
+        var errors = loaded.Errors.Concat(AgreementLinter.Lint(loaded.Agreements, EventCatalogue.Default)).ToList();
+        if (errors.Count > 0)
         {
-            throw new AgreementsInvalidException(loaded.Errors);
+            throw new AgreementsInvalidException(errors);
         }
 
         services.AddSingleton(new PolicyEngine(loaded.Agreements));

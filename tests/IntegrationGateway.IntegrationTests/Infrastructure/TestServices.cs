@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using IntegrationGateway.Gateway.Hosting;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 
@@ -60,9 +61,11 @@ internal static class TestServices
         }
     }
 
-    /// <summary>The gateway's settings for one test: its own intake queue, the test virtual host, the simulator.</summary>
-    public static Dictionary<string, string?> GatewaySettings(string queueName, Uri simulator, int httpPort) => new()
+    /// <summary>The gateway's settings for one test: its own intake queue, the test virtual host, every recipient at the simulator.</summary>
+    public static Dictionary<string, string?> GatewaySettings(string queueName, Uri simulator, int httpPort)
     {
+        var settings = new Dictionary<string, string?>
+        {
         ["Urls"] = $"http://127.0.0.1:{httpPort}",
         ["RabbitMq:Host"] = RabbitHost,
         ["RabbitMq:Port"] = RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -72,8 +75,19 @@ internal static class TestServices
         ["ConnectionStrings:Gateway"] = DatabaseConnectionString,
         ["Intake:QueueName"] = queueName,
         ["Agreements:Directory"] = Agreements,
-        ["Recipients:Duo:BaseUrl"] = new Uri(simulator, "recipients/duo").ToString(),
-    };
+        };
+        foreach (var recipient in GatewayApp.Recipients(GatewayDefaults))
+        {
+            settings[$"Recipients:{recipient}:BaseUrl"] = new Uri(simulator, $"recipients/{recipient.ToLowerInvariant()}").ToString();
+        }
+
+        return settings;
+    }
+
+    /// <summary>The gateway's own appsettings.json, as built beside the tests.</summary>
+    static readonly IConfiguration GatewayDefaults = new ConfigurationBuilder()
+        .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))
+        .Build();
 
     public static int FreePort()
     {

@@ -1,0 +1,13 @@
+namespace IntegrationGateway.Adapters.Json;
+
+/// <summary>
+/// One implementation for every recipient whose wire format is the plain JSON envelope: configured per recipient,
+/// so adding such a recipient is a configuration entry and an agreement file.
+/// </summary>
+internal sealed class JsonRecipientAdapter(string recipient, HttpClient http, JsonRecipientOptions options) : IRecipientAdapter
+{
+    public string Recipient => recipient;
+
+    public Task<DeliveryResult> DeliverAsync(OutboundTransfer transfer, CancellationToken cancellationToken) =>
+        HttpDelivery.PostAsync(http, options.Path, transfer, JsonEnvelope.ToContent(transfer), cancellationToken);
+}

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationGateway.Adapters.Json;
+
+public static class JsonRecipientRegistration
+{
+    /// <summary>
+    /// Registers an adapter for every entry under <c>Recipients</c> whose <c>Format</c> is <c>json</c>; the entry's key
+    /// is the recipient id that agreements name.
+    /// </summary>
+    public static IServiceCollection AddJsonRecipients(this IServiceCollection services, IConfiguration configuration)
+    {
+        foreach (var section in configuration.GetSection("Recipients").GetChildren())
+        {
+            if (string.Equals(section["Format"], JsonRecipientOptions.Format, StringComparison.OrdinalIgnoreCase))
+            {
+                services.AddJsonRecipient(section.Key, section);
+            }
+        }
+
+        return services;
+    }
+
+    static void AddJsonRecipient(this IServiceCollection services, string recipient, IConfigurationSection section)
+    {
+        services.AddOptions<JsonRecipientOptions>(recipient)
+            .Bind(section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        var clientName = $"recipient:{recipient}";
+        services.AddHttpClient(clientName, (provider, http) =>
+        {
+            var options = provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient);
+            http.BaseAddress = new Uri(options.BaseUrl!.ToString().TrimEnd('/') + "/");
+            http.Timeout = options.Timeout;
+        });
+
+        // Transient: an HttpClient from the factory per use keeps handler rotation working.
+        services.AddTransient<IRecipientAdapter>(provider => new JsonRecipientAdapter(
+            recipient,
+            provider.GetRequiredService<IHttpClientFactory>().CreateClient(clientName),
+            provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient)));
+    }
+}

@@ -1,0 +1,81 @@
+namespace IntegrationGateway.Gateway.Policy;
+
+/// <summary>
+/// The static checks an agreement must pass before the gateway runs on it (and <c>policy lint</c> reports).
+/// Each error names file, line and rule. Rules:
+/// <list type="bullet">
+/// <item><c>unknown-event-type</c>: an event type that is not a contract.</item>
+/// <item><c>unknown-field</c>: a field path that none of the routed event types has.</item>
+/// <item><c>national-identifier</c>: a BSN/PGN or rijksregisternummer in the allow-list without an instrument permitting it.</item>
+/// <item><c>special-category</c>: a special-category field (GDPR art. 9) without an art. 9(2) ground.</item>
+/// <item><c>consent-purpose</c>: a consent ground without the consent purpose to check.</item>
+/// <item><c>erasure-override</c>: overriding erasure on a ground other than a legal obligation.</item>
+/// </list>
+/// The loader adds the structural ones: <c>duplicate-id</c>, <c>validity-window</c> (from after until), <c>unknown-key</c>,
+/// <c>required</c>, <c>legal-basis</c>, <c>retention</c>, <c>transfer</c>, <c>field-path</c>, <c>yaml</c>.
+/// </summary>
+public static class AgreementLinter
+{
+    public static IReadOnlyList<AgreementError> Lint(IEnumerable<Agreement> agreements, EventCatalogue catalogue)
+    {
+        var errors = new List<AgreementError>();
+        foreach (var agreement in agreements)
+        {
+            errors.AddRange(Lint(agreement, catalogue));
+        }
+
+        return errors;
+    }
+
+    public static IEnumerable<AgreementError> Lint(Agreement agreement, EventCatalogue catalogue)
+    {
+        AgreementError Error(string key, string rule, string message) => new(agreement.SourceFile, agreement.LineOf(key), rule, message);
+
+        var routed = agreement.EventTypes.Where(catalogue.Knows).ToList();
+        foreach (var type in agreement.EventTypes.Where(t => !catalogue.Knows(t)))
+        {
+            yield return Error("eventTypes", "unknown-event-type", $"'{type}' is not an event contract; known: {string.Join(", ", catalogue.Types.Keys.Order(StringComparer.Ordinal))}");
+        }
+
+        for (var i = 0; i < agreement.Fields.Paths.Count; i++)
+        {
+            var path = agreement.Fields.Paths[i];
+            var key = $"fields[{i}]";
+            var known = routed.Any(t => catalogue.Field(t, path) is not null || catalogue.Field(t, path + "[]") is not null);
+            if (!known && routed.Count > 0)
+            {
+                yield return Error(key, "unknown-field", $"'{path}' is not a field of {string.Join(" or ", routed)}");
+                continue;
+            }
+
+            var leaves = routed.SelectMany(t => catalogue.LeavesUnder(t, path)).DistinctBy(f => f.Path).ToList();
+            foreach (var identifier in leaves.Where(f => f.NationalIdentifier is not null).Select(f => f.NationalIdentifier!).Distinct())
+            {
+                if (!agreement.Identifiers.ContainsKey(identifier))
+                {
+                    yield return Error(key, "national-identifier",
+                        $"'{path}' carries the {identifier}, but 'identifiers' names no legal instrument permitting it for this recipient");
+                }
+            }
+
+            foreach (var special in leaves.Where(f => f.SpecialCategory is not null))
+            {
+                if (agreement.LegalBasis.Art9Ground is null)
+                {
+                    yield return Error(key, "special-category",
+                        $"'{path}' carries special-category data ({special.SpecialCategory}: {special.Path}); legalBasis.art9Ground must name the GDPR art. 9(2) ground");
+                }
+            }
+        }
+
+        if (agreement.IsConsentBased && string.IsNullOrWhiteSpace(agreement.ConsentPurpose))
+        {
+            yield return Error("legalBasis", "consent-purpose", "the ground is consent, but 'consentPurpose' does not say which consent to check");
+        }
+
+        if (agreement.LegalBasis.OverridesErasure && agreement.LegalBasis.Gdpr != LegalBasis.LegalObligation)
+        {
+            yield return Error("legalBasis", "erasure-override", $"only a legal obligation ({LegalBasis.LegalObligation}) can continue after an erasure request, not {agreement.LegalBasis.Gdpr}");
+        }
+    }
+}
