@@ -22,11 +22,12 @@ log "starting the agency simulator on $simulator_url (log: .local/log/simulator.
 dotnet run --no-build --project tests/AgencySimulator -- --urls "$simulator_url" >"$IG_ROOT/.local/log/simulator.log" 2>&1 &
 simulator_pid=$!
 trap 'kill "$simulator_pid" 2>/dev/null || true; wait "$simulator_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
+for _ in $(seq 1 150); do
   curl -fsS "$simulator_url/health" >/dev/null 2>&1 && break
   kill -0 "$simulator_pid" 2>/dev/null || die "the simulator exited; see .local/log/simulator.log"
   sleep 0.2
 done
+curl -fsS "$simulator_url/health" >/dev/null 2>&1 || die "the simulator did not answer on $simulator_url within 30 s; see .local/log/simulator.log"
 
 export Urls="http://127.0.0.1:$IG_GATEWAY_PORT"
 log "starting the gateway on $Urls (RabbitMQ vhost $IG_RABBITMQ_VHOST)"

@@ -13,7 +13,7 @@ else
   log "PostgreSQL from $data is not running"
 fi
 
-if [ -d "$IG_STATE_DIR/rabbitmq" ] && rabbit rabbitmqctl status >/dev/null 2>&1; then
+if [ -d "$IG_STATE_DIR/rabbitmq" ] && rabbit_node_registered && rabbit rabbitmqctl status >/dev/null 2>&1; then
   log "stopping RabbitMQ node $IG_RABBITMQ_NODENAME"
   rabbit rabbitmqctl -q stop "$IG_STATE_DIR/rabbitmq/rabbitmq.pid" >/dev/null
 else

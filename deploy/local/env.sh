@@ -62,5 +62,12 @@ rabbit() {
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
 
+# A short folder for PostgreSQL's unix socket, unique to this state folder and port.
+postgres_socket_dir() { printf '/tmp/ig-pg-%s' "$(printf '%s:%s' "$IG_STATE_DIR" "$IG_POSTGRES_PORT" | sha1sum | cut -c1-10)"; }
+
+# Whether this project's RabbitMQ node is registered with epmd. Asked without the RabbitMQ CLI, which would
+# start epmd itself.
+rabbit_node_registered() { epmd -names 2>/dev/null | grep -q "^name ${IG_RABBITMQ_NODENAME%@*} "; }
+
 log() { printf '[deploy/local] %s\n' "$*" >&2; }
 die() { printf '[deploy/local] ERROR: %s\n' "$*" >&2; exit 1; }

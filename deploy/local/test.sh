@@ -8,6 +8,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 cd "$IG_ROOT"
 
+# Whatever stops this script, its last line counts the tests: a set-up or build failure is a failure too.
+passed=0; failed=0; total=0; broken=0; summarised=0
+trap '[ "$summarised" = 1 ] || echo "$passed passed, $((failed > 0 ? failed : 1)) failed"' EXIT
+
 "$here/up.sh"
 
 results="$IG_ROOT/artifacts/test-results"
@@ -17,7 +21,6 @@ log "restoring and building (warnings are errors)"
 dotnet restore IntegrationGateway.sln --nologo -v q
 dotnet build IntegrationGateway.sln --no-restore --nologo -v q -clp:ErrorsOnly
 
-passed=0; failed=0; total=0; broken=0
 for project in tests/*/*.csproj; do
   grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
   name="$(basename "$project" .csproj)"
@@ -47,5 +50,6 @@ fi
 if [ "$passed" -ne "$total" ]; then
   log "$((total - passed - failed)) test(s) neither passed nor failed (skipped?): that is not allowed here"; broken=1
 fi
+summarised=1
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$broken" -eq 0 ]

@@ -16,12 +16,14 @@ install_packages() {
   fi
   log "installing ${missing[*]} from Debian's packages"
   # The packages' own init scripts would start system-wide instances; we run our own, so keep them from starting.
-  local policy=/usr/sbin/policy-rc.d created_policy=0
-  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
+  local policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"
+    # Removed however the install ends: left behind it would keep every service on the machine from starting.
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  [ "$created_policy" = 1 ] && rm -f "$policy"
-  return 0
 }
 
 # The service users must reach the state folder. A checkout under a private home directory is not reachable
@@ -40,8 +42,10 @@ resolve_state_dir() {
 start_postgres() {
   local bin; bin="$(postgres_bin)"
   local dir="$IG_STATE_DIR/postgres" data="$IG_STATE_DIR/postgres/data"
-  mkdir -p "$dir/run" "$dir/log"
-  is_root && chown -R postgres:postgres "$dir"
+  # Unix socket paths are limited to 107 bytes, so the socket lives in a short folder of its own.
+  local sockets; sockets="$(postgres_socket_dir)"
+  mkdir -p "$dir/log" "$sockets"
+  is_root && chown -R postgres:postgres "$dir" "$sockets"
   if [ ! -s "$data/PG_VERSION" ]; then
     log "initialising PostgreSQL in $data"
     as_user postgres "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/log/initdb.log" 2>&1 \
@@ -54,7 +58,7 @@ start_postgres() {
   else
     log "starting PostgreSQL on 127.0.0.1:$IG_POSTGRES_PORT"
     as_user postgres "$bin/pg_ctl" -D "$data" -l "$dir/log/postgres.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $IG_POSTGRES_PORT -k $dir/run" start >/dev/null \
+      -o "-c listen_addresses=127.0.0.1 -p $IG_POSTGRES_PORT -k '$sockets'" start >/dev/null \
       || die "PostgreSQL did not start; see $dir/log/postgres.log"
   fi
   local i
@@ -65,7 +69,7 @@ start_postgres() {
   "$bin/pg_isready" -q -h 127.0.0.1 -p "$IG_POSTGRES_PORT" || die "PostgreSQL does not answer on 127.0.0.1:$IG_POSTGRES_PORT"
 
   # Role and database, created once; the password is (re)set so the configured one always works.
-  local psql=("$bin/psql" -h "$dir/run" -p "$IG_POSTGRES_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA)
+  local psql=("$bin/psql" -h "$sockets" -p "$IG_POSTGRES_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA)
   as_user postgres "${psql[@]}" -d postgres -v user="$IG_POSTGRES_USER" -v pass="$IG_POSTGRES_PASSWORD" >/dev/null <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 ALTER ROLE :"user" WITH LOGIN PASSWORD :'pass';
@@ -106,16 +110,19 @@ CONF
   rabbit rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1 \
     || die "RabbitMQ does not answer on 127.0.0.1:$IG_RABBITMQ_PORT; see $dir/log"
 
-  rabbit rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$IG_RABBITMQ_USER" \
-    || rabbit rabbitmqctl -q add_user "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
+  # Listings are read whole before they are searched: grep -q closing a pipe early fails it under pipefail.
+  local users vhosts
+  users="$(rabbit rabbitmqctl -q list_users | awk '{print $1}')"
+  grep -qx "$IG_RABBITMQ_USER" <<<"$users" || rabbit rabbitmqctl -q add_user "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
   rabbit rabbitmqctl -q change_password "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
   # The well-known guest/guest account is of no use here and a risk anywhere.
-  if rabbit rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx guest; then
+  if grep -qx guest <<<"$users"; then
     rabbit rabbitmqctl -q delete_user guest >/dev/null
   fi
   local vhost
+  vhosts="$(rabbit rabbitmqctl -q list_vhosts)"
   for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_TEST_VHOST"; do
-    rabbit rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx "$vhost" || rabbit rabbitmqctl -q add_vhost "$vhost" >/dev/null
+    grep -qx "$vhost" <<<"$vhosts" || rabbit rabbitmqctl -q add_vhost "$vhost" >/dev/null
     rabbit rabbitmqctl -q set_permissions -p "$vhost" "$IG_RABBITMQ_USER" '.*' '.*' '.*' >/dev/null
   done
   log "RabbitMQ ready: amqp://127.0.0.1:$IG_RABBITMQ_PORT, vhosts $IG_RABBITMQ_VHOST and $IG_RABBITMQ_TEST_VHOST, user $IG_RABBITMQ_USER"

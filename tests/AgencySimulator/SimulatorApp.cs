@@ -30,6 +30,12 @@ public static class SimulatorApp
                 await Task.Delay(behaviour.Latency, request.HttpContext.RequestAborted);
             }
 
+            if (behaviour.FailWith is { } failure)
+            {
+                behaviour.RecordFailure(recipient);
+                return Results.Problem("the simulated agency is failing on purpose", statusCode: failure);
+            }
+
             if (!request.Headers.TryGetValue(IdempotencyKeyHeader, out var key) || string.IsNullOrWhiteSpace(key))
             {
                 return Results.Problem($"the {IdempotencyKeyHeader} header is required", statusCode: StatusCodes.Status400BadRequest);
@@ -62,6 +68,16 @@ public static class SimulatorApp
             behaviour.Latency = TimeSpan.FromMilliseconds(Math.Clamp(milliseconds, 0, 60_000));
             return Results.NoContent();
         });
+        app.MapPut("/control/fail/{status:int}", (int status, SimulatorBehaviour behaviour) =>
+        {
+            behaviour.FailWith = status is >= 400 and <= 599 ? status : null;
+            return Results.NoContent();
+        });
+        app.MapDelete("/control/fail", (SimulatorBehaviour behaviour) =>
+        {
+            behaviour.FailWith = null;
+            return Results.NoContent();
+        });
         app.MapGet("/health", () => Results.Ok("ok"));
         return app;
     }
@@ -70,5 +86,15 @@ public static class SimulatorApp
 /// <summary>How the simulated agencies behave right now; tests change it while the simulator runs.</summary>
 public sealed class SimulatorBehaviour
 {
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _failures = new();
+
     public TimeSpan Latency { get; set; }
+
+    /// <summary>When set, every transfer is answered with this status code and not recorded.</summary>
+    public int? FailWith { get; set; }
+
+    public void RecordFailure(string recipient) => _failures.AddOrUpdate(recipient, 1, (_, n) => n + 1);
+
+    /// <summary>Transfers answered with <see cref="FailWith"/>, per recipient.</summary>
+    public int FailuresFor(string recipient) => _failures.TryGetValue(recipient, out var n) ? n : 0;
 }

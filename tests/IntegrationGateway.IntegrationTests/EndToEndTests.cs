@@ -26,6 +26,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         foreach (var e in events)
         {
             var receipt = Assert.Single(receipts, r => r.IdempotencyKey == $"{e.EventId:D}:duo-verzuimregister");
+            Assert.Equal(1, receipt.Deliveries);
             Assert.Equal("verzuimmeldingen", receipt.Path);
             var body = JsonDocument.Parse(receipt.Body!.ToJsonString()).RootElement;
             Assert.Equal("duo-verzuimregister", body.GetProperty("agreement").GetString());

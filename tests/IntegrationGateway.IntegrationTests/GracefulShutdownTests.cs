@@ -54,9 +54,61 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         Assert.Equal(Burst, receipts.Count);
         Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName + "_error") ?? 0u);
 
-        // Nothing about the people in the events was written to the gateway's output on the way.
-        var log = first.Output + second.Output;
         Assert.Contains("Application is shutting down", first.Output);
-        Assert.DoesNotContain(events, e => log.Contains(e.Subject.Bsn!, StringComparison.Ordinal) || log.Contains(e.Subject.Email!, StringComparison.Ordinal));
+        AssertNoPersonalValues(events, first.Output + second.Output);
+    }
+
+    [Fact]
+    public async Task Sigterm_WhileEveryDeliveryFails_HandsTheEventsBackAndDeliversThemLater()
+    {
+        const int count = 40;
+        await using var bed = await TestBed.StartAsync();
+        bed.SimulatorBehaviour.FailWith = 503;
+        var settings = bed.GatewaySettings();
+        var events = new SampleEventGenerator(404, TimeProvider.System).AbsenceReported(count);
+
+        var first = bed.StartGatewayProcess(settings);
+        await first.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        await bed.PublishAsync(events);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (bed.SimulatorBehaviour.FailuresFor("duo") < 32 && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(100); // until the events in flight are all retrying
+        }
+
+        first.Terminate();
+        var exitCode = await first.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var failuresBeforeShutdown = bed.SimulatorBehaviour.FailuresFor("duo");
+        var handedBack = await bed.MessagesInQueueAsync(bed.QueueName);
+
+        Assert.Equal(0, exitCode);
+        Assert.Empty(bed.Receipts.List(null));
+        Assert.Equal((uint)count, handedBack); // none acknowledged, none lost
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName + "_error") ?? 0u);
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName + "_skipped") ?? 0u);
+
+        bed.SimulatorBehaviour.FailWith = null;
+        var second = bed.StartGatewayProcess(settings);
+        await second.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        var duo = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(60));
+        var leerplicht = await bed.WaitForReceiptsAsync("leerplicht", count, TimeSpan.FromSeconds(30));
+        second.Terminate();
+        await second.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        output.WriteLine($"failed attempts before SIGTERM {failuresBeforeShutdown}; handed back {handedBack}; delivered after restart duo {duo.Count}, leerplicht {leerplicht.Count}");
+        Assert.Equal(count, duo.Count);
+        Assert.Equal(count, leerplicht.Count);
+        Assert.All(duo.Concat(leerplicht), r => Assert.Equal(1, r.Deliveries));
+        AssertNoPersonalValues(events, first.Output + second.Output);
+    }
+
+    /// <summary>Nothing about the people in the events was written to the gateway's output on the way.</summary>
+    static void AssertNoPersonalValues(IEnumerable<Contracts.AbsenceReported> events, string log)
+    {
+        foreach (var e in events)
+        {
+            string[] values = [e.Subject.Bsn!, e.Subject.Email!, e.Subject.LocalId, e.Subject.Phone!, $"{e.Subject.GivenName} {e.Subject.FamilyName}", e.Subject.Address!.PostalCode!];
+            Assert.DoesNotContain(values, v => log.Contains(v, StringComparison.Ordinal));
+        }
     }
 }

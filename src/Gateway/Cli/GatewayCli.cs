@@ -67,9 +67,15 @@ public static class GatewayCli
             await error.WriteLineAsync($"The gateway could not start: {ex.Message}");
             return ExitCodes.Failed;
         }
-        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or IOException or ArgumentException)
         {
             await error.WriteLineAsync($"The gateway stopped on an error: {Describe(ex)}");
+            return ExitCodes.Failed;
+        }
+        catch (Exception ex)
+        {
+            // Unexpected: the type and where it came from, not the message, which could quote data.
+            await error.WriteLineAsync($"The gateway stopped on an unexpected {ex.GetType().FullName} at {ex.TargetSite?.DeclaringType?.FullName}.{ex.TargetSite?.Name}");
             return ExitCodes.Failed;
         }
     }
@@ -82,17 +88,21 @@ public static class GatewayCli
         return ExitCodes.Ok;
     }
 
+    static readonly string[] HostSwitches = ["--urls", "--environment", "--contentRoot", "--applicationName"];
+
     /// <summary>
-    /// Tokens the verbs do not know go to the host as configuration (<c>--RabbitMq:Port=5672</c>,
-    /// <c>--urls http://127.0.0.1:5071</c>). Anything else, such as a mistyped verb, must not silently start the
-    /// service.
+    /// Tokens the verbs do not know go to the host as configuration: a key with a section (<c>--RabbitMq:Port=5672</c>)
+    /// or one of the host's own switches (<c>--urls http://127.0.0.1:5071</c>). Anything else, such as a mistyped verb
+    /// or option, is refused rather than silently ignored.
     /// </summary>
     internal static string? FirstStrayToken(IReadOnlyList<string> tokens)
     {
         for (var i = 0; i < tokens.Count; i++)
         {
             var token = tokens[i];
-            if (!token.StartsWith("--", StringComparison.Ordinal))
+            var key = token.Split('=', 2)[0];
+            if (!token.StartsWith("--", StringComparison.Ordinal)
+                || !(key.Contains(':', StringComparison.Ordinal) || HostSwitches.Contains(key, StringComparer.OrdinalIgnoreCase)))
             {
                 return token;
             }

@@ -12,6 +12,7 @@ public static class DeliveryRegistration
         services.AddDuoAdapter(configuration);
         services.AddJsonRecipients(configuration);
 
+        services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<RecipientAdapters>();
         services.AddScoped<TransferPipeline>();
         services.AddSingleton<TransferCounters>();

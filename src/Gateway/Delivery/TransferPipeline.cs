@@ -1,25 +1,25 @@
 using System.Text.Json;
 using IntegrationGateway.Adapters;
 using IntegrationGateway.Gateway.Policy;
+using Microsoft.Extensions.Options;
 
 namespace IntegrationGateway.Gateway.Delivery;
 
 /// <summary>
-/// Thrown when at least one allowed transfer of an event could not be delivered yet. The intake retries the
-/// message; the message names the event and the count, never a payload value.
-/// </summary>
-public sealed class TransferNotSettledException(Guid eventId, int pending)
-    : Exception($"event {eventId:D}: {pending} transfer(s) not delivered yet, will retry");
-
-/// <summary>
 /// One event through the gateway: policy decision per routed agreement, projection, delivery by the
-/// recipient's adapter. Knows nothing of RabbitMQ; the consumer hands it the event.
+/// recipient's adapter. Knows nothing of RabbitMQ; the consumer hands it the event and acknowledges the message
+/// when this returns.
+/// <para>A transfer that fails transiently is retried on its own, with exponential backoff and jitter, until it is
+/// delivered or refused; the recipients that already have theirs are not sent it again. Until then the message
+/// stays unacknowledged, so a shutdown (which cancels the token) hands it back to the broker whole: nothing is
+/// lost and nothing goes to an error queue.</para>
 /// </summary>
 public sealed partial class TransferPipeline(
     PolicyEngine engine,
     RecipientAdapters adapters,
     TransferCounters counters,
     TimeProvider time,
+    IOptions<DeliveryOptions> options,
     ILogger<TransferPipeline> logger)
 {
     public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken)
@@ -35,7 +35,6 @@ public sealed partial class TransferPipeline(
         }
 
         var settled = new List<(string, TransferOutcome)>(decisions.Count);
-        var pending = 0;
         foreach (var decision in decisions)
         {
             var agreement = decision.Agreement;
@@ -48,31 +47,46 @@ public sealed partial class TransferPipeline(
 
             var transfer = new OutboundTransfer(
                 OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!);
-            var result = await adapters[agreement.Recipient].DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
-            switch (result.Status)
+            var result = await DeliverAsync(adapters[agreement.Recipient], transfer, cancellationToken).ConfigureAwait(false);
+            if (result.Status == DeliveryStatus.Delivered)
             {
-                case DeliveryStatus.Delivered:
-                    LogDelivered(eventId, agreement.Id, agreement.Recipient, result.StatusCode);
-                    settled.Add((agreement.Recipient, TransferOutcome.Delivered));
-                    break;
-                case DeliveryStatus.Rejected:
-                    LogRejected(eventId, agreement.Id, agreement.Recipient, result.Problem);
-                    settled.Add((agreement.Recipient, TransferOutcome.Failed));
-                    break;
-                default:
-                    LogTransient(eventId, agreement.Id, agreement.Recipient, result.Problem);
-                    pending++;
-                    break;
+                LogDelivered(eventId, agreement.Id, agreement.Recipient, result.StatusCode);
+                settled.Add((agreement.Recipient, TransferOutcome.Delivered));
+            }
+            else
+            {
+                LogRejected(eventId, agreement.Id, agreement.Recipient, result.Problem);
+                settled.Add((agreement.Recipient, TransferOutcome.Failed));
             }
         }
 
-        if (pending > 0)
-        {
-            // Counted only once the event settles, so a retried event is not counted twice.
-            throw new TransferNotSettledException(eventId, pending);
-        }
-
+        // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
         counters.Settled(settled);
+    }
+
+    async Task<DeliveryResult> DeliverAsync(IRecipientAdapter adapter, OutboundTransfer transfer, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await adapter.DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
+            if (result.Status != DeliveryStatus.Transient)
+            {
+                return result;
+            }
+
+            var delay = Backoff(attempt, settings);
+            LogTransient(transfer.EventId, transfer.AgreementId, adapter.Recipient, attempt, result.Problem, delay.TotalSeconds);
+            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Exponential from the base delay, capped, with up to 25 % jitter so retries of many events spread out.</summary>
+    static TimeSpan Backoff(int attempt, DeliveryOptions settings)
+    {
+        var exponential = settings.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
+        var capped = Math.Min(exponential, settings.RetryMaxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (1 + (Random.Shared.NextDouble() * 0.25)));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId} ({EventType}, {Jurisdiction}): no agreement routes it; nothing transferred")]
@@ -87,6 +101,6 @@ public sealed partial class TransferPipeline(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: {Recipient} rejected the transfer under {AgreementId}: {Problem}")]
     partial void LogRejected(Guid eventId, string agreementId, string recipient, string? problem);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: delivery to {Recipient} under {AgreementId} failed, will retry: {Problem}")]
-    partial void LogTransient(Guid eventId, string agreementId, string recipient, string? problem);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: attempt {Attempt} to deliver to {Recipient} under {AgreementId} failed ({Problem}); retrying in {DelaySeconds:0.0} s")]
+    partial void LogTransient(Guid eventId, string agreementId, string recipient, int attempt, string? problem, double delaySeconds);
 }

@@ -4,7 +4,8 @@ namespace IntegrationGateway.Gateway.Events;
 
 /// <summary>
 /// Realistic synthetic events for the demo, tests and benchmarks: Dutch names, BSNs that pass the eleven-test,
-/// plausible dates. Deterministic for a seed, apart from the ids and times it is given.
+/// plausible dates. Deterministic for a seed, event ids included (so the same seed republishes the same events and
+/// their idempotency keys); only the timestamps come from the clock it is given.
 /// </summary>
 public sealed class SampleEventGenerator(int seed, TimeProvider time)
 {

@@ -47,9 +47,9 @@ public sealed class IntakeOptions
     [Range(1, 1000)]
     public int ConcurrentMessageLimit { get; set; } = 16;
 
-    /// <summary>In-process retries of an event whose delivery failed transiently, with exponential backoff.</summary>
+    /// <summary>In-process retries of an event after an unexpected error (not a failed delivery: see <c>Delivery</c>).</summary>
     [Range(0, 20)]
-    public int RetryLimit { get; set; } = 8;
+    public int RetryLimit { get; set; } = 3;
 }
 
 /// <summary>Where agreement files are read from, bound to <c>Agreements</c>.</summary>

@@ -44,8 +44,13 @@ public static class IntakeRegistration
                     endpoint.ConcurrentMessageLimit = intake.ConcurrentMessageLimit;
                     // Fault<T> would carry the whole event, personal data included, to whoever listens.
                     endpoint.PublishFaults = false;
-                    endpoint.UseMessageRetry(retry => retry.Exponential(
-                        intake.RetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(400)));
+                    // Delivery failures are retried per transfer inside the pipeline; this covers only unexpected
+                    // errors, and never a shutdown.
+                    endpoint.UseMessageRetry(retry =>
+                    {
+                        retry.Ignore<OperationCanceledException>();
+                        retry.Exponential(intake.RetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(400));
+                    });
                     endpoint.ConfigureConsumer<EventConsumer<AbsenceReported>>(context);
                 });
             });
@@ -57,6 +62,9 @@ public static class IntakeRegistration
             host.WaitUntilStarted = true;
             host.StartTimeout = broker.Value.StartTimeout;
             host.StopTimeout = TimeSpan.FromSeconds(30);
+            // Then the consumers' token is cancelled: a transfer still retrying gives up, and its message goes back
+            // to the queue unacknowledged.
+            host.ConsumerStopTimeout = TimeSpan.FromSeconds(10);
         });
         return services;
     }
