@@ -19,6 +19,7 @@ public static class GatewayCli
         run.SetAction((parse, _) => RunServiceAsync([.. parse.UnmatchedTokens]));
         root.Subcommands.Add(run);
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(PolicyCommand.Create(TimeProvider.System));
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction((parse, _) => RunServiceAsync([.. parse.UnmatchedTokens]));
         return root;

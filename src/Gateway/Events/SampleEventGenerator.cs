@@ -18,8 +18,128 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
 
     readonly Random _random = new(seed);
 
+    static readonly string[] FlemishGivenNames = ["Amina", "Olena", "Yusuf", "Mariam", "Dmytro", "Ahmad", "Fatou", "Lotte", "Wout", "Nour"];
+    static readonly string[] FlemishFamilyNames = ["Peeters", "Janssens", "Maes", "Kovalenko", "Haddad", "Diallo", "Claes", "Wouters", "Nasser", "Goossens"];
+    static readonly string[] FlemishCities = ["Gent", "Antwerpen", "Brussel", "Leuven", "Mechelen", "Brugge"];
+    static readonly string[] FlemishInstitutions = ["IN-GENT", "ATLAS-ANTWERPEN", "HVN-BRUSSEL", "CVO-0123"];
+
+    /// <summary>The event types it can make, by contract name.</summary>
+    public static IReadOnlyList<string> EventTypes { get; } =
+    [
+        nameof(Contracts.AbsenceReported), nameof(StudentEnrolled), nameof(StudentDeregistered), nameof(AttendanceRegistered),
+        nameof(ExamResultRecorded), nameof(DiplomaAwarded), nameof(SupportPlanUpdated), nameof(IntegrationIntakeCompleted),
+        nameof(LanguageTestResultRecorded), nameof(CourseParticipationRecorded),
+    ];
+
     public IReadOnlyList<AbsenceReported> AbsenceReported(int count) =>
         Enumerable.Range(0, count).Select(_ => NextAbsenceReported()).ToList();
+
+    /// <summary>One event of the named type.</summary>
+    public object Next(string eventType) => eventType switch
+    {
+        nameof(Contracts.AbsenceReported) => NextAbsenceReported(),
+        nameof(StudentEnrolled) => NextDutch(c => new StudentEnrolled
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject, Guardians = c.Guardians,
+            Enrolment = new Enrolment { Programme = Pick(["vmbo-t", "havo", "vwo"]), SchoolYear = "2026-2027", Year = _random.Next(1, 6), ClassName = $"{_random.Next(1, 6)}{(char)('A' + _random.Next(4))}", StartDate = c.Today.AddDays(-_random.Next(0, 90)) },
+        }),
+        nameof(StudentDeregistered) => NextDutch(c => new StudentDeregistered
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject, Guardians = c.Guardians,
+            Deregistration = new Deregistration { Date = c.Today.AddDays(-_random.Next(0, 30)), Reason = Pick(["graduated", "moved", "transferred", "dropped-out"]), DestinationInstitutionId = _random.Next(2) == 0 ? Pick(Brins) : null },
+        }),
+        nameof(ExamResultRecorded) => NextDutch(c => new ExamResultRecorded
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject, Guardians = c.Guardians,
+            Exam = new ExamResult { SubjectCode = Pick(["netl", "entl", "wisa", "wisb", "gs", "biol"]), Kind = Pick(["school-exam", "central-exam"]), Date = c.Today.AddDays(-_random.Next(0, 60)), Grade = Math.Round((decimal)(1 + (_random.NextDouble() * 9)), 1), Passed = _random.Next(4) != 0 },
+        }),
+        nameof(DiplomaAwarded) => NextDutch(c => new DiplomaAwarded
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject, Guardians = c.Guardians,
+            Diploma = new Diploma { Programme = Pick(["vmbo-t", "havo", "vwo"]), Date = c.Today.AddDays(-_random.Next(0, 30)), Profile = Pick(["Natuur en Gezondheid", "Economie en Maatschappij", "Cultuur en Maatschappij"]) },
+        }),
+        nameof(SupportPlanUpdated) => NextDutch(c => new SupportPlanUpdated
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject, Guardians = c.Guardians,
+            SupportPlan = new SupportPlan
+            {
+                Date = c.Today.AddDays(-_random.Next(0, 30)), Level = Pick(["basic", "extra", "intensive"]), Goals = "Zelfstandig plannen van huiswerk.",
+                Arrangements = ["extra tijd bij toetsen", "remedial teaching"], MedicalNotes = _random.Next(3) == 0 ? "Diagnose ADHD, medicatie." : null,
+                Referral = _random.Next(2) == 0 ? new Referral { ReferralId = $"GEM-{_random.Next(10000, 99999)}", Date = c.Today.AddDays(-60) } : null,
+            },
+        }),
+        nameof(AttendanceRegistered) => NextFlemish(c => new AttendanceRegistered
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source with { System = "WISA" }, Jurisdiction = "BE-VLG", Subject = c.Subject,
+            Attendance = new Attendance { PeriodFrom = c.Today.AddDays(-30), PeriodTo = c.Today.AddDays(-1), CourseCode = $"NT2-{_random.Next(1, 5)}.{_random.Next(1, 3)}", HoursScheduled = 40, HoursAttended = _random.Next(20, 41), HoursAbsentAuthorised = _random.Next(0, 5), HoursAbsentUnauthorised = _random.Next(0, 5) },
+        }),
+        nameof(IntegrationIntakeCompleted) => NextFlemish(c => new IntegrationIntakeCompleted
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "BE-VLG", Subject = c.Subject,
+            Intake = new Contracts.Intake
+            {
+                Date = c.Today.AddDays(-_random.Next(0, 30)), ContactLanguage = Pick(["uk", "ar", "fr", "en"]), Languages = ["uk", "ru", "en"], Literacy = Pick(["literate", "literate-other-script", "illiterate"]),
+                EducationLevel = Pick(["primary", "secondary", "higher"]), WorkSituation = Pick(["employed", "job-seeker", "student", "other"]), ReasonForLearningDutch = Pick(["work", "study", "social"]),
+                ChildcareNeeded = _random.Next(2) == 0, BuddyNeeded = _random.Next(2) == 0,
+                ResidenceStatus = new ResidenceStatus { Kind = Pick(["refugee", "family-reunification", "temporary-protection"]), From = c.Today.AddYears(-1), Until = c.Today.AddYears(1) },
+            },
+        }),
+        nameof(LanguageTestResultRecorded) => NextFlemish(c => new LanguageTestResultRecorded
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "BE-VLG", Subject = c.Subject,
+            Test = new LanguageTest { Date = c.Today.AddDays(-_random.Next(0, 30)), Kind = Pick(["latin-script", "cognitive", "nt2-level"]), Result = Pick(["passed", "not-passed"]), Level = Pick(["A1", "A2", "B1"]) },
+        }),
+        nameof(CourseParticipationRecorded) => NextFlemish(c => new CourseParticipationRecorded
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "BE-VLG", Subject = c.Subject,
+            Participation = new CourseParticipation { CourseCode = $"NT2-{_random.Next(1, 5)}.{_random.Next(1, 3)}", Provider = "CVO-0123", From = c.Today.AddDays(-60), To = _random.Next(2) == 0 ? c.Today : null, HoursScheduled = 120, HoursAttended = _random.Next(40, 121), Status = Pick(["ongoing", "completed", "stopped"]) },
+        }),
+        _ => throw new ArgumentException($"no sample events of type '{eventType}'; known: {string.Join(", ", EventTypes)}", nameof(eventType)),
+    };
+
+    /// <summary>What every event of a person needs: ids, time, sender, the person.</summary>
+    sealed record Common(Guid Id, DateTimeOffset Now, DateOnly Today, EventSource Source, Subject Subject, IReadOnlyList<Guardian>? Guardians);
+
+    T NextDutch<T>(Func<Common, T> build)
+    {
+        var absence = NextAbsenceReported();
+        return build(new Common(absence.EventId, absence.OccurredAt, DateOnly.FromDateTime(absence.OccurredAt.UtcDateTime), absence.Source, absence.Subject, absence.Guardians));
+    }
+
+    T NextFlemish<T>(Func<Common, T> build)
+    {
+        var now = time.GetUtcNow();
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var birth = today.AddYears(-_random.Next(18, 60)).AddDays(-_random.Next(0, 365));
+        var subject = new Subject
+        {
+            LocalId = $"KBI{_random.Next(100000, 999999)}",
+            Rijksregisternummer = NextRijksregisternummer(birth),
+            GivenName = Pick(FlemishGivenNames),
+            FamilyName = Pick(FlemishFamilyNames),
+            BirthDate = birth,
+            BirthPlace = Pick(["Kyiv", "Aleppo", "Kabul", "Conakry", "Gent"]),
+            Gender = _random.Next(2) == 0 ? "female" : "male",
+            Nationality = Pick(["UA", "SY", "AF", "GN"]),
+            Address = new Address { Street = Pick(["Kortrijksesteenweg", "Dampoortstraat", "Turnhoutsebaan"]), HouseNumber = _random.Next(1, 300).ToString(System.Globalization.CultureInfo.InvariantCulture), PostalCode = _random.Next(1000, 9999).ToString(System.Globalization.CultureInfo.InvariantCulture), City = Pick(FlemishCities), Country = "BE" },
+            Phone = $"+324{_random.Next(70000000, 99999999)}",
+            Email = $"deelnemer{_random.Next(1000, 9999)}@example.be",
+        };
+        return build(new Common(NextGuid(), now, today, new EventSource { InstitutionId = Pick(FlemishInstitutions), System = "KBI" }, subject, null));
+    }
+
+    /// <summary>
+    /// A Belgian national register number: yymmdd, a serial, and a check of 97 − (number mod 97), where people
+    /// born from 2000 on have a 2 put in front of the number for the check.
+    /// </summary>
+    public string NextRijksregisternummer(DateOnly birthDate)
+    {
+        var serial = _random.Next(1, 998);
+        var body = long.Parse($"{birthDate:yyMMdd}{serial:000}", System.Globalization.CultureInfo.InvariantCulture);
+        var checkBase = birthDate.Year >= 2000 ? 2_000_000_000 + body : body;
+        var check = 97 - (checkBase % 97);
+        return $"{body:000000000}{check:00}";
+    }
 
     public AbsenceReported NextAbsenceReported()
     {

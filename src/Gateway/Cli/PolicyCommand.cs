@@ -1,0 +1,160 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using IntegrationGateway.Gateway.Hosting;
+using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Policy;
+
+namespace IntegrationGateway.Gateway.Cli;
+
+/// <summary><c>policy lint | evaluate | register</c>: the agreements as data-protection officers and operators check them.</summary>
+internal static class PolicyCommand
+{
+    public static Command Create(TimeProvider time)
+    {
+        var policy = new Command("policy", "Check the data-sharing agreements, decide a sample event, print the record of processing.");
+        policy.Subcommands.Add(Lint());
+        policy.Subcommands.Add(Evaluate(time));
+        policy.Subcommands.Add(Register(time));
+        return policy;
+    }
+
+    static Option<string> AgreementsOption() => new("--agreements")
+    {
+        Description = "Folder of agreement files (default: Agreements:Directory from the gateway's configuration).",
+        DefaultValueFactory = _ => GatewayConfiguration.Load()[$"{AgreementsOptions.Section}:Directory"] ?? new AgreementsOptions().Directory,
+    };
+
+    static Command Lint()
+    {
+        var agreements = AgreementsOption();
+        var command = new Command("lint", "Check every agreement file; exit 0 when clean, 1 with errors (file:line: [rule] message).") { agreements };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var (loaded, errors) = LoadAndLint(parse.GetValue(agreements)!);
+            foreach (var error in errors)
+            {
+                output.WriteLine(error.ToString());
+            }
+
+            output.WriteLine($"{loaded.Count} agreement(s) checked, {errors.Count} error(s).");
+            return errors.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+        });
+        return command;
+    }
+
+    static Command Evaluate(TimeProvider time)
+    {
+        var type = new Option<string>("--type") { Description = "The event's contract name, e.g. AbsenceReported.", Required = true };
+        var eventFile = new Option<FileInfo>("--event") { Description = "The event as JSON.", Required = true };
+        var at = new Option<string?>("--at") { Description = "The moment to decide for, ISO 8601 (default: now)." };
+        var subjectState = new Option<FileInfo>("--subject-state") { Description = "Consents, objections and erasures of subjects, as JSON." };
+        var agreements = AgreementsOption();
+        eventFile.AcceptExistingOnly();
+        subjectState.AcceptExistingOnly();
+        at.Validators.Add(r =>
+        {
+            if (r.Tokens is [{ Value: var text }] && !TryParseMoment(text, out _))
+            {
+                r.AddError($"--at needs an ISO 8601 moment such as 2026-11-20T12:00:00Z, not '{text}'");
+            }
+        });
+        type.Validators.Add(r =>
+        {
+            if (r.Tokens is [{ Value: var name }] && !EventCatalogue.Default.Knows(name))
+            {
+                r.AddError($"--type '{name}' is not an event type; known: {string.Join(", ", EventCatalogue.Default.Types.Keys.Order(StringComparer.Ordinal))}");
+            }
+        });
+
+        var command = new Command("evaluate", "Decide, per agreement that routes it, whether an event may be transferred and what would be sent; prints JSON.")
+        {
+            type, eventFile, at, subjectState, agreements,
+        };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            var (loaded, errors) = LoadAndLint(parse.GetValue(agreements)!);
+            if (errors.Count > 0)
+            {
+                error.WriteLine($"The agreements have {errors.Count} error(s); run 'policy lint'. First: {errors[0]}");
+                return ExitCodes.Failed;
+            }
+
+            var file = parse.GetValue(eventFile)!;
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(File.ReadAllBytes(file.FullName), EventJson.DocumentOptions);
+            }
+            catch (JsonException ex)
+            {
+                // The reader's position, never the content: the file holds personal data.
+                error.WriteLine($"{file.FullName} is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).");
+                return ExitCodes.Failed;
+            }
+
+            using (document)
+            {
+                IReadOnlyDictionary<string, SubjectState> states = new Dictionary<string, SubjectState>();
+                if (parse.GetValue(subjectState) is { } stateFile)
+                {
+                    try
+                    {
+                        states = SubjectStateFile.Load(stateFile.FullName);
+                    }
+                    catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+                    {
+                        error.WriteLine($"{stateFile.FullName}: {(ex is JsonException ? "not valid JSON" : ex.Message)}");
+                        return ExitCodes.Failed;
+                    }
+                }
+
+                var moment = parse.GetValue(at) is { } text && TryParseMoment(text, out var parsed) ? parsed : time.GetUtcNow();
+                var body = document.RootElement;
+                var decisions = new PolicyEngine(loaded).Evaluate(EventFacts.Of(parse.GetValue(type)!, body), body, SubjectStateFile.For(states, body), moment);
+                output.Write(EvaluationJson.Write(parse.GetValue(type)!, body, moment, decisions));
+                output.WriteLine();
+                return ExitCodes.Ok;
+            }
+        });
+        return command;
+    }
+
+    static Command Register(TimeProvider time)
+    {
+        var format = new Option<string>("--format") { Description = "md or json.", DefaultValueFactory = _ => "md" };
+        format.AcceptOnlyFromAmong("md", "json");
+        var agreements = AgreementsOption();
+        var command = new Command("register", "Print the GDPR art. 30 record of processing generated from the agreements.") { format, agreements };
+        command.SetAction(parse =>
+        {
+            var (loaded, errors) = LoadAndLint(parse.GetValue(agreements)!);
+            if (errors.Count > 0)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"The agreements have {errors.Count} error(s); run 'policy lint'. First: {errors[0]}");
+                return ExitCodes.Failed;
+            }
+
+            var entries = ProcessingRegister.Build(loaded, EventCatalogue.Default);
+            var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+            parse.InvocationConfiguration.Output.Write(parse.GetValue(format) == "json"
+                ? ProcessingRegister.ToJson(entries, today) + Environment.NewLine
+                : ProcessingRegister.ToMarkdown(entries, today));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    static (IReadOnlyList<Agreement> Agreements, IReadOnlyList<AgreementError> Errors) LoadAndLint(string directory)
+    {
+        var loaded = AgreementLoader.LoadDirectory(directory);
+        var errors = loaded.Errors.Concat(AgreementLinter.Lint(loaded.Agreements, EventCatalogue.Default)).ToList();
+        return (loaded.Agreements, errors);
+    }
+
+    static bool TryParseMoment(string text, out DateTimeOffset moment) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out moment);
+}

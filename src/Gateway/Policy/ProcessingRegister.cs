@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace IntegrationGateway.Gateway.Policy;
+
+/// <summary>
+/// The GDPR art. 30 record of processing, generated from the agreements: per recipient, what goes there, why, on
+/// which ground, which identifiers, for how long and where. For data-protection officers.
+/// </summary>
+public static class ProcessingRegister
+{
+    public sealed record Entry(
+        string Recipient,
+        string Agreement,
+        int Version,
+        string Title,
+        string Jurisdiction,
+        IReadOnlyList<string> EventTypes,
+        IReadOnlyList<string> Senders,
+        IReadOnlyList<string> Purposes,
+        string Gdpr,
+        string GroundName,
+        string Instrument,
+        string? Art9Ground,
+        IReadOnlyList<string> SpecialCategories,
+        string? ConsentPurpose,
+        IReadOnlyList<string> DataCategories,
+        IReadOnlyList<string> Fields,
+        IReadOnlyDictionary<string, string> Identifiers,
+        bool ObjectionStops,
+        bool OverridesErasure,
+        string Retention,
+        string TransferRegion,
+        string? ValidFrom,
+        string? ValidUntil);
+
+    public static IReadOnlyList<Entry> Build(IEnumerable<Agreement> agreements, EventCatalogue catalogue) =>
+        agreements
+            .OrderBy(a => a.Recipient, StringComparer.Ordinal).ThenBy(a => a.Id, StringComparer.Ordinal)
+            .Select(a =>
+            {
+                var leaves = a.EventTypes.SelectMany(t => a.Fields.Paths.SelectMany(p => catalogue.LeavesUnder(t, p))).DistinctBy(f => f.Path).ToList();
+                return new Entry(
+                    a.Recipient, a.Id, a.Version, a.Title, a.Jurisdiction, a.EventTypes, a.Senders, a.Purposes,
+                    a.LegalBasis.Gdpr, LegalBasis.Grounds.GetValueOrDefault(a.LegalBasis.Gdpr, "?"), a.LegalBasis.Instrument, a.LegalBasis.Art9Ground,
+                    leaves.Where(f => f.SpecialCategory is not null).Select(f => $"{f.SpecialCategory} ({f.Path})").Distinct().ToList(),
+                    a.ConsentPurpose,
+                    leaves.Select(f => f.Category).Distinct().Order(StringComparer.Ordinal).ToList(),
+                    a.Fields.Paths,
+                    a.Identifiers,
+                    a.ObjectionStops,
+                    a.LegalBasis.OverridesErasure,
+                    $"{a.Retention.Duration} from {a.Retention.Trigger}",
+                    a.Transfer.InsideEea ? $"{a.Transfer.Region} (EEA)" : $"{a.Transfer.Region}, outside the EEA: {a.Transfer.Safeguard ?? "NO SAFEGUARD NAMED - transfers are denied"}",
+                    a.ValidFrom?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    a.ValidUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            })
+            .ToList();
+
+    public static string ToJson(IReadOnlyList<Entry> entries, DateOnly generatedOn) =>
+        JsonSerializer.Serialize(
+            new { generatedOn = generatedOn.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), agreements = entries },
+            new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+
+    public static string ToMarkdown(IReadOnlyList<Entry> entries, DateOnly generatedOn)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var md = new StringBuilder();
+        md.AppendLine("# Record of processing (GDPR art. 30)").AppendLine()
+            .AppendLine(inv, $"Generated on {generatedOn:yyyy-MM-dd} from {entries.Count} data-sharing agreements. Every transfer the gateway makes rests on one of them; what an agreement does not list is never sent.")
+            .AppendLine();
+        foreach (var recipient in entries.GroupBy(e => e.Recipient))
+        {
+            md.AppendLine(inv, $"## Recipient `{recipient.Key}`").AppendLine();
+            foreach (var e in recipient)
+            {
+                md.AppendLine(inv, $"### {e.Title}").AppendLine()
+                    .AppendLine("| | |").AppendLine("|---|---|")
+                    .AppendLine(inv, $"| Agreement | `{e.Agreement}` version {e.Version} |")
+                    .AppendLine(inv, $"| Jurisdiction | {e.Jurisdiction} |")
+                    .AppendLine(inv, $"| Events | {string.Join(", ", e.EventTypes)} |")
+                    .AppendLine(inv, $"| Senders | {(e.Senders.Count == 0 ? "every sender in " + e.Jurisdiction : string.Join(", ", e.Senders))} |")
+                    .AppendLine(inv, $"| Purposes | {string.Join("; ", e.Purposes)} |")
+                    .AppendLine(inv, $"| Legal basis | GDPR art. {e.Gdpr} ({e.GroundName}): {e.Instrument} |")
+                    .AppendLine(inv, $"| Special categories | {(e.SpecialCategories.Count == 0 ? "none" : string.Join(", ", e.SpecialCategories) + $" on ground {e.Art9Ground}")} |")
+                    .AppendLine(inv, $"| Consent checked | {e.ConsentPurpose ?? "not a consent ground"} |")
+                    .AppendLine(inv, $"| Data categories | {string.Join(", ", e.DataCategories)} |")
+                    .AppendLine(inv, $"| Fields | {string.Join(", ", e.Fields.Select(f => $"`{f}`"))} |")
+                    .AppendLine(inv, $"| National identifiers | {(e.Identifiers.Count == 0 ? "none" : string.Join("; ", e.Identifiers.Select(i => $"{i.Key} under {i.Value}")))} |")
+                    .AppendLine(inv, $"| Objection (art. 21) | {(e.ObjectionStops ? "stops transfers" : "does not stop transfers")} |")
+                    .AppendLine(inv, $"| Erasure request | {(e.OverridesErasure ? "transfers continue: legal obligation" : "stops transfers")} |")
+                    .AppendLine(inv, $"| Retention at recipient | {e.Retention} |")
+                    .AppendLine(inv, $"| Transfer region | {e.TransferRegion} |")
+                    .AppendLine(inv, $"| Valid | {(e.ValidFrom is null ? "from the start" : "from " + e.ValidFrom)}, {(e.ValidUntil is null ? "open-ended" : "until " + e.ValidUntil)} |")
+                    .AppendLine();
+            }
+        }
+
+        return md.ToString().TrimEnd() + Environment.NewLine;
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+
+namespace IntegrationGateway.Gateway.Policy;
+
+/// <summary>
+/// Identifies the subject of an event the same way wherever the gateway keeps state about them: by national
+/// identifier when the event carries one, otherwise by sender and local id.
+/// </summary>
+public static class SubjectKey
+{
+    /// <summary>The keys under which the event's subject may be known, most specific first.</summary>
+    public static IEnumerable<string> Of(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("subject", out var subject) || subject.ValueKind != JsonValueKind.Object)
+        {
+            yield break;
+        }
+
+        if (String(subject, "bsn") is { } bsn)
+        {
+            yield return "bsn:" + bsn;
+        }
+
+        if (String(subject, "rijksregisternummer") is { } rrn)
+        {
+            yield return "rijksregisternummer:" + Digits(rrn);
+        }
+
+        if (String(subject, "localId") is { } localId && body.TryGetProperty("source", out var source) && String(source, "institutionId") is { } institution)
+        {
+            yield return $"local:{institution}:{localId}";
+        }
+    }
+
+    /// <summary>The key for an identifier written in a subject-state entry.</summary>
+    public static string? For(string? bsn, string? rijksregisternummer, string? institutionId, string? localId) =>
+        bsn is not null ? "bsn:" + bsn
+        : rijksregisternummer is not null ? "rijksregisternummer:" + Digits(rijksregisternummer)
+        : institutionId is not null && localId is not null ? $"local:{institutionId}:{localId}"
+        : null;
+
+    static string Digits(string value) => string.Concat(value.Where(char.IsAsciiDigit));
+
+    static string? String(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
+
+/// <summary>
+/// The subject-state file of <c>policy evaluate --subject-state</c>:
+/// <code>
+/// { "subjects": [ { "bsn": "123456782", "consents": { "school-photos": "given" }, "objection": true, "erased": false } ] }
+/// </code>
+/// A subject is named by <c>bsn</c>, <c>rijksregisternummer</c>, or <c>institutionId</c> with <c>localId</c>.
+/// </summary>
+public static class SubjectStateFile
+{
+    public static IReadOnlyDictionary<string, SubjectState> Load(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var document = JsonDocument.Parse(stream);
+        var states = new Dictionary<string, SubjectState>(StringComparer.Ordinal);
+        if (!document.RootElement.TryGetProperty("subjects", out var subjects) || subjects.ValueKind != JsonValueKind.Array)
+        {
+            throw new FormatException($"{path}: expected an object with a 'subjects' array");
+        }
+
+        var index = 0;
+        foreach (var entry in subjects.EnumerateArray())
+        {
+            var key = SubjectKey.For(Str(entry, "bsn"), Str(entry, "rijksregisternummer"), Str(entry, "institutionId"), Str(entry, "localId"))
+                ?? throw new FormatException($"{path}: subjects[{index}] names no subject (bsn, rijksregisternummer, or institutionId with localId)");
+            var consents = new Dictionary<string, ConsentStatus>(StringComparer.Ordinal);
+            if (entry.TryGetProperty("consents", out var given) && given.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var consent in given.EnumerateObject())
+                {
+                    consents[consent.Name] = consent.Value.GetString() switch
+                    {
+                        "given" => ConsentStatus.Given,
+                        "withdrawn" => ConsentStatus.Withdrawn,
+                        _ => throw new FormatException($"{path}: subjects[{index}].consents.{consent.Name} is 'given' or 'withdrawn'"),
+                    };
+                }
+            }
+
+            states[key] = new SubjectState
+            {
+                Consents = consents,
+                Objected = entry.TryGetProperty("objection", out var objection) && objection.ValueKind == JsonValueKind.True,
+                Erased = entry.TryGetProperty("erased", out var erased) && erased.ValueKind == JsonValueKind.True,
+            };
+            index++;
+        }
+
+        return states;
+    }
+
+    /// <summary>The state of the event's subject: the first key under which it is known, else nothing known.</summary>
+    public static SubjectState For(IReadOnlyDictionary<string, SubjectState> states, JsonElement body) =>
+        SubjectKey.Of(body).Select(k => states.GetValueOrDefault(k)).FirstOrDefault(s => s is not null) ?? SubjectState.Unknown;
+
+    static string? Str(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}

@@ -1,0 +1,290 @@
+using System.Text.Json;
+using IntegrationGateway.Gateway.Cli;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Policy;
+
+namespace IntegrationGateway.Tests;
+
+/// <summary>The <c>policy</c> verbs, run as a user runs them: arguments in, text and exit code out.</summary>
+public sealed class PolicyCliTests : IDisposable
+{
+    /// <summary>A lawful agreement; each test changes one thing. Line numbers below refer to this text.</summary>
+    const string Base = """
+        id: test-agreement
+        version: 1
+        recipient: duo
+        title: Test agreement
+        jurisdiction: NL
+        eventTypes: [AbsenceReported]
+        purposes: [Testing]
+        legalBasis:
+          gdpr: 6(1)(c)
+          instrument: Test act, art. 1
+        fields:
+          - eventId
+          - source.institutionId
+          - absence.from
+        validFrom: 2024-01-01
+        retention:
+          duration: P1Y
+          trigger: transfer
+        transfer:
+          region: EEA
+        """;
+
+    readonly string _dir = Directory.CreateTempSubdirectory("policy-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string Agreements(string yaml, string name = "agreement.yaml")
+    {
+        var folder = Path.Combine(_dir, "agreements");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, name), yaml);
+        return folder;
+    }
+
+    static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await GatewayCli.InvokeAsync(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Lint_ShippedAgreements_IsClean()
+    {
+        var (exit, output, _) = await Run("policy", "lint", "--agreements", RepoPaths.Agreements);
+
+        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.Contains("13 agreement(s) checked, 0 error(s).", output);
+    }
+
+    [Fact]
+    public async Task Lint_LawfulBase_IsClean()
+    {
+        var (exit, _, _) = await Run("policy", "lint", "--agreements", Agreements(Base));
+
+        Assert.Equal(ExitCodes.Ok, exit);
+    }
+
+    public static TheoryData<string, string, string, int> BadAgreements => new()
+    {
+        // rule, text to replace in Base, replacement, line the error must name
+        { "national-identifier", "  - absence.from", "  - absence.from\n  - subject.bsn", 15 },
+        { "national-identifier", "  - eventId", "  - subject", 12 },
+        { "special-category", "eventTypes: [AbsenceReported]\n", "eventTypes: [SupportPlanUpdated]\n", 14 },
+        { "consent-purpose", "gdpr: 6(1)(c)", "gdpr: 6(1)(a)", 8 },
+        { "unknown-field", "  - absence.from", "  - absence.hour", 14 },
+        { "unknown-event-type", "eventTypes: [AbsenceReported]", "eventTypes: [AbsenceReported, PupilTeleported]", 6 },
+        { "validity-window", "validFrom: 2024-01-01", "validFrom: 2024-01-01\nvalidUntil: 2023-12-31", 15 },
+        { "erasure-override", "  instrument: Test act, art. 1", "  instrument: Test act, art. 1\n  overridesErasure: true\n  # on a public task", 8 },
+        { "unknown-key", "validFrom: 2024-01-01", "validFrom: 2024-01-01\nvalid_until: 2030-01-01", 16 },
+        { "retention", "duration: P1Y", "duration: one year", 17 },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadAgreements))]
+    public async Task Lint_BadAgreement_IsRejectedNamingFileLineAndRule(string rule, string find, string replace, int line)
+    {
+        var yaml = Base.Replace(find, replace, StringComparison.Ordinal);
+        if (rule == "special-category")
+        {
+            yaml = yaml.Replace("  - absence.from", "  - supportPlan.medicalNotes", StringComparison.Ordinal);
+        }
+
+        if (rule == "erasure-override")
+        {
+            yaml = yaml.Replace("gdpr: 6(1)(c)", "gdpr: 6(1)(e)", StringComparison.Ordinal);
+        }
+
+        Assert.NotEqual(Base, yaml);
+        var folder = Agreements(yaml);
+
+        var (exit, output, _) = await Run("policy", "lint", "--agreements", folder);
+
+        Assert.Equal(ExitCodes.Failed, exit);
+        Assert.Contains($"{Path.Combine(folder, "agreement.yaml")}:{line}: [{rule}]", output);
+    }
+
+    [Fact]
+    public async Task Lint_DuplicateIds_IsRejectedNamingTheSecondFile()
+    {
+        Agreements(Base, "a.yaml");
+        var folder = Agreements(Base, "b.yaml");
+
+        var (exit, output, _) = await Run("policy", "lint", "--agreements", folder);
+
+        Assert.Equal(ExitCodes.Failed, exit);
+        Assert.Contains($"{Path.Combine(folder, "b.yaml")}:1: [duplicate-id]", output);
+    }
+
+    [Fact]
+    public async Task Lint_SpecialCategoryWithArt9Ground_IsClean()
+    {
+        var yaml = Base.Replace("eventTypes: [AbsenceReported]", "eventTypes: [SupportPlanUpdated]", StringComparison.Ordinal)
+            .Replace("  - absence.from", "  - supportPlan.medicalNotes", StringComparison.Ordinal)
+            .Replace("  instrument: Test act, art. 1", "  instrument: Test act, art. 1\n  art9Ground: 9(2)(h)", StringComparison.Ordinal);
+
+        var (exit, output, _) = await Run("policy", "lint", "--agreements", Agreements(yaml));
+
+        Assert.True(exit == ExitCodes.Ok, output);
+    }
+
+    // ---- evaluate ----
+
+    static readonly Contracts.AbsenceReported Event = new SampleEventGenerator(31, TimeProvider.System).NextAbsenceReported();
+
+    string EventFile()
+    {
+        var path = Path.Combine(_dir, "event.json");
+        File.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(Event, EventJsonContext.Default.AbsenceReported));
+        return path;
+    }
+
+    string SubjectStateFile(string entry)
+    {
+        var path = Path.Combine(_dir, "subjects.json");
+        File.WriteAllText(path, $$"""{ "subjects": [ { "bsn": "{{Event.Subject.Bsn}}", {{entry}} } ] }""");
+        return path;
+    }
+
+    async Task<JsonElement> EvaluateSingle(string yaml, params string[] extra)
+    {
+        string[] args = ["policy", "evaluate", "--type", "AbsenceReported", "--event", EventFile(), "--agreements", Agreements(yaml), "--at", "2026-11-20T12:00:00Z", .. extra];
+        var (exit, output, error) = await Run(args);
+        Assert.True(exit == ExitCodes.Ok, error);
+        var result = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(Event.EventId.ToString("D"), result.GetProperty("eventId").GetString());
+        Assert.Equal("AbsenceReported", result.GetProperty("eventType").GetString());
+        return Assert.Single(result.GetProperty("decisions").EnumerateArray());
+    }
+
+    static string[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToArray();
+
+    static SortedSet<string> LeavesOfEvent()
+    {
+        var leaves = new SortedSet<string>(StringComparer.Ordinal);
+        FieldSelection.Parse([]).Classify(EventJson.ToDocument(Event).RootElement, new SortedSet<string>(), leaves);
+        return leaves;
+    }
+
+    public static TheoryData<string, string, string, string?> Reasons => new()
+    {
+        // reason, text to replace in Base, replacement, subject-state entry
+        { ReasonCodes.SenderNotCovered, "purposes: [Testing]", "purposes: [Testing]\nsenders: [99ZZ]", null },
+        { ReasonCodes.AgreementNotYetValid, "validFrom: 2024-01-01", "validFrom: 2027-01-01", null },
+        { ReasonCodes.AgreementExpired, "validFrom: 2024-01-01", "validFrom: 2024-01-01\nvalidUntil: 2025-12-31", null },
+        { ReasonCodes.ConsentMissing, "gdpr: 6(1)(c)", "gdpr: 6(1)(a)", null },
+        { ReasonCodes.ConsentWithdrawn, "gdpr: 6(1)(c)", "gdpr: 6(1)(a)", "\"consents\": { \"school-photos\": \"withdrawn\" }" },
+        { ReasonCodes.ObjectionLodged, "purposes: [Testing]", "purposes: [Testing]\nobjectionStops: true", "\"objection\": true" },
+        { ReasonCodes.SubjectErased, "purposes: [Testing]", "purposes: [Testing]", "\"erased\": true" },
+        { ReasonCodes.OutsideEea, "region: EEA", "region: US", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Reasons))]
+    public async Task Evaluate_EachReasonCode_DeniesWithItAndWithholdsEveryLeaf(string reason, string find, string replace, string? subjectState)
+    {
+        var yaml = Base.Replace(find, replace, StringComparison.Ordinal);
+        if (replace.Contains("6(1)(a)", StringComparison.Ordinal))
+        {
+            yaml += "\nconsentPurpose: school-photos\n"; // a consent ground names the consent it checks
+        }
+
+        string[] extra = subjectState is null ? [] : ["--subject-state", SubjectStateFile(subjectState)];
+
+        var decision = await EvaluateSingle(yaml, extra);
+
+        Assert.Equal("deny", decision.GetProperty("outcome").GetString());
+        Assert.Equal([reason], Strings(decision.GetProperty("reasons")));
+        Assert.False(decision.TryGetProperty("payload", out _));
+        Assert.Empty(Strings(decision.GetProperty("disclosed")));
+        Assert.Equal(LeavesOfEvent(), Strings(decision.GetProperty("withheld")).ToHashSet());
+    }
+
+    [Fact]
+    public async Task Evaluate_Allowed_PrintsPayloadAndSplitsEveryLeaf()
+    {
+        var decision = await EvaluateSingle(Base);
+
+        Assert.Equal("allow", decision.GetProperty("outcome").GetString());
+        Assert.Empty(Strings(decision.GetProperty("reasons")));
+        Assert.Equal("6(1)(c)", decision.GetProperty("legalBasis").GetProperty("gdpr").GetString());
+        Assert.Equal(["absence.from", "eventId", "source.institutionId"], Strings(decision.GetProperty("disclosed")));
+        var withheld = Strings(decision.GetProperty("withheld"));
+        Assert.Equal(LeavesOfEvent(), Strings(decision.GetProperty("disclosed")).Concat(withheld).ToHashSet());
+        Assert.Empty(Strings(decision.GetProperty("disclosed")).Intersect(withheld));
+        var payload = decision.GetProperty("payload");
+        Assert.Equal(Event.Absence.From.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), payload.GetProperty("absence").GetProperty("from").GetString());
+        Assert.False(payload.TryGetProperty("subject", out _));
+    }
+
+    [Fact]
+    public async Task Evaluate_ConsentGiven_Allows()
+    {
+        var yaml = Base.Replace("gdpr: 6(1)(c)", "gdpr: 6(1)(a)", StringComparison.Ordinal) + "\nconsentPurpose: school-photos\n";
+
+        var decision = await EvaluateSingle(yaml, "--subject-state", SubjectStateFile("\"consents\": { \"school-photos\": \"given\" }"));
+
+        Assert.Equal("allow", decision.GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task Evaluate_EventFileNotJson_FailsWithoutQuotingIt()
+    {
+        var path = Path.Combine(_dir, "broken.json");
+        await File.WriteAllTextAsync(path, """{"subject": {"bsn": "123456782", """);
+
+        var (exit, _, error) = await Run("policy", "evaluate", "--type", "AbsenceReported", "--event", path, "--agreements", Agreements(Base));
+
+        Assert.Equal(ExitCodes.Failed, exit);
+        Assert.Contains("is not valid JSON", error);
+        Assert.DoesNotContain("123456782", error);
+    }
+
+    [Theory]
+    [InlineData("PupilTeleported", null, "--type")]
+    [InlineData("AbsenceReported", "yesterday", "--at")]
+    public async Task Evaluate_BadArgument_IsAUsageError(string type, string? at, string option)
+    {
+        string[] args = ["policy", "evaluate", "--type", type, "--event", EventFile(), "--agreements", Agreements(Base)];
+        if (at is not null)
+        {
+            args = [.. args, "--at", at];
+        }
+
+        var (exit, _, error) = await Run(args);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains(option, error);
+    }
+
+    // ---- register ----
+
+    [Fact]
+    public async Task Register_Markdown_HasEveryShippedAgreement()
+    {
+        var (exit, output, _) = await Run("policy", "register", "--format", "md", "--agreements", RepoPaths.Agreements);
+
+        Assert.Equal(ExitCodes.Ok, exit);
+        var ids = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Select(a => a.Id).ToList();
+        Assert.Equal(13, ids.Count);
+        Assert.All(ids, id => Assert.Contains($"| Agreement | `{id}` version 1 |", output));
+        Assert.Contains("| National identifiers | bsn under", output);
+        Assert.Contains("| Consent checked | school-photos |", output);
+    }
+
+    [Fact]
+    public async Task Register_Json_ListsEveryAgreementWithItsGround()
+    {
+        var (exit, output, _) = await Run("policy", "register", "--format", "json", "--agreements", RepoPaths.Agreements);
+
+        Assert.Equal(ExitCodes.Ok, exit);
+        var agreements = JsonDocument.Parse(output).RootElement.GetProperty("agreements").EnumerateArray().ToList();
+        Assert.Equal(13, agreements.Count);
+        Assert.All(agreements, a => Assert.StartsWith("6(1)(", a.GetProperty("gdpr").GetString()));
+    }
+}
