@@ -26,6 +26,10 @@ internal static class EventJson
     /// <summary>Duplicate property names are refused: a projection must not pick one of two values silently.</summary>
     public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
 
+    /// <summary>The contract type of an event type name.</summary>
+    public static Type ContractType(string eventType) =>
+        EventCatalogue.Default.Types.TryGetValue(eventType, out var type) ? type : throw new ArgumentException($"'{eventType}' is not an event type", nameof(eventType));
+
     /// <summary>The event as the JSON document the policy engine projects from, in the contracts' wire shape.</summary>
     public static JsonDocument ToDocument<T>(T message)
         where T : class =>

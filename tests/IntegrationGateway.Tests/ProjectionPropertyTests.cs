@@ -1,0 +1,165 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Policy;
+using Xunit.Abstractions;
+
+namespace IntegrationGateway.Tests;
+
+/// <summary>
+/// Generated input: for every event type, 10,000 events built from a realistic one and then mutated with fields no
+/// contract has, deep nesting, arrays where objects were, objects where values were, nulls and empty containers.
+/// For every allow decision of every shipped agreement: each leaf of the payload is covered by the allow-list, the
+/// payload's leaves are exactly the disclosed ones, and disclosed ∪ withheld is exactly the event's leaves.
+/// </summary>
+public class ProjectionPropertyTests(ITestOutputHelper output)
+{
+    const int EventsPerType = 10_000;
+    static readonly DateTimeOffset At = new(2026, 11, 20, 12, 0, 0, TimeSpan.Zero);
+    static readonly string[] Names = ["bsn", "email", "givenName", "remark", "medicalNotes", "x", "rijksregisternummer", "secret", "phone", "street", "from"];
+
+    public static TheoryData<string> EventTypes => new(SampleEventGenerator.EventTypes);
+
+    [Theory]
+    [MemberData(nameof(EventTypes))]
+    public void Project_RandomEvents_DisclosesOnlyTheAllowListAndAccountsForEveryLeaf(string eventType)
+    {
+        var agreements = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements;
+        var engine = new PolicyEngine(agreements);
+        var consentsForAll = new SubjectState
+        {
+            Consents = agreements.Where(a => a.ConsentPurpose is not null).ToDictionary(a => a.ConsentPurpose!, _ => ConsentStatus.Given),
+        };
+        var generator = new SampleEventGenerator(eventType.GetHashCode(StringComparison.Ordinal), TimeProvider.System);
+        var random = new Random(EventsPerType + eventType.Length);
+        var allowed = 0;
+
+        for (var i = 0; i < EventsPerType; i++)
+        {
+            var node = JsonSerializer.SerializeToNode(generator.Next(eventType), EventJson.ContractType(eventType), EventJsonContext.Default)!.AsObject();
+            Mutate(node, random, depth: 0);
+            using var document = JsonDocument.Parse(node.ToJsonString());
+            var body = document.RootElement;
+            var eventLeaves = Leaves(body);
+
+            foreach (var decision in engine.Evaluate(EventFacts.Of(eventType, body), body, consentsForAll, At))
+            {
+                if (!decision.Allowed)
+                {
+                    continue;
+                }
+
+                allowed++;
+                using var payload = JsonDocument.Parse(decision.Payload!);
+                var payloadLeaves = Leaves(payload.RootElement);
+                var uncovered = payloadLeaves.Where(leaf => !decision.Agreement.Fields.Paths.Any(p => EventCatalogue.Covers(p, leaf))).ToList();
+                Assert.True(uncovered.Count == 0, $"{decision.Agreement.Id} disclosed {string.Join(", ", uncovered)} outside its allow-list in {node.ToJsonString()}");
+
+                var disclosed = new HashSet<string>(StringComparer.Ordinal);
+                var withheld = new HashSet<string>(StringComparer.Ordinal);
+                decision.Agreement.Fields.Classify(body, disclosed, withheld);
+                Assert.True(disclosed.SetEquals(payloadLeaves), $"{decision.Agreement.Id}: disclosed [{string.Join(", ", disclosed.Order())}] but the payload has [{string.Join(", ", payloadLeaves.Order())}]");
+                Assert.True(disclosed.Union(withheld).ToHashSet().SetEquals(eventLeaves), $"{decision.Agreement.Id}: disclosed ∪ withheld is not the event's leaves");
+            }
+        }
+
+        output.WriteLine($"{eventType}: {EventsPerType} events, {allowed} allow decisions checked");
+        Assert.True(allowed >= EventsPerType, $"only {allowed} allow decisions for {eventType}: the test would prove little");
+    }
+
+    /// <summary>Every leaf of a JSON value: a value, or an empty object or array; paths use [] for array elements.</summary>
+    static HashSet<string> Leaves(JsonElement root)
+    {
+        var leaves = new HashSet<string>(StringComparer.Ordinal);
+        void Walk(JsonElement value, string path)
+        {
+            if (value.ValueKind == JsonValueKind.Object && value.EnumerateObject().Any())
+            {
+                foreach (var p in value.EnumerateObject())
+                {
+                    Walk(p.Value, path.Length == 0 ? p.Name : $"{path}.{p.Name}");
+                }
+            }
+            else if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
+            {
+                foreach (var e in value.EnumerateArray())
+                {
+                    Walk(e, path + "[]");
+                }
+            }
+            else
+            {
+                leaves.Add(path);
+            }
+        }
+
+        if (root.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in root.EnumerateObject())
+            {
+                Walk(p.Value, p.Name);
+            }
+        }
+
+        return leaves;
+    }
+
+    /// <summary>Adds, reshapes and empties things, but leaves the routing facts (type, jurisdiction) alone so most events still route.</summary>
+    static void Mutate(JsonObject obj, Random random, int depth)
+    {
+        foreach (var name in obj.Select(p => p.Key).ToList())
+        {
+            if (depth == 0 && name is "jurisdiction" or "source")
+            {
+                continue;
+            }
+
+            var roll = random.Next(100);
+            switch (obj[name])
+            {
+                case JsonObject child when roll < 70:
+                    Mutate(child, random, depth + 1);
+                    break;
+                case JsonArray array when roll < 70:
+                    foreach (var element in array.OfType<JsonObject>())
+                    {
+                        Mutate(element, random, depth + 1);
+                    }
+
+                    if (random.Next(4) == 0)
+                    {
+                        array.Add(random.Next(3) == 0 ? null : RandomValue(random, depth + 1));
+                    }
+
+                    break;
+                case var _ when roll < 76:
+                    obj[name] = RandomValue(random, depth + 1); // another shape than the contract's
+                    break;
+                case var _ when roll < 79:
+                    obj[name] = null;
+                    break;
+                case var _ when roll < 81:
+                    obj[name] = random.Next(2) == 0 ? new JsonObject() : new JsonArray();
+                    break;
+            }
+        }
+
+        for (var extra = random.Next(3); extra > 0; extra--)
+        {
+            // Unexpected fields, often with the names of personal fields elsewhere.
+            obj[Names[random.Next(Names.Length)] + (random.Next(3) == 0 ? "" : random.Next(100).ToString(System.Globalization.CultureInfo.InvariantCulture))] = RandomValue(random, depth + 1);
+        }
+    }
+
+    static JsonNode? RandomValue(Random random, int depth) => (depth > 24 ? random.Next(3) : random.Next(7)) switch
+    {
+        0 => JsonValue.Create("value-" + random.Next(1000)),
+        1 => JsonValue.Create(random.Next(-1000, 1000)),
+        2 => JsonValue.Create(random.Next(2) == 0),
+        3 => new JsonObject { [Names[random.Next(Names.Length)]] = RandomValue(random, depth + 1), ["nested"] = RandomValue(random, depth + 1) },
+        4 => new JsonArray(RandomValue(random, depth + 1), RandomValue(random, depth + 1)),
+        5 => new JsonArray(new JsonObject { ["email"] = "e@example.nl", ["deep"] = RandomValue(random, depth + 1) }),
+        _ => null,
+    };
+}
