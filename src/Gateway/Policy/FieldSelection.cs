@@ -16,8 +16,7 @@ namespace IntegrationGateway.Gateway.Policy;
 /// </summary>
 public sealed class FieldSelection
 {
-    [ThreadStatic] static ArrayBufferWriter<byte>? t_buffer;
-    [ThreadStatic] static Utf8JsonWriter? t_writer;
+    [ThreadStatic] static Projector? t_projector;
 
     readonly Node _root;
 
@@ -55,22 +54,7 @@ public sealed class FieldSelection
     }
 
     /// <summary>The minimised record as UTF-8 JSON: exactly the bytes a recipient receives.</summary>
-    public byte[] Project(JsonElement source)
-    {
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
-        buffer.ResetWrittenCount();
-        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
-        writer.Reset(buffer);
-        writer.WriteStartObject();
-        if (source.ValueKind == JsonValueKind.Object)
-        {
-            WriteMembers(source, _root, writer);
-        }
-
-        writer.WriteEndObject();
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
-    }
+    public byte[] Project(JsonElement source) => (t_projector ??= new Projector()).Project(source, _root);
 
     /// <summary>
     /// Sorts every leaf of the event (a value, or an empty object or array) into what the projection discloses and
@@ -89,49 +73,6 @@ public sealed class FieldSelection
             var child = _root.Find(property.Name);
             ClassifyMember(property.Value, child, property.Name, disclosed, withheld);
         }
-    }
-
-    static void WriteMembers(JsonElement obj, Node node, Utf8JsonWriter writer)
-    {
-        foreach (var child in node.Children)
-        {
-            if (!obj.TryGetProperty(child.Utf8Name, out var value) || !HasAllowed(value, child))
-            {
-                continue;
-            }
-
-            writer.WritePropertyName(child.EncodedName);
-            if (child.IsArray)
-            {
-                writer.WriteStartArray();
-                foreach (var element in value.EnumerateArray())
-                {
-                    if (HasAllowedElement(element, child))
-                    {
-                        WriteValue(element, child, writer);
-                    }
-                }
-
-                writer.WriteEndArray();
-            }
-            else
-            {
-                WriteValue(value, child, writer);
-            }
-        }
-    }
-
-    static void WriteValue(JsonElement value, Node node, Utf8JsonWriter writer)
-    {
-        if (node.Whole)
-        {
-            value.WriteTo(writer);
-            return;
-        }
-
-        writer.WriteStartObject();
-        WriteMembers(value, node, writer);
-        writer.WriteEndObject();
     }
 
     /// <summary>Whether the member, as the node allows it, contributes anything to the payload.</summary>
@@ -250,6 +191,139 @@ public sealed class FieldSelection
             default:
                 into.Add(path);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Writes the projection in one pass over the allowed paths. An object or array is opened only when something
+    /// inside it is written, so a container of which nothing is allowed leaves no trace, without looking at it twice.
+    /// One per thread: it reuses its buffer and writer.
+    /// </summary>
+    sealed class Projector
+    {
+        readonly ArrayBufferWriter<byte> _buffer = new(1024);
+        readonly Utf8JsonWriter _writer;
+        readonly List<(JsonEncodedText? Name, bool IsArray)> _frames = [];
+        int _opened;
+
+        public Projector() => _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+
+        public byte[] Project(JsonElement source, Node root)
+        {
+            _buffer.ResetWrittenCount();
+            _writer.Reset(_buffer);
+            _frames.Clear();
+            _opened = 0;
+            _writer.WriteStartObject();
+            if (source.ValueKind == JsonValueKind.Object)
+            {
+                WriteMembers(source, root);
+            }
+
+            _writer.WriteEndObject();
+            _writer.Flush();
+            return _buffer.WrittenSpan.ToArray();
+        }
+
+        void WriteMembers(JsonElement obj, Node node)
+        {
+            foreach (var child in node.Children)
+            {
+                if (!obj.TryGetProperty(child.Utf8Name, out var value))
+                {
+                    continue;
+                }
+
+                if (!child.IsArray)
+                {
+                    WriteElement(value, child, child.EncodedName);
+                    continue;
+                }
+
+                if (value.ValueKind != JsonValueKind.Array)
+                {
+                    continue; // the allow-list expects an array here
+                }
+
+                Open(child.EncodedName, isArray: true);
+                foreach (var element in value.EnumerateArray())
+                {
+                    WriteElement(element, child, name: null);
+                }
+
+                Close();
+            }
+        }
+
+        void WriteElement(JsonElement value, Node node, JsonEncodedText? name)
+        {
+            if (value.ValueKind == JsonValueKind.Null)
+            {
+                return;
+            }
+
+            if (node.Whole)
+            {
+                OpenPending();
+                if (name is { } property)
+                {
+                    _writer.WritePropertyName(property);
+                }
+
+                value.WriteTo(_writer);
+                return;
+            }
+
+            if (value.ValueKind != JsonValueKind.Object)
+            {
+                return; // only part of it is allowed, so it must be an object
+            }
+
+            Open(name, isArray: false);
+            WriteMembers(value, node);
+            Close();
+        }
+
+        void Open(JsonEncodedText? name, bool isArray) => _frames.Add((name, isArray));
+
+        /// <summary>Writes the containers that were entered but not yet opened, outermost first.</summary>
+        void OpenPending()
+        {
+            for (; _opened < _frames.Count; _opened++)
+            {
+                var (name, isArray) = _frames[_opened];
+                if (name is { } property)
+                {
+                    _writer.WritePropertyName(property);
+                }
+
+                if (isArray)
+                {
+                    _writer.WriteStartArray();
+                }
+                else
+                {
+                    _writer.WriteStartObject();
+                }
+            }
+        }
+
+        void Close()
+        {
+            var (_, isArray) = _frames[^1];
+            _frames.RemoveAt(_frames.Count - 1);
+            if (_opened > _frames.Count)
+            {
+                _opened--;
+                if (isArray)
+                {
+                    _writer.WriteEndArray();
+                }
+                else
+                {
+                    _writer.WriteEndObject();
+                }
+            }
         }
     }
 

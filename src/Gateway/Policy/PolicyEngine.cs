@@ -90,7 +90,7 @@ public sealed class PolicyEngine
             return [];
         }
 
-        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, LegalTimeZone).DateTime);
+        var today = LegalDate(at);
         var decisions = new List<PolicyDecision>(candidates.Length);
         foreach (var agreement in candidates)
         {
@@ -107,6 +107,28 @@ public sealed class PolicyEngine
 
         return decisions;
     }
+
+    /// <summary>
+    /// The calendar day in the legal time zone. Its offset changes only on whole UTC hours, so the day is cached per
+    /// UTC hour: the conversion is not cheap, and events come in bursts of the same hour.
+    /// </summary>
+    static DateOnly LegalDate(DateTimeOffset at)
+    {
+        var hour = at.UtcTicks / TimeSpan.TicksPerHour;
+        var cached = s_lastDate;
+        if (cached is not null && cached.Hour == hour)
+        {
+            return cached.Date;
+        }
+
+        var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, LegalTimeZone).DateTime);
+        s_lastDate = new HourDate(hour, date);
+        return date;
+    }
+
+    sealed record HourDate(long Hour, DateOnly Date);
+
+    static HourDate? s_lastDate;
 
     static List<string>? Reasons(Agreement agreement, EventFacts facts, SubjectState subject, DateOnly today)
     {
