@@ -39,6 +39,39 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task StudentEnrolled_ReachesEveryRecipientWhoseAgreementAllowsIt_AndOnlyThose()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var generator = new SampleEventGenerator(12, TimeProvider.System);
+        var events = Enumerable.Range(0, 10).Select(_ => (StudentEnrolled)generator.Next(nameof(StudentEnrolled))).ToList();
+        var agreements = IntegrationGateway.Gateway.Policy.AgreementLoader.LoadDirectory(TestServices.Agreements).Agreements.ToDictionary(a => a.Id);
+
+        await bed.PublishAsync(events);
+        var duo = await bed.WaitForReceiptsAsync("duo", events.Count, TimeSpan.FromSeconds(60));
+        var leerplicht = await bed.WaitForReceiptsAsync("leerplicht", events.Count, TimeSpan.FromSeconds(30));
+        var ggd = await bed.WaitForReceiptsAsync("ggd", events.Count, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(events.Count, duo.Count);
+        Assert.Equal(events.Count, leerplicht.Count);
+        Assert.Equal(events.Count, ggd.Count);
+        Assert.All(duo, r => Assert.Equal("bron/inschrijvingen", r.Path));
+        // The school photographer's ground is consent, and no consent is known: nothing goes there.
+        Assert.Empty(bed.Receipts.List("schoolfotograaf"));
+        foreach (var receipt in duo.Concat(leerplicht).Concat(ggd))
+        {
+            var body = JsonDocument.Parse(receipt.Body!.ToJsonString()).RootElement;
+            var agreement = agreements[body.GetProperty("agreement").GetString()!];
+            var outside = LeafPaths(body.GetProperty("record")).Where(p => !agreement.Fields.Paths.Any(a => IntegrationGateway.Gateway.Policy.EventCatalogue.Covers(a, p))).ToList();
+            Assert.True(outside.Count == 0, $"{agreement.Id} received {string.Join(", ", outside)}");
+            Assert.Equal(1, receipt.Deliveries);
+        }
+
+        // The GGD gets contact data and class, never the BSN.
+        Assert.All(ggd, r => Assert.DoesNotContain("bsn", r.Body!.ToJsonString()));
+    }
+
+    [Fact]
     public async Task HealthReady_WithBrokerAndDatabaseUp_ReportsBothHealthy()
     {
         await using var bed = await TestBed.StartAsync();
@@ -77,18 +110,22 @@ public sealed class EndToEndTests(ITestOutputHelper output)
 
     static IEnumerable<string> LeafPaths(JsonElement element, string prefix = "")
     {
-        if (element.ValueKind != JsonValueKind.Object)
+        IEnumerable<string> children = element.ValueKind switch
         {
-            yield return prefix;
-            yield break;
+            JsonValueKind.Object => element.EnumerateObject().SelectMany(p => LeafPaths(p.Value, prefix.Length == 0 ? p.Name : $"{prefix}.{p.Name}")),
+            JsonValueKind.Array => element.EnumerateArray().SelectMany(e => LeafPaths(e, prefix + "[]")),
+            _ => [],
+        };
+        var any = false;
+        foreach (var path in children)
+        {
+            any = true;
+            yield return path;
         }
 
-        foreach (var property in element.EnumerateObject())
+        if (!any)
         {
-            foreach (var path in LeafPaths(property.Value, prefix.Length == 0 ? property.Name : $"{prefix}.{property.Name}"))
-            {
-                yield return path;
-            }
+            yield return prefix;
         }
     }
 }

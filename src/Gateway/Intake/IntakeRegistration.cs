@@ -1,4 +1,4 @@
-using IntegrationGateway.Contracts;
+using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Health;
 using IntegrationGateway.Gateway.Hosting;
 using MassTransit;
@@ -17,9 +17,15 @@ public static class IntakeRegistration
         services.AddOptions<RabbitMqOptions>().Bind(configuration.GetSection(RabbitMqOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<IntakeOptions>().Bind(configuration.GetSection(IntakeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
+        // One consumer per event contract, all on the one intake queue; each hands its event to the same pipeline.
+        var consumers = EventCatalogue.Default.Types.Values.Select(t => typeof(EventConsumer<>).MakeGenericType(t)).ToList();
         services.AddMassTransit(bus =>
         {
-            bus.AddConsumer<EventConsumer<AbsenceReported>>();
+            foreach (var consumer in consumers)
+            {
+                bus.AddConsumer(consumer);
+            }
+
             bus.ConfigureHealthCheckOptions(health =>
             {
                 health.Name = "rabbitmq";
@@ -51,7 +57,10 @@ public static class IntakeRegistration
                         retry.Ignore<OperationCanceledException>();
                         retry.Exponential(intake.RetryLimit, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(400));
                     });
-                    endpoint.ConfigureConsumer<EventConsumer<AbsenceReported>>(context);
+                    foreach (var consumer in consumers)
+                    {
+                        endpoint.ConfigureConsumer(context, consumer);
+                    }
                 });
             });
         });
