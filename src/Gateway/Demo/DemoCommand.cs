@@ -17,7 +17,19 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var count = new Option<int>("--count") { Description = "Sample AbsenceReported events to publish.", DefaultValueFactory = _ => 25 };
+        var count = new Option<int>("--count") { Description = "Sample events to publish.", DefaultValueFactory = _ => 25 };
+        var types = new Option<string>("--types")
+        {
+            Description = $"Event types to publish, comma-separated and taken in turn, or 'all' ({string.Join(", ", SampleEventGenerator.EventTypes)}).",
+            DefaultValueFactory = _ => nameof(Contracts.AbsenceReported),
+        };
+        types.Validators.Add(r =>
+        {
+            if (r.Tokens is [{ Value: var text }] && ParseTypes(text).FirstOrDefault(t => !SampleEventGenerator.EventTypes.Contains(t)) is { } unknown)
+            {
+                r.AddError($"--types: '{unknown}' is not an event type; known: {string.Join(", ", SampleEventGenerator.EventTypes)}, or all");
+            }
+        });
         var seed = new Option<int?>("--seed") { Description = "Seed of the sample events (default: random, printed)." };
         var exitAfterSummary = new Option<bool>("--exit-after-summary") { Description = "Stop after printing the summary instead of running until Ctrl-C." };
         var simulator = new Option<string>("--simulator") { Description = "Base URL of the agency simulator, to read what it recorded.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
@@ -32,7 +44,7 @@ internal static class DemoCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every event to be settled.", DefaultValueFactory = _ => 120 };
         var command = new Command("demo", "Publish sample events through the real broker and print a delivery summary.")
         {
-            count, seed, exitAfterSummary, simulator, timeout, verbose,
+            count, types, seed, exitAfterSummary, simulator, timeout, verbose,
         };
         count.Validators.Add(r =>
         {
@@ -45,6 +57,7 @@ internal static class DemoCommand
         command.TreatUnmatchedTokensAsErrors = false; // host settings such as --urls pass through
         command.SetAction((parse, _) => RunAsync(
             parse.GetValue(count),
+            ParseTypes(parse.GetValue(types)!),
             parse.GetValue(seed) ?? Random.Shared.Next(),
             parse.GetValue(exitAfterSummary),
             new Uri(parse.GetValue(simulator)!),
@@ -54,7 +67,10 @@ internal static class DemoCommand
         return command;
     }
 
-    static async Task<int> RunAsync(int count, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, bool verbose, string[] hostArgs)
+    static IReadOnlyList<string> ParseTypes(string text) =>
+        text.Trim() == "all" ? SampleEventGenerator.EventTypes : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    static async Task<int> RunAsync(int count, IReadOnlyList<string> types, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, bool verbose, string[] hostArgs)
     {
         await using var app = GatewayApp.Build(hostArgs, builder =>
         {
@@ -73,13 +89,14 @@ internal static class DemoCommand
         var counters = app.Services.GetRequiredService<TransferCounters>();
         var before = counters.Snapshot();
         var time = app.Services.GetRequiredService<TimeProvider>();
-        var events = new SampleEventGenerator(seed, time).AbsenceReported(count);
+        var generator = new SampleEventGenerator(seed, time);
+        var events = Enumerable.Range(0, count).Select(i => generator.Next(types[i % types.Count])).ToList();
         var bus = app.Services.GetRequiredService<IBus>();
         try
         {
             foreach (var e in events)
             {
-                await bus.Publish(e, stopping);
+                await bus.Publish(e, e.GetType(), stopping);
             }
         }
         catch (OperationCanceledException)
@@ -89,7 +106,7 @@ internal static class DemoCommand
             return ExitCodes.Failed;
         }
 
-        Console.WriteLine($"Published {count} AbsenceReported events (seed {seed}); waiting for the gateway to settle them...");
+        Console.WriteLine($"Published {count} events ({string.Join(", ", types)}; seed {seed}); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();
         while (counters.Snapshot().Since(before).EventsSettled < count && time.GetElapsedTime(started) < timeout && !stopping.IsCancellationRequested)
         {
@@ -97,7 +114,7 @@ internal static class DemoCommand
         }
 
         var settled = counters.Snapshot().Since(before);
-        var eventIds = events.Select(e => e.EventId.ToString("D")).ToHashSet(StringComparer.Ordinal);
+        var eventIds = events.Select(e => ((Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!).ToString("D")).ToHashSet(StringComparer.Ordinal);
         Dictionary<string, long> recorded;
         try
         {

@@ -9,20 +9,21 @@ internal static class DemoSummary
     public static string Render(int published, CountersSnapshot settled, IReadOnlyDictionary<string, long> recordedBySimulator)
     {
         var recipients = settled.Recipients.Concat(recordedBySimulator.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        var width = Math.Max(12, recipients.Count == 0 ? 0 : recipients.Max(r => r.Length));
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         text.AppendLine("Summary").AppendLine(inv, $"  published  {published,6}")
             .AppendLine(inv, $"  settled    {settled.EventsSettled,6}   (events the gateway finished; {settled.EventsUnrouted} routed to no agreement)")
             .AppendLine()
-            .AppendLine(inv, $"  {"recipient",-12} {"delivered",9} {"blocked",8} {"failed",7} {"recorded by simulator",22}");
+            .AppendLine(inv, $"  {"recipient".PadRight(width)} {"delivered",9} {"blocked",8} {"failed",7} {"recorded by simulator",22}");
         foreach (var recipient in recipients)
         {
             recordedBySimulator.TryGetValue(recipient, out var recorded);
-            text.AppendLine(inv, $"  {recipient,-12} {settled.Count(recipient, TransferOutcome.Delivered),9} {settled.Count(recipient, TransferOutcome.Blocked),8} {settled.Count(recipient, TransferOutcome.Failed),7} {recorded,22}");
+            text.AppendLine(inv, $"  {recipient.PadRight(width)} {settled.Count(recipient, TransferOutcome.Delivered),9} {settled.Count(recipient, TransferOutcome.Blocked),8} {settled.Count(recipient, TransferOutcome.Failed),7} {recorded,22}");
         }
 
         long Total(TransferOutcome outcome) => recipients.Sum(r => settled.Count(r, outcome));
-        text.AppendLine(inv, $"  {"total",-12} {Total(TransferOutcome.Delivered),9} {Total(TransferOutcome.Blocked),8} {Total(TransferOutcome.Failed),7} {recordedBySimulator.Values.Sum(),22}");
+        text.AppendLine(inv, $"  {"total".PadRight(width)} {Total(TransferOutcome.Delivered),9} {Total(TransferOutcome.Blocked),8} {Total(TransferOutcome.Failed),7} {recordedBySimulator.Values.Sum(),22}");
         return text.ToString().TrimEnd();
     }
 }
