@@ -4,27 +4,7 @@ namespace IntegrationGateway.Tests;
 
 public sealed class AgreementLoaderTests : IDisposable
 {
-    const string Valid = """
-        id: test-agreement
-        version: 1
-        recipient: duo
-        title: Test
-        jurisdiction: NL
-        eventTypes: [AbsenceReported]
-        purposes: [Testing]
-        legalBasis:
-          gdpr: 6(1)(c)
-          instrument: Test act, art. 1
-        fields:
-          - eventId
-          - subject.bsn
-        validFrom: 2024-01-01
-        retention:
-          duration: P1Y
-          trigger: transfer
-        transfer:
-          region: EEA
-        """;
+    const string Valid = TestAgreements.Yaml;
 
     readonly string _dir = Directory.CreateTempSubdirectory("agreements-").FullName;
 
@@ -55,7 +35,9 @@ public sealed class AgreementLoaderTests : IDisposable
         Assert.NotNull(agreement);
         Assert.Equal(["AbsenceReported"], agreement.EventTypes);
         Assert.Equal(new LegalBasis("6(1)(c)", "Test act, art. 1"), agreement.LegalBasis);
-        Assert.Equal(["eventId", "subject.bsn"], agreement.Fields.Paths);
+        Assert.Equal(["eventId", "source.institutionId", "absence.from"], agreement.Fields.Paths);
+        Assert.Equal(new Retention("P1Y", "transfer"), agreement.Retention);
+        Assert.Equal(TransferRegion.Eea, agreement.Transfer);
         Assert.Equal(new DateOnly(2024, 1, 1), agreement.ValidFrom);
         Assert.Null(agreement.ValidUntil);
     }
@@ -70,7 +52,7 @@ public sealed class AgreementLoaderTests : IDisposable
         Assert.Null(agreement);
         var error = Assert.Single(errors);
         Assert.Equal("unknown-key", error.Rule);
-        Assert.Equal(20, error.Line); // the 19-line fixture, then the typo
+        Assert.Equal(21, error.Line); // the 20-line fixture, then the typo
         Assert.Equal(file, error.File);
     }
 
@@ -94,13 +76,13 @@ public sealed class AgreementLoaderTests : IDisposable
 
         var error = Assert.Single(errors);
         Assert.Equal("validity-window", error.Rule);
-        Assert.Equal(14, error.Line);
+        Assert.Equal(15, error.Line);
     }
 
     [Fact]
     public void LoadFile_MalformedFieldPath_IsAnError()
     {
-        var (_, errors) = AgreementLoader.LoadFile(Write("a.yaml", Valid.Replace("subject.bsn", "subject..bsn", StringComparison.Ordinal)));
+        var (_, errors) = AgreementLoader.LoadFile(Write("a.yaml", Valid.Replace("absence.from", "absence..from", StringComparison.Ordinal)));
 
         Assert.Equal("field-path", Assert.Single(errors).Rule);
     }

@@ -4,18 +4,10 @@ namespace IntegrationGateway.Tests;
 
 public class GatewayCliTests
 {
-    static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await GatewayCli.InvokeAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public async Task Help_ListsTheVerbsAndSucceeds()
     {
-        var (exit, output, _) = await Run("--help");
+        var (exit, output, _) = await CliRunner.Run("--help");
 
         Assert.Equal(ExitCodes.Ok, exit);
         Assert.Contains("demo", output);
@@ -25,7 +17,7 @@ public class GatewayCliTests
     [Fact]
     public async Task DemoHelp_ListsItsOptions()
     {
-        var (exit, output, _) = await Run("demo", "--help");
+        var (exit, output, _) = await CliRunner.Run("demo", "--help");
 
         Assert.Equal(ExitCodes.Ok, exit);
         Assert.Contains("--exit-after-summary", output);
@@ -40,7 +32,7 @@ public class GatewayCliTests
     [InlineData("--cout", "5")]
     public async Task UnknownVerbOrArgument_IsAUsageErrorAndStartsNothing(params string[] args)
     {
-        var (exit, _, error) = await Run(args);
+        var (exit, _, error) = await CliRunner.Run(args);
 
         Assert.Equal(ExitCodes.Usage, exit);
         Assert.Contains($"'{args.First(a => a is "bogus-verb" or "extra" or "runn" or "--exit-after-sumary" or "--cout")}'", error);
@@ -67,7 +59,7 @@ public class GatewayCliTests
     [InlineData("demo", "--timeout", "soon")]
     public async Task MalformedDemoOptions_AreAUsageErrorNamingTheOption(string verb, string option, string value)
     {
-        var (exit, _, error) = await Run(verb, option, value);
+        var (exit, _, error) = await CliRunner.Run(verb, option, value);
 
         Assert.Equal(ExitCodes.Usage, exit);
         Assert.Contains(option, error);
@@ -79,7 +71,7 @@ public class GatewayCliTests
     [InlineData("demo", "--count")]
     public async Task MalformedOptions_AreAUsageError(params string[] args)
     {
-        var (exit, _, error) = await Run(args);
+        var (exit, _, error) = await CliRunner.Run(args);
 
         Assert.Equal(ExitCodes.Usage, exit);
         Assert.Contains("--count", error);

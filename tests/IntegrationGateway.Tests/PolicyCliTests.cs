@@ -9,29 +9,8 @@ namespace IntegrationGateway.Tests;
 /// <summary>The <c>policy</c> verbs, run as a user runs them: arguments in, text and exit code out.</summary>
 public sealed class PolicyCliTests : IDisposable
 {
-    /// <summary>A lawful agreement; each test changes one thing. Line numbers below refer to this text.</summary>
-    const string Base = """
-        id: test-agreement
-        version: 1
-        recipient: duo
-        title: Test agreement
-        jurisdiction: NL
-        eventTypes: [AbsenceReported]
-        purposes: [Testing]
-        legalBasis:
-          gdpr: 6(1)(c)
-          instrument: Test act, art. 1
-        fields:
-          - eventId
-          - source.institutionId
-          - absence.from
-        validFrom: 2024-01-01
-        retention:
-          duration: P1Y
-          trigger: transfer
-        transfer:
-          region: EEA
-        """;
+    /// <summary>A lawful agreement; each test changes one thing. Line numbers below refer to its text.</summary>
+    const string Base = TestAgreements.Yaml;
 
     readonly string _dir = Directory.CreateTempSubdirectory("policy-cli-").FullName;
 
@@ -45,18 +24,10 @@ public sealed class PolicyCliTests : IDisposable
         return folder;
     }
 
-    static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await GatewayCli.InvokeAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public async Task Lint_ShippedAgreements_IsClean()
     {
-        var (exit, output, _) = await Run("policy", "lint", "--agreements", RepoPaths.Agreements);
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", RepoPaths.Agreements);
 
         Assert.Equal(ExitCodes.Ok, exit);
         Assert.Contains("13 agreement(s) checked, 0 error(s).", output);
@@ -65,7 +36,7 @@ public sealed class PolicyCliTests : IDisposable
     [Fact]
     public async Task Lint_LawfulBase_IsClean()
     {
-        var (exit, _, _) = await Run("policy", "lint", "--agreements", Agreements(Base));
+        var (exit, _, _) = await CliRunner.Run("policy", "lint", "--agreements", Agreements(Base));
 
         Assert.Equal(ExitCodes.Ok, exit);
     }
@@ -103,7 +74,7 @@ public sealed class PolicyCliTests : IDisposable
         Assert.NotEqual(Base, yaml);
         var folder = Agreements(yaml);
 
-        var (exit, output, _) = await Run("policy", "lint", "--agreements", folder);
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder);
 
         Assert.Equal(ExitCodes.Failed, exit);
         Assert.Contains($"{Path.Combine(folder, "agreement.yaml")}:{line}: [{rule}]", output);
@@ -115,7 +86,7 @@ public sealed class PolicyCliTests : IDisposable
         Agreements(Base, "a.yaml");
         var folder = Agreements(Base, "b.yaml");
 
-        var (exit, output, _) = await Run("policy", "lint", "--agreements", folder);
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder);
 
         Assert.Equal(ExitCodes.Failed, exit);
         Assert.Contains($"{Path.Combine(folder, "b.yaml")}:1: [duplicate-id]", output);
@@ -128,7 +99,7 @@ public sealed class PolicyCliTests : IDisposable
             .Replace("  - absence.from", "  - supportPlan.medicalNotes", StringComparison.Ordinal)
             .Replace("  instrument: Test act, art. 1", "  instrument: Test act, art. 1\n  art9Ground: 9(2)(h)", StringComparison.Ordinal);
 
-        var (exit, output, _) = await Run("policy", "lint", "--agreements", Agreements(yaml));
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", Agreements(yaml));
 
         Assert.True(exit == ExitCodes.Ok, output);
     }
@@ -154,7 +125,7 @@ public sealed class PolicyCliTests : IDisposable
     async Task<JsonElement> EvaluateSingle(string yaml, params string[] extra)
     {
         string[] args = ["policy", "evaluate", "--type", "AbsenceReported", "--event", EventFile(), "--agreements", Agreements(yaml), "--at", "2026-11-20T12:00:00Z", .. extra];
-        var (exit, output, error) = await Run(args);
+        var (exit, output, error) = await CliRunner.Run(args);
         Assert.True(exit == ExitCodes.Ok, error);
         var result = JsonDocument.Parse(output).RootElement;
         Assert.Equal(Event.EventId.ToString("D"), result.GetProperty("eventId").GetString());
@@ -238,7 +209,7 @@ public sealed class PolicyCliTests : IDisposable
         var path = Path.Combine(_dir, "broken.json");
         await File.WriteAllTextAsync(path, """{"subject": {"bsn": "123456782", """);
 
-        var (exit, _, error) = await Run("policy", "evaluate", "--type", "AbsenceReported", "--event", path, "--agreements", Agreements(Base));
+        var (exit, _, error) = await CliRunner.Run("policy", "evaluate", "--type", "AbsenceReported", "--event", path, "--agreements", Agreements(Base));
 
         Assert.Equal(ExitCodes.Failed, exit);
         Assert.Contains("is not valid JSON", error);
@@ -256,7 +227,7 @@ public sealed class PolicyCliTests : IDisposable
             args = [.. args, "--at", at];
         }
 
-        var (exit, _, error) = await Run(args);
+        var (exit, _, error) = await CliRunner.Run(args);
 
         Assert.Equal(ExitCodes.Usage, exit);
         Assert.Contains(option, error);
@@ -267,7 +238,7 @@ public sealed class PolicyCliTests : IDisposable
     [Fact]
     public async Task Register_Markdown_HasEveryShippedAgreement()
     {
-        var (exit, output, _) = await Run("policy", "register", "--format", "md", "--agreements", RepoPaths.Agreements);
+        var (exit, output, _) = await CliRunner.Run("policy", "register", "--format", "md", "--agreements", RepoPaths.Agreements);
 
         Assert.Equal(ExitCodes.Ok, exit);
         var ids = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Select(a => a.Id).ToList();
@@ -280,7 +251,7 @@ public sealed class PolicyCliTests : IDisposable
     [Fact]
     public async Task Register_Json_ListsEveryAgreementWithItsGround()
     {
-        var (exit, output, _) = await Run("policy", "register", "--format", "json", "--agreements", RepoPaths.Agreements);
+        var (exit, output, _) = await CliRunner.Run("policy", "register", "--format", "json", "--agreements", RepoPaths.Agreements);
 
         Assert.Equal(ExitCodes.Ok, exit);
         var agreements = JsonDocument.Parse(output).RootElement.GetProperty("agreements").EnumerateArray().ToList();

@@ -8,6 +8,30 @@ namespace IntegrationGateway.Tests;
 /// <summary>Agreements and events for unit tests, built in code with lawful defaults each test then varies.</summary>
 internal static class TestAgreements
 {
+    /// <summary>A lawful agreement file of 20 lines; tests change one thing in it. validFrom is on line 15.</summary>
+    public const string Yaml = """
+        id: test-agreement
+        version: 1
+        recipient: duo
+        title: Test agreement
+        jurisdiction: NL
+        eventTypes: [AbsenceReported]
+        purposes: [Testing]
+        legalBasis:
+          gdpr: 6(1)(c)
+          instrument: Test act, art. 1
+        fields:
+          - eventId
+          - source.institutionId
+          - absence.from
+        validFrom: 2024-01-01
+        retention:
+          duration: P1Y
+          trigger: transfer
+        transfer:
+          region: EEA
+        """;
+
     public static Agreement Build(
         string id = "a1",
         string recipient = "duo",

@@ -14,13 +14,7 @@ public static class DuoRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        services.AddHttpClient<IDuoClient, DuoClient>((provider, http) =>
-        {
-            var options = provider.GetRequiredService<IOptions<DuoOptions>>().Value;
-            // A trailing slash makes relative paths append to the base path instead of replacing its last segment.
-            http.BaseAddress = new Uri(options.BaseUrl!.ToString().TrimEnd('/') + "/");
-            http.Timeout = options.Timeout;
-        });
+        services.AddHttpClient<IDuoClient, DuoClient>((provider, http) => provider.GetRequiredService<IOptions<DuoOptions>>().Value.Apply(http));
         // Transient: typed HttpClients are cheap and must not be captured by a singleton (handler rotation).
         services.AddTransient<IRecipientAdapter, DuoAdapter>();
         return services;

@@ -31,12 +31,7 @@ public static class JsonRecipientRegistration
             .ValidateOnStart();
 
         var clientName = $"recipient:{recipient}";
-        services.AddHttpClient(clientName, (provider, http) =>
-        {
-            var options = provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient);
-            http.BaseAddress = new Uri(options.BaseUrl!.ToString().TrimEnd('/') + "/");
-            http.Timeout = options.Timeout;
-        });
+        services.AddHttpClient(clientName, (provider, http) => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient).Apply(http));
 
         // Transient: an HttpClient from the factory per use keeps handler rotation working.
         services.AddTransient<IRecipientAdapter>(provider => new JsonRecipientAdapter(

@@ -191,19 +191,12 @@ public static class AgreementLoader
 
     static LegalBasis? ReadLegalBasis(MappingReader reader, YamlMappingNode root)
     {
-        if (reader.NodeOf(root, "legalBasis") is not { } node)
+        if (reader.RequiredMapping(root, "legalBasis", "required", ["gdpr", "instrument", "art9Ground", "overridesErasure"],
+                "legalBasis is required: a mapping with 'gdpr' and 'instrument' (no transfer without a stated ground)") is not { } mapping)
         {
-            reader.Error(root, "required", "legalBasis is required: no transfer without a stated ground");
             return null;
         }
 
-        if (node is not YamlMappingNode mapping)
-        {
-            reader.Error(node, "legal-basis", "legalBasis is a mapping with 'gdpr' and 'instrument'");
-            return null;
-        }
-
-        reader.RejectUnknownKeys(mapping, "legalBasis", ["gdpr", "instrument", "art9Ground", "overridesErasure"]);
         var gdpr = reader.RequiredString(mapping, "gdpr");
         if (gdpr is not null && !LegalBasis.Grounds.ContainsKey(gdpr))
         {
@@ -256,13 +249,12 @@ public static class AgreementLoader
 
     static Retention? ReadRetention(MappingReader reader, YamlMappingNode root)
     {
-        if (reader.NodeOf(root, "retention") is not YamlMappingNode mapping)
+        if (reader.RequiredMapping(root, "retention", "retention", ["duration", "trigger"],
+                "retention is required: a mapping with 'duration' (ISO 8601, e.g. P5Y) and 'trigger'") is not { } mapping)
         {
-            reader.Error(reader.NodeOf(root, "retention") ?? root, "retention", "retention is required: a mapping with 'duration' (ISO 8601, e.g. P5Y) and 'trigger'");
             return null;
         }
 
-        reader.RejectUnknownKeys(mapping, "retention", ["duration", "trigger"]);
         var duration = reader.RequiredString(mapping, "duration");
         if (duration is not null && !IsoDuration.IsMatch(duration))
         {
@@ -280,13 +272,12 @@ public static class AgreementLoader
 
     static TransferRegion? ReadTransfer(MappingReader reader, YamlMappingNode root)
     {
-        if (reader.NodeOf(root, "transfer") is not YamlMappingNode mapping)
+        if (reader.RequiredMapping(root, "transfer", "transfer", ["region", "safeguard"],
+                "transfer is required: a mapping with 'region' (EEA or a country code) and, outside the EEA, 'safeguard'") is not { } mapping)
         {
-            reader.Error(reader.NodeOf(root, "transfer") ?? root, "transfer", "transfer is required: a mapping with 'region' (EEA or a country code) and, outside the EEA, 'safeguard'");
             return null;
         }
 
-        reader.RejectUnknownKeys(mapping, "transfer", ["region", "safeguard"]);
         var region = reader.RequiredString(mapping, "region");
         return region is null ? null : new TransferRegion(region, reader.OptionalString(mapping, "safeguard"));
     }
@@ -300,6 +291,19 @@ public static class AgreementLoader
         public List<AgreementError> Errors { get; } = [];
 
         public Dictionary<string, int> Lines { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>A required nested mapping whose keys must all be known; an error (on its line, or the file's) otherwise.</summary>
+        public YamlMappingNode? RequiredMapping(YamlMappingNode root, string key, string rule, string[] knownKeys, string message)
+        {
+            if (NodeOf(root, key) is not YamlMappingNode mapping)
+            {
+                Error(NodeOf(root, key) ?? root, rule, message);
+                return null;
+            }
+
+            RejectUnknownKeys(mapping, key, knownKeys);
+            return mapping;
+        }
 
         public void RejectUnknownKeys(YamlMappingNode mapping, string parent, string[] known)
         {
