@@ -47,6 +47,27 @@ public class GatewayCliTests
         Assert.Equal(expected, GatewayCli.FirstStrayToken(tokens));
 
     [Fact]
+    public async Task Run_UnlawfulAgreement_RefusesToStartNamingFileLineAndRule()
+    {
+        var folder = Directory.CreateTempSubdirectory("agreements-").FullName;
+        try
+        {
+            var file = Path.Combine(folder, "bad.yaml");
+            await File.WriteAllTextAsync(file, TestAgreements.Yaml.Replace("  - absence.from", "  - absence.from\n  - subject.bsn", StringComparison.Ordinal));
+
+            var (exit, _, error) = await CliRunner.Run("run", $"--Agreements:Directory={folder}");
+
+            Assert.Equal(ExitCodes.Failed, exit);
+            Assert.Contains("The gateway will not start", error);
+            Assert.Contains($"{file}:15: [national-identifier]", error);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void DemoOptions_ValidValues_ParseWithoutErrors()
     {
         var parse = GatewayCli.CreateRoot().Parse(["demo", "--simulator", "http://127.0.0.1:5080", "--count", "3", "--seed", "7", "--exit-after-summary"]);
