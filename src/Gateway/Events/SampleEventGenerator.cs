@@ -21,14 +21,15 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
     static readonly string[] FlemishGivenNames = ["Amina", "Olena", "Yusuf", "Mariam", "Dmytro", "Ahmad", "Fatou", "Lotte", "Wout", "Nour"];
     static readonly string[] FlemishFamilyNames = ["Peeters", "Janssens", "Maes", "Kovalenko", "Haddad", "Diallo", "Claes", "Wouters", "Nasser", "Goossens"];
     static readonly string[] FlemishCities = ["Gent", "Antwerpen", "Brussel", "Leuven", "Mechelen", "Brugge"];
-    static readonly string[] FlemishInstitutions = ["IN-GENT", "ATLAS-ANTWERPEN", "HVN-BRUSSEL", "CVO-0123"];
+    static readonly string[] FlemishInstitutions = ["126151", "130211", "031286", "128751"]; // Flemish institution numbers
 
     /// <summary>The event types it can make, by contract name.</summary>
     public static IReadOnlyList<string> EventTypes { get; } =
     [
         nameof(Contracts.AbsenceReported), nameof(StudentEnrolled), nameof(StudentDeregistered), nameof(AttendanceRegistered),
         nameof(ExamResultRecorded), nameof(DiplomaAwarded), nameof(SupportPlanUpdated), nameof(IntegrationIntakeCompleted),
-        nameof(LanguageTestResultRecorded), nameof(CourseParticipationRecorded),
+        nameof(LanguageTestResultRecorded), nameof(CourseParticipationRecorded), nameof(TemporaryProtectionRegistered),
+        nameof(PersonalDataRectified), nameof(ErasureRequested), nameof(ConsentChanged), nameof(ObjectionLodged),
     ];
 
     public IReadOnlyList<AbsenceReported> AbsenceReported(int count) =>
@@ -92,7 +93,32 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
         nameof(CourseParticipationRecorded) => NextFlemish(c => new CourseParticipationRecorded
         {
             EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "BE-VLG", Subject = c.Subject,
-            Participation = new CourseParticipation { CourseCode = $"NT2-{_random.Next(1, 5)}.{_random.Next(1, 3)}", Provider = "CVO-0123", From = c.Today.AddDays(-60), To = _random.Next(2) == 0 ? c.Today : null, HoursScheduled = 120, HoursAttended = _random.Next(40, 121), Status = Pick(["ongoing", "completed", "stopped"]) },
+            Participation = new CourseParticipation { CourseCode = $"NT2-{_random.Next(1, 5)}.{_random.Next(1, 3)}", Provider = "128751", From = c.Today.AddDays(-60), To = _random.Next(2) == 0 ? c.Today : null, HoursScheduled = 120, HoursAttended = _random.Next(40, 121), Status = Pick(["ongoing", "completed", "stopped"]) },
+        }),
+        nameof(TemporaryProtectionRegistered) => NextFlemish(c => new TemporaryProtectionRegistered
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source with { InstitutionId = Pick(["126151", "130211", "031286"]) }, Jurisdiction = "BE-VLG", Subject = c.Subject,
+            Protection = new TemporaryProtection { RegisteredOn = c.Today.AddDays(-_random.Next(0, 30)), ValidFrom = c.Today.AddDays(-60), ValidUntil = c.Today.AddDays(300), Municipality = Pick(FlemishCities), HouseholdSize = _random.Next(1, 6) },
+        }),
+        nameof(PersonalDataRectified) => NextDutch(c => new PersonalDataRectified
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject, Guardians = c.Guardians,
+            Rectification = new Rectification { Date = c.Today, ChangedFields = [Pick(["subject.address", "subject.familyName", "subject.email", "subject.phone"])] },
+        }),
+        nameof(ErasureRequested) => NextDutch(c => new ErasureRequested
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject with { GivenName = null, FamilyName = null, Address = null, Phone = null, Email = null },
+            Erasure = new ErasureRequest { RequestedOn = c.Today, RequestedBy = Pick(["subject", "guardian"]) },
+        }),
+        nameof(ConsentChanged) => NextDutch(c => new ConsentChanged
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject with { Address = null, Phone = null, Email = null },
+            Consent = new ConsentChange { Purpose = "school-photos", Status = Pick(["given", "withdrawn"]), ChangedOn = c.Today, GivenBy = "guardian" },
+        }),
+        nameof(ObjectionLodged) => NextDutch(c => new ObjectionLodged
+        {
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "NL", Subject = c.Subject with { Address = null, Phone = null, Email = null },
+            Objection = new Objection { LodgedOn = c.Today, LodgedBy = Pick(["subject", "guardian"]) },
         }),
         _ => throw new ArgumentException($"no sample events of type '{eventType}'; known: {string.Join(", ", EventTypes)}", nameof(eventType)),
     };

@@ -19,6 +19,11 @@ namespace IntegrationGateway.Gateway.Intake;
 [JsonSerializable(typeof(IntegrationIntakeCompleted))]
 [JsonSerializable(typeof(LanguageTestResultRecorded))]
 [JsonSerializable(typeof(CourseParticipationRecorded))]
+[JsonSerializable(typeof(TemporaryProtectionRegistered))]
+[JsonSerializable(typeof(PersonalDataRectified))]
+[JsonSerializable(typeof(ErasureRequested))]
+[JsonSerializable(typeof(ConsentChanged))]
+[JsonSerializable(typeof(ObjectionLodged))]
 internal sealed partial class EventJsonContext : JsonSerializerContext;
 
 internal static class EventJson

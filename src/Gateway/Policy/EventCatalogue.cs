@@ -37,7 +37,8 @@ public sealed class EventCatalogue
     public static EventCatalogue Default { get; } = new([
         typeof(AbsenceReported), typeof(StudentEnrolled), typeof(StudentDeregistered), typeof(AttendanceRegistered),
         typeof(ExamResultRecorded), typeof(DiplomaAwarded), typeof(SupportPlanUpdated), typeof(IntegrationIntakeCompleted),
-        typeof(LanguageTestResultRecorded), typeof(CourseParticipationRecorded),
+        typeof(LanguageTestResultRecorded), typeof(CourseParticipationRecorded), typeof(TemporaryProtectionRegistered),
+        typeof(PersonalDataRectified), typeof(ErasureRequested), typeof(ConsentChanged), typeof(ObjectionLodged),
     ]);
 
     readonly FrozenDictionary<string, FrozenDictionary<string, FieldInfo>> _fields;
@@ -117,7 +118,9 @@ public sealed class EventCatalogue
         _ when path.StartsWith("subject", StringComparison.Ordinal) => "identification",
         _ when path.StartsWith("guardians", StringComparison.Ordinal) => "parents and guardians",
         _ when path.StartsWith("intake", StringComparison.Ordinal) || path.StartsWith("test", StringComparison.Ordinal)
-            || path.StartsWith("participation", StringComparison.Ordinal) => "integration trajectory",
+            || path.StartsWith("participation", StringComparison.Ordinal) || path.StartsWith("protection", StringComparison.Ordinal) => "integration trajectory",
+        _ when path.StartsWith("rectification", StringComparison.Ordinal) || path.StartsWith("erasure", StringComparison.Ordinal)
+            || path.StartsWith("consent", StringComparison.Ordinal) || path.StartsWith("objection", StringComparison.Ordinal) => "data-subject rights",
         _ when path is "eventId" or "occurredAt" or "jurisdiction" || path.StartsWith("source", StringComparison.Ordinal) => "event metadata",
         _ => "education",
     };
