@@ -1,0 +1,377 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using IntegrationGateway.Gateway.Policy;
+
+namespace IntegrationGateway.Gateway.Intake;
+
+/// <summary>
+/// One reason an event is refused: where (a field path, <c>$</c> for the message as a whole) and which rule. Never
+/// the value: it ends up in logs, headers and command output.
+/// </summary>
+public sealed record Violation(string Path, string Rule)
+{
+    public override string ToString() => $"{Path}: {Rule}";
+}
+
+/// <summary>
+/// The intake's verdict on an event as published: size, JSON well-formedness, the contract's shape (required
+/// fields, types), formats (dates, timestamps, UUIDs, e-mail, postal code per country), identifier checksums (BSN
+/// eleven-test, rijksregisternummer modulo 97, BRIN, Flemish institution number) and plausibility (no birth in the
+/// future, no period ending before it starts). Fields the contract does not have are allowed: they never leave.
+/// </summary>
+public sealed partial class EventValidator(TimeProvider time, int maxBytes = EventValidator.DefaultMaxBytes)
+{
+    public const int DefaultMaxBytes = 64 * 1024;
+
+    /// <summary>The rules, as they appear in violations.</summary>
+    public static readonly IReadOnlyList<string> Rules =
+    [
+        "size", "json", "unknown-type", "type", "required", "format-uuid", "format-date", "format-timestamp", "format-email",
+        "format-postal-code", "jurisdiction", "bsn-checksum", "rijksregisternummer-checksum", "brin", "institution-number", "plausibility",
+    ];
+
+    static readonly ConcurrentDictionary<Type, PropertyShape[]> Shapes = new();
+
+    public IReadOnlyList<Violation> Validate(string eventType, ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > maxBytes)
+        {
+            return [new("$", "size")];
+        }
+
+        if (!EventCatalogue.Default.Types.TryGetValue(eventType, out var contract))
+        {
+            return [new("$", "unknown-type")];
+        }
+
+        // The reader checks UTF-8 only where it must; a string with broken bytes would fail later, on reading.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            return [new("$", "json")];
+        }
+
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = EventJson.DocumentOptions.MaxDepth });
+            document = JsonDocument.ParseValue(ref reader);
+            // ParseValue stops after the first value; anything after it is not one event.
+            if (reader.BytesConsumed < utf8.Length && utf8[(int)reader.BytesConsumed..].IndexOfAnyExcept(" \t\r\n"u8) >= 0)
+            {
+                document.Dispose();
+                return [new("$", "json")];
+            }
+        }
+        catch (JsonException)
+        {
+            return [new("$", "json")]; // the reader's message can quote the text
+        }
+
+        using (document)
+        {
+            return Validate(eventType, contract, document.RootElement);
+        }
+    }
+
+    IReadOnlyList<Violation> Validate(string eventType, Type contract, JsonElement root)
+    {
+        var violations = new List<Violation>();
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return [new("$", "type")];
+        }
+
+        if (HasDuplicateProperties(root))
+        {
+            return [new("$", "json")];
+        }
+
+        CheckShape(root, contract, "", violations);
+        CheckContent(root, violations);
+        return violations;
+    }
+
+    // ---- shape: the contract's properties, required-ness and JSON kinds ----
+
+    sealed record PropertyShape(string Name, Type Type, bool Required, bool IsList, bool IsContract);
+
+    static PropertyShape[] ShapeOf(Type type) => Shapes.GetOrAdd(type, t => t
+        .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        .Where(p => p.Name != "EqualityContract" && p.GetIndexParameters().Length == 0)
+        .Select(p =>
+        {
+            var propertyType = Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType;
+            var isList = propertyType.IsGenericType && propertyType.GetGenericTypeDefinition() == typeof(IReadOnlyList<>);
+            var element = isList ? propertyType.GetGenericArguments()[0] : propertyType;
+            return new PropertyShape(
+                char.ToLowerInvariant(p.Name[0]) + p.Name[1..],
+                element,
+                p.GetCustomAttribute<RequiredMemberAttribute>() is not null,
+                isList,
+                element.Namespace == typeof(Contracts.AbsenceReported).Namespace && element.IsClass);
+        })
+        .ToArray());
+
+    static void CheckShape(JsonElement obj, Type type, string prefix, List<Violation> violations)
+    {
+        foreach (var property in ShapeOf(type))
+        {
+            var path = prefix.Length == 0 ? property.Name : $"{prefix}.{property.Name}";
+            if (!obj.TryGetProperty(property.Name, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                if (property.Required)
+                {
+                    violations.Add(new(path, "required"));
+                }
+
+                continue;
+            }
+
+            if (!property.IsList)
+            {
+                CheckValue(value, property, path, violations);
+                continue;
+            }
+
+            if (value.ValueKind != JsonValueKind.Array)
+            {
+                violations.Add(new(path, "type"));
+                continue;
+            }
+
+            foreach (var element in value.EnumerateArray())
+            {
+                CheckValue(element, property, path + "[]", violations);
+            }
+        }
+    }
+
+    static void CheckValue(JsonElement value, PropertyShape property, string path, List<Violation> violations)
+    {
+        if (property.IsContract)
+        {
+            if (value.ValueKind != JsonValueKind.Object)
+            {
+                violations.Add(new(path, "type"));
+            }
+            else
+            {
+                CheckShape(value, property.Type, path, violations);
+            }
+
+            return;
+        }
+
+        var t = property.Type;
+        var rule = t switch
+        {
+            _ when t == typeof(string) => value.ValueKind == JsonValueKind.String ? null : "type",
+            _ when t == typeof(bool) => value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : "type",
+            _ when t == typeof(int) => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _) ? null : "type",
+            _ when t == typeof(decimal) => value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out _) ? null : "type",
+            _ when t == typeof(Guid) => value.ValueKind != JsonValueKind.String ? "type" : Guid.TryParseExact(value.GetString(), "D", out _) ? null : "format-uuid",
+            _ when t == typeof(DateOnly) => value.ValueKind != JsonValueKind.String ? "type" : ParseDate(value) is null ? "format-date" : null,
+            _ when t == typeof(DateTimeOffset) => value.ValueKind != JsonValueKind.String ? "type" : ParseTimestamp(value) is null ? "format-timestamp" : null,
+            _ => null,
+        };
+        if (rule is not null)
+        {
+            violations.Add(new(path, rule));
+        }
+    }
+
+    // ---- content: formats, checksums, plausibility (the shape is known to be right here) ----
+
+    /// <summary>Runs next to the shape checks, so it reads defensively: what is missing or mistyped was reported there.</summary>
+    void CheckContent(JsonElement root, List<Violation> violations)
+    {
+        var jurisdiction = String(root, "jurisdiction");
+        if (jurisdiction is not null and not ("NL" or "BE-VLG"))
+        {
+            violations.Add(new("jurisdiction", "jurisdiction"));
+        }
+
+        var institution = root.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.Object ? String(source, "institutionId") : null;
+        if (institution is not null && jurisdiction == "NL" && !BrinPattern().IsMatch(institution))
+        {
+            violations.Add(new("source.institutionId", "brin"));
+        }
+        else if (institution is not null && jurisdiction == "BE-VLG" && !FlemishInstitutionPattern().IsMatch(institution))
+        {
+            violations.Add(new("source.institutionId", "institution-number"));
+        }
+
+        if (!root.TryGetProperty("subject", out var subject) || subject.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        if (String(subject, "bsn") is { } bsn && !IdentifierChecks.IsValidBsn(bsn))
+        {
+            violations.Add(new("subject.bsn", "bsn-checksum"));
+        }
+
+        if (String(subject, "rijksregisternummer") is { } rrn && !IdentifierChecks.IsValidRijksregisternummer(rrn))
+        {
+            violations.Add(new("subject.rijksregisternummer", "rijksregisternummer-checksum"));
+        }
+
+        CheckEmail(subject, "subject.email", violations);
+        if (root.TryGetProperty("guardians", out var guardians) && guardians.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var guardian in guardians.EnumerateArray())
+            {
+                CheckEmail(guardian, "guardians[].email", violations);
+            }
+        }
+
+        if (subject.TryGetProperty("address", out var address) && address.ValueKind == JsonValueKind.Object && String(address, "postalCode") is { } postalCode)
+        {
+            var country = String(address, "country") ?? (jurisdiction == "NL" ? "NL" : "BE");
+            var valid = country switch
+            {
+                "NL" => DutchPostalCodePattern().IsMatch(postalCode),
+                "BE" => BelgianPostalCodePattern().IsMatch(postalCode),
+                _ => true, // no rule for other countries
+            };
+            if (!valid)
+            {
+                violations.Add(new("subject.address.postalCode", "format-postal-code"));
+            }
+        }
+
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        if (DateAt(subject, "birthDate") is { } birth && birth > today)
+        {
+            violations.Add(new("subject.birthDate", "plausibility"));
+        }
+
+        if (root.TryGetProperty("occurredAt", out var occurredAt) && ParseTimestamp(occurredAt) is { } occurred && occurred > time.GetUtcNow().AddDays(1))
+        {
+            violations.Add(new("occurredAt", "plausibility"));
+        }
+
+        // Periods must not end before they start.
+        CheckPeriod(root, "absence", "from", "to", violations);
+        CheckPeriod(root, "attendance", "periodFrom", "periodTo", violations);
+        CheckPeriod(root, "participation", "from", "to", violations);
+        CheckPeriod(root, "protection", "validFrom", "validUntil", violations);
+        if (root.TryGetProperty("intake", out var intake) && intake.ValueKind == JsonValueKind.Object)
+        {
+            CheckPeriod(intake, "residenceStatus", "from", "until", violations, "intake.");
+        }
+    }
+
+    static void CheckEmail(JsonElement obj, string path, List<Violation> violations)
+    {
+        if (obj.ValueKind == JsonValueKind.Object && String(obj, "email") is { } email && !EmailPattern().IsMatch(email))
+        {
+            violations.Add(new(path, "format-email"));
+        }
+    }
+
+    static void CheckPeriod(JsonElement parent, string name, string from, string to, List<Violation> violations, string prefix = "")
+    {
+        if (parent.TryGetProperty(name, out var period) && period.ValueKind == JsonValueKind.Object
+            && DateAt(period, from) is { } start && DateAt(period, to) is { } end && end < start)
+        {
+            violations.Add(new($"{prefix}{name}.{to}", "plausibility"));
+        }
+    }
+
+    static bool HasDuplicateProperties(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in value.EnumerateObject())
+                {
+                    if (!names.Add(property.Name) || HasDuplicateProperties(property.Value))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case JsonValueKind.Array:
+                return value.EnumerateArray().Any(HasDuplicateProperties);
+            default:
+                return false;
+        }
+    }
+
+    static string? String(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    static DateOnly? DateAt(JsonElement obj, string name) => obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) ? ParseDate(value) : null;
+
+    static DateOnly? ParseDate(JsonElement value) =>
+        value.ValueKind == JsonValueKind.String && DateOnly.TryParseExact(value.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date : null;
+
+    /// <summary>An ISO 8601 moment with an explicit offset (Z or ±hh:mm): a time without a zone is ambiguous.</summary>
+    static DateTimeOffset? ParseTimestamp(JsonElement value) =>
+        value.ValueKind == JsonValueKind.String && value.GetString() is { } text && TimestampPattern().IsMatch(text)
+        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var moment) ? moment : null;
+
+    [GeneratedRegex(@"^[0-9]{2}[A-Z]{2}([0-9]{2})?$", RegexOptions.CultureInvariant)]
+    private static partial Regex BrinPattern();
+
+    [GeneratedRegex(@"^[0-9]{5,6}$", RegexOptions.CultureInvariant)]
+    private static partial Regex FlemishInstitutionPattern();
+
+    [GeneratedRegex(@"^[1-9][0-9]{3} ?[A-Z]{2}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DutchPostalCodePattern();
+
+    [GeneratedRegex(@"^[1-9][0-9]{3}$", RegexOptions.CultureInvariant)]
+    private static partial Regex BelgianPostalCodePattern();
+
+    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s.]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex EmailPattern();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex TimestampPattern();
+}
+
+/// <summary>Checksums of the national identifiers.</summary>
+public static class IdentifierChecks
+{
+    /// <summary>BSN/PGN: nine digits, 9·d1 + 8·d2 + … + 2·d8 − d9 divisible by 11.</summary>
+    public static bool IsValidBsn(string bsn)
+    {
+        if (bsn.Length != 9 || !bsn.All(char.IsAsciiDigit))
+        {
+            return false;
+        }
+
+        var sum = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            sum += (9 - i) * (bsn[i] - '0');
+        }
+
+        sum -= bsn[8] - '0';
+        return sum % 11 == 0 && bsn != "000000000";
+    }
+
+    /// <summary>
+    /// Rijksregisternummer: eleven digits (dots, dashes and spaces allowed between), the last two 97 − (first nine mod
+    /// 97); for people born from 2000 on, the check is over 2 followed by the nine digits.
+    /// </summary>
+    public static bool IsValidRijksregisternummer(string value)
+    {
+        var digits = string.Concat(value.Where(c => c is not ('.' or '-' or ' ')));
+        if (digits.Length != 11 || !digits.All(char.IsAsciiDigit))
+        {
+            return false;
+        }
+
+        var body = long.Parse(digits.AsSpan(0, 9), CultureInfo.InvariantCulture);
+        var check = int.Parse(digits.AsSpan(9, 2), CultureInfo.InvariantCulture);
+        return 97 - (body % 97) == check || 97 - ((2_000_000_000 + body) % 97) == check;
+    }
+}
