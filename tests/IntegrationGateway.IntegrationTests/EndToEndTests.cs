@@ -72,6 +72,34 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task DataSubjectEvents_AreHeldWholeInTheirOwnQueue_NotConsumedAndNotLost()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var generator = new SampleEventGenerator(13, TimeProvider.System);
+        object[] subjectEvents = [generator.Next(nameof(ObjectionLodged)), generator.Next(nameof(ConsentChanged)), generator.Next(nameof(ErasureRequested)), generator.Next(nameof(PersonalDataRectified))];
+        var absence = generator.NextAbsenceReported();
+
+        foreach (var e in subjectEvents)
+        {
+            await bed.Publisher.Publish(e, e.GetType());
+        }
+
+        await bed.PublishAsync([absence]);
+        await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
+        uint? held = 0;
+        for (var i = 0; i < 50 && held < (uint)subjectEvents.Length; i++)
+        {
+            held = await bed.MessagesInQueueAsync(bed.QueueName + ".subject-rights");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal((uint)subjectEvents.Length, held);
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName)); // the intake took only what it can handle
+        Assert.Single(bed.Receipts.List("duo")); // the absence was delivered; nothing of the subject events was
+    }
+
+    [Fact]
     public async Task HealthReady_WithBrokerAndDatabaseUp_ReportsBothHealthy()
     {
         await using var bed = await TestBed.StartAsync();

@@ -17,8 +17,15 @@ public static class IntakeRegistration
         services.AddOptions<RabbitMqOptions>().Bind(configuration.GetSection(RabbitMqOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<IntakeOptions>().Bind(configuration.GetSection(IntakeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
-        // One consumer per event contract, all on the one intake queue; each hands its event to the same pipeline.
-        var consumers = EventCatalogue.Default.Types.Values.Select(t => typeof(EventConsumer<>).MakeGenericType(t)).ToList();
+        // The data-subject events wait in a queue of their own (see SubjectRightsHolding); registered before the bus so
+        // that queue exists before anything is consumed.
+        services.AddHostedService<SubjectRightsHolding>();
+
+        // One consumer per other event contract, all on the one intake queue; each hands its event to the same pipeline.
+        var consumers = EventCatalogue.Default.Types.Values
+            .Except(SubjectRightsHolding.HeldEvents)
+            .Select(t => typeof(EventConsumer<>).MakeGenericType(t))
+            .ToList();
         services.AddMassTransit(bus =>
         {
             foreach (var consumer in consumers)

@@ -134,7 +134,7 @@ internal sealed class TestBed : IAsyncDisposable
         // The test's queues and endpoint exchanges go; the shared message-type exchanges stay.
         await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync();
-        foreach (var name in new[] { QueueName, QueueName + "_error", QueueName + "_skipped" })
+        foreach (var name in new[] { QueueName, QueueName + "_error", QueueName + "_skipped", QueueName + ".subject-rights" })
         {
             await channel.QueueDeleteAsync(name);
             await channel.ExchangeDeleteAsync(name);
