@@ -30,7 +30,7 @@ public sealed class PolicyCliTests : IDisposable
         var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", RepoPaths.Agreements);
 
         Assert.Equal(ExitCodes.Ok, exit);
-        Assert.Contains("13 agreement(s) checked, 0 error(s).", output);
+        Assert.Contains("14 agreement(s) checked, 0 error(s).", output);
     }
 
     [Fact]
@@ -54,6 +54,8 @@ public sealed class PolicyCliTests : IDisposable
         { "erasure-override", "  instrument: Test act, art. 1", "  instrument: Test act, art. 1\n  overridesErasure: true\n  # on a public task", 8 },
         { "unknown-key", "validFrom: 2024-01-01", "validFrom: 2024-01-01\nvalid_until: 2030-01-01", 16 },
         { "retention", "duration: P1Y", "duration: one year", 17 },
+        { "when", "purposes: [Testing]", "purposes: [Testing]\nwhen:\n  - path: absence.kind", 9 },
+        { "unknown-field", "purposes: [Testing]", "purposes: [Testing]\nwhen:\n  - path: absence.sort\n    equals: x", 9 },
     };
 
     [Theory]
@@ -242,7 +244,7 @@ public sealed class PolicyCliTests : IDisposable
 
         Assert.Equal(ExitCodes.Ok, exit);
         var ids = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Select(a => a.Id).ToList();
-        Assert.Equal(13, ids.Count);
+        Assert.Equal(14, ids.Count);
         Assert.All(ids, id => Assert.Contains($"| Agreement | `{id}` version 1 |", output));
         Assert.Contains("| National identifiers | bsn under", output);
         Assert.Contains("| Consent checked | school-photos |", output);
@@ -255,7 +257,7 @@ public sealed class PolicyCliTests : IDisposable
 
         Assert.Equal(ExitCodes.Ok, exit);
         var agreements = JsonDocument.Parse(output).RootElement.GetProperty("agreements").EnumerateArray().ToList();
-        Assert.Equal(13, agreements.Count);
+        Assert.Equal(14, agreements.Count);
         Assert.All(agreements, a => Assert.StartsWith("6(1)(", a.GetProperty("gdpr").GetString()));
     }
 }

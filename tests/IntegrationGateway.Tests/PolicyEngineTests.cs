@@ -101,6 +101,37 @@ public class PolicyEngineTests
         Assert.True(Decide(agreement, at: lateEvening.AddHours(-1)).Allowed);
     }
 
+    [Theory]
+    [InlineData("unauthorised", new[] { "duo-verzuimregister", "leerplicht-verzuim" })]
+    [InlineData("sickness", new string[0])]
+    [InlineData("other", new string[0])]
+    public void Evaluate_ShippedAgreements_RouteOnlyUnauthorisedAbsence(string kind, string[] expected)
+    {
+        var agreements = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements;
+        var e = new Gateway.Events.SampleEventGenerator(8, TimeProvider.System).NextAbsenceReported();
+        var body = Gateway.Intake.EventJson.ToDocument(e with { Absence = e.Absence with { Kind = kind } }).RootElement;
+
+        var decisions = new PolicyEngine(agreements).Evaluate(EventFacts.Of("AbsenceReported", body), body, SubjectState.Unknown, Now);
+
+        // Sickness absence is health data: no agreement has a ground to pass it on, so nothing routes it.
+        Assert.Equal(expected, decisions.Select(d => d.Agreement.Id).Order());
+    }
+
+    [Fact]
+    public void Evaluate_ShippedAgreements_FamilyCoachOnlyWhenTheMunicipalityReferred()
+    {
+        var agreements = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements;
+        var plan = (Contracts.SupportPlanUpdated)new Gateway.Events.SampleEventGenerator(8, TimeProvider.System).Next("SupportPlanUpdated");
+        string[] Routed(Contracts.SupportPlanUpdated e)
+        {
+            var body = Gateway.Intake.EventJson.ToDocument(e).RootElement;
+            return new PolicyEngine(agreements).Evaluate(EventFacts.Of("SupportPlanUpdated", body), body, SubjectState.Unknown, Now).Select(d => d.Agreement.Id).Order().ToArray();
+        }
+
+        Assert.Equal(["gezinscoach-gemeente", "samenwerkingsverband-passend-onderwijs"], Routed(plan with { SupportPlan = plan.SupportPlan with { Referral = new Contracts.Referral { ReferralId = "GEM-1" } } }));
+        Assert.Equal(["samenwerkingsverband-passend-onderwijs"], Routed(plan with { SupportPlan = plan.SupportPlan with { Referral = null } }));
+    }
+
     [Fact]
     public void Evaluate_ShippedAgreements_SendDuoNoNamesAddressOrGuardians()
     {

@@ -14,7 +14,6 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
     static readonly string[] Cities = ["Utrecht", "Zwolle", "Groningen", "Tilburg", "Arnhem", "Haarlem", "Leiden", "Delft"];
     static readonly string[] Streets = ["Kerkstraat", "Schoolstraat", "Molenweg", "Dorpsstraat", "Stationsweg", "Julianalaan"];
     static readonly string[] Brins = ["12AB", "23CD", "34EF", "45GH"];
-    static readonly string[] AbsenceKinds = ["unauthorised", "unauthorised", "sickness", "other"];
 
     readonly Random _random = new(seed);
 
@@ -215,7 +214,8 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
             {
                 From = from,
                 To = from.AddDays(_random.Next(0, 4)),
-                Kind = Pick(AbsenceKinds),
+                // What schools report onward: unauthorised absence. Tests that need sickness absence set it themselves.
+                Kind = "unauthorised",
                 Hours = _random.Next(1, 30),
                 Remark = _random.Next(3) == 0 ? "Ouders gebeld, geen reactie." : null,
             },

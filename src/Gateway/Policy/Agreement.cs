@@ -17,6 +17,12 @@ public sealed record Agreement
 
     public required IReadOnlyList<string> EventTypes { get; init; }
 
+    /// <summary>
+    /// Conditions on the event's content that must all hold for the agreement to concern the event at all (e.g. only
+    /// unauthorised absence). An event that does not meet them is not routed by this agreement.
+    /// </summary>
+    public IReadOnlyList<RouteCondition> When { get; init; } = [];
+
     /// <summary>Institution ids allowed to send under this agreement; empty means every sender of the jurisdiction.</summary>
     public IReadOnlyList<string> Senders { get; init; } = [];
 
@@ -55,6 +61,33 @@ public sealed record Agreement
     public int LineOf(string key) => Lines.TryGetValue(key, out var line) ? line : 1;
 
     public bool IsConsentBased => LegalBasis.Gdpr == LegalBasis.Consent || LegalBasis.Art9Ground == LegalBasis.ExplicitConsent;
+}
+
+/// <summary>
+/// A condition on one field of the event: it equals a given string (<c>equals</c>) or is present and not null
+/// (<c>present: true</c>). The path is a dot path through objects.
+/// </summary>
+public sealed record RouteCondition(string Path, string? EqualsValue)
+{
+    readonly byte[][] _segments = Path.Split('.').Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
+
+    public bool HoldsFor(System.Text.Json.JsonElement body)
+    {
+        var value = body;
+        foreach (var segment in _segments)
+        {
+            if (value.ValueKind != System.Text.Json.JsonValueKind.Object || !value.TryGetProperty(segment, out value))
+            {
+                return false;
+            }
+        }
+
+        return EqualsValue is null
+            ? value.ValueKind != System.Text.Json.JsonValueKind.Null
+            : value.ValueKind == System.Text.Json.JsonValueKind.String && value.ValueEquals(EqualsValue);
+    }
+
+    public override string ToString() => EqualsValue is null ? $"{Path} is present" : $"{Path} = {EqualsValue}";
 }
 
 /// <summary>The lawful ground of an agreement.</summary>

@@ -68,6 +68,15 @@ public static class AgreementLinter
             }
         }
 
+        for (var i = 0; i < agreement.When.Count; i++)
+        {
+            var path = agreement.When[i].Path;
+            if (routed.Count > 0 && !routed.All(t => catalogue.Field(t, path) is { IsLeaf: true } || (catalogue.Field(t, path) is not null && agreement.When[i].EqualsValue is null)))
+            {
+                yield return Error($"when[{i}]", "unknown-field", $"condition on '{path}', which is not a field of every routed event type ({string.Join(", ", routed)}), or not a value to compare");
+            }
+        }
+
         if (agreement.IsConsentBased && string.IsNullOrWhiteSpace(agreement.ConsentPurpose))
         {
             yield return Error("legalBasis", "consent-purpose", "the ground is consent, but 'consentPurpose' does not say which consent to check");

@@ -18,7 +18,7 @@ public static class AgreementLoader
 {
     static readonly string[] KnownKeys =
     [
-        "id", "version", "recipient", "title", "jurisdiction", "eventTypes", "senders", "purposes",
+        "id", "version", "recipient", "title", "jurisdiction", "eventTypes", "when", "senders", "purposes",
         "legalBasis", "consentPurpose", "identifiers", "objectionStops", "fields", "validFrom", "validUntil",
         "retention", "transfer",
     ];
@@ -127,6 +127,7 @@ public static class AgreementLoader
         }
 
         var eventTypes = reader.StringList(root, "eventTypes", required: true);
+        var when = ReadConditions(reader, root);
         var senders = reader.StringList(root, "senders", required: false);
         var purposes = reader.StringList(root, "purposes", required: true);
         var legalBasis = ReadLegalBasis(reader, root);
@@ -173,6 +174,7 @@ public static class AgreementLoader
             Title = title!,
             Jurisdiction = jurisdiction!,
             EventTypes = eventTypes,
+            When = when,
             Senders = senders,
             Purposes = purposes,
             LegalBasis = legalBasis!,
@@ -212,6 +214,44 @@ public static class AgreementLoader
 
         var overridesErasure = reader.OptionalBool(mapping, "overridesErasure");
         return gdpr is null || instrument is null ? null : new LegalBasis(gdpr, instrument, art9, overridesErasure);
+    }
+
+    static List<RouteCondition> ReadConditions(MappingReader reader, YamlMappingNode root)
+    {
+        var conditions = new List<RouteCondition>();
+        switch (reader.NodeOf(root, "when"))
+        {
+            case null:
+                return conditions;
+            case YamlSequenceNode sequence:
+                for (var i = 0; i < sequence.Children.Count; i++)
+                {
+                    reader.Lines[$"when[{i}]"] = LineOf(sequence.Children[i].Start);
+                    if (sequence.Children[i] is not YamlMappingNode condition)
+                    {
+                        reader.Error(sequence.Children[i], "when", "each condition is a mapping with 'path' and either 'equals' or 'present: true'");
+                        continue;
+                    }
+
+                    reader.RejectUnknownKeys(condition, "when", ["path", "equals", "present"]);
+                    var path = reader.RequiredString(condition, "path");
+                    var equals = reader.OptionalString(condition, "equals");
+                    var present = reader.OptionalBool(condition, "present");
+                    if (equals is null == !present)
+                    {
+                        reader.Error(condition, "when", "a condition has either 'equals: VALUE' or 'present: true'");
+                    }
+                    else if (path is not null)
+                    {
+                        conditions.Add(new RouteCondition(path, equals));
+                    }
+                }
+
+                return conditions;
+            case var other:
+                reader.Error(other, "when", "'when' is a list of conditions");
+                return conditions;
+        }
     }
 
     static Dictionary<string, string> ReadIdentifiers(MappingReader reader, YamlMappingNode root)

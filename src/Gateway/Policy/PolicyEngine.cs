@@ -94,9 +94,9 @@ public sealed class PolicyEngine
         var decisions = new List<PolicyDecision>(candidates.Length);
         foreach (var agreement in candidates)
         {
-            if (!string.Equals(agreement.Jurisdiction, facts.Jurisdiction, StringComparison.Ordinal))
+            if (!string.Equals(agreement.Jurisdiction, facts.Jurisdiction, StringComparison.Ordinal) || !Concerns(agreement, body))
             {
-                continue; // another legal order: this agreement does not concern the event
+                continue; // another legal order, or not the kind of event it is about: this agreement does not concern it
             }
 
             var reasons = Reasons(agreement, facts, subject, today);
@@ -106,6 +106,19 @@ public sealed class PolicyEngine
         }
 
         return decisions;
+    }
+
+    static bool Concerns(Agreement agreement, JsonElement body)
+    {
+        foreach (var condition in agreement.When)
+        {
+            if (!condition.HoldsFor(body))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
