@@ -54,6 +54,9 @@ public sealed class PolicyCliTests : IDisposable
         { "erasure-override", "  instrument: Test act, art. 1", "  instrument: Test act, art. 1\n  overridesErasure: true\n  # on a public task", 8 },
         { "unknown-key", "validFrom: 2024-01-01", "validFrom: 2024-01-01\nvalid_until: 2030-01-01", 16 },
         { "retention", "duration: P1Y", "duration: one year", 17 },
+        { "duplicate-entry", "eventTypes: [AbsenceReported]", "eventTypes: [AbsenceReported, AbsenceReported]", 6 },
+        { "transfer", "region: EEA", "region: Europe", 20 },
+        { "unknown-key", "purposes: [Testing]", "purposes: [Testing]\n!!str senders: [99ZZ]", 8 },
         { "when", "purposes: [Testing]", "purposes: [Testing]\nwhen:\n  - path: absence.kind", 9 },
         { "unknown-field", "purposes: [Testing]", "purposes: [Testing]\nwhen:\n  - path: absence.sort\n    equals: x", 9 },
     };
@@ -91,7 +94,7 @@ public sealed class PolicyCliTests : IDisposable
         var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder);
 
         Assert.Equal(ExitCodes.Failed, exit);
-        Assert.Contains($"{Path.Combine(folder, "b.yaml")}:1: [duplicate-id]", output);
+        Assert.Contains($"{Path.Combine(folder, "b.yaml")}:1: [duplicate-id]", output); // the id's line
     }
 
     [Fact]
@@ -214,7 +217,7 @@ public sealed class PolicyCliTests : IDisposable
         var (exit, _, error) = await CliRunner.Run("policy", "evaluate", "--type", "AbsenceReported", "--event", path, "--agreements", Agreements(Base));
 
         Assert.Equal(ExitCodes.Failed, exit);
-        Assert.Contains("is not valid JSON", error);
+        Assert.Contains("is not a valid AbsenceReported", error);
         Assert.DoesNotContain("123456782", error);
     }
 

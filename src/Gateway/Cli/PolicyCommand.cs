@@ -84,15 +84,26 @@ internal static class PolicyCommand
             }
 
             var file = parse.GetValue(eventFile)!;
+            var eventType = parse.GetValue(type)!;
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(File.ReadAllBytes(file.FullName), EventJson.DocumentOptions);
+                // As the live intake does: read into the contract, then decide on its wire shape. Fields the contract
+                // does not have are gone before the policy sees the event.
+                var bytes = File.ReadAllBytes(file.FullName);
+                using (JsonDocument.Parse(bytes, EventJson.DocumentOptions))
+                {
+                    // refuses duplicate keys, which the contract reader would otherwise resolve silently
+                }
+
+                var contract = JsonSerializer.Deserialize(bytes, EventJson.ContractType(eventType), EventJsonContext.Default)
+                    ?? throw new JsonException("null");
+                document = EventJson.ToDocument(contract);
             }
             catch (JsonException ex)
             {
-                // The reader's position, never the content: the file holds personal data.
-                error.WriteLine($"{file.FullName} is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).");
+                // The reader's position and path, never the content: the file holds personal data.
+                error.WriteLine($"{file.FullName} is not a valid {eventType} (path {ex.Path ?? "$"}, line {ex.LineNumber + 1}); 'events validate' says why.");
                 return ExitCodes.Failed;
             }
 
@@ -114,8 +125,8 @@ internal static class PolicyCommand
 
                 var moment = parse.GetValue(at) is { } text && TryParseMoment(text, out var parsed) ? parsed : time.GetUtcNow();
                 var body = document.RootElement;
-                var decisions = new PolicyEngine(loaded).Evaluate(EventFacts.Of(parse.GetValue(type)!, body), body, SubjectStateFile.For(states, body), moment);
-                output.Write(EvaluationJson.Write(parse.GetValue(type)!, body, moment, decisions));
+                var decisions = new PolicyEngine(loaded).Evaluate(EventFacts.Of(eventType, body), body, SubjectStateFile.For(states, body), moment);
+                output.Write(EvaluationJson.Write(eventType, body, moment, decisions));
                 output.WriteLine();
                 return ExitCodes.Ok;
             }

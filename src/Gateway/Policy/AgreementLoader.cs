@@ -60,7 +60,7 @@ public static class AgreementLoader
         {
             foreach (var agreement in duplicate.Skip(1))
             {
-                errors.Add(new(agreement.SourceFile, 1, "duplicate-id", $"agreement id '{agreement.Id}' is also used in {duplicate.First().SourceFile}"));
+                errors.Add(new(agreement.SourceFile, agreement.LineOf("id"), "duplicate-id", $"agreement id '{agreement.Id}' is also used in {duplicate.First().SourceFile}"));
             }
         }
 
@@ -100,7 +100,12 @@ public static class AgreementLoader
 
         foreach (var key in root.Children.Keys)
         {
-            if (key is YamlScalarNode { Value: { } name })
+            if (!key.Tag.IsEmpty)
+            {
+                // A tagged key ('!!str senders') would pass the name check and then not be found: refuse it.
+                reader.Error(key, "unknown-key", "keys carry no YAML tags");
+            }
+            else if (key is YamlScalarNode { Value: { } name })
             {
                 reader.Lines[name] = LineOf(key.Start);
                 if (!KnownKeys.Contains(name, StringComparer.Ordinal))
@@ -319,6 +324,12 @@ public static class AgreementLoader
         }
 
         var region = reader.RequiredString(mapping, "region");
+        if (region is not null && region != "EEA" && !(region.Length == 2 && region.All(char.IsAsciiLetterUpper)))
+        {
+            reader.Error(reader.NodeOf(mapping, "region")!, "transfer", $"transfer.region is EEA or an ISO 3166 country code such as NL or BE, not '{region}'");
+            return null;
+        }
+
         return region is null ? null : new TransferRegion(region, reader.OptionalString(mapping, "safeguard"));
     }
 
@@ -433,6 +444,12 @@ public static class AgreementLoader
                     if (required && values.Count == 0)
                     {
                         Error(sequence, "required", $"'{key}' lists at least one entry");
+                    }
+
+                    foreach (var duplicate in values.GroupBy(v => v, StringComparer.Ordinal).Where(g => g.Count() > 1))
+                    {
+                        // An event type listed twice would route the event twice under one agreement.
+                        Error(sequence, "duplicate-entry", $"'{key}' lists '{duplicate.Key}' more than once");
                     }
 
                     return values;

@@ -83,6 +83,11 @@ public static class SubjectStateFile
                 }
             }
 
+            if (states.ContainsKey(key))
+            {
+                throw new FormatException($"{path}: subjects[{index}] names a subject that an earlier entry names too");
+            }
+
             states[key] = new SubjectState
             {
                 Consents = consents,
@@ -95,9 +100,26 @@ public static class SubjectStateFile
         return states;
     }
 
-    /// <summary>The state of the event's subject: the first key under which it is known, else nothing known.</summary>
-    public static SubjectState For(IReadOnlyDictionary<string, SubjectState> states, JsonElement body) =>
-        SubjectKey.Of(body).Select(k => states.GetValueOrDefault(k)).FirstOrDefault(s => s is not null) ?? SubjectState.Unknown;
+    /// <summary>
+    /// The state of the event's subject, merged over every key it is known by, in the direction that stops
+    /// transfers: an objection or erasure under any key counts, and a withdrawal beats a consent.
+    /// </summary>
+    public static SubjectState For(IReadOnlyDictionary<string, SubjectState> states, JsonElement body)
+    {
+        var known = SubjectKey.Of(body).Select(states.GetValueOrDefault).OfType<SubjectState>().ToList();
+        if (known.Count == 0)
+        {
+            return SubjectState.Unknown;
+        }
+
+        var consents = new Dictionary<string, ConsentStatus>(StringComparer.Ordinal);
+        foreach (var (purpose, status) in known.SelectMany(s => s.Consents))
+        {
+            consents[purpose] = consents.TryGetValue(purpose, out var earlier) && earlier == ConsentStatus.Withdrawn ? earlier : status;
+        }
+
+        return new SubjectState { Consents = consents, Objected = known.Any(s => s.Objected), Erased = known.Any(s => s.Erased) };
+    }
 
     static string? Str(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
