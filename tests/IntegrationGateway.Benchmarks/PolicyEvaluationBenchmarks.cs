@@ -19,7 +19,7 @@ namespace IntegrationGateway.Benchmarks;
 [InProcess]
 public class PolicyEvaluationBenchmarks
 {
-    /// <summary>Decisions one round of the ten sample events makes against the 13 shipped agreements (checked in setup).</summary>
+    /// <summary>Allow decisions one round of sample events (one per type) makes against the shipped agreements (checked in setup).</summary>
     public const int DecisionsPerRound = 22;
 
     static readonly DateTimeOffset At = new(2026, 11, 20, 12, 0, 0, TimeSpan.Zero);
