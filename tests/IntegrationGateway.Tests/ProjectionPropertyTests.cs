@@ -72,6 +72,73 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
         Assert.True(allowed >= EventsPerType, $"only {allowed} allow decisions for {eventType}: the test would prove little");
     }
 
+    public static TheoryData<string> AllEventTypes => new(SampleEventGenerator.EventTypes);
+
+    /// <summary>
+    /// The same laws for random allow-lists: any mix of leaf, object and array paths of the contract, whole and partial
+    /// over each other, plus paths the contract does not have. Also checks that every payload value outside an array
+    /// is the event's value at that path.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllEventTypes))]
+    public void Project_RandomAllowLists_KeepTheSameLaws(string eventType)
+    {
+        var catalogue = EventCatalogue.Default.FieldsOf(eventType).Select(f => f.Path).ToArray();
+        var generator = new SampleEventGenerator(eventType.Length * 7, TimeProvider.System);
+        var random = new Random(eventType.GetHashCode(StringComparison.Ordinal));
+        var noFacts = new HashSet<string>(StringComparer.Ordinal);
+        var checkedLeaves = 0;
+
+        for (var i = 0; i < EventsPerType; i++)
+        {
+            var paths = catalogue.Where(_ => random.Next(4) == 0)
+                .Append(Names[random.Next(Names.Length)])
+                .Select(p => random.Next(5) == 0 && p.EndsWith("[]", StringComparison.Ordinal) ? p[..^2] : p) // a whole array by its plain name
+                .Distinct().ToList();
+            FieldSelection selection;
+            try
+            {
+                selection = FieldSelection.Parse(paths);
+            }
+            catch (FormatException)
+            {
+                continue; // "x" and "x[]" together: refused at load, nothing to project
+            }
+
+            var node = JsonSerializer.SerializeToNode(generator.Next(eventType), EventJson.ContractType(eventType), EventJsonContext.Default)!.AsObject();
+            Mutate(node, random, depth: 0, path: "", noFacts);
+            using var document = JsonDocument.Parse(node.ToJsonString(), EventJson.DocumentOptions);
+            var body = document.RootElement;
+            using var payload = JsonDocument.Parse(selection.Project(body));
+
+            var payloadLeaves = Leaves(payload.RootElement);
+            var disclosed = new HashSet<string>(StringComparer.Ordinal);
+            var withheld = new HashSet<string>(StringComparer.Ordinal);
+            selection.Classify(body, disclosed, withheld);
+            Assert.DoesNotContain(payloadLeaves, leaf => !paths.Any(p => EventCatalogue.Covers(p, leaf)));
+            Assert.True(disclosed.SetEquals(payloadLeaves), $"disclosed [{string.Join(", ", disclosed.Order())}] but the payload has [{string.Join(", ", payloadLeaves.Order())}]");
+            Assert.True(disclosed.Union(withheld).ToHashSet().SetEquals(Leaves(body)));
+            foreach (var leaf in payloadLeaves.Where(l => !l.Contains("[]", StringComparison.Ordinal)))
+            {
+                Assert.Equal(ValueAt(body, leaf), ValueAt(payload.RootElement, leaf));
+                checkedLeaves++;
+            }
+        }
+
+        output.WriteLine($"{eventType}: {EventsPerType} random allow-lists, {checkedLeaves} payload values compared with the event");
+    }
+
+    static string ValueAt(JsonElement root, string path)
+    {
+        var value = root;
+        foreach (var segment in path.Split('.'))
+        {
+            value = value.GetProperty(segment);
+        }
+
+        return value.GetRawText();
+    }
+
     /// <summary>Every leaf of a JSON value: a value, or an empty object or array; paths use [] for array elements.</summary>
     static HashSet<string> Leaves(JsonElement root)
     {
