@@ -14,6 +14,7 @@ internal static class EventsCommand
         var events = new Command("events", "Validate events as the intake does, and generate synthetic ones.");
         events.Subcommands.Add(Validate(time));
         events.Subcommands.Add(Generate(time));
+        events.Subcommands.Add(Schema());
         return events;
     }
 
@@ -52,6 +53,34 @@ internal static class EventsCommand
 
             output.WriteLine(violations.Count == 0 ? "valid" : $"invalid: {violations.Count} reason(s)");
             return violations.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+        });
+        return command;
+    }
+
+    static Command Schema()
+    {
+        var type = TypeOption(allowAll: true);
+        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Write TYPE.schema.json files here instead of printing." };
+        var command = new Command("schema", "The JSON Schema of an event contract, for publishers that are not .NET.") { type, outDir };
+        command.SetAction(parse =>
+        {
+            var types = parse.GetValue(type) == "all" ? EventSchemas.EventTypes.ToList() : [parse.GetValue(type)!];
+            var directory = parse.GetValue(outDir);
+            directory?.Create();
+            foreach (var eventType in types)
+            {
+                var schema = EventSchemas.For(eventType);
+                if (directory is null)
+                {
+                    parse.InvocationConfiguration.Output.Write(schema);
+                }
+                else
+                {
+                    File.WriteAllText(Path.Combine(directory.FullName, $"{eventType}.schema.json"), schema);
+                }
+            }
+
+            return ExitCodes.Ok;
         });
         return command;
     }
