@@ -46,7 +46,7 @@ internal static class PolicyCommand
 
     static Command Evaluate(TimeProvider time)
     {
-        var type = new Option<string>("--type") { Description = "The event's contract name, e.g. AbsenceReported.", Required = true };
+        var type = CliOptions.EventType(allowAll: false);
         var eventFile = new Option<FileInfo>("--event") { Description = "The event as JSON.", Required = true };
         var at = new Option<string?>("--at") { Description = "The moment to decide for, ISO 8601 (default: now)." };
         var subjectState = new Option<FileInfo>("--subject-state") { Description = "Consents, objections and erasures of subjects, as JSON." };
@@ -58,13 +58,6 @@ internal static class PolicyCommand
             if (r.Tokens is [{ Value: var text }] && !TryParseMoment(text, out _))
             {
                 r.AddError($"--at needs an ISO 8601 moment such as 2026-11-20T12:00:00Z, not '{text}'");
-            }
-        });
-        type.Validators.Add(r =>
-        {
-            if (r.Tokens is [{ Value: var name }] && !EventCatalogue.Default.Knows(name))
-            {
-                r.AddError($"--type '{name}' is not an event type; known: {string.Join(", ", EventCatalogue.Default.Types.Keys.Order(StringComparer.Ordinal))}");
             }
         });
 

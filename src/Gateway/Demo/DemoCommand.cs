@@ -46,14 +46,7 @@ internal static class DemoCommand
         {
             count, types, seed, exitAfterSummary, simulator, timeout, verbose,
         };
-        count.Validators.Add(r =>
-        {
-            // Only a value that parsed is range-checked; one that did not already has its error.
-            if (r.Tokens is [{ Value: var text }] && int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is < 1 or > 100_000)
-            {
-                r.AddError("--count must be between 1 and 100000");
-            }
-        });
+        count.MustBeBetween(1, 100_000);
         command.TreatUnmatchedTokensAsErrors = false; // host settings such as --urls pass through
         command.SetAction((parse, _) => RunAsync(
             parse.GetValue(count),
