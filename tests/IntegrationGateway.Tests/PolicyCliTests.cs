@@ -251,6 +251,8 @@ public sealed class PolicyCliTests : IDisposable
         Assert.All(ids, id => Assert.Contains($"| Agreement | `{id}` version 1 |", output));
         Assert.Contains("| National identifiers | bsn under", output);
         Assert.Contains("| Consent checked | school-photos |", output);
+        Assert.Contains("| Only when | absence.kind = unauthorised |", output);
+        Assert.Contains("| Only when | supportPlan.referral is present |", output);
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public static class ProcessingRegister
         string Title,
         string Jurisdiction,
         IReadOnlyList<string> EventTypes,
+        IReadOnlyList<string> OnlyWhen,
         IReadOnlyList<string> Senders,
         IReadOnlyList<string> Purposes,
         string Gdpr,
@@ -42,7 +43,7 @@ public static class ProcessingRegister
             {
                 var leaves = a.EventTypes.SelectMany(t => a.Fields.Paths.SelectMany(p => catalogue.LeavesUnder(t, p))).DistinctBy(f => f.Path).ToList();
                 return new Entry(
-                    a.Recipient, a.Id, a.Version, a.Title, a.Jurisdiction, a.EventTypes, a.Senders, a.Purposes,
+                    a.Recipient, a.Id, a.Version, a.Title, a.Jurisdiction, a.EventTypes, a.When.Select(c => c.ToString()).ToList(), a.Senders, a.Purposes,
                     a.LegalBasis.Gdpr, LegalBasis.Grounds.GetValueOrDefault(a.LegalBasis.Gdpr, "?"), a.LegalBasis.Instrument, a.LegalBasis.Art9Ground,
                     leaves.Where(f => f.SpecialCategory is not null).Select(f => $"{f.SpecialCategory} ({f.Path})").Distinct().ToList(),
                     a.ConsentPurpose,
@@ -80,6 +81,7 @@ public static class ProcessingRegister
                     .AppendLine(inv, $"| Agreement | `{e.Agreement}` version {e.Version} |")
                     .AppendLine(inv, $"| Jurisdiction | {e.Jurisdiction} |")
                     .AppendLine(inv, $"| Events | {string.Join(", ", e.EventTypes)} |")
+                    .AppendLine(inv, $"| Only when | {(e.OnlyWhen.Count == 0 ? "always" : string.Join(" and ", e.OnlyWhen))} |")
                     .AppendLine(inv, $"| Senders | {(e.Senders.Count == 0 ? "every sender in " + e.Jurisdiction : string.Join(", ", e.Senders))} |")
                     .AppendLine(inv, $"| Purposes | {string.Join("; ", e.Purposes)} |")
                     .AppendLine(inv, $"| Legal basis | GDPR art. {e.Gdpr} ({e.GroundName}): {e.Instrument} |")
