@@ -6,12 +6,12 @@ using IntegrationGateway.Gateway.Policy;
 
 namespace IntegrationGateway.Gateway.Cli;
 
-/// <summary><c>events validate | generate</c>: the intake's verdict on an event, and realistic synthetic events.</summary>
+/// <summary><c>events validate | generate | schema</c>: the intake's verdict on an event, realistic synthetic events, and the JSON Schema of each contract.</summary>
 internal static class EventsCommand
 {
     public static Command Create(TimeProvider time)
     {
-        var events = new Command("events", "Validate events as the intake does, and generate synthetic ones.");
+        var events = new Command("events", "Validate events as the intake does, generate synthetic ones, print their JSON Schemas.");
         events.Subcommands.Add(Validate(time));
         events.Subcommands.Add(Generate(time));
         events.Subcommands.Add(Schema());
