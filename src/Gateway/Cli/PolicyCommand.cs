@@ -32,7 +32,7 @@ internal static class PolicyCommand
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            var (loaded, errors) = LoadAndLint(parse.GetValue(agreements)!);
+            var (loaded, errors) = AgreementLinter.LoadAndLint(parse.GetValue(agreements)!, EventCatalogue.Default);
             foreach (var error in errors)
             {
                 output.WriteLine(error.ToString());
@@ -69,7 +69,7 @@ internal static class PolicyCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            var (loaded, errors) = LoadAndLint(parse.GetValue(agreements)!);
+            var (loaded, errors) = AgreementLinter.LoadAndLint(parse.GetValue(agreements)!, EventCatalogue.Default);
             if (errors.Count > 0)
             {
                 error.WriteLine($"The agreements have {errors.Count} error(s); run 'policy lint'. First: {errors[0]}");
@@ -135,7 +135,7 @@ internal static class PolicyCommand
         var command = new Command("register", "Print the GDPR art. 30 record of processing generated from the agreements.") { format, agreements };
         command.SetAction(parse =>
         {
-            var (loaded, errors) = LoadAndLint(parse.GetValue(agreements)!);
+            var (loaded, errors) = AgreementLinter.LoadAndLint(parse.GetValue(agreements)!, EventCatalogue.Default);
             if (errors.Count > 0)
             {
                 parse.InvocationConfiguration.Error.WriteLine($"The agreements have {errors.Count} error(s); run 'policy lint'. First: {errors[0]}");
@@ -150,13 +150,6 @@ internal static class PolicyCommand
             return ExitCodes.Ok;
         });
         return command;
-    }
-
-    static (IReadOnlyList<Agreement> Agreements, IReadOnlyList<AgreementError> Errors) LoadAndLint(string directory)
-    {
-        var loaded = AgreementLoader.LoadDirectory(directory);
-        var errors = loaded.Errors.Concat(AgreementLinter.Lint(loaded.Agreements, EventCatalogue.Default)).ToList();
-        return (loaded.Agreements, errors);
     }
 
     static bool TryParseMoment(string text, out DateTimeOffset moment) =>

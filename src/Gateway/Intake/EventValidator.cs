@@ -189,13 +189,13 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
     /// <summary>Runs next to the shape checks, so it reads defensively: what is missing or mistyped was reported there.</summary>
     void CheckContent(JsonElement root, List<Violation> violations)
     {
-        var jurisdiction = String(root, "jurisdiction");
+        var jurisdiction = root.StringProperty("jurisdiction");
         if (jurisdiction is not null and not ("NL" or "BE-VLG"))
         {
             violations.Add(new("jurisdiction", "jurisdiction"));
         }
 
-        var institution = root.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.Object ? String(source, "institutionId") : null;
+        var institution = root.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.Object ? source.StringProperty("institutionId") : null;
         if (institution is not null && jurisdiction == "NL" && !BrinPattern().IsMatch(institution))
         {
             violations.Add(new("source.institutionId", "brin"));
@@ -210,12 +210,12 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
             return;
         }
 
-        if (String(subject, "bsn") is { } bsn && !IdentifierChecks.IsValidBsn(bsn))
+        if (subject.StringProperty("bsn") is { } bsn && !IdentifierChecks.IsValidBsn(bsn))
         {
             violations.Add(new("subject.bsn", "bsn-checksum"));
         }
 
-        if (String(subject, "rijksregisternummer") is { } rrn && !IdentifierChecks.IsValidRijksregisternummer(rrn))
+        if (subject.StringProperty("rijksregisternummer") is { } rrn && !IdentifierChecks.IsValidRijksregisternummer(rrn))
         {
             violations.Add(new("subject.rijksregisternummer", "rijksregisternummer-checksum"));
         }
@@ -229,9 +229,9 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
             }
         }
 
-        if (subject.TryGetProperty("address", out var address) && address.ValueKind == JsonValueKind.Object && String(address, "postalCode") is { } postalCode)
+        if (subject.TryGetProperty("address", out var address) && address.ValueKind == JsonValueKind.Object && address.StringProperty("postalCode") is { } postalCode)
         {
-            var country = String(address, "country") ?? (jurisdiction == "NL" ? "NL" : "BE");
+            var country = address.StringProperty("country") ?? (jurisdiction == "NL" ? "NL" : "BE");
             var valid = country switch
             {
                 "NL" => DutchPostalCodePattern().IsMatch(postalCode),
@@ -268,7 +268,7 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
 
     static void CheckEmail(JsonElement obj, string path, List<Violation> violations)
     {
-        if (obj.ValueKind == JsonValueKind.Object && String(obj, "email") is { } email && !EmailPattern().IsMatch(email))
+        if (obj.ValueKind == JsonValueKind.Object && obj.StringProperty("email") is { } email && !EmailPattern().IsMatch(email))
         {
             violations.Add(new(path, "format-email"));
         }
@@ -304,9 +304,6 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
                 return false;
         }
     }
-
-    static string? String(JsonElement obj, string name) =>
-        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     static DateOnly? DateAt(JsonElement obj, string name) => obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) ? ParseDate(value) : null;
 

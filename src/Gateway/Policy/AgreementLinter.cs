@@ -16,6 +16,13 @@ namespace IntegrationGateway.Gateway.Policy;
 /// </summary>
 public static class AgreementLinter
 {
+    /// <summary>Reads every agreement file in the folder and lints what could be read: everything the gateway checks at start.</summary>
+    public static (IReadOnlyList<Agreement> Agreements, IReadOnlyList<AgreementError> Errors) LoadAndLint(string directory, EventCatalogue catalogue)
+    {
+        var loaded = AgreementLoader.LoadDirectory(directory);
+        return (loaded.Agreements, loaded.Errors.Concat(Lint(loaded.Agreements, catalogue)).ToList());
+    }
+
     public static IReadOnlyList<AgreementError> Lint(IEnumerable<Agreement> agreements, EventCatalogue catalogue)
     {
         var errors = new List<AgreementError>();

@@ -43,11 +43,8 @@ public sealed record EventFacts(string EventType, string Jurisdiction, string In
     /// <summary>Reads the facts from the common part of an event's JSON.</summary>
     public static EventFacts Of(string eventType, JsonElement body) => new(
         eventType,
-        StringAt(body, "jurisdiction") ?? "",
-        body.ValueKind == JsonValueKind.Object && body.TryGetProperty("source", out var source) ? StringAt(source, "institutionId") ?? "" : "");
-
-    static string? StringAt(JsonElement obj, string name) =>
-        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        body.StringProperty("jurisdiction") ?? "",
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty("source", out var source) ? source.StringProperty("institutionId") ?? "" : "");
 }
 
 /// <summary>The decision for one agreement that routes the event: allow with the minimised payload, or deny with reasons.</summary>

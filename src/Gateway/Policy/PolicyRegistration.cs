@@ -18,14 +18,13 @@ public static class PolicyRegistration
     public static IServiceCollection AddGatewayPolicy(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(AgreementsOptions.Section).Get<AgreementsOptions>() ?? new AgreementsOptions();
-        var loaded = AgreementLoader.LoadDirectory(options.Directory);
-        var errors = loaded.Errors.Concat(AgreementLinter.Lint(loaded.Agreements, EventCatalogue.Default)).ToList();
+        var (agreements, errors) = AgreementLinter.LoadAndLint(options.Directory, EventCatalogue.Default);
         if (errors.Count > 0)
         {
             throw new AgreementsInvalidException(errors);
         }
 
-        services.AddSingleton(new PolicyEngine(loaded.Agreements));
+        services.AddSingleton(new PolicyEngine(agreements));
         return services;
     }
 }

@@ -16,17 +16,17 @@ public static class SubjectKey
             yield break;
         }
 
-        if (String(subject, "bsn") is { } bsn)
+        if (subject.StringProperty("bsn") is { } bsn)
         {
             yield return "bsn:" + bsn;
         }
 
-        if (String(subject, "rijksregisternummer") is { } rrn)
+        if (subject.StringProperty("rijksregisternummer") is { } rrn)
         {
             yield return "rijksregisternummer:" + Digits(rrn);
         }
 
-        if (String(subject, "localId") is { } localId && body.TryGetProperty("source", out var source) && String(source, "institutionId") is { } institution)
+        if (subject.StringProperty("localId") is { } localId && body.TryGetProperty("source", out var source) && source.StringProperty("institutionId") is { } institution)
         {
             yield return $"local:{institution}:{localId}";
         }
@@ -40,9 +40,6 @@ public static class SubjectKey
         : null;
 
     static string Digits(string value) => string.Concat(value.Where(char.IsAsciiDigit));
-
-    static string? String(JsonElement obj, string name) =>
-        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }
 
 /// <summary>
@@ -67,7 +64,7 @@ public static class SubjectStateFile
         var index = 0;
         foreach (var entry in subjects.EnumerateArray())
         {
-            var key = SubjectKey.For(Str(entry, "bsn"), Str(entry, "rijksregisternummer"), Str(entry, "institutionId"), Str(entry, "localId"))
+            var key = SubjectKey.For(entry.StringProperty("bsn"), entry.StringProperty("rijksregisternummer"), entry.StringProperty("institutionId"), entry.StringProperty("localId"))
                 ?? throw new FormatException($"{path}: subjects[{index}] names no subject (bsn, rijksregisternummer, or institutionId with localId)");
             var consents = new Dictionary<string, ConsentStatus>(StringComparer.Ordinal);
             if (entry.TryGetProperty("consents", out var given) && given.ValueKind == JsonValueKind.Object)
@@ -120,7 +117,4 @@ public static class SubjectStateFile
 
         return new SubjectState { Consents = consents, Objected = known.Any(s => s.Objected), Erased = known.Any(s => s.Erased) };
     }
-
-    static string? Str(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }
