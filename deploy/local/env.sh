@@ -28,6 +28,15 @@ export RabbitMq__Username="$IG_RABBITMQ_USER"
 export RabbitMq__Password="$IG_RABBITMQ_PASSWORD"
 export ConnectionStrings__Gateway="Host=127.0.0.1;Port=$IG_POSTGRES_PORT;Database=$IG_POSTGRES_DB;Username=$IG_POSTGRES_USER;Password=$IG_POSTGRES_PASSWORD;Timeout=5;Command Timeout=10"
 export Agreements__Directory="$IG_ROOT/deploy/config/agreements"
+# The key that seals quarantined messages: random per checkout, kept beside the local state, never committed.
+# A real deployment sets Intake__QuarantineKey from its secret store.
+if [ -z "${Intake__QuarantineKey:-}" ]; then
+  if [ ! -s "$IG_ROOT/.local/quarantine.key" ]; then
+    mkdir -p "$IG_ROOT/.local" && (umask 077 && head -c 32 /dev/urandom | base64 > "$IG_ROOT/.local/quarantine.key")
+  fi
+  Intake__QuarantineKey="$(cat "$IG_ROOT/.local/quarantine.key")"
+  export Intake__QuarantineKey
+fi
 
 # Where up.sh put the state (it may have moved it out of a checkout the service users cannot reach).
 [ -f "$IG_ROOT/.local/state-dir" ] && [ -z "${IG_STATE_DIR_SET:-}" ] && IG_STATE_DIR="$(cat "$IG_ROOT/.local/state-dir")"

@@ -52,7 +52,7 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
 
         Assert.Equal(0, missing);
         Assert.Equal(Burst, receipts.Count);
-        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName + "_error") ?? 0u);
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QuarantineQueue));
 
         Assert.Contains("Application is shutting down", first.Output);
         AssertNoPersonalValues(events, first.Output + second.Output);
@@ -84,8 +84,7 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         Assert.Equal(0, exitCode);
         Assert.Empty(bed.Receipts.List(null));
         Assert.Equal((uint)count, handedBack); // none acknowledged, none lost
-        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName + "_error") ?? 0u);
-        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName + "_skipped") ?? 0u);
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QuarantineQueue));
 
         bed.SimulatorBehaviour.FailWith = null;
         var second = bed.StartGatewayProcess(settings);

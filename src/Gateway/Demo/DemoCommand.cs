@@ -5,7 +5,7 @@ using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Intake;
-using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace IntegrationGateway.Gateway.Demo;
 
@@ -85,12 +85,15 @@ internal static class DemoCommand
         var time = app.Services.GetRequiredService<TimeProvider>();
         var generator = new SampleEventGenerator(seed, time);
         var events = Enumerable.Range(0, count).Select(i => generator.Next(types[i % types.Count])).ToList();
-        var bus = app.Services.GetRequiredService<IBus>();
+        // As a school system that is not .NET would: raw JSON on the intake exchange, confirmed, mandatory.
+        await using var publisher = await IntakePublisher.ConnectAsync(
+            app.Services.GetRequiredService<IOptions<RabbitMqOptions>>().Value, app.Services.GetRequiredService<IOptions<IntakeOptions>>().Value, stopping);
         try
         {
             foreach (var e in events)
             {
-                await bus.Publish(e, e.GetType(), stopping);
+                var eventType = e.GetType().Name;
+                await publisher.PublishAsync(eventType, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default), EventIdOf(e), stopping);
             }
         }
         catch (OperationCanceledException)
@@ -101,7 +104,7 @@ internal static class DemoCommand
         }
 
         // Data-subject events are held in their own queue, not settled by the intake: nothing to wait for.
-        var held = events.Count(e => SubjectRightsHolding.HeldEvents.Contains(e.GetType()));
+        var held = events.Count(e => IntakeConsumer.HeldEvents.Contains(e.GetType().Name));
         var toSettle = count - held;
         Console.WriteLine($"Published {count} events ({string.Join(", ", types)}; seed {seed}); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();
@@ -111,7 +114,7 @@ internal static class DemoCommand
         }
 
         var settled = counters.Snapshot().Since(before);
-        var eventIds = events.Select(e => ((Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!).ToString("D")).ToHashSet(StringComparer.Ordinal);
+        var eventIds = events.Select(e => EventIdOf(e).ToString("D")).ToHashSet(StringComparer.Ordinal);
         Dictionary<string, long> recorded;
         try
         {
@@ -139,6 +142,8 @@ internal static class DemoCommand
         await app.WaitForShutdownAsync();
         return ok ? ExitCodes.Ok : ExitCodes.Failed;
     }
+
+    static Guid EventIdOf(object e) => (Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!;
 
     /// <summary>Receipts the simulator holds for this run's events, per recipient.</summary>
     static async Task<Dictionary<string, long>> CountRecordedAsync(Uri simulator, HashSet<string> eventIds)

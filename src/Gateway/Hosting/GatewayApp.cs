@@ -69,11 +69,18 @@ public static class GatewayApp
     static void MapOpsSummary(this WebApplication app)
     {
         app.MapGet("/", () => Results.Redirect("/ops/summary"));
-        app.MapGet("/ops/summary", (TransferCounters counters) =>
+        app.MapGet("/ops/summary", (TransferCounters counters, IntakeCounters intake) =>
         {
             var snapshot = counters.Snapshot();
             return Results.Json(new
             {
+                intake = new
+                {
+                    accepted = intake.Accepted,
+                    held = intake.Held,
+                    quarantined = intake.Quarantined,
+                    quarantinedByRule = intake.QuarantinedByRule,
+                },
                 eventsSettled = snapshot.EventsSettled,
                 eventsUnrouted = snapshot.EventsUnrouted,
                 recipients = snapshot.Recipients.Select(r => new

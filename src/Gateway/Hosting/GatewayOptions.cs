@@ -47,9 +47,26 @@ public sealed class IntakeOptions
     [Range(1, 1000)]
     public int ConcurrentMessageLimit { get; set; } = 16;
 
-    /// <summary>In-process retries of an event after an unexpected error (not a failed delivery: see <c>Delivery</c>).</summary>
+    /// <summary>
+    /// In-process retries of an event after an unexpected error (not a failed delivery: see <c>Delivery</c>); after
+    /// the last the message is quarantined with the rule <c>processing</c>.
+    /// </summary>
     [Range(0, 20)]
     public int RetryLimit { get; set; } = 3;
+
+    /// <summary>The largest message the intake reads; a larger one is quarantined with the rule <c>size</c>.</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 64 * 1024;
+
+    /// <summary>At shutdown, how long events in flight get to finish before they are handed back to the queue.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// 32 bytes in base64 that seal quarantined messages (AES-256-GCM). A secret: set it from the environment
+    /// (<c>Intake__QuarantineKey</c>) or a secrets file, never in appsettings.json.
+    /// </summary>
+    public string? QuarantineKey { get; set; }
 }
 
 /// <summary>Where agreement files are read from, bound to <c>Agreements</c>.</summary>

@@ -24,6 +24,7 @@ namespace IntegrationGateway.Gateway.Intake;
 [JsonSerializable(typeof(ErasureRequested))]
 [JsonSerializable(typeof(ConsentChanged))]
 [JsonSerializable(typeof(ObjectionLodged))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 internal sealed partial class EventJsonContext : JsonSerializerContext;
 
 internal static class EventJson

@@ -36,6 +36,7 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
 
     static readonly ConcurrentDictionary<Type, PropertyShape[]> Shapes = new();
 
+    /// <summary>The verdict on one event's bytes published as <paramref name="eventType"/>.</summary>
     public IReadOnlyList<Violation> Validate(string eventType, ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length > maxBytes)
@@ -43,39 +44,54 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
             return [new("$", "size")];
         }
 
-        if (!EventCatalogue.Default.Types.TryGetValue(eventType, out var contract))
+        if (!EventCatalogue.Default.Types.ContainsKey(eventType))
         {
             return [new("$", "unknown-type")];
         }
 
-        // The reader checks UTF-8 only where it must; a string with broken bytes would fail later, on reading.
-        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        using var document = Parse(utf8, out var violation);
+        return document is null ? [violation!] : Validate(eventType, document.RootElement);
+    }
+
+    /// <summary>
+    /// The message as one JSON value: within the size limit, valid UTF-8, well-formed, no deeper than the limit,
+    /// nothing after it. Null with the violation otherwise. The caller disposes the document.
+    /// </summary>
+    public JsonDocument? Parse(ReadOnlySpan<byte> utf8, out Violation? violation)
+    {
+        violation = utf8.Length > maxBytes ? new("$", "size")
+            // The reader checks UTF-8 only where it must; a string with broken bytes would fail later, on reading.
+            : !System.Text.Unicode.Utf8.IsValid(utf8) ? new("$", "json")
+            : null;
+        if (violation is not null)
         {
-            return [new("$", "json")];
+            return null;
         }
 
-        JsonDocument document;
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = EventJson.DocumentOptions.MaxDepth });
-            document = JsonDocument.ParseValue(ref reader);
+            var document = JsonDocument.ParseValue(ref reader);
             // ParseValue stops after the first value; anything after it is not one event.
             if (reader.BytesConsumed < utf8.Length && utf8[(int)reader.BytesConsumed..].IndexOfAnyExcept(" \t\r\n"u8) >= 0)
             {
                 document.Dispose();
-                return [new("$", "json")];
+                violation = new("$", "json");
+                return null;
             }
+
+            return document;
         }
         catch (JsonException)
         {
-            return [new("$", "json")]; // the reader's message can quote the text
-        }
-
-        using (document)
-        {
-            return Validate(eventType, contract, document.RootElement);
+            violation = new("$", "json"); // the reader's message can quote the text
+            return null;
         }
     }
+
+    /// <summary>The verdict on an event already parsed: its type, the contract's shape, formats, checksums, plausibility.</summary>
+    public IReadOnlyList<Violation> Validate(string eventType, JsonElement root) =>
+        EventCatalogue.Default.Types.TryGetValue(eventType, out var contract) ? Validate(eventType, contract, root) : [new("$", "unknown-type")];
 
     IReadOnlyList<Violation> Validate(string eventType, Type contract, JsonElement root)
     {
@@ -182,6 +198,69 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
         {
             violations.Add(new(path, rule));
         }
+    }
+
+    // ---- MassTransit's number format ----
+
+    /// <summary>
+    /// MassTransit's serializer writes a <c>decimal</c> as a JSON string (<c>"3.5"</c>); the contracts' wire shape,
+    /// which raw publishers follow and recipients receive, has a number. Returns the event with such strings at the
+    /// contract's decimal properties written as numbers, or null when there is nothing to change (or the message is
+    /// not an object of a known type: the validation says what is wrong with it).
+    /// </summary>
+    public static byte[]? WithDecimalStringsAsNumbers(string eventType, JsonElement message)
+    {
+        if (!EventCatalogue.Default.Types.TryGetValue(eventType, out var contract) || message.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonObject.Create(message)!;
+            return RewriteDecimals(node, contract) ? JsonSerializer.SerializeToUtf8Bytes(node, EventJsonContext.Default.JsonObject) : null;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or JsonException)
+        {
+            return null; // e.g. a duplicate property: the validation reports it
+        }
+    }
+
+    static bool RewriteDecimals(System.Text.Json.Nodes.JsonObject obj, Type type)
+    {
+        var changed = false;
+        foreach (var property in ShapeOf(type))
+        {
+            if (!obj.TryGetPropertyValue(property.Name, out var value) || value is null)
+            {
+                continue;
+            }
+
+            IEnumerable<System.Text.Json.Nodes.JsonNode?> values = property.IsList && value is System.Text.Json.Nodes.JsonArray array
+                ? array
+                : new[] { value };
+            if (property.IsContract)
+            {
+                foreach (var item in values.OfType<System.Text.Json.Nodes.JsonObject>())
+                {
+                    changed |= RewriteDecimals(item, property.Type);
+                }
+            }
+            else if (property.Type == typeof(decimal))
+            {
+                foreach (var item in values.OfType<System.Text.Json.Nodes.JsonValue>().ToList())
+                {
+                    if (item.TryGetValue<string>(out var text)
+                        && decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+                    {
+                        item.ReplaceWith(number);
+                        changed = true;
+                    }
+                }
+            }
+        }
+
+        return changed;
     }
 
     // ---- content: formats, checksums, plausibility (the shape is known to be right here) ----

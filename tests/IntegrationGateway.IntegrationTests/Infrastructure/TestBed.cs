@@ -24,6 +24,7 @@ internal sealed class TestBed : IAsyncDisposable
     }
 
     public string QueueName { get; } = $"it.intake.{Guid.NewGuid():N}";
+    public string QuarantineQueue => QueueName + ".quarantine";
     public WebApplication Simulator { get; }
     public Uri SimulatorUrl => new(Simulator.Urls.First().TrimEnd('/') + "/");
     public IBusControl Publisher { get; }
@@ -131,10 +132,10 @@ internal sealed class TestBed : IAsyncDisposable
         await Publisher.StopAsync();
         await Simulator.DisposeAsync();
 
-        // The test's queues and endpoint exchanges go; the shared message-type exchanges stay.
+        // The test's queues and its intake exchange go; the shared contract exchanges stay.
         await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync();
-        foreach (var name in new[] { QueueName, QueueName + "_error", QueueName + "_skipped", QueueName + ".subject-rights" })
+        foreach (var name in new[] { QueueName, QuarantineQueue, QueueName + ".subject-rights" })
         {
             await channel.QueueDeleteAsync(name);
             await channel.ExchangeDeleteAsync(name);

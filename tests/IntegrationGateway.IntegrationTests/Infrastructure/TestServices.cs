@@ -26,6 +26,9 @@ internal static class TestServices
 
     public static string Agreements => RepoPaths.Agreements;
 
+    /// <summary>A key for this test run only, so tests can open what the gateway sealed into quarantine.</summary>
+    public static string QuarantineKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     /// <summary>Fails the test, naming the broker address, when RabbitMQ does not accept connections.</summary>
     public static void RequireBroker()
     {
@@ -74,6 +77,7 @@ internal static class TestServices
         ["RabbitMq:Password"] = RabbitPassword,
         ["ConnectionStrings:Gateway"] = DatabaseConnectionString,
         ["Intake:QueueName"] = queueName,
+        ["Intake:QuarantineKey"] = QuarantineKey,
         ["Agreements:Directory"] = Agreements,
         };
         foreach (var recipient in GatewayApp.Recipients(GatewayDefaults))

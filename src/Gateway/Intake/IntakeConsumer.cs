@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using IntegrationGateway.Gateway.Delivery;
+using IntegrationGateway.Gateway.Hosting;
+using IntegrationGateway.Gateway.Policy;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
+
+namespace IntegrationGateway.Gateway.Intake;
+
+/// <summary>
+/// Consumes the intake queue with the plain RabbitMQ client, reading each body as bytes so that nothing a
+/// publisher sends can break the consumer: the <see cref="IntakeReader"/> decides, then the message is
+/// <list type="bullet">
+/// <item>handed to the <see cref="TransferPipeline"/> and acknowledged when every transfer is settled;</item>
+/// <item>held, when it is a data-subject event, in <c>&lt;queue&gt;.subject-rights</c>;</item>
+/// <item>or quarantined: sealed (<see cref="QuarantineSeal"/>) into <c>&lt;queue&gt;.quarantine</c> with the reasons
+/// (field path and rule, never a value) in its headers, and counted by rule.</item>
+/// </list>
+/// A message is acknowledged only after that has happened, and a publish to the quarantine or hold queue is
+/// confirmed by the broker first; so nothing is lost. At shutdown no new message is started, those in flight get
+/// <see cref="IntakeOptions.StopTimeout"/> to finish, and the rest go back to the queue unacknowledged.
+/// </summary>
+internal sealed partial class IntakeConsumer(
+    IOptions<RabbitMqOptions> broker,
+    IOptions<IntakeOptions> intake,
+    IntakeReader reader,
+    TransferPipeline pipeline,
+    QuarantineSeal seal,
+    IntakeCounters counters,
+    TimeProvider time,
+    ILogger<IntakeConsumer> logger) : IHostedService, IAsyncDisposable
+{
+    public static readonly IReadOnlySet<string> HeldEvents = new HashSet<string>(StringComparer.Ordinal)
+    {
+        nameof(Contracts.PersonalDataRectified), nameof(Contracts.ErasureRequested), nameof(Contracts.ConsentChanged), nameof(Contracts.ObjectionLodged),
+    };
+
+    readonly CancellationTokenSource _stopping = new();
+    IConnection? _connection;
+    IChannel? _consume;
+    IChannel? _publish;
+    string? _consumerTag;
+    volatile bool _draining;
+    int _inFlight;
+
+    /// <summary>Connected and consuming: what <c>/health/ready</c> reports as <c>rabbitmq</c>.</summary>
+    public bool IsConsuming => !_draining && _consumerTag is not null && _connection?.IsOpen == true && _consume?.IsOpen == true;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = intake.Value;
+        _connection = await ConnectAsync(cancellationToken);
+        await using (var setup = await _connection.CreateChannelAsync(cancellationToken: cancellationToken))
+        {
+            await IntakeTopology.DeclareAsync(setup, settings, cancellationToken);
+        }
+
+        _publish = await _connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+        _consume = await _connection.CreateChannelAsync(
+            new CreateChannelOptions(false, false, consumerDispatchConcurrency: (ushort)settings.ConcurrentMessageLimit), cancellationToken);
+        await _consume.BasicQosAsync(0, (ushort)settings.PrefetchCount, global: false, cancellationToken);
+        var consumer = new AsyncEventingBasicConsumer(_consume);
+        consumer.ReceivedAsync += OnReceivedAsync;
+        _consumerTag = await _consume.BasicConsumeAsync(settings.QueueName, autoAck: false, consumer, cancellationToken);
+        LogConsuming(settings.QueueName, broker.Value.Address, settings.ConcurrentMessageLimit);
+    }
+
+    /// <summary>Retries until the broker answers or <see cref="RabbitMqOptions.StartTimeout"/> has passed: a broker started alongside the gateway gets time to come up.</summary>
+    async Task<IConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var options = broker.Value;
+        var factory = RabbitMqConnections.Factory(options, "integration-gateway");
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await factory.CreateConnectionAsync(cancellationToken);
+            }
+            catch (BrokerUnreachableException ex) when (waited.Elapsed + TimeSpan.FromSeconds(1) < options.StartTimeout)
+            {
+                LogBrokerNotYetReachable(options.Address, ex.InnerException?.Message ?? ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+            }
+        }
+    }
+
+    async Task OnReceivedAsync(object sender, BasicDeliverEventArgs delivery)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            if (_draining)
+            {
+                // Delivered ahead of time but not started before shutdown: back to the queue, untouched.
+                await SettleAsync(delivery.DeliveryTag, ack: false);
+                return;
+            }
+
+            await HandleAsync(delivery, _stopping.Token);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            await SettleAsync(delivery.DeliveryTag, ack: false);
+        }
+        catch (Exception ex)
+        {
+            // The broker refused the quarantine or hold publish, or the channel failed: hand the message back and
+            // let it come again, rather than acknowledge something that is not safely somewhere else.
+            LogHandBack(delivery.DeliveryTag, ex.GetType().Name, ex.StackTrace);
+            await Task.Delay(TimeSpan.FromSeconds(1), time, CancellationToken.None);
+            await SettleAsync(delivery.DeliveryTag, ack: false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    async Task HandleAsync(BasicDeliverEventArgs delivery, CancellationToken cancellationToken)
+    {
+        var properties = delivery.BasicProperties;
+        using var verdict = reader.Read(new IntakeMessage(delivery.Body, properties.ContentType, properties.Type, delivery.Exchange));
+        if (!verdict.Accepted)
+        {
+            await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, verdict.Violations, cancellationToken);
+        }
+        else if (HeldEvents.Contains(verdict.EventType!))
+        {
+            await HoldAsync(verdict, cancellationToken);
+            counters.CountAccepted(held: true);
+        }
+        else if (await ProcessAsync(verdict, cancellationToken) is { } failure)
+        {
+            await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, [failure], cancellationToken);
+        }
+        else
+        {
+            counters.CountAccepted(held: false);
+        }
+
+        await SettleAsync(delivery.DeliveryTag, ack: true);
+    }
+
+    /// <summary>Through the pipeline, retried on an unexpected error; a violation <c>$: processing</c> when it keeps failing.</summary>
+    async Task<Violation?> ProcessAsync(IntakeVerdict verdict, CancellationToken cancellationToken)
+    {
+        var eventId = verdict.EventId!.Value;
+        var facts = EventFacts.Of(verdict.EventType!, verdict.Event);
+        var retries = intake.Value.RetryLimit;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await pipeline.ProcessAsync(eventId, facts, verdict.Event, cancellationToken);
+                return null;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The type and the stack say where; an exception's message may quote the event, so it is not logged.
+                LogProcessingFailed(eventId, attempt + 1, ex.GetType().Name, ex.StackTrace);
+                if (attempt >= retries)
+                {
+                    return new Violation("$", "processing");
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt)), time, cancellationToken);
+            }
+        }
+    }
+
+    async Task QuarantineAsync(BasicDeliverEventArgs delivery, string? eventType, Guid? eventId, IReadOnlyList<Violation> violations, CancellationToken cancellationToken)
+    {
+        var first = violations[0];
+        var reasons = string.Join("; ", violations.Take(20)) + (violations.Count > 20 ? $"; and {violations.Count - 20} more" : "");
+        var headers = new Dictionary<string, object?>
+        {
+            ["x-quarantine-rule"] = first.Rule,
+            ["x-quarantine-path"] = first.Path,
+            ["x-quarantine-reasons"] = reasons,
+            ["x-quarantined-at"] = time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["x-sealed"] = $"{QuarantineSeal.Algorithm}; key={seal.KeyId}",
+            ["x-original-exchange"] = delivery.Exchange,
+            ["x-original-envelope"] = string.Equals(delivery.BasicProperties.ContentType, IntakeReader.MassTransitContentType, StringComparison.OrdinalIgnoreCase) ? "masstransit" : "raw",
+        };
+        if (eventType is not null)
+        {
+            headers["x-event-type"] = eventType;
+        }
+
+        var properties = new BasicProperties
+        {
+            Persistent = true,
+            ContentType = "application/octet-stream",
+            MessageId = eventId?.ToString("D"),
+            Headers = headers,
+        };
+        await PublishAsync(IntakeTopology.QuarantineQueue(intake.Value), properties, seal.Seal(delivery.Body.Span), cancellationToken);
+        counters.CountQuarantined(first.Rule);
+        LogQuarantined(eventType ?? "unknown type", eventId, reasons);
+    }
+
+    Task HoldAsync(IntakeVerdict verdict, CancellationToken cancellationToken)
+    {
+        var properties = new BasicProperties
+        {
+            Persistent = true,
+            ContentType = "application/json",
+            Type = verdict.EventType,
+            MessageId = verdict.EventId?.ToString("D"),
+        };
+        var body = System.Text.Encoding.UTF8.GetBytes(verdict.Event.GetRawText());
+        return PublishAsync(IntakeTopology.SubjectRightsQueue(intake.Value), properties, body, cancellationToken);
+    }
+
+    /// <summary>
+    /// To a queue of the intake's own, mandatory and confirmed: an error unless the broker has it. The client
+    /// tracks confirms per channel and lets handlers publish on it at once (it bounds the outstanding ones).
+    /// </summary>
+    async Task PublishAsync(string queue, BasicProperties properties, byte[] body, CancellationToken cancellationToken) =>
+        await _publish!.BasicPublishAsync("", queue, mandatory: true, properties, body, cancellationToken);
+
+    async Task SettleAsync(ulong deliveryTag, bool ack)
+    {
+        try
+        {
+            if (ack)
+            {
+                await _consume!.BasicAckAsync(deliveryTag, multiple: false);
+            }
+            else
+            {
+                await _consume!.BasicNackAsync(deliveryTag, multiple: false, requeue: true);
+            }
+        }
+        catch (AlreadyClosedException)
+        {
+            // The channel went with its connection: the broker hands the message out again, and the idempotency
+            // key keeps a second delivery from taking effect twice.
+            LogSettleLost(deliveryTag);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _draining = true;
+        if (_consume is { IsOpen: true } && _consumerTag is not null)
+        {
+            await _consume.BasicCancelAsync(_consumerTag, noWait: false, cancellationToken);
+        }
+
+        // Those in flight get time to finish; then their token is cancelled and they hand their message back.
+        await WaitForInFlightAsync(intake.Value.StopTimeout, cancellationToken);
+        await _stopping.CancelAsync();
+        await WaitForInFlightAsync(TimeSpan.FromSeconds(10), cancellationToken);
+        LogStopped(intake.Value.QueueName);
+    }
+
+    async Task WaitForInFlightAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        while (Volatile.Read(ref _inFlight) > 0 && waited.Elapsed < timeout && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, CancellationToken.None);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var channel in new[] { _consume, _publish })
+        {
+            if (channel is not null)
+            {
+                await channel.DisposeAsync();
+            }
+        }
+
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consuming {Queue} at {Broker}, {Concurrency} at a time")]
+    partial void LogConsuming(string queue, string broker, int concurrency);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "RabbitMQ at {Broker} not reachable yet ({Problem}); trying again")]
+    partial void LogBrokerNotYetReachable(string broker, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quarantined a message ({EventType}, event {EventId}): {Reasons}")]
+    partial void LogQuarantined(string eventType, Guid? eventId, string reasons);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Event {EventId}: processing failed on attempt {Attempt} with {ExceptionType} at {StackTrace}")]
+    partial void LogProcessingFailed(Guid eventId, int attempt, string exceptionType, string? stackTrace);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {DeliveryTag} handed back to the queue after {ExceptionType} at {StackTrace}")]
+    partial void LogHandBack(ulong deliveryTag, string exceptionType, string? stackTrace);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {DeliveryTag} could not be settled: its channel closed; the broker will deliver it again")]
+    partial void LogSettleLost(ulong deliveryTag);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped consuming {Queue}")]
+    partial void LogStopped(string queue);
+}

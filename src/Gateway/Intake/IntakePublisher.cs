@@ -1,0 +1,77 @@
+using IntegrationGateway.Gateway.Hosting;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace IntegrationGateway.Gateway.Intake;
+
+/// <summary>
+/// Publishes events to the intake as raw JSON, with the settings the publishing guide recommends to every
+/// publisher: persistent messages, publisher confirms and the mandatory flag, so a message the broker cannot
+/// route to a queue is an error here rather than a silent drop.
+/// </summary>
+public sealed class IntakePublisher : IAsyncDisposable
+{
+    readonly IConnection _connection;
+    readonly IChannel _channel;
+    readonly string _exchange;
+
+    IntakePublisher(IConnection connection, IChannel channel, string exchange)
+    {
+        _connection = connection;
+        _channel = channel;
+        _exchange = exchange;
+    }
+
+    public string Exchange => _exchange;
+
+    public static async Task<IntakePublisher> ConnectAsync(RabbitMqOptions broker, IntakeOptions intake, CancellationToken cancellationToken = default)
+    {
+        var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-publisher").CreateConnectionAsync(cancellationToken);
+        var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+        return new IntakePublisher(connection, channel, IntakeTopology.ExchangeName(intake));
+    }
+
+    /// <summary>
+    /// Publishes one event and waits for the broker's confirm. Throws <see cref="IntakePublishException"/> when the
+    /// broker returns it (no queue bound: the intake topology is missing) or refuses it.
+    /// </summary>
+    public async Task PublishAsync(string eventType, ReadOnlyMemory<byte> json, Guid? eventId, CancellationToken cancellationToken = default)
+    {
+        var properties = new BasicProperties
+        {
+            Persistent = true,
+            ContentType = "application/json",
+            Type = eventType,
+            MessageId = eventId?.ToString("D"),
+        };
+        try
+        {
+            await _channel.BasicPublishAsync(_exchange, routingKey: "", mandatory: true, properties, json, cancellationToken);
+        }
+        catch (PublishException ex) when (ex.IsReturn)
+        {
+            throw new IntakePublishException(
+                $"RabbitMQ returned the message: no queue is bound to the exchange '{_exchange}'. Start the gateway once " +
+                "(it declares the intake queue and its bindings) before publishing.", ex);
+        }
+        catch (PublishException ex)
+        {
+            throw new IntakePublishException($"RabbitMQ did not accept the message on '{_exchange}' (negative confirm).", ex);
+        }
+        catch (OperationInterruptedException ex)
+        {
+            // e.g. 404 NOT_FOUND when the exchange itself does not exist; the reply text names only the exchange.
+            throw new IntakePublishException($"RabbitMQ closed the channel: {ex.ShutdownReason?.ReplyText ?? ex.Message}", ex);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _channel.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+}
+
+/// <summary>The broker did not take a published event; the message says why and what to do.</summary>
+public sealed class IntakePublishException(string message, Exception inner) : Exception(message, inner);
