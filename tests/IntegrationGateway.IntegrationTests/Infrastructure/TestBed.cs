@@ -55,7 +55,7 @@ internal sealed class TestBed : IAsyncDisposable
         TestServices.GatewaySettings(QueueName, SimulatorUrl, httpPort ?? TestServices.FreePort());
 
     /// <summary>The gateway in this process, composed exactly as the service composes itself.</summary>
-    public async Task<WebApplication> StartGatewayInProcessAsync(IDictionary<string, string?>? overrides = null)
+    public async Task<WebApplication> StartGatewayInProcessAsync(IDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null)
     {
         var settings = GatewaySettings();
         settings["Logging:LogLevel:Default"] = "Warning"; // the test host's console is shared by every test
@@ -64,7 +64,11 @@ internal sealed class TestBed : IAsyncDisposable
             settings[key] = value;
         }
 
-        var gateway = GatewayApp.Build([], builder => builder.Configuration.AddInMemoryCollection(settings));
+        var gateway = GatewayApp.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            configure?.Invoke(builder);
+        });
         _cleanup.Add(gateway);
         await gateway.StartAsync();
         return gateway;
@@ -113,7 +117,37 @@ internal sealed class TestBed : IAsyncDisposable
         }
     }
 
-    static Task<IConnection> ConnectAsync() => new ConnectionFactory
+    public RabbitMqOptions Broker => new()
+    {
+        Host = TestServices.RabbitHost,
+        Port = TestServices.RabbitPort,
+        VirtualHost = TestServices.VirtualHost,
+        Username = TestServices.RabbitUser,
+        Password = TestServices.RabbitPassword,
+    };
+
+    public IntakeOptions Intake => new() { QueueName = QueueName };
+
+    /// <summary>The publisher the docs recommend (confirms, mandatory), aimed at this test's intake exchange.</summary>
+    public Task<Gateway.Intake.IntakePublisher> ConnectIntakePublisherAsync() => Gateway.Intake.IntakePublisher.ConnectAsync(Broker, Intake);
+
+    /// <summary>Every message in a queue, taken off it (the test's queues go at the end anyway).</summary>
+    public async Task<List<QueuedMessage>> DrainAsync(string queue)
+    {
+        await using var connection = await ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var messages = new List<QueuedMessage>();
+        while (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
+        {
+            var headers = (message.BasicProperties.Headers ?? new Dictionary<string, object?>()).ToDictionary(
+                h => h.Key, h => h.Value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : Convert.ToString(h.Value, System.Globalization.CultureInfo.InvariantCulture));
+            messages.Add(new QueuedMessage(message.BasicProperties.MessageId, message.BasicProperties.Type, headers, message.Body.ToArray()));
+        }
+
+        return messages;
+    }
+
+    public static Task<IConnection> ConnectAsync() => new ConnectionFactory
     {
         HostName = TestServices.RabbitHost,
         Port = TestServices.RabbitPort,
@@ -142,3 +176,6 @@ internal sealed class TestBed : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A message as it sat in a queue: its id, type, headers (as text) and body.</summary>
+internal sealed record QueuedMessage(string? MessageId, string? Type, IReadOnlyDictionary<string, string?> Headers, byte[] Body);

@@ -1,0 +1,162 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using IntegrationGateway.Contracts;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using RabbitMQ.Client;
+
+namespace IntegrationGateway.IntegrationTests;
+
+/// <summary>The front door: raw JSON from any language, nothing lost while the gateway is down, nothing dropped unroutably, bad input quarantined.</summary>
+public sealed class IntakeTests(ITestOutputHelper output)
+{
+    static byte[] Json(object e) => JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default);
+
+    [Fact]
+    public async Task RawJson_PublishedWithThePlainRabbitMqClient_IsAcceptedAndRouted()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var events = new SampleEventGenerator(31, TimeProvider.System).AbsenceReported(5);
+
+        // What a publisher in any language does: no MassTransit, no envelope; the AMQP type property names the event.
+        await using (var connection = await TestBed.ConnectAsync())
+        await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
+        {
+            foreach (var e in events)
+            {
+                var properties = new BasicProperties { Persistent = true, ContentType = "application/json", Type = nameof(AbsenceReported), MessageId = e.EventId.ToString() };
+                await channel.BasicPublishAsync(bed.QueueName, routingKey: "", mandatory: true, properties, Json(e));
+            }
+        }
+
+        var receipts = await bed.WaitForReceiptsAsync("duo", events.Count, TimeSpan.FromSeconds(30));
+        var leerplicht = await bed.WaitForReceiptsAsync("leerplicht", events.Count, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(events.Select(e => $"{e.EventId:D}:duo-verzuimregister").Order(), receipts.Select(r => r.IdempotencyKey).Order());
+        Assert.Equal(events.Count, leerplicht.Count);
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QuarantineQueue));
+    }
+
+    [Fact]
+    public async Task Publisher_SendingWhileTheGatewayIsStopped_LosesNothing()
+    {
+        const int count = 200;
+        await using var bed = await TestBed.StartAsync();
+        // The gateway ran once (or deployment declared the topology), then stopped.
+        var first = await bed.StartGatewayInProcessAsync();
+        await first.StopAsync();
+        await first.DisposeAsync();
+        var events = new SampleEventGenerator(32, TimeProvider.System).AbsenceReported(count);
+
+        await using (var publisher = await bed.ConnectIntakePublisherAsync())
+        {
+            foreach (var e in events)
+            {
+                await publisher.PublishAsync(nameof(AbsenceReported), Json(e), e.EventId); // confirmed, mandatory: throws if dropped
+            }
+        }
+
+        var waiting = await bed.MessagesInQueueAsync(bed.QueueName);
+        await using var second = await bed.StartGatewayInProcessAsync();
+        var receipts = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(60));
+
+        output.WriteLine($"published {count} with the gateway stopped; waiting in the queue {waiting}; delivered after start {receipts.Count}");
+        Assert.Equal((uint)count, waiting);
+        Assert.Equal(events.Select(e => e.EventId.ToString("D")).Order(), receipts.Select(r => r.IdempotencyKey.Split(':')[0]).Order());
+    }
+
+    [Fact]
+    public async Task UnroutablePublish_IsReportedToThePublisher_NotDroppedSilently()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var e = new SampleEventGenerator(33, TimeProvider.System).NextAbsenceReported();
+
+        // The exchange exists but nothing is bound to it: RabbitMQ would confirm and drop the message.
+        await using (var connection = await TestBed.ConnectAsync())
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            await channel.ExchangeDeclareAsync(bed.QueueName, ExchangeType.Fanout, durable: true, autoDelete: false);
+        }
+
+        await using var publisher = await bed.ConnectIntakePublisherAsync();
+        var returned = await Assert.ThrowsAsync<IntakePublishException>(() => publisher.PublishAsync(nameof(AbsenceReported), Json(e), e.EventId));
+        output.WriteLine(returned.Message);
+
+        Assert.Contains("no queue is bound", returned.Message);
+        Assert.Contains(bed.QueueName, returned.Message);
+        Assert.True(((RabbitMQ.Client.Exceptions.PublishException)returned.InnerException!).IsReturn);
+    }
+
+    [Fact]
+    public async Task PublishToAMissingExchange_IsReportedToThePublisher()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var e = new SampleEventGenerator(34, TimeProvider.System).NextAbsenceReported();
+        await using var publisher = await bed.ConnectIntakePublisherAsync();
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => publisher.PublishAsync(nameof(AbsenceReported), Json(e), e.EventId));
+        output.WriteLine(refused.Message);
+
+        Assert.Contains("NOT_FOUND", refused.Message);
+    }
+
+    [Fact]
+    public async Task BadMessages_AreQuarantinedSealed_WithPathAndRuleInHeaders_AndCountedByRule()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var generator = new SampleEventGenerator(35, TimeProvider.System);
+        var badBsn = JsonSerializer.SerializeToNode(generator.NextAbsenceReported(), EventJsonContext.Default.AbsenceReported)!.AsObject();
+        badBsn["subject"]!["bsn"] = "123456789";
+        var valid = generator.NextAbsenceReported();
+        var sent = new List<(string? Type, byte[] Body)>
+        {
+            (nameof(AbsenceReported), Encoding.UTF8.GetBytes(badBsn.ToJsonString())),
+            (nameof(AbsenceReported), Json(valid)[..120]),
+            ("PupilTeleported", Json(valid)),
+            (null, Json(valid)),
+        };
+
+        await using (var connection = await TestBed.ConnectAsync())
+        await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
+        {
+            foreach (var (type, body) in sent)
+            {
+                await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { Type = type, Persistent = true }, body);
+            }
+        }
+
+        var counters = gateway.Services.GetRequiredService<IntakeCounters>();
+        for (var i = 0; i < 100 && counters.Quarantined < sent.Count; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        var quarantined = await bed.DrainAsync(bed.QuarantineQueue);
+        using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
+        var summary = await http.GetFromJsonAsync<JsonObject>("/ops/summary");
+        output.WriteLine(summary!["intake"]!.ToJsonString());
+
+        var rules = quarantined.Select(m => $"{m.Headers["x-quarantine-path"]}: {m.Headers["x-quarantine-rule"]}").Order().ToList();
+        Assert.Equal(["$: json", "$: missing-type", "$: unknown-type", "subject.bsn: bsn-checksum"], rules);
+        Assert.Equal(1, summary["intake"]!["quarantinedByRule"]!["bsn-checksum"]!.GetValue<long>());
+        Assert.Equal(4, summary["intake"]!["quarantined"]!.GetValue<long>());
+        Assert.Equal(0, summary["intake"]!["accepted"]!.GetValue<long>());
+
+        // Sealed: no value readable in the queue, yet each opens, with the key, to exactly what was sent.
+        var seal = QuarantineSeal.FromBase64(TestServices.QuarantineKey);
+        Assert.All(quarantined, m => Assert.Contains(sent, s => s.Body.AsSpan().SequenceEqual(seal.Open(m.Body))));
+        var bsnMessage = Assert.Single(quarantined, m => m.Headers["x-quarantine-rule"] == "bsn-checksum");
+        Assert.Equal(badBsn["eventId"]!.GetValue<string>(), bsnMessage.MessageId);
+        Assert.Equal(nameof(AbsenceReported), bsnMessage.Headers["x-event-type"]);
+        var everything = string.Join("\n", quarantined.SelectMany(m => m.Headers.Values.Append(Encoding.UTF8.GetString(m.Body))));
+        Assert.DoesNotContain("123456789", everything);
+        Assert.DoesNotContain(valid.Subject.FamilyName!, everything);
+        Assert.DoesNotContain(valid.Subject.Bsn!, everything);
+    }
+}
