@@ -159,4 +159,41 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.DoesNotContain(valid.Subject.FamilyName!, everything);
         Assert.DoesNotContain(valid.Subject.Bsn!, everything);
     }
+
+    [Fact]
+    public async Task EventsPublishVerb_GeneratedEvents_AreConfirmedAndDelivered_AndAMissingIntakeIsAnError()
+    {
+        await using var bed = await TestBed.StartAsync();
+        string[] broker =
+        [
+            "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
+            "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
+        ];
+
+        // Before the gateway ever ran, the intake exchange does not exist: the publisher is told, nothing is dropped.
+        var (missingExit, _, missingError) = await RunCliAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "1", .. broker]);
+        output.WriteLine(missingError);
+        Assert.Equal(1, missingExit);
+        Assert.Contains("NOT_FOUND", missingError);
+        Assert.Contains("0 of 1 event(s) had been published", missingError);
+
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var (exit, stdout, error) = await RunCliAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "7", "--seed", "36", .. broker]);
+        output.WriteLine(stdout + error);
+        var receipts = await bed.WaitForReceiptsAsync("duo", 7, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, exit);
+        Assert.Contains($"Published 7 event(s) to exchange '{bed.QueueName}'", stdout);
+        Assert.DoesNotContain(TestServices.RabbitPassword, stdout + error);
+        var expected = new SampleEventGenerator(36, TimeProvider.System).AbsenceReported(7).Select(e => e.EventId.ToString("D")).Order();
+        Assert.Equal(expected, receipts.Select(r => r.IdempotencyKey.Split(':')[0]).Order());
+    }
+
+    static async Task<(int Exit, string Out, string Err)> RunCliAsync(string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await Gateway.Cli.GatewayCli.InvokeAsync(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
 }

@@ -26,6 +26,39 @@ public sealed class EventsCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Publish_AnInvalidEventAmongValidOnes_PublishesNothing_NamesFileLinePathAndRule()
+    {
+        var (_, lines, _) = await CliRunner.Run("events", "generate", "--type", "AbsenceReported", "--count", "3", "--seed", "8");
+        var events = lines.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        events[1] = events[1].Replace("\"kind\":\"unauthorised\"", "\"kind\":\"truant\"", StringComparison.Ordinal).Replace("\"from\":", "\"fromm\":", StringComparison.Ordinal);
+        var file = Path.Combine(_dir, "batch.jsonl");
+        await File.WriteAllLinesAsync(file, events);
+
+        // The broker port is closed: validation must refuse before any connection is tried.
+        var (exit, output, error) = await CliRunner.Run("events", "publish", "--type", "AbsenceReported", file, "--RabbitMq:Port", "1");
+
+        Assert.Equal(ExitCodes.Failed, exit);
+        Assert.Contains("batch.jsonl:2: absence.from: required", error);
+        Assert.Contains("Nothing published: 1 of 3 event(s) invalid", error);
+        Assert.Empty(output);
+    }
+
+    [Theory]
+    [InlineData("--type", "AbsenceReported")]
+    [InlineData("--type", "all", "--generate", "3", "extra.json")]
+    [InlineData("--type", "all", "extra.json")]
+    [InlineData("--type", "AbsenceReported", "--generate", "0")]
+    public async Task Publish_WithoutExactlyOneSource_IsAUsageError(params string[] args)
+    {
+        var existing = Path.Combine(_dir, "extra.json");
+        await File.WriteAllTextAsync(existing, "{}");
+        var (exit, _, error) = await CliRunner.Run(["events", "publish", .. args.Select(a => a == "extra.json" ? existing : a)]);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Matches("events publish|--generate", error);
+    }
+
+    [Fact]
     public async Task Validate_InvalidEvent_ExitsOneWithPathAndRuleOnly()
     {
         var file = Path.Combine(_dir, "bad.json");

@@ -6,15 +6,16 @@ using IntegrationGateway.Gateway.Policy;
 
 namespace IntegrationGateway.Gateway.Cli;
 
-/// <summary><c>events validate | generate | schema</c>: the intake's verdict on an event, realistic synthetic events, and the JSON Schema of each contract.</summary>
+/// <summary><c>events validate | generate | schema | publish</c>: the intake's verdict on an event, realistic synthetic events, the JSON Schema of each contract, and publishing to the intake.</summary>
 internal static class EventsCommand
 {
     public static Command Create(TimeProvider time)
     {
-        var events = new Command("events", "Validate events as the intake does, generate synthetic ones, print their JSON Schemas.");
+        var events = new Command("events", "Validate events as the intake does, generate synthetic ones, print their JSON Schemas, publish them to the intake.");
         events.Subcommands.Add(Validate(time));
         events.Subcommands.Add(Generate(time));
         events.Subcommands.Add(Schema());
+        events.Subcommands.Add(PublishCommand.Create(time));
         return events;
     }
 

@@ -59,6 +59,12 @@ public sealed class IntakePublisher : IAsyncDisposable
         {
             throw new IntakePublishException($"RabbitMQ did not accept the message on '{_exchange}' (negative confirm).", ex);
         }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            throw new IntakePublishException(
+                $"RabbitMQ has no exchange '{_exchange}' (NOT_FOUND). Start the gateway once (it declares the intake " +
+                "exchange, queue and bindings) before publishing.", ex);
+        }
         catch (OperationInterruptedException ex)
         {
             // e.g. 404 NOT_FOUND when the exchange itself does not exist; the reply text names only the exchange.
