@@ -6,6 +6,7 @@ using IntegrationGateway.Contracts;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.IntegrationTests.Infrastructure;
+using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 
@@ -90,6 +91,22 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Contains("no queue is bound", returned.Message);
         Assert.Contains(bed.QueueName, returned.Message);
         Assert.True(((RabbitMQ.Client.Exceptions.PublishException)returned.InnerException!).IsReturn);
+    }
+
+    [Fact]
+    public async Task MassTransitPublisher_WithTheRecommendedSettings_IsToldWhenNoIntakeIsBound()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var e = new SampleEventGenerator(37, TimeProvider.System).Next(nameof(TemporaryProtectionRegistered));
+
+        // No gateway has bound the contract exchange in this test's broker state: with confirms and mandatory the
+        // publish fails instead of being confirmed and dropped.
+        var returned = await Assert.ThrowsAnyAsync<Exception>(() => bed.Publisher.Publish(e, new Action<PublishContext>(TestBed.Mandatory)));
+        output.WriteLine($"{returned.GetType().Name}: {returned.Message}");
+        Assert.Equal("MessageReturnedException", returned.GetType().Name);
+
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        await bed.Publisher.Publish(e, new Action<PublishContext>(TestBed.Mandatory)); // now bound: confirmed
     }
 
     [Fact]

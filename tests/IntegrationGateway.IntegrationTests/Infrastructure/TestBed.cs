@@ -81,12 +81,21 @@ internal sealed class TestBed : IAsyncDisposable
         return process;
     }
 
+    /// <summary>What the publishing guide tells MassTransit publishers to set on each publish: unroutable is an error.</summary>
+    public static void Mandatory(PublishContext context)
+    {
+        if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+        {
+            rabbit.Mandatory = true;
+        }
+    }
+
     public async Task PublishAsync<T>(IEnumerable<T> messages)
         where T : class
     {
         foreach (var message in messages)
         {
-            await Publisher.Publish(message);
+            await Publisher.Publish(message, (PublishContext<T> context) => Mandatory(context));
         }
     }
 
