@@ -206,6 +206,71 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Equal(expected, receipts.Select(r => r.IdempotencyKey.Split(':')[0]).Order());
     }
 
+    [Fact]
+    public async Task QuarantineVerbs_ListWithoutValues_OpenOne_RepublishOnceFixed()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var generator = new SampleEventGenerator(38, TimeProvider.System);
+        var untyped = generator.NextAbsenceReported();
+        var badBsn = JsonSerializer.SerializeToNode(generator.NextAbsenceReported(), EventJsonContext.Default.AbsenceReported)!.AsObject();
+        badBsn["subject"]!["bsn"] = "123456789";
+        await using (var connection = await TestBed.ConnectAsync())
+        await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
+        {
+            // A publisher that forgot the type property, and one with a broken BSN.
+            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { Persistent = true, MessageId = untyped.EventId.ToString() }, Json(untyped));
+            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { Persistent = true, Type = "AbsenceReported" }, Encoding.UTF8.GetBytes(badBsn.ToJsonString()));
+        }
+
+        var counters = gateway.Services.GetRequiredService<IntakeCounters>();
+        for (var i = 0; i < 100 && counters.Quarantined < 2; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        string[] settings =
+        [
+            "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
+            "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
+            "--Intake:QuarantineKey", TestServices.QuarantineKey,
+        ];
+        var list = await RunCliAsync(["quarantine", "list", .. settings]);
+        output.WriteLine(list.Out + list.Err);
+        Assert.Equal(0, list.Exit);
+        Assert.Contains("2 message(s) in " + bed.QuarantineQueue + ": bsn-checksum 1, missing-type 1", list.Out);
+        Assert.Contains("subject.bsn: bsn-checksum", list.Out);
+        Assert.DoesNotContain("123456789", list.Out);
+        Assert.DoesNotContain(untyped.Subject.FamilyName!, list.Out);
+
+        var opened = Path.Combine(Path.GetTempPath(), $"quarantined-{Guid.NewGuid():N}.json");
+        try
+        {
+            var open = await RunCliAsync(["quarantine", "open", "--event-id", badBsn["eventId"]!.GetValue<string>(), "--out", opened, .. settings]);
+            Assert.Equal(0, open.Exit);
+            Assert.Equal(badBsn.ToJsonString(), await File.ReadAllTextAsync(opened));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(opened));
+            }
+        }
+        finally
+        {
+            File.Delete(opened);
+        }
+
+        // The publisher's mistake is understood: send the untyped one again, as an AbsenceReported.
+        var republish = await RunCliAsync(["quarantine", "republish", "--rule", "missing-type", "--type", "AbsenceReported", .. settings]);
+        output.WriteLine(republish.Out + republish.Err);
+        var receipts = await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
+        var after = await RunCliAsync(["quarantine", "list", .. settings]);
+
+        Assert.Equal(0, republish.Exit);
+        Assert.Contains("Republished 1 of 1 selected message(s)", republish.Out);
+        Assert.Equal($"{untyped.EventId:D}:duo-verzuimregister", Assert.Single(receipts).IdempotencyKey);
+        Assert.Contains("1 message(s) in " + bed.QuarantineQueue + ": bsn-checksum 1", after.Out);
+    }
+
     static async Task<(int Exit, string Out, string Err)> RunCliAsync(string[] args)
     {
         using var stdout = new StringWriter();

@@ -1,0 +1,234 @@
+using System.CommandLine;
+using System.Globalization;
+using IntegrationGateway.Gateway.Hosting;
+using IntegrationGateway.Gateway.Intake;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace IntegrationGateway.Gateway.Cli;
+
+/// <summary>
+/// <c>quarantine list | republish | open</c>: what the intake refused and why, sending messages back once the cause
+/// is fixed, and handing one to the publisher's support. Reads the quarantine queue without taking anything off it
+/// except what is republished (acknowledged only after the broker confirmed the republish).
+/// </summary>
+internal static class QuarantineCommand
+{
+    public static Command Create()
+    {
+        var quarantine = new Command("quarantine", "Messages the intake refused: list them (reasons, never values), republish them, open one.");
+        quarantine.Subcommands.Add(List());
+        quarantine.Subcommands.Add(Republish());
+        quarantine.Subcommands.Add(Open());
+        return quarantine;
+    }
+
+    static Option<string?> RuleOption() => new("--rule") { Description = "Only messages quarantined for this rule (e.g. bsn-checksum)." };
+
+    static Option<Guid?> EventIdOption() => new("--event-id") { Description = "Only the message of this event." };
+
+    static Command List()
+    {
+        var rule = RuleOption();
+        var command = new Command("list", "Each quarantined message: when, event type and id, the field path and rule; then counts by rule.") { rule };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction((parse, cancellationToken) => WithQueueAsync(parse, async (session, output) =>
+        {
+            var messages = (await session.PeekAsync(cancellationToken)).Where(m => Matches(m, parse.GetValue(rule), null)).ToList();
+            foreach (var m in messages)
+            {
+                await output.WriteLineAsync($"{m.QuarantinedAt ?? "-",-33} {m.EventType ?? "(unknown type)",-28} {m.EventId ?? "-",-36} {m.Reasons}");
+            }
+
+            await output.WriteLineAsync($"{messages.Count} message(s) in {session.Queue}" +
+                (messages.Count == 0 ? "" : ": " + string.Join(", ", messages.GroupBy(m => m.Rule).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"))));
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    static Command Republish()
+    {
+        var rule = RuleOption();
+        var eventId = EventIdOption();
+        var all = new Option<bool>("--all") { Description = "Every quarantined message." };
+        var type = new Option<string?>("--type") { Description = "Publish as this event type (for messages refused for a missing or unknown type)." };
+        var command = new Command("republish", "Open the selected messages and publish them to the intake again, as they were sent; each leaves the quarantine once the broker confirmed it.")
+        {
+            rule, eventId, all, type,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.Validators.Add(r =>
+        {
+            if (!r.GetValue(all) && r.GetValue(rule) is null && r.GetValue(eventId) is null)
+            {
+                r.AddError("quarantine republish: choose what with --rule, --event-id or --all");
+            }
+        });
+        command.SetAction((parse, cancellationToken) => WithQueueAsync(parse, async (session, output) =>
+        {
+            var messages = await session.PeekAsync(cancellationToken);
+            var chosen = messages.Where(m => Matches(m, parse.GetValue(rule), parse.GetValue(eventId))).ToList();
+            var republished = 0;
+            foreach (var m in chosen)
+            {
+                var eventType = parse.GetValue(type) ?? m.EventType;
+                if (eventType is null)
+                {
+                    await output.WriteLineAsync($"skipped {m.EventId ?? "a message"}: its type is not known; give --type");
+                    continue;
+                }
+
+                await session.RepublishAsync(m, eventType, cancellationToken);
+                republished++;
+            }
+
+            await output.WriteLineAsync($"Republished {republished} of {chosen.Count} selected message(s) to '{IntakeTopology.ExchangeName(session.Intake)}'; {messages.Count - republished} left in {session.Queue}.");
+            return republished == chosen.Count ? ExitCodes.Ok : ExitCodes.Failed;
+        }, cancellationToken));
+        return command;
+    }
+
+    static Command Open()
+    {
+        var eventId = EventIdOption();
+        eventId.Required = true;
+        var outFile = new Option<FileInfo>("--out") { Description = "Where to write the message as it was sent. It holds personal data: the file is readable by its owner only.", Required = true };
+        var command = new Command("open", "Write one quarantined message, as it was sent, to a file (for the publisher's support); it stays in the quarantine.") { eventId, outFile };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction((parse, cancellationToken) => WithQueueAsync(parse, async (session, output) =>
+        {
+            var wanted = parse.GetValue(eventId)!.Value.ToString("D");
+            var message = (await session.PeekAsync(cancellationToken)).FirstOrDefault(m => m.EventId == wanted);
+            if (message is null)
+            {
+                await output.WriteLineAsync($"No quarantined message of event {wanted} in {session.Queue}.");
+                return ExitCodes.Failed;
+            }
+
+            var path = parse.GetValue(outFile)!.FullName;
+            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            await using (var file = new FileStream(path, options))
+            {
+                await file.WriteAsync(session.Seal.Open(message.Sealed), cancellationToken);
+            }
+
+            await output.WriteLineAsync($"Wrote event {wanted} ({message.Reasons}) to {path}; it holds personal data: delete it when done.");
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    static bool Matches(QuarantineSession.Message m, string? rule, Guid? eventId) =>
+        (rule is null || m.Rule == rule) && (eventId is null || m.EventId == eventId.Value.ToString("D"));
+
+    static async Task<int> WithQueueAsync(ParseResult parse, Func<QuarantineSession, TextWriter, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var configuration = GatewayConfiguration.Load([.. parse.UnmatchedTokens]);
+        var broker = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+        var intake = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
+        var error = parse.InvocationConfiguration.Error;
+        try
+        {
+            await using var session = await QuarantineSession.OpenAsync(broker, intake, QuarantineSeal.FromBase64(intake.QuarantineKey), cancellationToken);
+            return await action(session, parse.InvocationConfiguration.Output);
+        }
+        catch (BrokerUnreachableException ex)
+        {
+            await error.WriteLineAsync($"RabbitMQ is not reachable at {broker.Address}: {ex.InnerException?.Message ?? ex.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (OperationInterruptedException ex)
+        {
+            await error.WriteLineAsync($"RabbitMQ at {broker.Address}: {ex.ShutdownReason?.ReplyText ?? ex.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (System.Security.Cryptography.AuthenticationTagMismatchException)
+        {
+            await error.WriteLineAsync("A quarantined message does not open with Intake:QuarantineKey: it was sealed under another key (see its x-sealed header).");
+            return ExitCodes.Failed;
+        }
+    }
+}
+
+/// <summary>
+/// The quarantine queue, read with every message held unacknowledged: what is not republished goes back to the
+/// queue, in order, when the session ends.
+/// </summary>
+internal sealed class QuarantineSession : IAsyncDisposable
+{
+    readonly IConnection _connection;
+    readonly IChannel _channel;
+
+    QuarantineSession(IConnection connection, IChannel channel, IntakeOptions intake, QuarantineSeal seal)
+    {
+        _connection = connection;
+        _channel = channel;
+        Intake = intake;
+        Seal = seal;
+    }
+
+    public sealed record Message(ulong DeliveryTag, string? EventId, string? EventType, string Rule, string Reasons, string? QuarantinedAt, bool MassTransitEnvelope, byte[] Sealed);
+
+    public IntakeOptions Intake { get; }
+
+    public QuarantineSeal Seal { get; }
+
+    public string Queue => IntakeTopology.QuarantineQueue(Intake);
+
+    public static async Task<QuarantineSession> OpenAsync(RabbitMqOptions broker, IntakeOptions intake, QuarantineSeal seal, CancellationToken cancellationToken)
+    {
+        var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-quarantine").CreateConnectionAsync(cancellationToken);
+        var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+        return new QuarantineSession(connection, channel, intake, seal);
+    }
+
+    public async Task<List<Message>> PeekAsync(CancellationToken cancellationToken)
+    {
+        var messages = new List<Message>();
+        while (await _channel.BasicGetAsync(Queue, autoAck: false, cancellationToken) is { } got)
+        {
+            var headers = got.BasicProperties.Headers ?? new Dictionary<string, object?>();
+            string? Header(string name) => headers.TryGetValue(name, out var value) && value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null;
+            messages.Add(new Message(
+                got.DeliveryTag,
+                got.BasicProperties.MessageId,
+                Header("x-event-type"),
+                Header("x-quarantine-rule") ?? "?",
+                Header("x-quarantine-reasons") ?? "?",
+                Header("x-quarantined-at"),
+                Header("x-original-envelope") == "masstransit",
+                got.Body.ToArray()));
+        }
+
+        return messages;
+    }
+
+    /// <summary>Back to the intake exchange as it was sent (envelope and all), confirmed; then off the quarantine.</summary>
+    public async Task RepublishAsync(Message message, string eventType, CancellationToken cancellationToken)
+    {
+        var properties = new BasicProperties
+        {
+            Persistent = true,
+            ContentType = message.MassTransitEnvelope ? IntakeReader.MassTransitContentType : "application/json",
+            Type = eventType,
+            MessageId = message.EventId,
+            Headers = new Dictionary<string, object?> { ["x-republished-from-quarantine"] = message.QuarantinedAt ?? "" },
+        };
+        await _channel.BasicPublishAsync(IntakeTopology.ExchangeName(Intake), "", mandatory: true, properties, Seal.Open(message.Sealed), cancellationToken);
+        await _channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Closing the channel hands every message not acknowledged back to the queue.
+        await _channel.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+}
