@@ -108,7 +108,10 @@ internal static class DemoCommand
         var toSettle = count - held;
         Console.WriteLine($"Published {count} events ({string.Join(", ", types)}; seed {seed}); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();
-        while (counters.Snapshot().Since(before).EventsSettled < toSettle && time.GetElapsedTime(started) < timeout && !stopping.IsCancellationRequested)
+        var intake = app.Services.GetRequiredService<IntakeCounters>();
+        var quarantinedBefore = intake.Quarantined;
+        long Quarantined() => intake.Quarantined - quarantinedBefore;
+        while (counters.Snapshot().Since(before).EventsSettled + Quarantined() < toSettle && time.GetElapsedTime(started) < timeout && !stopping.IsCancellationRequested)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, CancellationToken.None);
         }
@@ -127,9 +130,9 @@ internal static class DemoCommand
         }
 
         Console.WriteLine();
-        Console.WriteLine(DemoSummary.Render(count, held, settled, recorded));
+        Console.WriteLine(DemoSummary.Render(count, held, Quarantined(), settled, recorded));
         var delivered = settled.Transfers.Where(kv => kv.Key.Outcome == TransferOutcome.Delivered).Sum(kv => kv.Value);
-        var ok = settled.EventsSettled >= toSettle && recorded.Values.Sum() == delivered;
+        var ok = settled.EventsSettled >= toSettle && Quarantined() == 0 && recorded.Values.Sum() == delivered;
 
         if (exitAfterSummary || stopping.IsCancellationRequested)
         {

@@ -6,7 +6,7 @@ namespace IntegrationGateway.Gateway.Demo;
 
 internal static class DemoSummary
 {
-    public static string Render(int published, int held, CountersSnapshot settled, IReadOnlyDictionary<string, long> recordedBySimulator)
+    public static string Render(int published, int held, long quarantined, CountersSnapshot settled, IReadOnlyDictionary<string, long> recordedBySimulator)
     {
         var recipients = settled.Recipients.Concat(recordedBySimulator.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var width = Math.Max(12, recipients.Count == 0 ? 0 : recipients.Max(r => r.Length));
@@ -15,6 +15,7 @@ internal static class DemoSummary
         text.AppendLine("Summary").AppendLine(inv, $"  published  {published,6}")
             .AppendLine(inv, $"  settled    {settled.EventsSettled,6}   (events the gateway finished; {settled.EventsUnrouted} routed to no agreement)")
             .AppendLine(inv, $"  held       {held,6}   (data-subject events, waiting whole for subject-rights handling)")
+            .AppendLine(inv, $"  quarantined{quarantined,6}   (refused by the intake; 'quarantine list' says why)")
             .AppendLine()
             .AppendLine(inv, $"  {"recipient".PadRight(width)} {"delivered",9} {"blocked",8} {"failed",7} {"recorded by simulator",22}");
         foreach (var recipient in recipients)
