@@ -8,6 +8,7 @@ using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.IntegrationTests.Infrastructure;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using RabbitMQ.Client;
 
 namespace IntegrationGateway.IntegrationTests;
@@ -269,6 +270,55 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Contains("Republished 1 of 1 selected message(s)", republish.Out);
         Assert.Equal($"{untyped.EventId:D}:duo-verzuimregister", Assert.Single(receipts).IdempotencyKey);
         Assert.Contains("1 message(s) in " + bed.QuarantineQueue + ": bsn-checksum 1", after.Out);
+    }
+
+    [Fact]
+    public async Task AnAdapterThatThrows_DoesNotStopTheConsumer_TheEventIsQuarantinedAsProcessingAfterItsRetries()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var recipients = Gateway.Policy.AgreementLoader.LoadDirectory(TestServices.Agreements).Agreements.Select(a => a.Recipient).Distinct().ToList();
+        var calls = 0;
+        await using var gateway = await bed.StartGatewayInProcessAsync(
+            new Dictionary<string, string?> { ["Intake:RetryLimit"] = "2" },
+            replace: services =>
+            {
+                // Fault injection: every adapter has a bug that throws instead of returning a result.
+                services.RemoveAll<Adapters.IRecipientAdapter>();
+                foreach (var recipient in recipients)
+                {
+                    services.AddScoped<Adapters.IRecipientAdapter>(_ => new ThrowingAdapter(recipient, () => Interlocked.Increment(ref calls)));
+                }
+            });
+        var e = new SampleEventGenerator(39, TimeProvider.System).NextAbsenceReported();
+
+        await using (var publisher = await bed.ConnectIntakePublisherAsync())
+        {
+            await publisher.PublishAsync(nameof(AbsenceReported), Json(e), e.EventId);
+        }
+
+        var counters = gateway.Services.GetRequiredService<IntakeCounters>();
+        for (var i = 0; i < 100 && counters.Quarantined < 1; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        var quarantined = Assert.Single(await bed.DrainAsync(bed.QuarantineQueue));
+        output.WriteLine($"adapter calls {calls}; quarantined {quarantined.Headers["x-quarantine-reasons"]}");
+        Assert.Equal("processing", quarantined.Headers["x-quarantine-rule"]);
+        Assert.Equal(e.EventId.ToString("D"), quarantined.MessageId);
+        Assert.Equal(3, calls); // the first attempt and two retries
+        Assert.True(gateway.Services.GetRequiredService<IntakeConsumer>().IsConsuming);
+    }
+
+    sealed class ThrowingAdapter(string recipient, Action called) : Adapters.IRecipientAdapter
+    {
+        public string Recipient => recipient;
+
+        public Task<Adapters.DeliveryResult> DeliverAsync(Adapters.OutboundTransfer transfer, CancellationToken cancellationToken)
+        {
+            called();
+            throw new InvalidOperationException("a bug in the adapter");
+        }
     }
 
     static async Task<(int Exit, string Out, string Err)> RunCliAsync(string[] args)

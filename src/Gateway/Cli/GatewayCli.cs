@@ -70,7 +70,8 @@ public static class GatewayCli
             await error.WriteLineAsync($"The gateway could not start: {ex.Message}");
             return ExitCodes.Failed;
         }
-        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or IOException or ArgumentException)
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or IOException or ArgumentException
+                                       or AggregateException { TargetSite.DeclaringType.Namespace: "Microsoft.Extensions.DependencyInjection" })
         {
             await error.WriteLineAsync($"The gateway stopped on an error: {Describe(ex)}");
             return ExitCodes.Failed;

@@ -10,13 +10,23 @@ namespace IntegrationGateway.Gateway.Hosting;
 /// <summary>Composes the gateway host. Reads like a table of contents; each step lives next to the code it wires.</summary>
 public static class GatewayApp
 {
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="args">The command line: host switches and <c>--Section:Key value</c> settings.</param>
+    /// <param name="configure">Runs before the gateway registers its services: configuration and logging.</param>
+    /// <param name="replace">Runs after: replaces registered services (fault injection in tests).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? replace = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,
             // appsettings.json ships beside the binary; the current directory is where relative paths start.
             ContentRootPath = AppContext.BaseDirectory,
+        });
+        // A singleton that captures a scoped service (an adapter's typed HttpClient, say) fails at start, in every
+        // environment, not only in Development.
+        builder.Host.UseDefaultServiceProvider(provider =>
+        {
+            provider.ValidateScopes = true;
+            provider.ValidateOnBuild = true;
         });
         configure?.Invoke(builder);
 
@@ -26,6 +36,7 @@ public static class GatewayApp
         builder.Services.AddRecipientAdapters(builder.Configuration);
         builder.Services.AddGatewayIntake(builder.Configuration);
         builder.Services.AddGatewayDatabase(builder.Configuration);
+        replace?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.Services.EnsureEveryRecipientHasAnAdapter();

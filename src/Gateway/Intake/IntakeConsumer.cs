@@ -13,7 +13,8 @@ namespace IntegrationGateway.Gateway.Intake;
 /// Consumes the intake queue with the plain RabbitMQ client, reading each body as bytes so that nothing a
 /// publisher sends can break the consumer: the <see cref="IntakeReader"/> decides, then the message is
 /// <list type="bullet">
-/// <item>handed to the <see cref="TransferPipeline"/> and acknowledged when every transfer is settled;</item>
+/// <item>handed to the <see cref="TransferPipeline"/> (one DI scope per message: adapters hold typed HttpClients)
+/// and acknowledged when every transfer is settled;</item>
 /// <item>held, when it is a data-subject event, in <c>&lt;queue&gt;.subject-rights</c>;</item>
 /// <item>or quarantined: sealed (<see cref="QuarantineSeal"/>) into <c>&lt;queue&gt;.quarantine</c> with the reasons
 /// (field path and rule, never a value) in its headers, and counted by rule.</item>
@@ -26,7 +27,7 @@ internal sealed partial class IntakeConsumer(
     IOptions<RabbitMqOptions> broker,
     IOptions<IntakeOptions> intake,
     IntakeReader reader,
-    TransferPipeline pipeline,
+    IServiceScopeFactory scopes,
     QuarantineSeal seal,
     IntakeCounters counters,
     TimeProvider time,
@@ -155,7 +156,8 @@ internal sealed partial class IntakeConsumer(
         {
             try
             {
-                await pipeline.ProcessAsync(eventId, facts, verdict.Event, cancellationToken);
+                await using var scope = scopes.CreateAsyncScope();
+                await scope.ServiceProvider.GetRequiredService<TransferPipeline>().ProcessAsync(eventId, facts, verdict.Event, cancellationToken);
                 return null;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

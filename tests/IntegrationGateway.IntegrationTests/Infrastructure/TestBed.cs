@@ -55,7 +55,8 @@ internal sealed class TestBed : IAsyncDisposable
         TestServices.GatewaySettings(QueueName, SimulatorUrl, httpPort ?? TestServices.FreePort());
 
     /// <summary>The gateway in this process, composed exactly as the service composes itself.</summary>
-    public async Task<WebApplication> StartGatewayInProcessAsync(IDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null)
+    public async Task<WebApplication> StartGatewayInProcessAsync(
+        IDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? replace = null)
     {
         var settings = GatewaySettings();
         settings["Logging:LogLevel:Default"] = "Warning"; // the test host's console is shared by every test
@@ -68,7 +69,7 @@ internal sealed class TestBed : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(settings);
             configure?.Invoke(builder);
-        });
+        }, replace);
         _cleanup.Add(gateway);
         await gateway.StartAsync();
         return gateway;
