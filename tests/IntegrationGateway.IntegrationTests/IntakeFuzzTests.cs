@@ -200,7 +200,8 @@ public sealed class IntakeFuzzTests(ITestOutputHelper output)
             case 8:
             {
                 var at = json.AsSpan().IndexOf("\"familyName\":\""u8) + 14;
-                byte[] broken = random.Next(3) switch { 0 => [0xFF], 1 => [0xC3, 0x28], _ => [0xED, 0xA0, 0x80] };
+                // Invalid bytes, an encoded surrogate, or valid bytes that escape a lone surrogate ("\uD800").
+                byte[] broken = random.Next(4) switch { 0 => [0xFF], 1 => [0xC3, 0x28], 2 => [0xED, 0xA0, 0x80], _ => "\\uD800"u8.ToArray() };
                 return Raw("invalid-utf8", [.. json[..at], .. broken, .. json[at..]]);
             }
 

@@ -49,7 +49,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
     {
         const int count = 200;
         await using var bed = await TestBed.StartAsync();
-        // The gateway ran once (or deployment declared the topology), then stopped.
+        // The gateway ran once, then stopped.
         var first = await bed.StartGatewayInProcessAsync();
         await first.StopAsync();
         await first.DisposeAsync();
@@ -71,6 +71,35 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Equal((uint)count, waiting);
         Assert.Equal(events.Select(e => e.EventId.ToString("D")).Order(), receipts.Select(r => r.IdempotencyKey.Split(':')[0]).Order());
     }
+
+    [Fact]
+    public async Task TopologyDeclaredByDeployment_BeforeAnyGatewayRan_PublishesWaitForTheGateway()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var declare = await RunCliAsync(["topology", "declare", .. BrokerSettings(bed)]);
+        output.WriteLine(declare.Out + declare.Err);
+        var e = new SampleEventGenerator(40, TimeProvider.System).NextAbsenceReported();
+
+        await using (var publisher = await bed.ConnectIntakePublisherAsync())
+        {
+            await publisher.PublishAsync(nameof(AbsenceReported), Json(e), e.EventId);
+        }
+
+        var waiting = await bed.MessagesInQueueAsync(bed.QueueName);
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var receipts = await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, declare.Exit);
+        Assert.Equal(1u, waiting);
+        Assert.Equal($"{e.EventId:D}:duo-verzuimregister", Assert.Single(receipts).IdempotencyKey);
+    }
+
+    static string[] BrokerSettings(TestBed bed) =>
+    [
+        "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
+        "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
+        "--Intake:QuarantineKey", TestServices.QuarantineKey,
+    ];
 
     [Fact]
     public async Task UnroutablePublish_IsReportedToThePublisher_NotDroppedSilently()
@@ -182,11 +211,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
     public async Task EventsPublishVerb_GeneratedEvents_AreConfirmedAndDelivered_AndAMissingIntakeIsAnError()
     {
         await using var bed = await TestBed.StartAsync();
-        string[] broker =
-        [
-            "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
-            "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
-        ];
+        var broker = BrokerSettings(bed);
 
         // Before the gateway ever ran, the intake exchange does not exist: the publisher is told, nothing is dropped.
         var (missingExit, _, missingError) = await RunCliAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "1", .. broker]);
@@ -230,12 +255,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
             await Task.Delay(100);
         }
 
-        string[] settings =
-        [
-            "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
-            "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
-            "--Intake:QuarantineKey", TestServices.QuarantineKey,
-        ];
+        var settings = BrokerSettings(bed);
         var list = await RunCliAsync(["quarantine", "list", .. settings]);
         output.WriteLine(list.Out + list.Err);
         Assert.Equal(0, list.Exit);

@@ -102,6 +102,30 @@ public class IntakeReaderTests
         Assert.Equal(new Violation(path, rule), verdict.Violations[0]);
     }
 
+    [Theory]
+    [InlineData("eventId")]
+    [InlineData("jurisdiction")]
+    [InlineData("subject.familyName")]
+    [InlineData("property name")]
+    public void Read_LoneSurrogateEscape_IsRefusedAsJson_NeverThrows(string where)
+    {
+        // JSON allows "\uD800" syntactically; reading it as a string throws. It must end in quarantine, not loop.
+        var text = Sample().ToJsonString();
+        text = where switch
+        {
+            "property name" => text.Replace("\"absence\":{", "\"absence\":{\"x\\uD800\":1,", StringComparison.Ordinal),
+            "subject.familyName" => System.Text.RegularExpressions.Regex.Replace(text, "\"familyName\":\"[^\"]*\"", "\"familyName\":\"a\\uDC00b\""),
+            _ => System.Text.RegularExpressions.Regex.Replace(text, $"\"{where}\":\"[^\"]*\"", $"\"{where}\":\"\\uD800\""),
+        };
+        Assert.Contains("\\u", text);
+
+        using var verdict = Read(Encoding.UTF8.GetBytes(text), type: "AbsenceReported");
+
+        Assert.Equal([new Violation("$", "json")], verdict.Violations);
+        Assert.Null(verdict.EventId);
+        Assert.Equal([new Violation("$", "json")], new EventValidator(TimeProvider.System).Validate("AbsenceReported", Encoding.UTF8.GetBytes(text)));
+    }
+
     [Fact]
     public void Read_TypePropertyAndContractExchangeDisagree_IsATypeConflict()
     {

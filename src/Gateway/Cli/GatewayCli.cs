@@ -22,6 +22,7 @@ public static class GatewayCli
         root.Subcommands.Add(PolicyCommand.Create(TimeProvider.System));
         root.Subcommands.Add(EventsCommand.Create(TimeProvider.System));
         root.Subcommands.Add(QuarantineCommand.Create());
+        root.Subcommands.Add(TopologyCommand.Create());
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction((parse, _) => RunServiceAsync([.. parse.UnmatchedTokens]));
         return root;

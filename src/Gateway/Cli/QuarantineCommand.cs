@@ -93,7 +93,7 @@ internal static class QuarantineCommand
     {
         var eventId = EventIdOption();
         eventId.Required = true;
-        var outFile = new Option<FileInfo>("--out") { Description = "Where to write the message as it was sent. It holds personal data: the file is readable by its owner only.", Required = true };
+        var outFile = new Option<FileInfo>("--out") { Description = "A new file to write the message to, as it was sent. It holds personal data: the file is readable by its owner only.", Required = true };
         var command = new Command("open", "Write one quarantined message, as it was sent, to a file (for the publisher's support); it stays in the quarantine.") { eventId, outFile };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((parse, cancellationToken) => WithQueueAsync(parse, async (session, output) =>
@@ -107,7 +107,8 @@ internal static class QuarantineCommand
             }
 
             var path = parse.GetValue(outFile)!.FullName;
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            // A new file only: an existing one would keep whatever permissions it had.
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows())
             {
                 options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;

@@ -58,8 +58,11 @@ public sealed class IntakeOptions
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxMessageBytes { get; set; } = 64 * 1024;
 
-    /// <summary>At shutdown, how long events in flight get to finish before they are handed back to the queue.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    /// <summary>
+    /// At shutdown, how long events in flight get to finish before they are handed back to the queue. At most 30 s:
+    /// the host allows 45 s for the whole stop.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

@@ -68,9 +68,21 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
             return null;
         }
 
+        var options = new JsonReaderOptions { MaxDepth = EventJson.DocumentOptions.MaxDepth };
         try
         {
-            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = EventJson.DocumentOptions.MaxDepth });
+            // One pass over the tokens first: well-formed, one value, not too deep, and every escaped string readable.
+            // JSON allows an escaped lone surrogate ("\uD800"); reading it as text throws, later and anywhere.
+            var scan = new Utf8JsonReader(utf8, options);
+            while (scan.Read())
+            {
+                if (scan.ValueIsEscaped && scan.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+                {
+                    _ = scan.GetString();
+                }
+            }
+
+            var reader = new Utf8JsonReader(utf8, options);
             var document = JsonDocument.ParseValue(ref reader);
             // ParseValue stops after the first value; anything after it is not one event.
             if (reader.BytesConsumed < utf8.Length && utf8[(int)reader.BytesConsumed..].IndexOfAnyExcept(" \t\r\n"u8) >= 0)
@@ -82,7 +94,7 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
 
             return document;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             violation = new("$", "json"); // the reader's message can quote the text
             return null;

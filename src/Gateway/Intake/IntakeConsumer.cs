@@ -40,6 +40,8 @@ internal sealed partial class IntakeConsumer(
 
     readonly CancellationTokenSource _stopping = new();
     IConnection? _connection;
+    IConnection? _publishConnection;
+    AsyncEventingBasicConsumer? _consumer;
     IChannel? _consume;
     IChannel? _publish;
     string? _consumerTag;
@@ -47,33 +49,37 @@ internal sealed partial class IntakeConsumer(
     int _inFlight;
 
     /// <summary>Connected and consuming: what <c>/health/ready</c> reports as <c>rabbitmq</c>.</summary>
-    public bool IsConsuming => !_draining && _consumerTag is not null && _connection?.IsOpen == true && _consume?.IsOpen == true;
+    public bool IsConsuming =>
+        !_draining && _consumer is { IsRunning: true } && _connection?.IsOpen == true && _consume?.IsOpen == true && _publish?.IsOpen == true;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = intake.Value;
-        _connection = await ConnectAsync(cancellationToken);
+        _connection = await ConnectAsync("integration-gateway", cancellationToken);
         await using (var setup = await _connection.CreateChannelAsync(cancellationToken: cancellationToken))
         {
             await IntakeTopology.DeclareAsync(setup, settings, cancellationToken);
         }
 
-        _publish = await _connection.CreateChannelAsync(
+        // Publishing on a connection of its own: when the broker blocks publishers (memory or disk alarm), the
+        // consumer can still take and acknowledge messages.
+        _publishConnection = await ConnectAsync("integration-gateway-quarantine-and-hold", cancellationToken);
+        _publish = await _publishConnection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
         _consume = await _connection.CreateChannelAsync(
             new CreateChannelOptions(false, false, consumerDispatchConcurrency: (ushort)settings.ConcurrentMessageLimit), cancellationToken);
         await _consume.BasicQosAsync(0, (ushort)settings.PrefetchCount, global: false, cancellationToken);
-        var consumer = new AsyncEventingBasicConsumer(_consume);
-        consumer.ReceivedAsync += OnReceivedAsync;
-        _consumerTag = await _consume.BasicConsumeAsync(settings.QueueName, autoAck: false, consumer, cancellationToken);
+        _consumer = new AsyncEventingBasicConsumer(_consume);
+        _consumer.ReceivedAsync += OnReceivedAsync;
+        _consumerTag = await _consume.BasicConsumeAsync(settings.QueueName, autoAck: false, _consumer, cancellationToken);
         LogConsuming(settings.QueueName, broker.Value.Address, settings.ConcurrentMessageLimit);
     }
 
     /// <summary>Retries until the broker answers or <see cref="RabbitMqOptions.StartTimeout"/> has passed: a broker started alongside the gateway gets time to come up.</summary>
-    async Task<IConnection> ConnectAsync(CancellationToken cancellationToken)
+    async Task<IConnection> ConnectAsync(string clientName, CancellationToken cancellationToken)
     {
         var options = broker.Value;
-        var factory = RabbitMqConnections.Factory(options, "integration-gateway");
+        var factory = RabbitMqConnections.Factory(options, clientName);
         var waited = Stopwatch.StartNew();
         while (true)
         {
@@ -124,7 +130,21 @@ internal sealed partial class IntakeConsumer(
     async Task HandleAsync(BasicDeliverEventArgs delivery, CancellationToken cancellationToken)
     {
         var properties = delivery.BasicProperties;
-        using var verdict = reader.Read(new IntakeMessage(delivery.Body, properties.ContentType, properties.Type, delivery.Exchange));
+        IntakeVerdict verdict;
+        try
+        {
+            verdict = reader.Read(new IntakeMessage(delivery.Body, properties.ContentType, properties.Type, delivery.Exchange));
+        }
+        catch (Exception ex)
+        {
+            // The reader is built never to throw; if it does, the message is safe in quarantine, not going round.
+            LogReadFailed(ex.GetType().Name, ex.StackTrace);
+            await QuarantineAsync(delivery, null, null, [new Violation("$", "processing")], cancellationToken);
+            await SettleAsync(delivery.DeliveryTag, ack: true);
+            return;
+        }
+
+        using var _ = verdict;
         if (!verdict.Accepted)
         {
             await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, verdict.Violations, cancellationToken);
@@ -160,7 +180,7 @@ internal sealed partial class IntakeConsumer(
                 await scope.ServiceProvider.GetRequiredService<TransferPipeline>().ProcessAsync(eventId, facts, verdict.Event, cancellationToken);
                 return null;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // The type and the stack say where; an exception's message may quote the event, so it is not logged.
                 LogProcessingFailed(eventId, attempt + 1, ex.GetType().Name, ex.StackTrace);
@@ -220,10 +240,16 @@ internal sealed partial class IntakeConsumer(
 
     /// <summary>
     /// To a queue of the intake's own, mandatory and confirmed: an error unless the broker has it. The client
-    /// tracks confirms per channel and lets handlers publish on it at once (it bounds the outstanding ones).
+    /// tracks confirms per channel and lets handlers publish on it at once (it bounds the outstanding ones). Not cut
+    /// short by shutdown, which could leave a copy in the queue and the message handed back too; bounded instead.
+    /// A copy can still be made twice (a confirm lost with the connection): the hold and quarantine queues are
+    /// at-least-once, with the event id as message id.
     /// </summary>
-    async Task PublishAsync(string queue, BasicProperties properties, byte[] body, CancellationToken cancellationToken) =>
-        await _publish!.BasicPublishAsync("", queue, mandatory: true, properties, body, cancellationToken);
+    async Task PublishAsync(string queue, BasicProperties properties, byte[] body, CancellationToken cancellationToken)
+    {
+        using var confirm = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
+        await _publish!.BasicPublishAsync("", queue, mandatory: true, properties, body, confirm.Token);
+    }
 
     async Task SettleAsync(ulong deliveryTag, bool ack)
     {
@@ -238,7 +264,7 @@ internal sealed partial class IntakeConsumer(
                 await _consume!.BasicNackAsync(deliveryTag, multiple: false, requeue: true);
             }
         }
-        catch (AlreadyClosedException)
+        catch (Exception ex) when (ex is AlreadyClosedException or ObjectDisposedException)
         {
             // The channel went with its connection: the broker hands the message out again, and the idempotency
             // key keeps a second delivery from taking effect twice.
@@ -249,15 +275,23 @@ internal sealed partial class IntakeConsumer(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _draining = true;
-        if (_consume is { IsOpen: true } && _consumerTag is not null)
+        try
         {
-            await _consume.BasicCancelAsync(_consumerTag, noWait: false, cancellationToken);
+            if (_consume is { IsOpen: true } && _consumerTag is not null)
+            {
+                await _consume.BasicCancelAsync(_consumerTag, noWait: false, cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or OperationCanceledException)
+        {
+            // Not consuming any more either way; what was delivered is settled below or returned with the channel.
         }
 
         // Those in flight get time to finish; then their token is cancelled and they hand their message back.
+        // The second wait ignores the host's token: the handlers must be done before the channels are disposed.
         await WaitForInFlightAsync(intake.Value.StopTimeout, cancellationToken);
         await _stopping.CancelAsync();
-        await WaitForInFlightAsync(TimeSpan.FromSeconds(10), cancellationToken);
+        await WaitForInFlightAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
         LogStopped(intake.Value.QueueName);
     }
 
@@ -280,9 +314,12 @@ internal sealed partial class IntakeConsumer(
             }
         }
 
-        if (_connection is not null)
+        foreach (var connection in new[] { _connection, _publishConnection })
         {
-            await _connection.DisposeAsync();
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
         }
 
         _stopping.Dispose();
@@ -299,6 +336,9 @@ internal sealed partial class IntakeConsumer(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Event {EventId}: processing failed on attempt {Attempt} with {ExceptionType} at {StackTrace}")]
     partial void LogProcessingFailed(Guid eventId, int attempt, string exceptionType, string? stackTrace);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reading a message failed with {ExceptionType} at {StackTrace}; quarantined as 'processing'")]
+    partial void LogReadFailed(string exceptionType, string? stackTrace);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Message {DeliveryTag} handed back to the queue after {ExceptionType} at {StackTrace}")]
     partial void LogHandBack(ulong deliveryTag, string exceptionType, string? stackTrace);

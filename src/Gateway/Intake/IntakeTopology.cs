@@ -41,8 +41,12 @@ public static class IntakeTopology
 
         foreach (var eventType in EventCatalogue.Default.Types.Keys)
         {
-            // Declared as MassTransit declares a message type's exchange, so either side may come first.
+            // Earlier versions bound the data-subject exchanges straight to the hold queue, unvalidated; those events
+            // now come through the intake like any other. Unbinding what is not bound is a no-op.
             await channel.ExchangeDeclareAsync(ContractExchange(eventType), ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+            await channel.QueueUnbindAsync(SubjectRightsQueue(intake), ContractExchange(eventType), routingKey: "", cancellationToken: cancellationToken);
+
+            // Declared (above) as MassTransit declares a message type's exchange, so either side may come first.
             await channel.ExchangeBindAsync(exchange, ContractExchange(eventType), routingKey: "", cancellationToken: cancellationToken);
         }
     }

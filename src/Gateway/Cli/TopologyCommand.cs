@@ -1,0 +1,50 @@
+using System.CommandLine;
+using IntegrationGateway.Gateway.Hosting;
+using IntegrationGateway.Gateway.Intake;
+using RabbitMQ.Client.Exceptions;
+
+namespace IntegrationGateway.Gateway.Cli;
+
+/// <summary>
+/// <c>topology declare</c>: creates the intake's exchanges, queues and bindings (durable, idempotent) and exits, for
+/// deployments that set up the broker before any gateway or publisher starts. The gateway declares the same at
+/// every start.
+/// </summary>
+internal static class TopologyCommand
+{
+    public static Command Create()
+    {
+        var topology = new Command("topology", "The intake's place on the broker.");
+        var declare = new Command("declare", "Declare the intake exchange and queue, the contract exchanges bound to it, and the quarantine and subject-rights queues; then exit.")
+        {
+            TreatUnmatchedTokensAsErrors = false, // --RabbitMq:Host and the like
+        };
+        declare.SetAction(async (parse, cancellationToken) =>
+        {
+            var configuration = GatewayConfiguration.Load([.. parse.UnmatchedTokens]);
+            var broker = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+            var intake = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
+            try
+            {
+                await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-topology").CreateConnectionAsync(cancellationToken);
+                await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+                await IntakeTopology.DeclareAsync(channel, intake, cancellationToken);
+            }
+            catch (Exception ex) when (ex is BrokerUnreachableException or OperationInterruptedException)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    $"RabbitMQ at {broker.Address}: {(ex as OperationInterruptedException)?.ShutdownReason?.ReplyText ?? ex.InnerException?.Message ?? ex.Message}");
+                return ExitCodes.Failed;
+            }
+
+            await parse.InvocationConfiguration.Output.WriteLineAsync(
+                $"Declared at {broker.Address}: exchange and queue '{intake.QueueName}', {EventCatalogueCount} contract exchanges bound to it, " +
+                $"'{IntakeTopology.QuarantineQueue(intake)}', '{IntakeTopology.SubjectRightsQueue(intake)}'.");
+            return ExitCodes.Ok;
+        });
+        topology.Subcommands.Add(declare);
+        return topology;
+    }
+
+    static int EventCatalogueCount => Policy.EventCatalogue.Default.Types.Count;
+}
