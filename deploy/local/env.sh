@@ -28,6 +28,19 @@ export RabbitMq__Username="$IG_RABBITMQ_USER"
 export RabbitMq__Password="$IG_RABBITMQ_PASSWORD"
 export ConnectionStrings__Gateway="Host=127.0.0.1;Port=$IG_POSTGRES_PORT;Database=$IG_POSTGRES_DB;Username=$IG_POSTGRES_USER;Password=$IG_POSTGRES_PASSWORD;Timeout=5;Command Timeout=10"
 export Agreements__Directory="$IG_ROOT/deploy/config/agreements"
+# Every request to a recipient is signed (Standard Webhooks) with that recipient's secret. Locally: one random
+# secret per recipient id in appsettings.json, in .local/secrets/<id>.whsec; the gateway signs with it and the agency
+# simulator verifies with it. A real deployment mounts each agency's secret instead.
+IG_RECIPIENTS="$(sed -n '/"Recipients": {/,/^  }/p' "$IG_ROOT/src/Gateway/appsettings.json" | grep -oE '^    "[^"]+"' | tr -d ' "' | tr 'A-Z' 'a-z' | tr '\n' ' ')"
+export IG_RECIPIENTS
+export Signing__SecretsDirectory="$IG_ROOT/.local/secrets"
+mkdir -p "$Signing__SecretsDirectory"
+for recipient in $IG_RECIPIENTS; do
+  if [ ! -s "$Signing__SecretsDirectory/$recipient.whsec" ]; then
+    (umask 077 && printf 'whsec_%s\n' "$(head -c 32 /dev/urandom | base64)" > "$Signing__SecretsDirectory/$recipient.whsec")
+  fi
+done
+
 # The key that seals quarantined messages: random per checkout, kept beside the local state, never committed.
 # A real deployment sets Intake__QuarantineKey from its secret store.
 if [ -z "${Intake__QuarantineKey:-}" ]; then

@@ -11,18 +11,26 @@ public sealed record Receipt(
     string IdempotencyKey,
     DateTimeOffset FirstReceivedAt,
     int Deliveries,
-    JsonNode? Body);
+    JsonNode? Body,
+    IReadOnlyList<string> FieldsOutsideAllowList);
 
 /// <summary>
 /// What the simulated agencies received. Dedupes on (recipient, idempotency key) the way a careful agency would:
-/// a repeated delivery is counted, but has no second effect.
+/// a repeated delivery is counted, but has no second effect. A duplicate <em>effect</em> is the same record (event
+/// and agreement) arriving under a new idempotency key: the agency would act on it twice.
 /// </summary>
 public sealed class ReceiptStore(TimeProvider time)
 {
     readonly ConcurrentDictionary<(string Recipient, string Key), Receipt> _receipts = new();
+    readonly ConcurrentDictionary<(string Recipient, string Effect), ConcurrentDictionary<string, byte>> _effects = new();
 
-    public (Receipt Receipt, bool Duplicate) Record(string recipient, string path, string idempotencyKey, JsonNode? body)
+    /// <summary>Records that carried an event already recorded under another idempotency key.</summary>
+    public int DuplicateEffects(string recipient) => _effects.Where(e => e.Key.Recipient == recipient).Sum(e => e.Value.Count - 1);
+
+    public (Receipt Receipt, bool Duplicate) Record(string recipient, string path, string idempotencyKey, JsonNode? body, IReadOnlyList<string>? fieldsOutside = null)
     {
+        var effect = $"{body?["agreement"]}:{body?["record"]?["eventId"]}";
+        _effects.GetOrAdd((recipient, effect), _ => new()).TryAdd(idempotencyKey, 0);
         // Under contention a factory may run and lose the race; whichever ran last decided the stored value.
         var duplicate = false;
         var receipt = _receipts.AddOrUpdate(
@@ -30,7 +38,7 @@ public sealed class ReceiptStore(TimeProvider time)
             _ =>
             {
                 duplicate = false;
-                return new Receipt(Guid.NewGuid().ToString("N"), recipient, path, idempotencyKey, time.GetUtcNow(), 1, body);
+                return new Receipt(Guid.NewGuid().ToString("N"), recipient, path, idempotencyKey, time.GetUtcNow(), 1, body, fieldsOutside ?? []);
             },
             (_, existing) =>
             {
@@ -46,5 +54,9 @@ public sealed class ReceiptStore(TimeProvider time)
             .OrderBy(r => r.FirstReceivedAt)
             .ToList();
 
-    public void Clear() => _receipts.Clear();
+    public void Clear()
+    {
+        _receipts.Clear();
+        _effects.Clear();
+    }
 }

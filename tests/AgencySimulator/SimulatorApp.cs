@@ -4,36 +4,73 @@ using System.Text.Json.Nodes;
 namespace IntegrationGateway.AgencySimulator;
 
 /// <summary>
-/// The agency simulator: <c>POST /recipients/{recipient}/{path}</c> accepts a transfer (JSON body and an
-/// <c>Idempotency-Key</c> header), <c>GET /records[?recipient=]</c> lists what was received,
-/// <c>GET /records/summary</c> counts it, <c>DELETE /records</c> forgets it, <c>PUT /control/latency/{ms}</c> slows
-/// every answer down. Listens on 127.0.0.1 only.
+/// The agency simulator: <c>POST /recipients/{recipient}/{path}</c> accepts a transfer (JSON body, an
+/// <c>Idempotency-Key</c> header and a valid Standard Webhooks signature under that recipient's secret, from
+/// <c>Recipients:{id}:SigningSecret</c> or <c>Signing:SecretsDirectory</c>), checks its fields against the agreement's
+/// allow-list (<c>Agreements:Directory</c>), <c>GET /records[?recipient=]</c> lists what was received,
+/// <c>GET /records/summary</c> counts it (duplicate deliveries and duplicate effects apart, invalid signatures,
+/// records outside the allow-list), <c>DELETE /records</c> forgets it; <c>/control/...</c> makes recipients misbehave.
+/// Listens on 127.0.0.1 only.
 /// </summary>
 public static class SimulatorApp
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
-    public static WebApplication Create(string[] args, string? url = null)
+    public static WebApplication Create(string[] args, string? url = null, IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+        // The gateway's appsettings.json lands beside the simulator (it references the gateway for the agreement
+        // loader); it is not the simulator's configuration.
+        foreach (var json in builder.Configuration.Sources.OfType<Microsoft.Extensions.Configuration.Json.JsonConfigurationSource>().ToList())
+        {
+            builder.Configuration.Sources.Remove(json);
+        }
+
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls(url ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5080");
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ReceiptStore>();
         builder.Services.AddSingleton<SimulatorBehaviour>();
+        builder.Services.AddSingleton<SignatureCheck>();
+        builder.Services.AddSingleton<AllowListCheck>();
 
         var app = builder.Build();
-        app.MapPost("/recipients/{recipient}/{**path}", async (string recipient, string? path, HttpRequest request, ReceiptStore store, SimulatorBehaviour behaviour) =>
+        app.MapPost("/recipients/{recipient}/{**path}", async (string recipient, string? path, HttpContext http, ReceiptStore store, SimulatorBehaviour behaviour, SignatureCheck signatures, AllowListCheck allowLists) =>
         {
-            if (behaviour.Latency > TimeSpan.Zero)
+            var request = http.Request;
+            var misbehaviour = behaviour.For(recipient);
+            var latency = misbehaviour?.Latency ?? behaviour.Latency;
+            if (latency > TimeSpan.Zero)
             {
-                await Task.Delay(behaviour.Latency, request.HttpContext.RequestAborted);
+                await Task.Delay(latency, http.RequestAborted);
             }
 
-            if (behaviour.FailWith is { } failure)
+            if (misbehaviour is { ResetConnection: true })
             {
                 behaviour.RecordFailure(recipient);
+                http.Abort(); // the connection is reset: no status code at all
+                return Results.Empty;
+            }
+
+            if ((misbehaviour?.Status ?? behaviour.FailWith) is { } failure)
+            {
+                behaviour.RecordFailure(recipient);
+                if (misbehaviour?.RetryAfterSeconds is { } retryAfter)
+                {
+                    http.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
                 return Results.Problem("the simulated agency is failing on purpose", statusCode: failure);
+            }
+
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, http.RequestAborted);
+            var bytes = buffer.ToArray();
+            if (signatures.Problem(recipient, request.Headers, bytes) is { } problem)
+            {
+                behaviour.RecordInvalidSignature(recipient);
+                return Results.Problem($"signature rejected: {problem}", statusCode: StatusCodes.Status401Unauthorized);
             }
 
             if (!request.Headers.TryGetValue(IdempotencyKeyHeader, out var key) || string.IsNullOrWhiteSpace(key))
@@ -44,20 +81,30 @@ public static class SimulatorApp
             JsonNode? body;
             try
             {
-                body = await JsonNode.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+                body = JsonNode.Parse(bytes);
             }
             catch (JsonException)
             {
                 return Results.Problem("the body is not JSON", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body);
+            var outside = allowLists.FieldsOutside(body);
+            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside);
             return Results.Json(new { receiptId = receipt.ReceiptId, duplicate }, statusCode: duplicate ? StatusCodes.Status200OK : StatusCodes.Status201Created);
         });
         app.MapGet("/records", (string? recipient, ReceiptStore store) => Results.Json(store.List(recipient)));
-        app.MapGet("/records/summary", (ReceiptStore store) => Results.Json(store.List(null)
+        app.MapGet("/records/summary", (ReceiptStore store, SimulatorBehaviour behaviour) => Results.Json(store.List(null)
             .GroupBy(r => r.Recipient)
-            .Select(g => new { recipient = g.Key, receipts = g.Count(), deliveries = g.Sum(r => r.Deliveries), duplicateDeliveries = g.Sum(r => r.Deliveries - 1) })));
+            .Select(g => new
+            {
+                recipient = g.Key,
+                receipts = g.Count(),
+                deliveries = g.Sum(r => r.Deliveries),
+                duplicateDeliveries = g.Sum(r => r.Deliveries - 1),
+                duplicateEffects = store.DuplicateEffects(g.Key),
+                outsideAllowList = g.Count(r => r.FieldsOutsideAllowList.Count > 0),
+                invalidSignatures = behaviour.InvalidSignaturesFor(g.Key),
+            })));
         app.MapDelete("/records", (ReceiptStore store) =>
         {
             store.Clear();
@@ -78,23 +125,56 @@ public static class SimulatorApp
             behaviour.FailWith = null;
             return Results.NoContent();
         });
+        // One recipient misbehaves for a while: ?status=503&retryAfter=5&seconds=30, ?reset=true, ?latencyMs=2000.
+        app.MapPut("/control/recipients/{recipient}", (string recipient, int? status, int? retryAfter, bool? reset, int? latencyMs, int? seconds, SimulatorBehaviour behaviour, TimeProvider time) =>
+        {
+            behaviour.Set(recipient, new Misbehaviour(
+                status is >= 400 and <= 599 ? status : null,
+                retryAfter,
+                reset ?? false,
+                TimeSpan.FromMilliseconds(Math.Clamp(latencyMs ?? 0, 0, 120_000)),
+                seconds is > 0 ? time.GetUtcNow().AddSeconds(seconds.Value) : null));
+            return Results.NoContent();
+        });
+        app.MapDelete("/control/recipients/{recipient}", (string recipient, SimulatorBehaviour behaviour) =>
+        {
+            behaviour.Clear(recipient);
+            return Results.NoContent();
+        });
         app.MapGet("/health", () => Results.Ok("ok"));
         return app;
     }
 }
 
+/// <summary>How one recipient misbehaves, until <see cref="Until"/> (or until cleared).</summary>
+public sealed record Misbehaviour(int? Status, int? RetryAfterSeconds, bool ResetConnection, TimeSpan Latency, DateTimeOffset? Until);
+
 /// <summary>How the simulated agencies behave right now; tests change it while the simulator runs.</summary>
-public sealed class SimulatorBehaviour
+public sealed class SimulatorBehaviour(TimeProvider time)
 {
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _failures = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _invalidSignatures = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, Misbehaviour> _misbehaviours = new();
 
     public TimeSpan Latency { get; set; }
 
     /// <summary>When set, every transfer is answered with this status code and not recorded.</summary>
     public int? FailWith { get; set; }
 
+    public void Set(string recipient, Misbehaviour misbehaviour) => _misbehaviours[recipient] = misbehaviour;
+
+    public void Clear(string recipient) => _misbehaviours.TryRemove(recipient, out _);
+
+    /// <summary>The recipient's misbehaviour if one is set and not over.</summary>
+    public Misbehaviour? For(string recipient) =>
+        _misbehaviours.TryGetValue(recipient, out var m) && (m.Until is null || time.GetUtcNow() < m.Until) ? m : null;
+
     public void RecordFailure(string recipient) => _failures.AddOrUpdate(recipient, 1, (_, n) => n + 1);
 
-    /// <summary>Transfers answered with <see cref="FailWith"/>, per recipient.</summary>
+    /// <summary>Transfers answered with a failure (status or reset), per recipient.</summary>
     public int FailuresFor(string recipient) => _failures.TryGetValue(recipient, out var n) ? n : 0;
+
+    public void RecordInvalidSignature(string recipient) => _invalidSignatures.AddOrUpdate(recipient, 1, (_, n) => n + 1);
+
+    public int InvalidSignaturesFor(string recipient) => _invalidSignatures.TryGetValue(recipient, out var n) ? n : 0;
 }

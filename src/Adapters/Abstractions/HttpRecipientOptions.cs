@@ -2,8 +2,8 @@ using System.ComponentModel.DataAnnotations;
 
 namespace IntegrationGateway.Adapters;
 
-/// <summary>What every recipient reached over HTTP needs: where it is and how long one attempt may take.</summary>
-public class HttpRecipientOptions
+/// <summary>What every recipient reached over HTTP needs: where it is, how long one attempt may take, and the key its requests are signed with.</summary>
+public class HttpRecipientOptions : IValidatableObject
 {
     /// <summary>Base address of the recipient's endpoint; resource paths are appended to it.</summary>
     [Required]
@@ -12,6 +12,54 @@ public class HttpRecipientOptions
     /// <summary>Time allowed for one delivery attempt.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The Standard Webhooks secret (<c>whsec_</c> + base64) every request to this recipient is signed with. A secret:
+    /// give it through the environment, or <see cref="SigningSecretFile"/>; never in appsettings.json.
+    /// </summary>
+    public string? SigningSecret { get; set; }
+
+    /// <summary>A file holding the signing secret (e.g. a mounted secret), read at start.</summary>
+    public string? SigningSecretFile { get; set; }
+
+    /// <summary>Configuration key of a folder of <c>&lt;recipient&gt;.whsec</c> files, used for recipients that name no secret of their own.</summary>
+    public const string SecretsDirectoryKey = "Signing:SecretsDirectory";
+
+    /// <summary>Falls back to <c>&lt;Signing:SecretsDirectory&gt;/&lt;recipient&gt;.whsec</c> when neither secret setting is given.</summary>
+    public void UseSecretsDirectory(string? directory, string recipient)
+    {
+        if (string.IsNullOrWhiteSpace(SigningSecret) && string.IsNullOrWhiteSpace(SigningSecretFile) && !string.IsNullOrWhiteSpace(directory))
+        {
+            SigningSecretFile = Path.Combine(directory, recipient.ToLowerInvariant() + ".whsec");
+        }
+    }
+
+    /// <summary>The signing key: from the secret, or the file. Errors name the setting, never its value.</summary>
+    public byte[] SigningKey() => StandardWebhooks.DecodeSecret(SigningSecret ?? File.ReadAllText(SigningSecretFile!));
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrWhiteSpace(SigningSecret) == string.IsNullOrWhiteSpace(SigningSecretFile))
+        {
+            yield return new ValidationResult("give exactly one of SigningSecret and SigningSecretFile: every request is signed", [nameof(SigningSecret)]);
+            yield break;
+        }
+
+        string? problem = null;
+        try
+        {
+            _ = SigningKey();
+        }
+        catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+        {
+            problem = ex is FormatException ? ex.Message : $"SigningSecretFile cannot be read ({ex.GetType().Name})";
+        }
+
+        if (problem is not null)
+        {
+            yield return new ValidationResult(problem, [nameof(SigningSecret)]);
+        }
+    }
 
     /// <summary>Points a client at the recipient.</summary>
     public void Apply(HttpClient http)

@@ -11,10 +11,12 @@ public static class DuoRegistration
     {
         services.AddOptions<DuoOptions>()
             .Bind(configuration.GetSection(DuoOptions.Section))
+            .PostConfigure(o => o.UseSecretsDirectory(configuration[HttpRecipientOptions.SecretsDirectoryKey], DuoAdapter.RecipientId))
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        services.AddHttpClient<IDuoClient, DuoClient>((provider, http) => provider.GetRequiredService<IOptions<DuoOptions>>().Value.Apply(http));
+        services.AddHttpClient<IDuoClient, DuoClient>((provider, http) => provider.GetRequiredService<IOptions<DuoOptions>>().Value.Apply(http))
+            .AddRecipientHandlers(provider => provider.GetRequiredService<IOptions<DuoOptions>>().Value);
         // Transient: typed HttpClients are cheap and must not be captured by a singleton (handler rotation).
         services.AddTransient<IRecipientAdapter, DuoAdapter>();
         return services;

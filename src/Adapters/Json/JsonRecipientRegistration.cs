@@ -27,11 +27,13 @@ public static class JsonRecipientRegistration
     {
         services.AddOptions<JsonRecipientOptions>(recipient)
             .Bind(section)
+            .PostConfigure<IConfiguration>((o, configuration) => o.UseSecretsDirectory(configuration[HttpRecipientOptions.SecretsDirectoryKey], recipient))
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
         var clientName = $"recipient:{recipient}";
-        services.AddHttpClient(clientName, (provider, http) => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient).Apply(http));
+        services.AddHttpClient(clientName, (provider, http) => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient).Apply(http))
+            .AddRecipientHandlers(provider => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient));
 
         // Transient: an HttpClient from the factory per use keeps handler rotation working.
         services.AddTransient<IRecipientAdapter>(provider => new JsonRecipientAdapter(

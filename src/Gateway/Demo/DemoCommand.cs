@@ -118,21 +118,22 @@ internal static class DemoCommand
 
         var settled = counters.Snapshot().Since(before);
         var eventIds = events.Select(e => EventIdOf(e).ToString("D")).ToHashSet(StringComparer.Ordinal);
-        Dictionary<string, long> recorded;
+        SimulatorView recorded;
         try
         {
-            recorded = await CountRecordedAsync(simulator, eventIds);
+            recorded = await ReadSimulatorAsync(simulator, eventIds);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
         {
             Console.Error.WriteLine($"Could not read what the simulator at {simulator} recorded: {ex.Message}");
-            recorded = [];
+            recorded = new(new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>());
         }
 
         Console.WriteLine();
         Console.WriteLine(DemoSummary.Render(count, held, Quarantined(), settled, recorded));
         var delivered = settled.Transfers.Where(kv => kv.Key.Outcome == TransferOutcome.Delivered).Sum(kv => kv.Value);
-        var ok = settled.EventsSettled >= toSettle && Quarantined() == 0 && recorded.Values.Sum() == delivered;
+        var ok = settled.EventsSettled >= toSettle && Quarantined() == 0 && recorded.Recorded.Values.Sum() == delivered
+                 && recorded.OutsideAllowList.Values.Sum() == 0 && recorded.InvalidSignatures.Values.Sum() == 0;
 
         if (exitAfterSummary || stopping.IsCancellationRequested)
         {
@@ -148,16 +149,29 @@ internal static class DemoCommand
 
     static Guid EventIdOf(object e) => (Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!;
 
-    /// <summary>Receipts the simulator holds for this run's events, per recipient.</summary>
-    static async Task<Dictionary<string, long>> CountRecordedAsync(Uri simulator, HashSet<string> eventIds)
+    /// <summary>
+    /// What the simulator says of this run's events, per recipient: receipts (each passed its signature check),
+    /// receipts with a field outside the agreement's allow-list, and requests it refused for a bad signature.
+    /// </summary>
+    static async Task<SimulatorView> ReadSimulatorAsync(Uri simulator, HashSet<string> eventIds)
     {
         using var http = new HttpClient { BaseAddress = simulator, Timeout = TimeSpan.FromSeconds(10) };
-        var receipts = await http.GetFromJsonAsync<List<SimulatorReceipt>>("records") ?? [];
-        return receipts
+        var receipts = (await http.GetFromJsonAsync<List<SimulatorReceipt>>("records") ?? [])
             .Where(r => eventIds.Contains(r.IdempotencyKey.Split(':')[0]))
-            .GroupBy(r => r.Recipient, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
+            .ToList();
+        var summary = await http.GetFromJsonAsync<List<SimulatorSummary>>("records/summary") ?? [];
+        return new(
+            receipts.GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
+            receipts.Where(r => r.FieldsOutsideAllowList.Count > 0).GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
+            summary.ToDictionary(s => s.Recipient, s => (long)s.InvalidSignatures, StringComparer.Ordinal));
     }
 
-    sealed record SimulatorReceipt(string Recipient, string IdempotencyKey);
+    sealed record SimulatorReceipt(string Recipient, string IdempotencyKey, IReadOnlyList<string> FieldsOutsideAllowList);
+
+    sealed record SimulatorSummary(string Recipient, int InvalidSignatures);
+
 }
+
+/// <summary>The simulator's account of a demo run, per recipient.</summary>
+internal sealed record SimulatorView(
+    IReadOnlyDictionary<string, long> Recorded, IReadOnlyDictionary<string, long> OutsideAllowList, IReadOnlyDictionary<string, long> InvalidSignatures);

@@ -36,7 +36,7 @@ internal sealed class TestBed : IAsyncDisposable
         TestServices.RequireBroker();
         await TestServices.RequireDatabaseAsync();
 
-        var simulator = SimulatorApp.Create([], "http://127.0.0.1:0");
+        var simulator = SimulatorApp.Create([], "http://127.0.0.1:0", TestServices.SimulatorSettings);
         await simulator.StartAsync();
 
         // A school system: publisher confirms on, its own connection.

@@ -14,6 +14,11 @@ internal static class TestServices
 {
     static readonly IConfiguration Environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
 
+    /// <summary>The gateway's own appsettings.json, as built beside the tests (first: later fields read it).</summary>
+    static readonly IConfiguration GatewayDefaults = new ConfigurationBuilder()
+        .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))
+        .Build();
+
     public static string RabbitHost => Environment["RabbitMq:Host"] ?? "127.0.0.1";
     public static int RabbitPort => int.Parse(Environment["RabbitMq:Port"] ?? Environment["IG_RABBITMQ_PORT"] ?? "5682", System.Globalization.CultureInfo.InvariantCulture);
     public static string VirtualHost => Environment["IG_RABBITMQ_TEST_VHOST"] ?? "integration-gateway-test";
@@ -25,6 +30,15 @@ internal static class TestServices
         ?? "Host=127.0.0.1;Port=5442;Database=integration_gateway;Username=gateway;Password=gateway-local;Timeout=5;Command Timeout=10";
 
     public static string Agreements => RepoPaths.Agreements;
+
+    /// <summary>A signing secret per recipient for this test run only: the gateway signs with it, the simulator verifies.</summary>
+    public static IReadOnlyDictionary<string, string> SigningSecrets { get; } =
+        GatewayApp.Recipients(GatewayDefaults).ToDictionary(r => r.ToLowerInvariant(), _ => Adapters.StandardWebhooks.NewSecret());
+
+    /// <summary>What the simulator needs to check what it receives: the secrets and the agreement files.</summary>
+    public static IEnumerable<KeyValuePair<string, string?>> SimulatorSettings =>
+        SigningSecrets.Select(s => KeyValuePair.Create($"Recipients:{s.Key}:SigningSecret", (string?)s.Value))
+            .Append(KeyValuePair.Create("Agreements:Directory", (string?)Agreements));
 
     /// <summary>A key for this test run only, so tests can open what the gateway sealed into quarantine.</summary>
     public static string QuarantineKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
@@ -83,15 +97,12 @@ internal static class TestServices
         foreach (var recipient in GatewayApp.Recipients(GatewayDefaults))
         {
             settings[$"Recipients:{recipient}:BaseUrl"] = new Uri(simulator, $"recipients/{recipient.ToLowerInvariant()}").ToString();
+            settings[$"Recipients:{recipient}:SigningSecret"] = SigningSecrets[recipient.ToLowerInvariant()];
         }
 
         return settings;
     }
 
-    /// <summary>The gateway's own appsettings.json, as built beside the tests.</summary>
-    static readonly IConfiguration GatewayDefaults = new ConfigurationBuilder()
-        .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))
-        .Build();
 
     public static int FreePort()
     {

@@ -1,0 +1,41 @@
+using System.Text.Json.Nodes;
+using IntegrationGateway.Gateway.Policy;
+
+namespace IntegrationGateway.AgencySimulator;
+
+/// <summary>
+/// Checks a received record against the allow-list of the agreement it names, read from the same agreement files
+/// the gateway uses (<c>Agreements:Directory</c>): every field the record carries must be one the agreement allows.
+/// </summary>
+public sealed class AllowListCheck(IConfiguration configuration)
+{
+    readonly Lazy<IReadOnlyDictionary<string, Agreement>> _agreements = new(() =>
+        configuration["Agreements:Directory"] is { Length: > 0 } directory && Directory.Exists(directory)
+            ? AgreementLoader.LoadDirectory(directory).Agreements.ToDictionary(a => a.Id)
+            : new Dictionary<string, Agreement>());
+
+    /// <summary>The record's field paths the agreement does not allow (all of them when the agreement is unknown); empty when none.</summary>
+    public IReadOnlyList<string> FieldsOutside(JsonNode? body)
+    {
+        var record = body?["record"];
+        var leaves = Leaves(record, "").ToList();
+        if (_agreements.Value.Count == 0)
+        {
+            return []; // no agreements configured: nothing to check against
+        }
+
+        if (body?["agreement"]?.GetValue<string>() is not { } id || !_agreements.Value.TryGetValue(id, out var agreement))
+        {
+            return leaves.Count == 0 ? ["(unknown agreement)"] : leaves;
+        }
+
+        return leaves.Where(p => !agreement.Fields.Paths.Any(allowed => EventCatalogue.Covers(allowed, p))).ToList();
+    }
+
+    static IEnumerable<string> Leaves(JsonNode? node, string prefix) => node switch
+    {
+        JsonObject o => o.SelectMany(p => Leaves(p.Value, prefix.Length == 0 ? p.Key : $"{prefix}.{p.Key}")),
+        JsonArray a => a.SelectMany(e => Leaves(e, prefix + "[]")),
+        _ => prefix.Length == 0 ? [] : [prefix],
+    };
+}
