@@ -41,14 +41,14 @@ for recipient in $IG_RECIPIENTS; do
   fi
 done
 
-# The key that seals quarantined messages: random per checkout, kept beside the local state, never committed.
-# A real deployment sets Intake__QuarantineKey from its secret store.
-if [ -z "${Intake__QuarantineKey:-}" ]; then
-  if [ ! -s "$IG_ROOT/.local/quarantine.key" ]; then
-    mkdir -p "$IG_ROOT/.local" && (umask 077 && head -c 32 /dev/urandom | base64 > "$IG_ROOT/.local/quarantine.key")
+# The key that seals quarantined messages and parked payloads: random per checkout, kept beside the local state, never committed.
+# A real deployment sets Sealing__Key from its secret store.
+if [ -z "${Sealing__Key:-}" ]; then
+  if [ ! -s "$IG_ROOT/.local/sealing.key" ]; then
+    mkdir -p "$IG_ROOT/.local" && (umask 077 && head -c 32 /dev/urandom | base64 > "$IG_ROOT/.local/sealing.key")
   fi
-  Intake__QuarantineKey="$(cat "$IG_ROOT/.local/quarantine.key")"
-  export Intake__QuarantineKey
+  Sealing__Key="$(cat "$IG_ROOT/.local/sealing.key")"
+  export Sealing__Key
 fi
 
 # Where up.sh put the state (it may have moved it out of a checkout the service users cannot reach).

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Sealing;
 using IntegrationGateway.IntegrationTests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -114,7 +115,7 @@ public sealed class IntakeFuzzTests(ITestOutputHelper output)
         }
 
         // Nothing lost: every quarantined message opens, with the key, to bytes that were sent.
-        var seal = QuarantineSeal.FromBase64(TestServices.QuarantineKey);
+        var seal = Sealer.FromBase64(TestServices.SealingKey);
         var sentBodies = messages.Select(m => Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(m.Body))).ToHashSet();
         Assert.All(quarantined, q => Assert.Contains(Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(seal.Open(q.Body))), sentBodies));
 

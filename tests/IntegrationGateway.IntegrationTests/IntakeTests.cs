@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using IntegrationGateway.Contracts;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Sealing;
 using IntegrationGateway.IntegrationTests.Infrastructure;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -98,7 +99,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
     [
         "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
         "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
-        "--Intake:QuarantineKey", TestServices.QuarantineKey,
+        "--Sealing:Key", TestServices.SealingKey,
     ];
 
     [Fact]
@@ -196,7 +197,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Equal(0, summary["intake"]!["accepted"]!.GetValue<long>());
 
         // Sealed: no value readable in the queue, yet each opens, with the key, to exactly what was sent.
-        var seal = QuarantineSeal.FromBase64(TestServices.QuarantineKey);
+        var seal = Sealer.FromBase64(TestServices.SealingKey);
         Assert.All(quarantined, m => Assert.Contains(sent, s => s.Body.AsSpan().SequenceEqual(seal.Open(m.Body))));
         var bsnMessage = Assert.Single(quarantined, m => m.Headers["x-quarantine-rule"] == "bsn-checksum");
         Assert.Equal(badBsn["eventId"]!.GetValue<string>(), bsnMessage.MessageId);

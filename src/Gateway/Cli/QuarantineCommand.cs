@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Sealing;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
@@ -136,7 +137,7 @@ internal static class QuarantineCommand
         var error = parse.InvocationConfiguration.Error;
         try
         {
-            await using var session = await QuarantineSession.OpenAsync(broker, intake, QuarantineSeal.FromBase64(intake.QuarantineKey), cancellationToken);
+            await using var session = await QuarantineSession.OpenAsync(broker, intake, Sealer.FromBase64(configuration[Sealer.ConfigurationKey]), cancellationToken);
             return await action(session, parse.InvocationConfiguration.Output);
         }
         catch (BrokerUnreachableException ex)
@@ -151,7 +152,7 @@ internal static class QuarantineCommand
         }
         catch (System.Security.Cryptography.AuthenticationTagMismatchException)
         {
-            await error.WriteLineAsync("A quarantined message does not open with Intake:QuarantineKey: it was sealed under another key (see its x-sealed header).");
+            await error.WriteLineAsync("A quarantined message does not open with Sealing:Key: it was sealed under another key (see its x-sealed header).");
             return ExitCodes.Failed;
         }
     }
@@ -166,7 +167,7 @@ internal sealed class QuarantineSession : IAsyncDisposable
     readonly IConnection _connection;
     readonly IChannel _channel;
 
-    QuarantineSession(IConnection connection, IChannel channel, IntakeOptions intake, QuarantineSeal seal)
+    QuarantineSession(IConnection connection, IChannel channel, IntakeOptions intake, Sealer seal)
     {
         _connection = connection;
         _channel = channel;
@@ -178,11 +179,11 @@ internal sealed class QuarantineSession : IAsyncDisposable
 
     public IntakeOptions Intake { get; }
 
-    public QuarantineSeal Seal { get; }
+    public Sealer Seal { get; }
 
     public string Queue => IntakeTopology.QuarantineQueue(Intake);
 
-    public static async Task<QuarantineSession> OpenAsync(RabbitMqOptions broker, IntakeOptions intake, QuarantineSeal seal, CancellationToken cancellationToken)
+    public static async Task<QuarantineSession> OpenAsync(RabbitMqOptions broker, IntakeOptions intake, Sealer seal, CancellationToken cancellationToken)
     {
         var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-quarantine").CreateConnectionAsync(cancellationToken);
         var channel = await connection.CreateChannelAsync(

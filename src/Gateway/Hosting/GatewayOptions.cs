@@ -64,12 +64,6 @@ public sealed class IntakeOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// 32 bytes in base64 that seal quarantined messages (AES-256-GCM). A secret: set it from the environment
-    /// (<c>Intake__QuarantineKey</c>) or a secrets file, never in appsettings.json.
-    /// </summary>
-    public string? QuarantineKey { get; set; }
 }
 
 /// <summary>Where agreement files are read from, bound to <c>Agreements</c>.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Sealing;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -16,7 +17,7 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <item>handed to the <see cref="TransferPipeline"/> (one DI scope per message: adapters hold typed HttpClients)
 /// and acknowledged when every transfer is settled;</item>
 /// <item>held, when it is a data-subject event, in <c>&lt;queue&gt;.subject-rights</c>;</item>
-/// <item>or quarantined: sealed (<see cref="QuarantineSeal"/>) into <c>&lt;queue&gt;.quarantine</c> with the reasons
+/// <item>or quarantined: sealed (<see cref="Sealer"/>) into <c>&lt;queue&gt;.quarantine</c> with the reasons
 /// (field path and rule, never a value) in its headers, and counted by rule.</item>
 /// </list>
 /// A message is acknowledged only after that has happened, and a publish to the quarantine or hold queue is
@@ -28,7 +29,7 @@ internal sealed partial class IntakeConsumer(
     IOptions<IntakeOptions> intake,
     IntakeReader reader,
     IServiceScopeFactory scopes,
-    QuarantineSeal seal,
+    Sealer seal,
     IntakeCounters counters,
     TimeProvider time,
     ILogger<IntakeConsumer> logger) : IHostedService, IAsyncDisposable
@@ -204,7 +205,7 @@ internal sealed partial class IntakeConsumer(
             ["x-quarantine-path"] = first.Path,
             ["x-quarantine-reasons"] = reasons,
             ["x-quarantined-at"] = time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            ["x-sealed"] = $"{QuarantineSeal.Algorithm}; key={seal.KeyId}",
+            ["x-sealed"] = $"{Sealer.Algorithm}; key={seal.KeyId}",
             ["x-original-exchange"] = delivery.Exchange,
             ["x-original-envelope"] = string.Equals(delivery.BasicProperties.ContentType, IntakeReader.MassTransitContentType, StringComparison.OrdinalIgnoreCase) ? "masstransit" : "raw",
         };

@@ -1,5 +1,6 @@
 using IntegrationGateway.Gateway.Health;
 using IntegrationGateway.Gateway.Hosting;
+using IntegrationGateway.Gateway.Sealing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,7 @@ public static class IntakeRegistration
         services.AddOptions<IntakeOptions>().Bind(configuration.GetSection(IntakeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<IntakeOptions>>().Value.MaxMessageBytes));
         services.AddSingleton<IntakeReader>();
-        services.AddSingleton(sp => QuarantineSeal.FromBase64(sp.GetRequiredService<IOptions<IntakeOptions>>().Value.QuarantineKey));
+        services.AddSingleton(_ => Sealer.FromBase64(configuration[Sealer.ConfigurationKey]));
         services.AddSingleton<IntakeCounters>();
         services.AddSingleton<IntakeConsumer>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeConsumer>());

@@ -40,8 +40,8 @@ internal static class TestServices
         SigningSecrets.Select(s => KeyValuePair.Create($"Recipients:{s.Key}:SigningSecret", (string?)s.Value))
             .Append(KeyValuePair.Create("Agreements:Directory", (string?)Agreements));
 
-    /// <summary>A key for this test run only, so tests can open what the gateway sealed into quarantine.</summary>
-    public static string QuarantineKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    /// <summary>A key for this test run only, so tests can open what the gateway sealed (quarantine, parked payloads).</summary>
+    public static string SealingKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     /// <summary>Fails the test, naming the broker address, when RabbitMQ does not accept connections.</summary>
     public static void RequireBroker()
@@ -91,7 +91,7 @@ internal static class TestServices
         ["RabbitMq:Password"] = RabbitPassword,
         ["ConnectionStrings:Gateway"] = DatabaseConnectionString,
         ["Intake:QueueName"] = queueName,
-        ["Intake:QuarantineKey"] = QuarantineKey,
+        ["Sealing:Key"] = SealingKey,
         ["Agreements:Directory"] = Agreements,
         };
         foreach (var recipient in GatewayApp.Recipients(GatewayDefaults))

@@ -1,22 +1,25 @@
 using System.Security.Cryptography;
 
-namespace IntegrationGateway.Gateway.Intake;
+namespace IntegrationGateway.Gateway.Sealing;
 
 /// <summary>
-/// Seals a refused message before it goes to the quarantine queue: AES-256-GCM under <c>Intake:QuarantineKey</c>.
-/// The message is kept whole (nothing is lost, and it can be opened and republished once the publisher's problem
-/// is understood), yet no personal value it carries can be read from the queue, its management UI or a dump of
-/// the broker without the key. Layout: 12-byte nonce, 16-byte tag, ciphertext.
+/// Seals personal data the gateway must keep for a while: a refused message in the quarantine queue, a parked
+/// transfer's payload in PostgreSQL. AES-256-GCM under <c>Sealing:Key</c>: kept whole (nothing is lost; it can be
+/// opened to republish or deliver it), yet unreadable in the queue, its management UI, the database or a dump of
+/// either without the key, which is never stored beside them. Layout: 12-byte nonce, 16-byte tag, ciphertext.
 /// </summary>
-public sealed class QuarantineSeal
+public sealed class Sealer
 {
     public const string Algorithm = "aes-256-gcm";
+
+    /// <summary>32 random bytes in base64. A secret: from the environment (<c>Sealing__Key</c>) or a secrets store, never in appsettings.json.</summary>
+    public const string ConfigurationKey = "Sealing:Key";
     const int NonceSize = 12;
     const int TagSize = 16;
 
     readonly byte[] _key;
 
-    public QuarantineSeal(byte[] key)
+    public Sealer(byte[] key)
     {
         if (key.Length != 32)
         {
@@ -31,22 +34,22 @@ public sealed class QuarantineSeal
     public string KeyId { get; }
 
     /// <summary>The key from its base64 text, with a message that says what is wrong and never repeats the text.</summary>
-    public static QuarantineSeal FromBase64(string? text)
+    public static Sealer FromBase64(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
             throw new InvalidOperationException(
-                "Intake:QuarantineKey is not set: the intake seals refused messages with it. Set 32 random bytes in base64, " +
-                "e.g. Intake__QuarantineKey=$(head -c 32 /dev/urandom | base64) (deploy/local/env.sh does this for local runs).");
+                "Sealing:Key is not set: the gateway seals quarantined messages and parked payloads with it. Set 32 random bytes in base64, " +
+                "e.g. Sealing__Key=$(head -c 32 /dev/urandom | base64) (deploy/local/env.sh does this for local runs).");
         }
 
         var bytes = new byte[text.Length];
         if (!Convert.TryFromBase64String(text.Trim(), bytes, out var length) || length != 32)
         {
-            throw new InvalidOperationException("Intake:QuarantineKey must be 32 bytes in base64.");
+            throw new InvalidOperationException("Sealing:Key must be 32 bytes in base64.");
         }
 
-        return new QuarantineSeal(bytes[..length]);
+        return new Sealer(bytes[..length]);
     }
 
     public byte[] Seal(ReadOnlySpan<byte> plaintext)
