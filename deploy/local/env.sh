@@ -14,6 +14,7 @@ export IG_RABBITMQ_TEST_VHOST="${IG_RABBITMQ_TEST_VHOST:-integration-gateway-tes
 
 export IG_POSTGRES_PORT="${IG_POSTGRES_PORT:-5442}"
 export IG_POSTGRES_DB="${IG_POSTGRES_DB:-integration_gateway}"
+export IG_POSTGRES_TEST_DB="${IG_POSTGRES_TEST_DB:-integration_gateway_test}"
 export IG_POSTGRES_USER="${IG_POSTGRES_USER:-gateway}"
 export IG_POSTGRES_PASSWORD="${IG_POSTGRES_PASSWORD:-gateway-local}"
 

@@ -74,10 +74,14 @@ start_postgres() {
 SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 ALTER ROLE :"user" WITH LOGIN PASSWORD :'pass';
 SQL
-  as_user postgres "${psql[@]}" -d postgres -v db="$IG_POSTGRES_DB" -v user="$IG_POSTGRES_USER" >/dev/null <<'SQL'
+  # The demo's database, and the tests' own (as the tests have their own RabbitMQ virtual host).
+  local db
+  for db in "$IG_POSTGRES_DB" "$IG_POSTGRES_TEST_DB"; do
+    as_user postgres "${psql[@]}" -d postgres -v db="$db" -v user="$IG_POSTGRES_USER" >/dev/null <<'SQL'
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL
-  log "PostgreSQL ready: database $IG_POSTGRES_DB, user $IG_POSTGRES_USER, 127.0.0.1:$IG_POSTGRES_PORT"
+  done
+  log "PostgreSQL ready: databases $IG_POSTGRES_DB and $IG_POSTGRES_TEST_DB, user $IG_POSTGRES_USER, 127.0.0.1:$IG_POSTGRES_PORT"
 }
 
 start_rabbitmq() {

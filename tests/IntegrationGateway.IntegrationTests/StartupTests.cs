@@ -21,4 +21,21 @@ public sealed class StartupTests
         Assert.Contains($"amqp://127.0.0.1:{closedPort}/{TestServices.VirtualHost}", gateway.Output);
         Assert.DoesNotContain(TestServices.RabbitPassword, gateway.Output);
     }
+
+    [Fact]
+    public async Task Start_DatabaseUnreachable_ExitsWithFailureNamingTheDatabase()
+    {
+        // The gateway parks transfers in PostgreSQL before it acknowledges a message: without it, it does not consume.
+        await using var bed = await TestBed.StartAsync();
+        var settings = bed.GatewaySettings();
+        var closedPort = TestServices.FreePort();
+        settings["ConnectionStrings:Gateway"] = $"Host=127.0.0.1;Port={closedPort};Database=integration_gateway;Username=gateway;Password=gateway-local;Timeout=2";
+
+        var gateway = bed.StartGatewayProcess(settings);
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"127.0.0.1:{closedPort}/integration_gateway", gateway.Output);
+        Assert.DoesNotContain("gateway-local", gateway.Output);
+    }
 }

@@ -27,15 +27,24 @@ public static class HttpDelivery
             var receipt = response.IsSuccessStatusCode
                 ? await ReadReceiptAsync(response, cancellationToken).ConfigureAwait(false)
                 : null;
-            return DeliveryResult.FromStatusCode(statusCode, receipt);
+            return DeliveryResult.FromStatusCode(statusCode, receipt) with { RetryAfter = RecipientResilience.RetryAfter(response, TimeProvider.System) };
         }
         catch (HttpRequestException ex) when (ex.InnerException is SocketException or IOException || ex.StatusCode is null)
         {
             return DeliveryResult.Unreachable($"{client.BaseAddress}: {ex.HttpRequestError}");
         }
+        catch (Polly.Timeout.TimeoutRejectedException ex)
+        {
+            return DeliveryResult.Unreachable($"{client.BaseAddress}: timed out after {ex.Timeout.TotalSeconds:0.#} s");
+        }
+        catch (Polly.CircuitBreaker.BrokenCircuitException)
+        {
+            // Failing fast while the recipient is known to be down: no attempt was made.
+            return DeliveryResult.Unreachable($"{client.BaseAddress}: circuit open");
+        }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return DeliveryResult.Unreachable($"{client.BaseAddress}: timed out after {client.Timeout.TotalSeconds:0.#} s");
+            return DeliveryResult.Unreachable($"{client.BaseAddress}: timed out");
         }
     }
 

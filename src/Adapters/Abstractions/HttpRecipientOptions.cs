@@ -9,7 +9,7 @@ public class HttpRecipientOptions : IValidatableObject
     [Required]
     public Uri? BaseUrl { get; set; }
 
-    /// <summary>Time allowed for one delivery attempt.</summary>
+    /// <summary>Time allowed for one delivery attempt (the resilience pipeline's timeout per attempt).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -66,6 +66,7 @@ public class HttpRecipientOptions : IValidatableObject
     {
         // A trailing slash makes relative paths append to the base path instead of replacing its last segment.
         http.BaseAddress = new Uri(BaseUrl!.ToString().TrimEnd('/') + "/");
-        http.Timeout = Timeout;
+        // Each attempt is bounded by the resilience pipeline's timeout; the client's own would cut across retries.
+        http.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
     }
 }

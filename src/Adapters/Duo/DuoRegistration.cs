@@ -16,7 +16,7 @@ public static class DuoRegistration
             .ValidateOnStart();
 
         services.AddHttpClient<IDuoClient, DuoClient>((provider, http) => provider.GetRequiredService<IOptions<DuoOptions>>().Value.Apply(http))
-            .AddRecipientHandlers(provider => provider.GetRequiredService<IOptions<DuoOptions>>().Value);
+            .AddRecipientHandlers(DuoAdapter.RecipientId, provider => provider.GetRequiredService<IOptions<DuoOptions>>().Value);
         // Transient: typed HttpClients are cheap and must not be captured by a singleton (handler rotation).
         services.AddTransient<IRecipientAdapter, DuoAdapter>();
         return services;

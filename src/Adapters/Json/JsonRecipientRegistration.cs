@@ -33,7 +33,7 @@ public static class JsonRecipientRegistration
 
         var clientName = $"recipient:{recipient}";
         services.AddHttpClient(clientName, (provider, http) => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient).Apply(http))
-            .AddRecipientHandlers(provider => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient));
+            .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient));
 
         // Transient: an HttpClient from the factory per use keeps handler rotation working.
         services.AddTransient<IRecipientAdapter>(provider => new JsonRecipientAdapter(

@@ -1,3 +1,4 @@
+using IntegrationGateway.Adapters;
 using IntegrationGateway.Adapters.Duo;
 using IntegrationGateway.Adapters.Json;
 using IntegrationGateway.Gateway.Policy;
@@ -9,6 +10,7 @@ public static class DeliveryRegistration
     /// <summary>Every recipient adapter, one line each, and the pipeline that uses them.</summary>
     public static IServiceCollection AddRecipientAdapters(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddRecipientResilience(configuration);
         services.AddDuoAdapter(configuration);
         services.AddJsonRecipients(configuration);
 
@@ -16,6 +18,7 @@ public static class DeliveryRegistration
         services.AddScoped<RecipientAdapters>();
         services.AddScoped<TransferPipeline>();
         services.AddSingleton<TransferCounters>();
+        services.AddHostedService<ParkedTransferScheduler>();
         return services;
     }
 

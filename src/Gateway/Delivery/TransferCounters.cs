@@ -7,7 +7,12 @@ public enum TransferOutcome
 {
     Delivered,
     Blocked,
+
+    /// <summary>Refused by the recipient (4xx); kept for an operator.</summary>
     Failed,
+
+    /// <summary>Not delivered yet: parked durably for the scheduler, or held while the route is disabled.</summary>
+    Parked,
 }
 
 /// <summary>
@@ -34,6 +39,9 @@ public sealed class TransferCounters
 
         Interlocked.Increment(ref _eventsSettled);
     }
+
+    /// <summary>A parked transfer settled later by the scheduler: counted per recipient, not as a new event.</summary>
+    public void SettledLater(string recipient, TransferOutcome outcome) => _transfers.AddOrUpdate((recipient, outcome), 1, static (_, count) => count + 1);
 
     public CountersSnapshot Snapshot() => new(
         Interlocked.Read(ref _eventsSettled),

@@ -1,25 +1,27 @@
 using System.Text.Json;
 using IntegrationGateway.Adapters;
 using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Storage;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationGateway.Gateway.Delivery;
 
 /// <summary>
-/// One event through the gateway: policy decision per routed agreement, projection, delivery by the
-/// recipient's adapter. Knows nothing of RabbitMQ; the consumer hands it the event and acknowledges the message
-/// when this returns.
-/// <para>A transfer that fails transiently is retried on its own, with exponential backoff and jitter, until it is
-/// delivered or refused; the recipients that already have theirs are not sent it again. Until then the message
-/// stays unacknowledged, so a shutdown (which cancels the token) hands it back to the broker whole: nothing is
-/// lost and nothing goes to an error queue.</para>
+/// One event through the gateway: policy decision per routed agreement, projection, delivery by the recipient's
+/// adapter (whose client retries in process, bounded, and fails fast while the recipient's circuit is open).
+/// Every transfer ends settled: delivered, blocked, or parked durably in PostgreSQL (transient failure, refusal,
+/// or a disabled route) for the scheduler or an operator. Knows nothing of RabbitMQ; the consumer acknowledges the
+/// message when this returns, so a failing recipient never holds the message, nor the others' deliveries.
 /// </summary>
 public sealed partial class TransferPipeline(
     PolicyEngine engine,
     RecipientAdapters adapters,
+    ParkedTransfers parked,
+    RecipientRoutes routes,
     TransferCounters counters,
     TimeProvider time,
     IOptions<DeliveryOptions> options,
+    IOptions<RecipientResilienceOptions> resilience,
     ILogger<TransferPipeline> logger)
 {
     public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken)
@@ -47,47 +49,47 @@ public sealed partial class TransferPipeline(
 
             var transfer = new OutboundTransfer(
                 OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!);
-            var result = await DeliverAsync(adapters[agreement.Recipient], transfer, cancellationToken).ConfigureAwait(false);
-            if (result.Status == DeliveryStatus.Delivered)
-            {
-                LogDelivered(eventId, agreement.Id, agreement.Recipient, result.StatusCode);
-                settled.Add((agreement.Recipient, TransferOutcome.Delivered));
-            }
-            else
-            {
-                LogRejected(eventId, agreement.Id, agreement.Recipient, result.Problem);
-                settled.Add((agreement.Recipient, TransferOutcome.Failed));
-            }
+            settled.Add((agreement.Recipient, await DeliverAsync(transfer, agreement.Recipient, cancellationToken).ConfigureAwait(false)));
         }
 
         // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
         counters.Settled(settled);
     }
 
-    async Task<DeliveryResult> DeliverAsync(IRecipientAdapter adapter, OutboundTransfer transfer, CancellationToken cancellationToken)
+    async Task<TransferOutcome> DeliverAsync(OutboundTransfer transfer, string recipient, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        for (var attempt = 1; ; attempt++)
+        if ((await routes.DisabledAsync(cancellationToken).ConfigureAwait(false)).Contains(recipient))
         {
-            var result = await adapter.DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
-            if (result.Status != DeliveryStatus.Transient)
-            {
-                return result;
-            }
+            await ParkAsync(transfer, recipient, ParkedState.RecipientDisabled, 0, null, "the recipient's route is disabled", null, cancellationToken).ConfigureAwait(false);
+            return TransferOutcome.Parked;
+        }
 
-            var delay = Backoff(attempt, settings);
-            LogTransient(transfer.EventId, transfer.AgreementId, adapter.Recipient, attempt, result.Problem, delay.TotalSeconds);
-            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+        var result = await adapters[recipient].DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
+        // What the recipient's client tried in process before giving this answer (none while its circuit is open).
+        var attempts = result.StatusCode is null && result.Problem?.EndsWith("circuit open", StringComparison.Ordinal) == true ? 0 : resilience.Value.Attempts;
+        switch (result.Status)
+        {
+            case DeliveryStatus.Delivered:
+                LogDelivered(transfer.EventId, transfer.AgreementId, recipient, result.StatusCode);
+                return TransferOutcome.Delivered;
+            case DeliveryStatus.Rejected:
+                LogRejected(transfer.EventId, transfer.AgreementId, recipient, result.Problem);
+                await ParkAsync(transfer, recipient, ParkedState.Rejected, attempts, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
+                return TransferOutcome.Failed;
+            case DeliveryStatus.Gone:
+                await routes.DisableAsync(recipient, result.Problem ?? "410 Gone", cancellationToken).ConfigureAwait(false);
+                await ParkAsync(transfer, recipient, ParkedState.RecipientDisabled, attempts, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
+                return TransferOutcome.Parked;
+            default:
+                var wait = options.Value.ParkedBackoff(1, result.RetryAfter);
+                LogParked(transfer.EventId, transfer.AgreementId, recipient, result.Problem, wait.TotalSeconds);
+                await ParkAsync(transfer, recipient, ParkedState.Waiting, attempts, result.StatusCode, result.Problem, wait, cancellationToken).ConfigureAwait(false);
+                return TransferOutcome.Parked;
         }
     }
 
-    /// <summary>Exponential from the base delay, capped, with up to 25 % jitter so retries of many events spread out.</summary>
-    static TimeSpan Backoff(int attempt, DeliveryOptions settings)
-    {
-        var exponential = settings.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
-        var capped = Math.Min(exponential, settings.RetryMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (1 + (Random.Shared.NextDouble() * 0.25)));
-    }
+    Task ParkAsync(OutboundTransfer transfer, string recipient, string state, int attempts, int? status, string? problem, TimeSpan? wait, CancellationToken cancellationToken) =>
+        parked.ParkAsync(new ParkedTransfer(transfer, recipient, state, attempts, time.GetUtcNow() + (wait ?? TimeSpan.Zero), status, problem), cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId} ({EventType}, {Jurisdiction}): no agreement routes it; nothing transferred")]
     partial void LogUnrouted(Guid eventId, string eventType, string jurisdiction);
@@ -98,9 +100,9 @@ public sealed partial class TransferPipeline(
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: delivered to {Recipient} under {AgreementId} ({StatusCode})")]
     partial void LogDelivered(Guid eventId, string agreementId, string recipient, int? statusCode);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: {Recipient} rejected the transfer under {AgreementId}: {Problem}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: {Recipient} rejected the transfer under {AgreementId}: {Problem}; kept as rejected for an operator")]
     partial void LogRejected(Guid eventId, string agreementId, string recipient, string? problem);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: attempt {Attempt} to deliver to {Recipient} under {AgreementId} failed ({Problem}); retrying in {DelaySeconds:0.0} s")]
-    partial void LogTransient(Guid eventId, string agreementId, string recipient, int attempt, string? problem, double delaySeconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: transfer to {Recipient} under {AgreementId} parked ({Problem}); next try in {DelaySeconds:0} s")]
+    partial void LogParked(Guid eventId, string agreementId, string recipient, string? problem, double delaySeconds);
 }

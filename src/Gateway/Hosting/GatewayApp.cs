@@ -2,6 +2,8 @@ using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Health;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Sealing;
+using IntegrationGateway.Gateway.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -32,10 +34,11 @@ public static class GatewayApp
 
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(45));
         builder.Services.AddSingleton(TimeProvider.System);
+        // Hosted services start in this order: the schema first, then the parked-transfer scheduler, then the intake.
         builder.Services.AddGatewayPolicy(builder.Configuration);
+        builder.Services.AddGatewayDatabase(builder.Configuration);
         builder.Services.AddRecipientAdapters(builder.Configuration);
         builder.Services.AddGatewayIntake(builder.Configuration);
-        builder.Services.AddGatewayDatabase(builder.Configuration);
         replace?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -72,6 +75,10 @@ public static class GatewayApp
         var connectionString = configuration.GetConnectionString("Gateway")
             ?? throw new InvalidOperationException("ConnectionStrings:Gateway is not set: the gateway needs its PostgreSQL database.");
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton(_ => Sealer.FromBase64(configuration[Sealer.ConfigurationKey]));
+        services.AddHostedService<SchemaMigration>();
+        services.AddSingleton<ParkedTransfers>();
+        services.AddSingleton<RecipientRoutes>();
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [HealthEndpoints.ReadyTag]);
         return services;
     }

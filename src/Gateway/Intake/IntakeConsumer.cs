@@ -181,6 +181,12 @@ internal sealed partial class IntakeConsumer(
                 await scope.ServiceProvider.GetRequiredService<TransferPipeline>().ProcessAsync(eventId, facts, verdict.Event, cancellationToken);
                 return null;
             }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
+            {
+                // The database (where transfers are parked) is away: not the event's fault. Hand the message back
+                // rather than quarantine a good event; it comes again when the database does.
+                throw;
+            }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // The type and the stack say where; an exception's message may quote the event, so it is not logged.

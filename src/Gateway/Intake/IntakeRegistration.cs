@@ -15,7 +15,6 @@ public static class IntakeRegistration
         services.AddOptions<IntakeOptions>().Bind(configuration.GetSection(IntakeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<IntakeOptions>>().Value.MaxMessageBytes));
         services.AddSingleton<IntakeReader>();
-        services.AddSingleton(_ => Sealer.FromBase64(configuration[Sealer.ConfigurationKey]));
         services.AddSingleton<IntakeCounters>();
         services.AddSingleton<IntakeConsumer>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeConsumer>());

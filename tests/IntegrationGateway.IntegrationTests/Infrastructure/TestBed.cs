@@ -35,6 +35,7 @@ internal sealed class TestBed : IAsyncDisposable
     {
         TestServices.RequireBroker();
         await TestServices.RequireDatabaseAsync();
+        await TestServices.ResetDatabaseAsync();
 
         var simulator = SimulatorApp.Create([], "http://127.0.0.1:0", TestServices.SimulatorSettings);
         await simulator.StartAsync();
@@ -111,6 +112,24 @@ internal sealed class TestBed : IAsyncDisposable
         }
 
         return receipts;
+    }
+
+    /// <summary>Waits until the tests' database holds exactly <paramref name="count"/> parked transfers (or time runs out); returns how many it holds.</summary>
+    public async Task<long> WaitForParkedAsync(long count, TimeSpan timeout)
+    {
+        await using var database = Npgsql.NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            await using var command = database.CreateCommand("SELECT count(*) FROM parked_transfer");
+            var parked = (long)(await command.ExecuteScalarAsync())!;
+            if (parked == count || waited.Elapsed > timeout)
+            {
+                return parked;
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     public async Task<uint?> MessagesInQueueAsync(string queue)

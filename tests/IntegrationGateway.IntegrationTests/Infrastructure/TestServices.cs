@@ -26,8 +26,12 @@ internal static class TestServices
     public static string RabbitPassword => Environment["RabbitMq:Password"] ?? "gateway-local";
     public static string BrokerAddress => $"amqp://{RabbitHost}:{RabbitPort}/{VirtualHost}";
 
-    public static string DatabaseConnectionString => Environment.GetConnectionString("Gateway")
-        ?? "Host=127.0.0.1;Port=5442;Database=integration_gateway;Username=gateway;Password=gateway-local;Timeout=5;Command Timeout=10";
+    /// <summary>The gateway's database settings with the tests' own database, so tests never touch the demo's parked transfers or routes.</summary>
+    public static string DatabaseConnectionString => new Npgsql.NpgsqlConnectionStringBuilder(Environment.GetConnectionString("Gateway")
+        ?? "Host=127.0.0.1;Port=5442;Username=gateway;Password=gateway-local;Timeout=5;Command Timeout=10")
+    {
+        Database = Environment["IG_POSTGRES_TEST_DB"] ?? "integration_gateway_test",
+    }.ConnectionString;
 
     public static string Agreements => RepoPaths.Agreements;
 
@@ -77,6 +81,29 @@ internal static class TestServices
                 $"PostgreSQL is not reachable at {builder.Host}:{builder.Port}/{builder.Database} ({ex.Message}). Start it with deploy/local/up.sh.", ex);
         }
     }
+
+    /// <summary>
+    /// The tests' database as a fresh gateway would find it: schema current, no parked transfers, every route
+    /// enabled. Tests run one at a time, and each run seals with a key of its own, so rows of earlier runs are useless.
+    /// </summary>
+    public static async Task ResetDatabaseAsync()
+    {
+        await using var database = NpgsqlDataSource.Create(DatabaseConnectionString);
+        await Gateway.Storage.GatewaySchema.MigrateAsync(database, TimeProvider.System, CancellationToken.None);
+        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route");
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Delivery settings that make a test's retries, parking and circuit quick to watch.</summary>
+    public static IReadOnlyDictionary<string, string?> FastDelivery { get; } = new Dictionary<string, string?>
+    {
+        ["Delivery:Attempts"] = "3",
+        ["Delivery:RetryBaseDelay"] = "00:00:00.050",
+        ["Delivery:RetryMaxDelay"] = "00:00:00.500",
+        ["Delivery:ParkedRetryBaseDelay"] = "00:00:01",
+        ["Delivery:ParkedRetryMaxDelay"] = "00:00:04",
+        ["Delivery:SchedulerInterval"] = "00:00:00.250",
+    };
 
     /// <summary>The gateway's settings for one test: its own intake queue, the test virtual host, every recipient at the simulator.</summary>
     public static Dictionary<string, string?> GatewaySettings(string queueName, Uri simulator, int httpPort)

@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace IntegrationGateway.Adapters;
+
+/// <summary>How one transfer is tried in process before it is parked, and when a recipient's circuit opens; bound to <c>Delivery</c>.</summary>
+public sealed class RecipientResilienceOptions
+{
+    /// <summary>Attempts in process, the first included; then the transfer is parked and retried later.</summary>
+    [Range(1, 10)]
+    public int Attempts { get; set; } = 4;
+
+    /// <summary>Wait before the second attempt; doubles with each further one, with jitter.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest wait between two attempts in process.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:05:00")]
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A <c>Retry-After</c> up to this long is waited for in process; a longer one parks the transfer until then.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The circuit opens when at least this share of the calls in the sampling window failed...</summary>
+    [Range(0.01, 1.0)]
+    public double CircuitFailureRatio { get; set; } = 0.5;
+
+    /// <summary>...and the window held at least this many calls.</summary>
+    [Range(2, 1000)]
+    public int CircuitMinimumThroughput { get; set; } = 8;
+
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an open circuit fails calls at once before it lets one through to probe.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// One Polly pipeline per recipient, kept for the life of the process (so its circuit outlives the HTTP handlers
+/// the client factory rotates): retries with exponential backoff and jitter that honour <c>Retry-After</c> on 429
+/// and 503, no retry on other 4xx, a circuit breaker, and a timeout per attempt. While a recipient's circuit is
+/// open its transfers fail at once and are parked; the other recipients are not held up.
+/// </summary>
+public sealed partial class RecipientResilience(IOptions<RecipientResilienceOptions> options, TimeProvider time, ILogger<RecipientResilience> logger)
+{
+    readonly ConcurrentDictionary<string, (ResiliencePipeline<HttpResponseMessage> Pipeline, CircuitBreakerStateProvider Circuit)> _pipelines = new(StringComparer.Ordinal);
+
+    /// <summary>The state of a recipient's circuit: <c>Closed</c>, <c>Open</c>, <c>HalfOpen</c> or <c>Isolated</c>; null before its first call.</summary>
+    public CircuitState? CircuitOf(string recipient) => _pipelines.TryGetValue(recipient, out var p) ? p.Circuit.CircuitState : null;
+
+    public ResiliencePipeline<HttpResponseMessage> For(string recipient, TimeSpan attemptTimeout) =>
+        _pipelines.GetOrAdd(recipient, r => Build(r, attemptTimeout)).Pipeline;
+
+    (ResiliencePipeline<HttpResponseMessage>, CircuitBreakerStateProvider) Build(string recipient, TimeSpan attemptTimeout)
+    {
+        var settings = options.Value;
+        var circuit = new CircuitBreakerStateProvider();
+        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = settings.Attempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = settings.RetryBaseDelay,
+                MaxDelay = settings.RetryMaxDelay,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: BrokenCircuitException } => false, // open: park it now, do not wait here
+                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Result: { } response } => IsTransient(response.StatusCode) && !(RetryAfter(response, time) > settings.MaxRetryAfter),
+                    _ => false,
+                }),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? RetryAfter(response, time) : null),
+                OnRetry = args =>
+                {
+                    LogRetry(recipient, args.AttemptNumber + 1, args.Outcome.Result is { } r ? ((int)r.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture) : args.Outcome.Exception?.GetType().Name, args.RetryDelay.TotalSeconds);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+            {
+                FailureRatio = settings.CircuitFailureRatio,
+                MinimumThroughput = settings.CircuitMinimumThroughput,
+                SamplingDuration = settings.CircuitSamplingDuration,
+                BreakDuration = settings.CircuitBreakDuration,
+                StateProvider = circuit,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Result: { } response } => IsTransient(response.StatusCode),
+                    _ => false,
+                }),
+                OnOpened = args =>
+                {
+                    LogCircuitOpened(recipient, args.BreakDuration.TotalSeconds);
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    LogCircuitClosed(recipient);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddTimeout(attemptTimeout)
+            .Build();
+        return (pipeline, circuit);
+    }
+
+    static bool IsTransient(HttpStatusCode status) => (int)status is 408 or 429 or >= 500;
+
+    /// <summary>The wait a 429 or 503 asks for (seconds or a date), if it asks.</summary>
+    public static TimeSpan? RetryAfter(HttpResponseMessage response, TimeProvider time)
+    {
+        if (response.StatusCode is not (HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable) || response.Headers.RetryAfter is not { } header)
+        {
+            return null;
+        }
+
+        var wait = header.Delta ?? (header.Date is { } date ? date - time.GetUtcNow() : null);
+        return wait is { } w && w < TimeSpan.Zero ? TimeSpan.Zero : wait;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Recipient}: attempt {Attempt} follows {Outcome}, in {DelaySeconds:0.0} s")]
+    partial void LogRetry(string recipient, int attempt, string? outcome, double delaySeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Recipient}: circuit opened for {BreakSeconds:0} s; its transfers are parked meanwhile")]
+    partial void LogCircuitOpened(string recipient, double breakSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Recipient}: circuit closed again")]
+    partial void LogCircuitClosed(string recipient);
+}
+
+/// <summary>Runs every attempt of a request through the recipient's pipeline; sits outside the signing handler, so each attempt is signed afresh.</summary>
+public sealed class ResilienceHandler(ResiliencePipeline<HttpResponseMessage> pipeline) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        await pipeline.ExecuteAsync(async token => await base.SendAsync(request, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+}

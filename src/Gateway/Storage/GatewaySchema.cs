@@ -1,0 +1,100 @@
+using Npgsql;
+
+namespace IntegrationGateway.Gateway.Storage;
+
+/// <summary>
+/// The gateway's tables, created and migrated at start, in order, each version once (recorded in
+/// <c>gateway_schema</c>), under an advisory lock so two gateways starting together do not race.
+/// </summary>
+public static class GatewaySchema
+{
+    /// <summary>The migrations, oldest first. Append; never edit one that has shipped.</summary>
+    static readonly (int Version, string Description, string Sql)[] Migrations =
+    [
+        (1, "parked transfers and recipient routes", """
+            CREATE TABLE parked_transfer (
+                idempotency_key  text PRIMARY KEY,
+                event_id         uuid NOT NULL,
+                event_type       text NOT NULL,
+                agreement_id     text NOT NULL,
+                recipient        text NOT NULL,
+                payload_sealed   bytea NOT NULL,
+                sealed_with      text NOT NULL,
+                state            text NOT NULL CHECK (state IN ('waiting', 'rejected', 'recipient-disabled')),
+                attempts         integer NOT NULL,
+                next_attempt_at  timestamptz NOT NULL,
+                parked_at        timestamptz NOT NULL,
+                last_status      integer,
+                last_problem     text
+            );
+            CREATE INDEX parked_transfer_due ON parked_transfer (next_attempt_at) WHERE state = 'waiting';
+            CREATE TABLE recipient_route (
+                recipient    text PRIMARY KEY,
+                disabled_at  timestamptz,
+                reason       text
+            );
+            """),
+    ];
+
+    public static int LatestVersion => Migrations[^1].Version;
+
+    /// <summary>Applies what is missing; returns the versions applied now.</summary>
+    public static async Task<IReadOnlyList<int>> MigrateAsync(NpgsqlDataSource dataSource, TimeProvider time, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = new NpgsqlCommand(
+            "SELECT pg_advisory_xact_lock(7352001); CREATE TABLE IF NOT EXISTS gateway_schema (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL);",
+            connection, transaction))
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var applied = new HashSet<int>();
+        await using (var command = new NpgsqlCommand("SELECT version FROM gateway_schema", connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
+        }
+
+        var now = new List<int>();
+        foreach (var (version, description, sql) in Migrations.Where(m => !applied.Contains(m.Version)))
+        {
+            await using (var command = new NpgsqlCommand(sql, connection, transaction))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var record = new NpgsqlCommand("INSERT INTO gateway_schema (version, description, applied_at) VALUES ($1, $2, $3)", connection, transaction))
+            {
+                record.Parameters.Add(new() { Value = version });
+                record.Parameters.Add(new() { Value = description });
+                record.Parameters.Add(new() { Value = time.GetUtcNow() });
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            now.Add(version);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return now;
+    }
+}
+
+/// <summary>Migrates the schema before anything else starts: the intake must not consume before it can park.</summary>
+internal sealed partial class SchemaMigration(NpgsqlDataSource dataSource, TimeProvider time, ILogger<SchemaMigration> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var applied = await GatewaySchema.MigrateAsync(dataSource, time, cancellationToken);
+        LogMigrated(GatewaySchema.LatestVersion, applied.Count == 0 ? "none" : string.Join(", ", applied));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database schema at version {Version} (applied now: {Applied})")]
+    partial void LogMigrated(int version, string applied);
+}
