@@ -13,7 +13,7 @@ public class DeliveryResultTests
     [InlineData(503, DeliveryStatus.Transient)]
     [InlineData(400, DeliveryStatus.Rejected)]
     [InlineData(403, DeliveryStatus.Rejected)]
-    [InlineData(410, DeliveryStatus.Rejected)]
+    [InlineData(410, DeliveryStatus.Gone)]
     public void FromStatusCode_MapsToRetryableOrNot(int statusCode, DeliveryStatus expected) =>
         Assert.Equal(expected, DeliveryResult.FromStatusCode(statusCode, null).Status);
 }
