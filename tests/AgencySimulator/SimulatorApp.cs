@@ -126,14 +126,15 @@ public static class SimulatorApp
             return Results.NoContent();
         });
         // One recipient misbehaves for a while: ?status=503&retryAfter=5&seconds=30, ?reset=true, ?latencyMs=2000.
-        app.MapPut("/control/recipients/{recipient}", (string recipient, int? status, int? retryAfter, bool? reset, int? latencyMs, int? seconds, SimulatorBehaviour behaviour, TimeProvider time) =>
+        app.MapPut("/control/recipients/{recipient}", (string recipient, int? status, int? retryAfter, bool? reset, int? latencyMs, int? seconds, int? times, SimulatorBehaviour behaviour, TimeProvider time) =>
         {
             behaviour.Set(recipient, new Misbehaviour(
                 status is >= 400 and <= 599 ? status : null,
                 retryAfter,
                 reset ?? false,
                 TimeSpan.FromMilliseconds(Math.Clamp(latencyMs ?? 0, 0, 120_000)),
-                seconds is > 0 ? time.GetUtcNow().AddSeconds(seconds.Value) : null));
+                seconds is > 0 ? time.GetUtcNow().AddSeconds(seconds.Value) : null,
+                times is > 0 ? times : null));
             return Results.NoContent();
         });
         app.MapDelete("/control/recipients/{recipient}", (string recipient, SimulatorBehaviour behaviour) =>
@@ -146,8 +147,8 @@ public static class SimulatorApp
     }
 }
 
-/// <summary>How one recipient misbehaves, until <see cref="Until"/> (or until cleared).</summary>
-public sealed record Misbehaviour(int? Status, int? RetryAfterSeconds, bool ResetConnection, TimeSpan Latency, DateTimeOffset? Until);
+/// <summary>How one recipient misbehaves, until <see cref="Until"/> or for the next <see cref="Times"/> requests (or until cleared).</summary>
+public sealed record Misbehaviour(int? Status, int? RetryAfterSeconds, bool ResetConnection, TimeSpan Latency, DateTimeOffset? Until, int? Times = null);
 
 /// <summary>How the simulated agencies behave right now; tests change it while the simulator runs.</summary>
 public sealed class SimulatorBehaviour(TimeProvider time)
@@ -155,21 +156,41 @@ public sealed class SimulatorBehaviour(TimeProvider time)
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _failures = new();
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _invalidSignatures = new();
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, Misbehaviour> _misbehaviours = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _remaining = new();
+    readonly System.Collections.Concurrent.ConcurrentQueue<(string Recipient, DateTimeOffset At)> _failureTimes = new();
 
     public TimeSpan Latency { get; set; }
 
     /// <summary>When set, every transfer is answered with this status code and not recorded.</summary>
     public int? FailWith { get; set; }
 
-    public void Set(string recipient, Misbehaviour misbehaviour) => _misbehaviours[recipient] = misbehaviour;
+    public void Set(string recipient, Misbehaviour misbehaviour)
+    {
+        _remaining[recipient] = misbehaviour.Times ?? int.MaxValue;
+        _misbehaviours[recipient] = misbehaviour;
+    }
 
     public void Clear(string recipient) => _misbehaviours.TryRemove(recipient, out _);
 
-    /// <summary>The recipient's misbehaviour if one is set and not over.</summary>
-    public Misbehaviour? For(string recipient) =>
-        _misbehaviours.TryGetValue(recipient, out var m) && (m.Until is null || time.GetUtcNow() < m.Until) ? m : null;
+    /// <summary>The recipient's misbehaviour if one is set and not over; each call uses up one of its <see cref="Misbehaviour.Times"/>.</summary>
+    public Misbehaviour? For(string recipient)
+    {
+        if (!_misbehaviours.TryGetValue(recipient, out var m) || (m.Until is { } until && time.GetUtcNow() >= until))
+        {
+            return null;
+        }
 
-    public void RecordFailure(string recipient) => _failures.AddOrUpdate(recipient, 1, (_, n) => n + 1);
+        return m.Times is null || _remaining.AddOrUpdate(recipient, 0, (_, n) => n - 1) >= 0 ? m : null;
+    }
+
+    public void RecordFailure(string recipient)
+    {
+        _failures.AddOrUpdate(recipient, 1, (_, n) => n + 1);
+        _failureTimes.Enqueue((recipient, time.GetUtcNow()));
+    }
+
+    /// <summary>When each failure was served, per recipient, oldest first.</summary>
+    public IReadOnlyList<DateTimeOffset> FailureTimesFor(string recipient) => _failureTimes.Where(f => f.Recipient == recipient).Select(f => f.At).ToList();
 
     /// <summary>Transfers answered with a failure (status or reset), per recipient.</summary>
     public int FailuresFor(string recipient) => _failures.TryGetValue(recipient, out var n) ? n : 0;

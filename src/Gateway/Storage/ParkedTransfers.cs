@@ -115,7 +115,13 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     }
 
     /// <summary>A recipient enabled again: its held transfers become due now. Returns how many.</summary>
-    public async Task<int> ReleaseAsync(string recipient, CancellationToken cancellationToken)
+    public Task<int> ReleaseAsync(string recipient, CancellationToken cancellationToken) => ReleaseAsync(dataSource, time, recipient, cancellationToken);
+
+    /// <summary>How many transfers wait, per recipient and state (no payloads).</summary>
+    public Task<IReadOnlyList<(string Recipient, string State, long Count)>> CountsAsync(CancellationToken cancellationToken) => CountsAsync(dataSource, cancellationToken);
+
+    /// <summary>For tools that hold no sealing key: the held transfers of a recipient become due now.</summary>
+    public static async Task<int> ReleaseAsync(NpgsqlDataSource dataSource, TimeProvider time, string recipient, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             "UPDATE parked_transfer SET state = 'waiting', next_attempt_at = $2 WHERE recipient = $1 AND state = 'recipient-disabled'");
@@ -124,8 +130,8 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>How many transfers wait, per recipient and state (no payloads).</summary>
-    public async Task<IReadOnlyList<(string Recipient, string State, long Count)>> CountsAsync(CancellationToken cancellationToken)
+    /// <summary>For tools that hold no sealing key: how many transfers wait, per recipient and state.</summary>
+    public static async Task<IReadOnlyList<(string Recipient, string State, long Count)>> CountsAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("SELECT recipient, state, count(*) FROM parked_transfer GROUP BY recipient, state ORDER BY recipient, state");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
