@@ -12,7 +12,8 @@ public sealed record Receipt(
     DateTimeOffset FirstReceivedAt,
     int Deliveries,
     JsonNode? Body,
-    IReadOnlyList<string> FieldsOutsideAllowList);
+    IReadOnlyList<string> FieldsOutsideAllowList,
+    string Format = "json");
 
 /// <summary>
 /// What the simulated agencies received. Dedupes on (recipient, idempotency key) the way a careful agency would:
@@ -27,7 +28,7 @@ public sealed class ReceiptStore(TimeProvider time)
     /// <summary>Records that carried an event already recorded under another idempotency key.</summary>
     public int DuplicateEffects(string recipient) => _effects.Where(e => e.Key.Recipient == recipient).Sum(e => e.Value.Count - 1);
 
-    public (Receipt Receipt, bool Duplicate) Record(string recipient, string path, string idempotencyKey, JsonNode? body, IReadOnlyList<string>? fieldsOutside = null)
+    public (Receipt Receipt, bool Duplicate) Record(string recipient, string path, string idempotencyKey, JsonNode? body, IReadOnlyList<string>? fieldsOutside = null, string format = "json")
     {
         var effect = $"{body?["agreement"]}:{body?["record"]?["eventId"]}";
         _effects.GetOrAdd((recipient, effect), _ => new()).TryAdd(idempotencyKey, 0);
@@ -38,7 +39,7 @@ public sealed class ReceiptStore(TimeProvider time)
             _ =>
             {
                 duplicate = false;
-                return new Receipt(Guid.NewGuid().ToString("N"), recipient, path, idempotencyKey, time.GetUtcNow(), 1, body, fieldsOutside ?? []);
+                return new Receipt(Guid.NewGuid().ToString("N"), recipient, path, idempotencyKey, time.GetUtcNow(), 1, body, fieldsOutside ?? [], format);
             },
             (_, existing) =>
             {

@@ -79,17 +79,18 @@ public static class SimulatorApp
             }
 
             JsonNode? body;
+            var xml = request.ContentType?.Contains("xml", StringComparison.OrdinalIgnoreCase) == true;
             try
             {
-                body = JsonNode.Parse(bytes);
+                body = xml ? XmlTransfer.ToJson(bytes) : JsonNode.Parse(bytes);
             }
-            catch (JsonException)
+            catch (Exception ex) when (ex is JsonException or System.Xml.XmlException or FormatException)
             {
-                return Results.Problem("the body is not JSON", statusCode: StatusCodes.Status400BadRequest);
+                return Results.Problem(xml ? "the body is not the expected XML" : "the body is not JSON", statusCode: StatusCodes.Status400BadRequest);
             }
 
             var outside = allowLists.FieldsOutside(body);
-            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside);
+            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside, xml ? "xml" : "json");
             return Results.Json(new { receiptId = receipt.ReceiptId, duplicate }, statusCode: duplicate ? StatusCodes.Status200OK : StatusCodes.Status201Created);
         });
         app.MapGet("/records", (string? recipient, ReceiptStore store) => Results.Json(store.List(recipient)));

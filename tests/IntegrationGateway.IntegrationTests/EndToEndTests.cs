@@ -72,6 +72,31 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AttendanceRegistered_InFlanders_ReachesTheDepartmentAsSignedXml_WithinItsAllowList()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var generator = new SampleEventGenerator(14, TimeProvider.System);
+        var events = Enumerable.Range(0, 40).Select(_ => (AttendanceRegistered)generator.Next(nameof(AttendanceRegistered))).Where(e => e.Jurisdiction == "BE-VLG").ToList();
+        Assert.NotEmpty(events);
+
+        await bed.PublishAsync(events);
+        var receipts = await bed.WaitForReceiptsAsync("departement-onderwijs", events.Count, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(events.Count, receipts.Count);
+        Assert.All(receipts, r =>
+        {
+            Assert.Equal("xml", r.Format);
+            Assert.Equal("meldingen", r.Path);
+            Assert.Empty(r.FieldsOutsideAllowList);
+            Assert.Equal("departement-onderwijs-volwassenenonderwijs", r.Body!["agreement"]!.GetValue<string>());
+        });
+        var e = events[0];
+        var receipt = Assert.Single(receipts, r => r.IdempotencyKey.StartsWith(e.EventId.ToString("D"), StringComparison.Ordinal));
+        Assert.Equal(e.Subject.Rijksregisternummer, receipt.Body!["record"]!["subject"]!["rijksregisternummer"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task DataSubjectEvents_AreHeldWholeInTheirOwnQueue_NotConsumedAndNotLost()
     {
         await using var bed = await TestBed.StartAsync();

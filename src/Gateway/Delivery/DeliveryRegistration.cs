@@ -1,4 +1,5 @@
 using IntegrationGateway.Adapters;
+using IntegrationGateway.Adapters.DepartementOnderwijs;
 using IntegrationGateway.Adapters.Duo;
 using IntegrationGateway.Adapters.Json;
 using IntegrationGateway.Gateway.Policy;
@@ -12,6 +13,7 @@ public static class DeliveryRegistration
     {
         services.AddRecipientResilience(configuration);
         services.AddDuoAdapter(configuration);
+        services.AddDepartementOnderwijsAdapter(configuration);
         services.AddJsonRecipients(configuration);
 
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
