@@ -34,9 +34,16 @@ public static class SimulatorApp
         builder.Services.AddSingleton<SimulatorBehaviour>();
         builder.Services.AddSingleton<SignatureCheck>();
         builder.Services.AddSingleton<AllowListCheck>();
+        builder.Services.AddSingleton<OAuthServer>();
 
         var app = builder.Build();
-        app.MapPost("/recipients/{recipient}/{**path}", async (string recipient, string? path, HttpContext http, ReceiptStore store, SimulatorBehaviour behaviour, SignatureCheck signatures, AllowListCheck allowLists) =>
+        app.MapPost("/oauth/token", (HttpRequest request, OAuthServer oauth) => oauth.Token(request)).DisableAntiforgery();
+        app.MapDelete("/oauth/tokens", (OAuthServer oauth) =>
+        {
+            oauth.RevokeAll();
+            return Results.NoContent();
+        });
+        app.MapPost("/recipients/{recipient}/{**path}", async (string recipient, string? path, HttpContext http, ReceiptStore store, SimulatorBehaviour behaviour, SignatureCheck signatures, AllowListCheck allowLists, OAuthServer oauth) =>
         {
             var request = http.Request;
             var misbehaviour = behaviour.For(recipient);
@@ -62,6 +69,12 @@ public static class SimulatorApp
                 }
 
                 return Results.Problem("the simulated agency is failing on purpose", statusCode: failure);
+            }
+
+            if (oauth.Protects(recipient) && oauth.Problem(recipient, request) is { } unauthorised)
+            {
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+                return Results.Problem(unauthorised, statusCode: StatusCodes.Status401Unauthorized);
             }
 
             using var buffer = new MemoryStream();
@@ -106,6 +119,9 @@ public static class SimulatorApp
                 outsideAllowList = g.Count(r => r.FieldsOutsideAllowList.Count > 0),
                 invalidSignatures = behaviour.InvalidSignaturesFor(g.Key),
             })));
+        app.MapGet("/oauth/summary", (OAuthServer oauth, IConfiguration configuration) => Results.Json(configuration.GetSection("Recipients").GetChildren()
+            .Where(r => r["OAuthClientId"] is not null)
+            .Select(r => new { recipient = r.Key, tokensIssued = oauth.IssuedFor(r.Key.ToLowerInvariant()), refused = oauth.RefusedFor(r.Key.ToLowerInvariant()) })));
         app.MapDelete("/records", (ReceiptStore store) =>
         {
             store.Clear();

@@ -19,6 +19,15 @@ public class HttpRecipientOptions : IValidatableObject
     /// </summary>
     public string? SigningSecret { get; set; }
 
+    /// <summary>OAuth2 client credentials, when the recipient wants a bearer token (<c>:OAuth:TokenUrl</c>, <c>:ClientId</c>, <c>:ClientSecret</c> or <c>:ClientSecretFile</c>, <c>:Scope</c>).</summary>
+    public OAuthOptions? OAuth { get; set; }
+
+    /// <summary>A client certificate (PKCS#12) for mutual TLS, when the recipient asks for one; its password from <see cref="ClientCertificatePassword"/>.</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>A secret: give it through the environment.</summary>
+    public string? ClientCertificatePassword { get; set; }
+
     /// <summary>A file holding the signing secret (e.g. a mounted secret), read at start.</summary>
     public string? SigningSecretFile { get; set; }
 
@@ -58,6 +67,26 @@ public class HttpRecipientOptions : IValidatableObject
         if (problem is not null)
         {
             yield return new ValidationResult(problem, [nameof(SigningSecret)]);
+        }
+
+        if (OAuth is { } oauth)
+        {
+            var results = new List<ValidationResult>();
+            Validator.TryValidateObject(oauth, new ValidationContext(oauth), results, validateAllProperties: true);
+            foreach (var result in results)
+            {
+                yield return new ValidationResult($"OAuth: {result.ErrorMessage}", [nameof(OAuth)]);
+            }
+
+            if (string.IsNullOrWhiteSpace(oauth.ClientSecret) == string.IsNullOrWhiteSpace(oauth.ClientSecretFile))
+            {
+                yield return new ValidationResult("OAuth: give exactly one of ClientSecret and ClientSecretFile", [nameof(OAuth)]);
+            }
+        }
+
+        if (ClientCertificateFile is { } certificate && !File.Exists(certificate))
+        {
+            yield return new ValidationResult($"ClientCertificateFile {certificate} does not exist", [nameof(ClientCertificateFile)]);
         }
     }
 

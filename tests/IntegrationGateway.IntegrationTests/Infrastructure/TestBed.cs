@@ -31,13 +31,14 @@ internal sealed class TestBed : IAsyncDisposable
     public ReceiptStore Receipts => Simulator.Services.GetRequiredService<ReceiptStore>();
     public SimulatorBehaviour SimulatorBehaviour => Simulator.Services.GetRequiredService<SimulatorBehaviour>();
 
-    public static async Task<TestBed> StartAsync()
+    /// <param name="simulatorSettings">More settings for the simulator (e.g. an OAuth client of a recipient).</param>
+    public static async Task<TestBed> StartAsync(IEnumerable<KeyValuePair<string, string?>>? simulatorSettings = null)
     {
         TestServices.RequireBroker();
         await TestServices.RequireDatabaseAsync();
         await TestServices.ResetDatabaseAsync();
 
-        var simulator = SimulatorApp.Create([], "http://127.0.0.1:0", TestServices.SimulatorSettings);
+        var simulator = SimulatorApp.Create([], "http://127.0.0.1:0", TestServices.SimulatorSettings.Concat(simulatorSettings ?? []));
         await simulator.StartAsync();
 
         // A school system: publisher confirms on, its own connection.
