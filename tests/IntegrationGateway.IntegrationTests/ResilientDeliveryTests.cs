@@ -60,6 +60,24 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ResetConnections_AreRetried_AndDeliveredOnce()
+    {
+        const int count = 5;
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync(Fast());
+        var events = new SampleEventGenerator(506, TimeProvider.System).AbsenceReported(count);
+        bed.SimulatorBehaviour.Set("duo", new Misbehaviour(null, null, ResetConnection: true, TimeSpan.Zero, null, Times: count));
+
+        await bed.PublishAsync(events);
+        var duo = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(30));
+
+        output.WriteLine($"connections reset {bed.SimulatorBehaviour.FailuresFor("duo")}; delivered {duo.Count}; deliveries {duo.Sum(r => r.Deliveries)}");
+        Assert.Equal(count, bed.SimulatorBehaviour.FailuresFor("duo"));
+        Assert.Equal(count, duo.Count);
+        Assert.All(duo, r => Assert.Equal(1, r.Deliveries));
+    }
+
+    [Fact]
     public async Task TooManyRequestsWithRetryAfter5_IsWaitedFor()
     {
         await using var bed = await TestBed.StartAsync();
