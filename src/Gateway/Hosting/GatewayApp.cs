@@ -106,6 +106,7 @@ public static class GatewayApp
                     recipient = r,
                     delivered = snapshot.Count(r, TransferOutcome.Delivered),
                     blocked = snapshot.Count(r, TransferOutcome.Blocked),
+                    parked = snapshot.Count(r, TransferOutcome.Parked),
                     failed = snapshot.Count(r, TransferOutcome.Failed),
                 }),
             });
