@@ -13,7 +13,8 @@ public sealed record Receipt(
     int Deliveries,
     JsonNode? Body,
     IReadOnlyList<string> FieldsOutsideAllowList,
-    string Format = "json");
+    string Format = "json",
+    string? ClientCertificate = null);
 
 /// <summary>
 /// What the simulated agencies received. Dedupes on (recipient, idempotency key) the way a careful agency would:
@@ -28,7 +29,7 @@ public sealed class ReceiptStore(TimeProvider time)
     /// <summary>Records that carried an event already recorded under another idempotency key.</summary>
     public int DuplicateEffects(string recipient) => _effects.Where(e => e.Key.Recipient == recipient).Sum(e => e.Value.Count - 1);
 
-    public (Receipt Receipt, bool Duplicate) Record(string recipient, string path, string idempotencyKey, JsonNode? body, IReadOnlyList<string>? fieldsOutside = null, string format = "json")
+    public (Receipt Receipt, bool Duplicate) Record(string recipient, string path, string idempotencyKey, JsonNode? body, IReadOnlyList<string>? fieldsOutside = null, string format = "json", string? clientCertificate = null)
     {
         var effect = $"{body?["agreement"]}:{body?["record"]?["eventId"]}";
         _effects.GetOrAdd((recipient, effect), _ => new()).TryAdd(idempotencyKey, 0);
@@ -39,7 +40,7 @@ public sealed class ReceiptStore(TimeProvider time)
             _ =>
             {
                 duplicate = false;
-                return new Receipt(Guid.NewGuid().ToString("N"), recipient, path, idempotencyKey, time.GetUtcNow(), 1, body, fieldsOutside ?? [], format);
+                return new Receipt(Guid.NewGuid().ToString("N"), recipient, path, idempotencyKey, time.GetUtcNow(), 1, body, fieldsOutside ?? [], format, clientCertificate);
             },
             (_, existing) =>
             {

@@ -29,6 +29,26 @@ public static class SimulatorApp
         builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls(url ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5080");
+        if (builder.Configuration["Tls:CertificateFile"] is { } certificateFile)
+        {
+            // HTTPS that asks every client for a certificate issued by the agencies' CA (mutual TLS).
+            var serverCertificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(certificateFile, builder.Configuration["Tls:CertificatePassword"]);
+            var clientAuthority = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(builder.Configuration["Tls:ClientAuthorityFile"]!);
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+            {
+                https.ServerCertificate = serverCertificate;
+                https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                https.ClientCertificateValidation = (certificate, _, _) =>
+                {
+                    using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+                    chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(clientAuthority);
+                    chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+                    return chain.Build(certificate);
+                };
+            }));
+        }
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ReceiptStore>();
         builder.Services.AddSingleton<SimulatorBehaviour>();
@@ -71,6 +91,12 @@ public static class SimulatorApp
                 return Results.Problem("the simulated agency is failing on purpose", statusCode: failure);
             }
 
+            var clientCertificate = http.Connection.ClientCertificate?.Subject;
+            if (http.RequestServices.GetRequiredService<IConfiguration>()[$"Recipients:{recipient}:RequireClientCertificate"] == "true" && clientCertificate is null)
+            {
+                return Results.Problem("this agency accepts transfers only over mutual TLS", statusCode: StatusCodes.Status403Forbidden);
+            }
+
             if (oauth.Protects(recipient) && oauth.Problem(recipient, request) is { } unauthorised)
             {
                 http.Response.Headers.WWWAuthenticate = "Bearer";
@@ -103,7 +129,7 @@ public static class SimulatorApp
             }
 
             var outside = allowLists.FieldsOutside(body);
-            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside, xml ? "xml" : "json");
+            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside, xml ? "xml" : "json", clientCertificate);
             return Results.Json(new { receiptId = receipt.ReceiptId, duplicate }, statusCode: duplicate ? StatusCodes.Status200OK : StatusCodes.Status201Created);
         });
         app.MapGet("/records", (string? recipient, ReceiptStore store) => Results.Json(store.List(recipient)));

@@ -28,6 +28,12 @@ public class HttpRecipientOptions : IValidatableObject
     /// <summary>A secret: give it through the environment.</summary>
     public string? ClientCertificatePassword { get; set; }
 
+    /// <summary>
+    /// A CA certificate (PEM or DER) that the recipient's server certificate must chain to, for an agency on a private
+    /// PKI; instead of, not besides, the machine's trust store.
+    /// </summary>
+    public string? ServerCertificateAuthorityFile { get; set; }
+
     /// <summary>A file holding the signing secret (e.g. a mounted secret), read at start.</summary>
     public string? SigningSecretFile { get; set; }
 
@@ -87,6 +93,11 @@ public class HttpRecipientOptions : IValidatableObject
         if (ClientCertificateFile is { } certificate && !File.Exists(certificate))
         {
             yield return new ValidationResult($"ClientCertificateFile {certificate} does not exist", [nameof(ClientCertificateFile)]);
+        }
+
+        if (ServerCertificateAuthorityFile is { } authority && !File.Exists(authority))
+        {
+            yield return new ValidationResult($"ServerCertificateAuthorityFile {authority} does not exist", [nameof(ServerCertificateAuthorityFile)]);
         }
     }
 

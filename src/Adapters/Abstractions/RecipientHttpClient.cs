@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -26,18 +28,40 @@ public static class RecipientHttpClient
             .ConfigurePrimaryHttpMessageHandler(provider =>
             {
                 var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
-                if (options(provider) is { ClientCertificateFile: { } file } settings)
+                var settings = options(provider);
+                if (settings.ClientCertificateFile is { } file)
                 {
-                    handler.SslOptions.ClientCertificates =
-                    [
-                        System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(file, settings.ClientCertificatePassword),
-                    ];
+                    var clientCertificate = X509CertificateLoader.LoadPkcs12FromFile(file, settings.ClientCertificatePassword);
+                    handler.SslOptions.ClientCertificates = [clientCertificate];
+                    // Offered whatever issuers the server lists: an agency's private CA is often not among them.
+                    handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate;
+                }
+
+                if (settings.ServerCertificateAuthorityFile is { } authorityFile)
+                {
+                    var authority = X509CertificateLoader.LoadCertificateFromFile(authorityFile);
+                    handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => ChainsTo(authority, certificate, errors);
                 }
 
                 return handler;
             });
 
     sealed class PassThroughHandler : DelegatingHandler;
+
+    /// <summary>The server's certificate chains to the recipient's own CA, and names the host (no other error).</summary>
+    static bool ChainsTo(X509Certificate2 authority, X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+    }
 
     /// <summary>The shared parts: one resilience pipeline per recipient, configured from <c>Delivery</c>.</summary>
     public static IServiceCollection AddRecipientResilience(this IServiceCollection services, IConfiguration configuration)

@@ -26,19 +26,20 @@ internal sealed class TestBed : IAsyncDisposable
     public string QueueName { get; } = $"it.intake.{Guid.NewGuid():N}";
     public string QuarantineQueue => QueueName + ".quarantine";
     public WebApplication Simulator { get; }
-    public Uri SimulatorUrl => new(Simulator.Urls.First().TrimEnd('/') + "/");
+    public Uri SimulatorUrl => new(Simulator.Urls.First(u => u.StartsWith("http:", StringComparison.Ordinal)).TrimEnd('/') + "/");
     public IBusControl Publisher { get; }
     public ReceiptStore Receipts => Simulator.Services.GetRequiredService<ReceiptStore>();
     public SimulatorBehaviour SimulatorBehaviour => Simulator.Services.GetRequiredService<SimulatorBehaviour>();
 
     /// <param name="simulatorSettings">More settings for the simulator (e.g. an OAuth client of a recipient).</param>
-    public static async Task<TestBed> StartAsync(IEnumerable<KeyValuePair<string, string?>>? simulatorSettings = null)
+    /// <param name="simulatorUrls">Where the simulator listens; plain HTTP on a free loopback port unless given.</param>
+    public static async Task<TestBed> StartAsync(IEnumerable<KeyValuePair<string, string?>>? simulatorSettings = null, string simulatorUrls = "http://127.0.0.1:0")
     {
         TestServices.RequireBroker();
         await TestServices.RequireDatabaseAsync();
         await TestServices.ResetDatabaseAsync();
 
-        var simulator = SimulatorApp.Create([], "http://127.0.0.1:0", TestServices.SimulatorSettings.Concat(simulatorSettings ?? []));
+        var simulator = SimulatorApp.Create([], simulatorUrls, TestServices.SimulatorSettings.Concat(simulatorSettings ?? []));
         await simulator.StartAsync();
 
         // A school system: publisher confirms on, its own connection.
