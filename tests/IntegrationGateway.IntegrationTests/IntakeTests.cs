@@ -294,23 +294,60 @@ public sealed class IntakeTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task AnAdapterThatThrows_DoesNotStopTheConsumer_TheEventIsQuarantinedAsProcessingAfterItsRetries()
+    public async Task AnAdapterThatThrows_HasItsTransferParked_TheConsumerAndTheOtherRecipientsGoOn()
     {
         await using var bed = await TestBed.StartAsync();
-        var recipients = Gateway.Policy.AgreementLoader.LoadDirectory(TestServices.Agreements).Agreements.Select(a => a.Recipient).Distinct().ToList();
         var calls = 0;
+        await using var gateway = await bed.StartGatewayInProcessAsync(
+            new Dictionary<string, string?>(TestServices.FastDelivery),
+            replace: services =>
+            {
+                // Fault injection: DUO's adapter has a bug that throws instead of returning a result.
+                var duo = services.Single(d => d.ServiceType == typeof(Adapters.IRecipientAdapter) && d.ImplementationType?.Name == "DuoAdapter");
+                services.Remove(duo);
+                services.AddScoped<Adapters.IRecipientAdapter>(_ => new ThrowingAdapter("duo", () => Interlocked.Increment(ref calls)));
+            });
+        var e = new SampleEventGenerator(39, TimeProvider.System).NextAbsenceReported();
+
+        await using (var publisher = await bed.ConnectIntakePublisherAsync())
+        {
+            await publisher.PublishAsync(nameof(AbsenceReported), Json(e), e.EventId);
+        }
+
+        var officer = await bed.WaitForReceiptsAsync("leerplicht", 1, TimeSpan.FromSeconds(30));
+        var parked = await bed.WaitForParkedAsync(1, TimeSpan.FromSeconds(30));
+
+        Assert.Single(officer);
+        Assert.Equal(1, parked);
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QuarantineQueue));
+        Assert.True(gateway.Services.GetRequiredService<IntakeConsumer>().IsConsuming);
+    }
+
+    [Fact]
+    public async Task TheGatewayFailingOnAnEvent_DoesNotStopTheConsumer_TheEventIsQuarantinedAsProcessingAfterItsRetries()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var attempts = 0;
         await using var gateway = await bed.StartGatewayInProcessAsync(
             new Dictionary<string, string?> { ["Intake:RetryLimit"] = "2" },
             replace: services =>
             {
-                // Fault injection: every adapter has a bug that throws instead of returning a result.
-                services.RemoveAll<Adapters.IRecipientAdapter>();
-                foreach (var recipient in recipients)
+                // Fault injection: a bug in the gateway itself, where the pipeline is put together for an event.
+                services.RemoveAll<Gateway.Delivery.RecipientAdapters>();
+                var resolutions = 0;
+                services.AddScoped<Gateway.Delivery.RecipientAdapters>(provider =>
                 {
-                    services.AddScoped<Adapters.IRecipientAdapter>(_ => new ThrowingAdapter(recipient, () => Interlocked.Increment(ref calls)));
-                }
+                    if (Interlocked.Increment(ref resolutions) == 1)
+                    {
+                        // The start-up check that every recipient has an adapter still passes.
+                        return new Gateway.Delivery.RecipientAdapters(provider.GetServices<Adapters.IRecipientAdapter>());
+                    }
+
+                    Interlocked.Increment(ref attempts);
+                    throw new InvalidOperationException("a bug");
+                });
             });
-        var e = new SampleEventGenerator(39, TimeProvider.System).NextAbsenceReported();
+        var e = new SampleEventGenerator(40, TimeProvider.System).NextAbsenceReported();
 
         await using (var publisher = await bed.ConnectIntakePublisherAsync())
         {
@@ -324,10 +361,10 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         var quarantined = Assert.Single(await bed.DrainAsync(bed.QuarantineQueue));
-        output.WriteLine($"adapter calls {calls}; quarantined {quarantined.Headers["x-quarantine-reasons"]}");
+        output.WriteLine($"attempts {attempts}; quarantined {quarantined.Headers["x-quarantine-reasons"]}");
         Assert.Equal("processing", quarantined.Headers["x-quarantine-rule"]);
         Assert.Equal(e.EventId.ToString("D"), quarantined.MessageId);
-        Assert.Equal(3, calls); // the first attempt and two retries
+        Assert.Equal(3, attempts); // the first and two retries
         Assert.True(gateway.Services.GetRequiredService<IntakeConsumer>().IsConsuming);
     }
 

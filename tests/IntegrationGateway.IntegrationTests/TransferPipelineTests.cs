@@ -76,7 +76,7 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         var routes = new RecipientRoutes(_database, TimeProvider.System, NullLogger<RecipientRoutes>.Instance);
         var pipeline = new TransferPipeline(
             new PolicyEngine(agreements), new RecipientAdapters(adapters), parked, routes, counters, TimeProvider.System,
-            Options.Create(new DeliveryOptions()), Options.Create(new RecipientResilienceOptions()), NullLogger<TransferPipeline>.Instance);
+            Options.Create(new DeliveryOptions()), NullLogger<TransferPipeline>.Instance);
         return (pipeline, counters, parked, routes);
     }
 

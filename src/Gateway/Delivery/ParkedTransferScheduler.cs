@@ -27,6 +27,12 @@ internal sealed partial class ParkedTransferScheduler(
             try
             {
                 var due = await parked.ClaimDueAsync(settings.SchedulerBatchSize, settings.SchedulerLease, await routes.DisabledAsync(stoppingToken), stoppingToken);
+                if (due.Count == 0)
+                {
+                    await Task.Delay(settings.SchedulerInterval, time, stoppingToken);
+                    continue;
+                }
+
                 await using var scope = scopes.CreateAsyncScope();
                 var adapters = scope.ServiceProvider.GetRequiredService<RecipientAdapters>();
                 // One recipient's transfers in turn, recipients side by side: a slow one does not hold up the rest.

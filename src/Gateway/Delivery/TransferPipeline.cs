@@ -21,10 +21,15 @@ public sealed partial class TransferPipeline(
     TransferCounters counters,
     TimeProvider time,
     IOptions<DeliveryOptions> options,
-    IOptions<RecipientResilienceOptions> resilience,
     ILogger<TransferPipeline> logger)
 {
-    public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken)
+    /// <summary>Decides, delivers or parks every transfer of one event; returns when all are settled.</summary>
+    /// <param name="eventId">The event's id.</param>
+    /// <param name="facts">Type, jurisdiction and sender, for routing.</param>
+    /// <param name="body">The event as published (validated).</param>
+    /// <param name="cancellationToken">Cancelled at shutdown: then nothing is counted, and the message goes back.</param>
+    /// <param name="redelivered">The broker delivered the message before: a transfer parked then may be delivered now.</param>
+    public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken, bool redelivered = false)
     {
         // Consents, objections and erasures are not stored yet: unknown means no consent, so consent-based
         // agreements deny (consent-missing) until the subject-rights store exists.
@@ -36,27 +41,26 @@ public sealed partial class TransferPipeline(
             return;
         }
 
-        var settled = new List<(string, TransferOutcome)>(decisions.Count);
-        foreach (var decision in decisions)
+        // The recipients side by side: one that is slow or failing does not delay the others' transfers.
+        var settled = await Task.WhenAll(decisions.Select(async decision =>
         {
             var agreement = decision.Agreement;
             if (!decision.Allowed)
             {
                 LogDenied(eventId, agreement.Id, agreement.Recipient, string.Join(',', decision.Reasons));
-                settled.Add((agreement.Recipient, TransferOutcome.Blocked));
-                continue;
+                return (agreement.Recipient, TransferOutcome.Blocked);
             }
 
             var transfer = new OutboundTransfer(
                 OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!);
-            settled.Add((agreement.Recipient, await DeliverAsync(transfer, agreement.Recipient, cancellationToken).ConfigureAwait(false)));
-        }
+            return (agreement.Recipient, await DeliverAsync(transfer, agreement.Recipient, redelivered, cancellationToken).ConfigureAwait(false));
+        })).ConfigureAwait(false);
 
         // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
         counters.Settled(settled);
     }
 
-    async Task<TransferOutcome> DeliverAsync(OutboundTransfer transfer, string recipient, CancellationToken cancellationToken)
+    async Task<TransferOutcome> DeliverAsync(OutboundTransfer transfer, string recipient, bool redelivered, CancellationToken cancellationToken)
     {
         if ((await routes.DisabledAsync(cancellationToken).ConfigureAwait(false)).Contains(recipient))
         {
@@ -64,26 +68,43 @@ public sealed partial class TransferPipeline(
             return TransferOutcome.Parked;
         }
 
-        var result = await adapters[recipient].DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
-        // What the recipient's client tried in process before giving this answer (none while its circuit is open).
-        var attempts = result.StatusCode is null && result.Problem?.EndsWith("circuit open", StringComparison.Ordinal) == true ? 0 : resilience.Value.Attempts;
+        DeliveryResult result;
+        try
+        {
+            result = await adapters[recipient].DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // An adapter is not meant to throw; if one does (a bug, a token endpoint answering nonsense), the transfer
+            // is parked like any failure, and the other recipients are not affected. The type, not the message.
+            result = DeliveryResult.Unreachable($"the adapter failed with {ex.GetType().Name}");
+        }
+
+        // Parked rows count delivery rounds (each round is up to Delivery:Attempts tries in process).
+        const int rounds = 1;
         switch (result.Status)
         {
             case DeliveryStatus.Delivered:
                 LogDelivered(transfer.EventId, transfer.AgreementId, recipient, result.StatusCode);
+                if (redelivered)
+                {
+                    // An earlier delivery of this message may have parked it; it needs no further try.
+                    await parked.RemoveAsync(transfer.IdempotencyKey, cancellationToken).ConfigureAwait(false);
+                }
+
                 return TransferOutcome.Delivered;
             case DeliveryStatus.Rejected:
                 LogRejected(transfer.EventId, transfer.AgreementId, recipient, result.Problem);
-                await ParkAsync(transfer, recipient, ParkedState.Rejected, attempts, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
+                await ParkAsync(transfer, recipient, ParkedState.Rejected, rounds, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
                 return TransferOutcome.Failed;
             case DeliveryStatus.Gone:
                 await routes.DisableAsync(recipient, result.Problem ?? "410 Gone", cancellationToken).ConfigureAwait(false);
-                await ParkAsync(transfer, recipient, ParkedState.RecipientDisabled, attempts, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
+                await ParkAsync(transfer, recipient, ParkedState.RecipientDisabled, rounds, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
                 return TransferOutcome.Parked;
             default:
                 var wait = options.Value.ParkedBackoff(1, result.RetryAfter);
                 LogParked(transfer.EventId, transfer.AgreementId, recipient, result.Problem, wait.TotalSeconds);
-                await ParkAsync(transfer, recipient, ParkedState.Waiting, attempts, result.StatusCode, result.Problem, wait, cancellationToken).ConfigureAwait(false);
+                await ParkAsync(transfer, recipient, ParkedState.Waiting, rounds, result.StatusCode, result.Problem, wait, cancellationToken).ConfigureAwait(false);
                 return TransferOutcome.Parked;
         }
     }

@@ -155,7 +155,7 @@ internal sealed partial class IntakeConsumer(
             await HoldAsync(verdict, cancellationToken);
             counters.CountAccepted(held: true);
         }
-        else if (await ProcessAsync(verdict, cancellationToken) is { } failure)
+        else if (await ProcessAsync(verdict, delivery.Redelivered, cancellationToken) is { } failure)
         {
             await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, [failure], cancellationToken);
         }
@@ -168,7 +168,7 @@ internal sealed partial class IntakeConsumer(
     }
 
     /// <summary>Through the pipeline, retried on an unexpected error; a violation <c>$: processing</c> when it keeps failing.</summary>
-    async Task<Violation?> ProcessAsync(IntakeVerdict verdict, CancellationToken cancellationToken)
+    async Task<Violation?> ProcessAsync(IntakeVerdict verdict, bool redelivered, CancellationToken cancellationToken)
     {
         var eventId = verdict.EventId!.Value;
         var facts = EventFacts.Of(verdict.EventType!, verdict.Event);
@@ -178,7 +178,7 @@ internal sealed partial class IntakeConsumer(
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
-                await scope.ServiceProvider.GetRequiredService<TransferPipeline>().ProcessAsync(eventId, facts, verdict.Event, cancellationToken);
+                await scope.ServiceProvider.GetRequiredService<TransferPipeline>().ProcessAsync(eventId, facts, verdict.Event, cancellationToken, redelivered || attempt > 0);
                 return null;
             }
             catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
