@@ -31,7 +31,13 @@ public sealed class OAuthServer(IConfiguration configuration, TimeProvider time)
             return Results.Json(new { error = "invalid_client" }, statusCode: StatusCodes.Status401Unauthorized);
         }
 
-        var pair = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..])).Split(':', 2);
+        var decoded = new byte[header.Length];
+        if (!Convert.TryFromBase64String(header["Basic ".Length..], decoded, out var length) || !request.HasFormContentType)
+        {
+            return Results.Json(new { error = "invalid_request" }, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var pair = Encoding.UTF8.GetString(decoded, 0, length).Split(':', 2);
         var (clientId, secret) = (Uri.UnescapeDataString(pair[0]), pair.Length > 1 ? Uri.UnescapeDataString(pair[1]) : "");
         var recipient = configuration.GetSection("Recipients").GetChildren()
             .FirstOrDefault(r => r["OAuthClientId"] == clientId && r["OAuthClientSecret"] == secret)?.Key;

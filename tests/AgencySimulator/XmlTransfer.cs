@@ -24,6 +24,11 @@ public static class XmlTransfer
 
     static JsonNode? Node(XElement element)
     {
+        if ((string?)element.Attribute(XName.Get("nil", "http://www.w3.org/2001/XMLSchema-instance")) == "true")
+        {
+            return null;
+        }
+
         if (!element.HasElements)
         {
             return element.Value;
@@ -38,7 +43,7 @@ public static class XmlTransfer
         var obj = new JsonObject();
         foreach (var child in children)
         {
-            obj[child.Name.LocalName] = Node(child);
+            obj[System.Xml.XmlConvert.DecodeName(child.Name.LocalName)] = Node(child);
         }
 
         return obj;

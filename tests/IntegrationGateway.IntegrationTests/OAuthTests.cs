@@ -18,7 +18,7 @@ public sealed class OAuthTests(ITestOutputHelper output)
         [
             new("Recipients:ggd:OAuthClientId", "gateway-ggd"),
             new("Recipients:ggd:OAuthClientSecret", secret),
-            new("OAuth:TokenLifetimeSeconds", "32"), // usable for 2 s: the gateway renews 30 s before expiry
+            new("OAuth:TokenLifetimeSeconds", "4"), // the gateway renews halfway through a token this short: after 2 s
         ]);
         await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>
         {

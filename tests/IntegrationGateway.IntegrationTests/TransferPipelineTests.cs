@@ -140,12 +140,42 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         Assert.Equal(1, other.Calls);
         var row = Assert.Single(await ParkedRowsAsync());
         Assert.Equal(($"{_event.EventId:D}:a1", ParkedState.Waiting), (row.Key, row.State));
-        Assert.Equal(duo.Received.Single().Payload.ToArray(), _sealer.Open(row.Sealed)); // sealed, and whole
+        Assert.Equal(duo.Received.Single().Payload.ToArray(), _sealer.Open(row.Sealed, ParkedTransfer.SealedFor(row.Key, _duo))); // sealed, and whole
         Assert.False(row.Sealed.AsSpan().IndexOf(duo.Received.Single().Payload.Span[..20]) >= 0);
         Assert.Equal(1, counters.Snapshot().Count(_duo, TransferOutcome.Parked));
         Assert.Equal(1, counters.Snapshot().Count(_other, TransferOutcome.Delivered));
         Assert.Equal(1, counters.Snapshot().EventsSettled);
         Assert.Contains((_duo, ParkedState.Waiting, 1L), await parked.CountsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ParkedPayload_MovedToAnotherRow_DoesNotOpen_AndIsNeverSent()
+    {
+        var duo = new ScriptedAdapter(_duo, DeliveryStatus.Transient);
+        var other = new ScriptedAdapter(_other, DeliveryStatus.Transient);
+        var (pipeline, _, parked, _) = Pipeline([Agreement("a1", _duo), Agreement("a2", _other)], duo, other);
+        await Process(pipeline, _event);
+
+        // Someone with write access to the database copies one recipient's sealed payload onto the other's row.
+        await using (var command = _database.CreateCommand(
+            "UPDATE parked_transfer SET payload_sealed = (SELECT payload_sealed FROM parked_transfer WHERE recipient = $1), next_attempt_at = now() - interval '1 minute' WHERE recipient = $2"))
+        {
+            command.Parameters.Add(new() { Value = _duo });
+            command.Parameters.Add(new() { Value = _other });
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using (var due = _database.CreateCommand("UPDATE parked_transfer SET next_attempt_at = now() - interval '1 minute' WHERE recipient = $1"))
+        {
+            due.Parameters.Add(new() { Value = _duo });
+            await due.ExecuteNonQueryAsync();
+        }
+
+        var claimed = await parked.ClaimDueAsync(1000, TimeSpan.FromMinutes(1), [], CancellationToken.None);
+
+        Assert.DoesNotContain(claimed, p => p.Recipient == _other);
+        Assert.Contains(claimed, p => p.Recipient == _duo);
+        Assert.Equal(ParkedState.Rejected, (await ParkedRowsAsync()).Single(r => r.Key.EndsWith(":a2", StringComparison.Ordinal)).State);
     }
 
     [Fact]

@@ -30,4 +30,26 @@ public class OverdrachtXmlTests
         Assert.Equal("<b> & \"x\"", (string?)record.Element(Ns + "attendance")!.Element(Ns + "remark")); // escaped, read back whole
         Assert.Equal(["eventId", "subject", "attendance"], record.Elements().Select(e => e.Name.LocalName));
     }
+
+    [Fact]
+    public void ToBytes_NamesThatAreNoXmlNames_AreEncoded_NullItemsKeepTheirPlace()
+    {
+        var payload = """{"a b":1,"1x":{"list":["one",null,"three"]}}""";
+        var transfer = new OutboundTransfer("k", Guid.Empty, "T", "agreement", Encoding.UTF8.GetBytes(payload));
+
+        var record = XDocument.Parse(Encoding.UTF8.GetString(OverdrachtXml.ToBytes(transfer))).Root!.Element(Ns + "Record")!;
+
+        Assert.Equal(["a_x0020_b", "_x0031_x"], record.Elements().Select(e => e.Name.LocalName));
+        var items = record.Element(Ns + "_x0031_x")!.Element(Ns + "list")!.Elements(Ns + "item").ToList();
+        Assert.Equal(3, items.Count);
+        Assert.Equal("true", (string?)items[1].Attribute(XName.Get("nil", "http://www.w3.org/2001/XMLSchema-instance")));
+    }
+
+    [Fact]
+    public void ToBytes_AControlCharacter_CannotBeCarried_AndSaysSo()
+    {
+        var transfer = new OutboundTransfer("k", Guid.Empty, "T", "agreement", Encoding.UTF8.GetBytes("""{"remark":"a\u0001b"}"""));
+
+        Assert.ThrowsAny<ArgumentException>(() => OverdrachtXml.ToBytes(transfer));
+    }
 }

@@ -50,7 +50,10 @@ public class HttpRecipientOptions : IValidatableObject
     }
 
     /// <summary>The signing key: from the secret, or the file. Errors name the setting, never its value.</summary>
-    public byte[] SigningKey() => StandardWebhooks.DecodeSecret(SigningSecret ?? File.ReadAllText(SigningSecretFile!));
+    /// <remarks>Read once and kept: the client factory rebuilds handlers every few minutes, and a file half-way through a rotation must not break deliveries. A new secret takes effect at restart.</remarks>
+    public byte[] SigningKey() => _signingKey ??= StandardWebhooks.DecodeSecret(SigningSecret ?? File.ReadAllText(SigningSecretFile!));
+
+    byte[]? _signingKey;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -35,7 +35,7 @@ public sealed class OAuthTokenCache(IHttpClientFactory clients, TimeProvider tim
 {
     public const string TokenClient = "oauth-token";
     static readonly TimeSpan Margin = TimeSpan.FromSeconds(30);
-    readonly ConcurrentDictionary<string, (string Token, DateTimeOffset ExpiresAt)> _tokens = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, (string Token, DateTimeOffset ExpiresAt, TimeSpan Lifetime)> _tokens = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     /// <summary>How many tokens were fetched, per recipient (for tests and the ops view).</summary>
@@ -71,9 +71,11 @@ public sealed class OAuthTokenCache(IHttpClientFactory clients, TimeProvider tim
     }
 
     string? Usable(string recipient, string? rejected) =>
-        _tokens.TryGetValue(recipient, out var cached) && cached.Token != rejected && time.GetUtcNow() < cached.ExpiresAt - Margin ? cached.Token : null;
+        // Renewed 30 s before expiry, or halfway through a shorter lifetime, so a short-lived token is still reused.
+        _tokens.TryGetValue(recipient, out var cached) && cached.Token != rejected
+        && time.GetUtcNow() < cached.ExpiresAt - TimeSpan.FromTicks(Math.Min(Margin.Ticks, cached.Lifetime.Ticks / 2)) ? cached.Token : null;
 
-    async Task<(string Token, DateTimeOffset ExpiresAt)> AcquireAsync(OAuthOptions options, CancellationToken cancellationToken)
+    async Task<(string Token, DateTimeOffset ExpiresAt, TimeSpan Lifetime)> AcquireAsync(OAuthOptions options, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, options.TokenUrl);
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(
@@ -93,9 +95,16 @@ public sealed class OAuthTokenCache(IHttpClientFactory clients, TimeProvider tim
         }
 
         using var json = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
-        var token = json.RootElement.GetProperty("access_token").GetString() ?? throw new HttpRequestException("the token endpoint sent no access_token");
-        var lifetime = json.RootElement.TryGetProperty("expires_in", out var expires) && expires.TryGetInt32(out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(5);
-        return (token, time.GetUtcNow() + lifetime);
+        var token = json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("access_token", out var access) && access.ValueKind == JsonValueKind.String
+            ? access.GetString()!
+            : throw new HttpRequestException($"the token endpoint {options.TokenUrl} sent no access_token");
+        // Some providers send expires_in as a string.
+        var lifetime = json.RootElement.TryGetProperty("expires_in", out var expires)
+            && ((expires.ValueKind == JsonValueKind.Number && expires.TryGetInt32(out var seconds))
+                || (expires.ValueKind == JsonValueKind.String && int.TryParse(expires.GetString(), out seconds)))
+            ? TimeSpan.FromSeconds(seconds)
+            : TimeSpan.FromMinutes(5);
+        return (token, time.GetUtcNow() + lifetime, lifetime);
     }
 }
 

@@ -76,7 +76,8 @@ public sealed partial class RecipientResilience(IOptions<RecipientResilienceOpti
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
                     { Exception: BrokenCircuitException } => false, // open: park it now, do not wait here
-                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Exception: HttpRequestException failed } => failed.StatusCode is null || IsTransient(failed.StatusCode.Value),
+                    { Exception: TimeoutRejectedException } => true,
                     { Result: { } response } => IsTransient(response.StatusCode) && !(RetryAfter(response, time) > settings.MaxRetryAfter),
                     _ => false,
                 }),
@@ -96,7 +97,8 @@ public sealed partial class RecipientResilience(IOptions<RecipientResilienceOpti
                 StateProvider = circuit,
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
-                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Exception: HttpRequestException failed } => failed.StatusCode is null || IsTransient(failed.StatusCode.Value),
+                    { Exception: TimeoutRejectedException } => true,
                     { Result: { } response } => IsTransient(response.StatusCode),
                     _ => false,
                 }),
@@ -126,7 +128,8 @@ public sealed partial class RecipientResilience(IOptions<RecipientResilienceOpti
             return null;
         }
 
-        var wait = header.Delta ?? (header.Date is { } date ? date - time.GetUtcNow() : null);
+        // A date is measured against the recipient's own clock (its Date header) when it sends one.
+        var wait = header.Delta ?? (header.Date is { } date ? date - (response.Headers.Date ?? time.GetUtcNow()) : null);
         return wait is { } w && w < TimeSpan.Zero ? TimeSpan.Zero : wait;
     }
 
@@ -144,5 +147,14 @@ public sealed partial class RecipientResilience(IOptions<RecipientResilienceOpti
 public sealed class ResilienceHandler(ResiliencePipeline<HttpResponseMessage> pipeline) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-        await pipeline.ExecuteAsync(async token => await base.SendAsync(request, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await pipeline.ExecuteAsync(
+            async token =>
+            {
+                var response = await base.SendAsync(request, token).ConfigureAwait(false);
+                // The body too within the attempt's timeout: a recipient that sends headers and then stalls is a
+                // failed attempt, not a transfer held forever.
+                await response.Content.LoadIntoBufferAsync(token).ConfigureAwait(false);
+                return response;
+            },
+            cancellationToken).ConfigureAwait(false);
 }

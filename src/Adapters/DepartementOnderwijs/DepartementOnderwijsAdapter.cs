@@ -23,6 +23,19 @@ public interface IDepartementOnderwijsClient
 
 internal sealed class DepartementOnderwijsClient(HttpClient http) : IDepartementOnderwijsClient
 {
-    public Task<DeliveryResult> SubmitAsync(OutboundTransfer transfer, CancellationToken cancellationToken) =>
-        HttpDelivery.PostAsync(http, "meldingen", transfer, OverdrachtXml.ToContent(transfer), cancellationToken);
+    public Task<DeliveryResult> SubmitAsync(OutboundTransfer transfer, CancellationToken cancellationToken)
+    {
+        HttpContent content;
+        try
+        {
+            content = OverdrachtXml.ToContent(transfer);
+        }
+        catch (ArgumentException)
+        {
+            // A control character in a text field, say: refused here (kept for an operator), never altered.
+            return Task.FromResult(new DeliveryResult(DeliveryStatus.Rejected, null, null, "the record holds a character XML cannot carry"));
+        }
+
+        return HttpDelivery.PostAsync(http, "meldingen", transfer, content, cancellationToken);
+    }
 }

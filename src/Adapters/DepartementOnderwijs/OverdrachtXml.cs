@@ -12,11 +12,15 @@ namespace IntegrationGateway.Adapters.DepartementOnderwijs;
 ///   &lt;Record&gt;&lt;eventId&gt;...&lt;/eventId&gt;&lt;subject&gt;&lt;rijksregisternummer&gt;...&lt;/rijksregisternummer&gt;&lt;/subject&gt;...&lt;/Record&gt;
 /// &lt;/Overdracht&gt;
 /// </code>
-/// A list becomes repeated <c>item</c> elements inside the property's element; a null is left out.
+/// A list becomes repeated <c>item</c> elements inside the property's element (a null item as
+/// <c>xsi:nil="true"</c>, so positions hold); a null property is left out. A property name that is no XML name is
+/// encoded as <see cref="XmlConvert.EncodeLocalName"/> does. A string holding a character XML cannot carry throws
+/// <see cref="ArgumentException"/>: the transfer cannot go in this format, and is refused rather than altered.
 /// </summary>
 public static class OverdrachtXml
 {
     public const string Namespace = "urn:integrationgateway:departement-onderwijs:v1";
+    const string SchemaInstance = "http://www.w3.org/2001/XMLSchema-instance";
 
     public static HttpContent ToContent(OutboundTransfer transfer)
     {
@@ -47,20 +51,21 @@ public static class OverdrachtXml
     {
         foreach (var property in obj.EnumerateObject())
         {
-            WriteValue(xml, property.Name, property.Value);
+            if (property.Value.ValueKind != JsonValueKind.Null)
+            {
+                WriteValue(xml, XmlConvert.EncodeLocalName(property.Name), property.Value);
+            }
         }
     }
 
     static void WriteValue(XmlWriter xml, string name, JsonElement value)
     {
-        if (value.ValueKind == JsonValueKind.Null)
-        {
-            return;
-        }
-
         xml.WriteStartElement(name, Namespace);
         switch (value.ValueKind)
         {
+            case JsonValueKind.Null:
+                xml.WriteAttributeString("xsi", "nil", SchemaInstance, "true");
+                break;
             case JsonValueKind.Object:
                 WriteProperties(xml, value);
                 break;

@@ -74,36 +74,51 @@ internal sealed partial class ParkedTransferScheduler(
     {
         foreach (var p in transfers)
         {
-            await parked.UpdateAsync(p.Transfer.IdempotencyKey, ParkedState.Rejected, time.GetUtcNow(), null, problem, cancellationToken);
+            await parked.UpdateAsync(p.Transfer.IdempotencyKey, ParkedState.Rejected, time.GetUtcNow(), null, problem, p.LeaseId!.Value, cancellationToken);
         }
     }
 
+    /// <summary>One recipient's due transfers in turn; at the first that still fails, the rest are given back untried.</summary>
     async Task RetryAsync(IRecipientAdapter adapter, IEnumerable<ParkedTransfer> transfers, CancellationToken cancellationToken)
     {
-        foreach (var p in transfers)
+        var queue = new Queue<ParkedTransfer>(transfers);
+        while (queue.TryDequeue(out var p))
         {
             var transfer = p.Transfer;
-            var result = await adapter.DeliverAsync(transfer, cancellationToken);
+            var lease = p.LeaseId!.Value;
+            DeliveryResult result;
+            try
+            {
+                result = await adapter.DeliverAsync(transfer, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                result = DeliveryResult.Unreachable($"the adapter failed with {ex.GetType().Name}");
+            }
+
             switch (result.Status)
             {
                 case DeliveryStatus.Delivered:
-                    await parked.RemoveAsync(transfer.IdempotencyKey, cancellationToken);
+                    await parked.RemoveAsync(transfer.IdempotencyKey, cancellationToken, lease);
                     counters.SettledLater(p.Recipient, TransferOutcome.Delivered);
                     LogDeliveredLater(transfer.EventId, transfer.AgreementId, p.Recipient, p.Attempts + 1);
                     break;
                 case DeliveryStatus.Rejected:
-                    await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.Rejected, time.GetUtcNow(), result.StatusCode, result.Problem, cancellationToken);
+                    await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.Rejected, time.GetUtcNow(), result.StatusCode, result.Problem, lease, cancellationToken);
                     counters.SettledLater(p.Recipient, TransferOutcome.Failed);
                     break;
                 case DeliveryStatus.Gone:
                     await routes.DisableAsync(p.Recipient, result.Problem ?? "410 Gone", cancellationToken);
-                    await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.RecipientDisabled, time.GetUtcNow(), result.StatusCode, result.Problem, cancellationToken);
-                    return; // the rest of this recipient's batch waits for the route to be enabled
+                    await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.RecipientDisabled, time.GetUtcNow(), result.StatusCode, result.Problem, lease, cancellationToken);
+                    await parked.ReleaseAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, time.GetUtcNow(), cancellationToken);
+                    return; // the rest wait for the route to be enabled: the claim skips disabled recipients
                 default:
-                    var wait = options.Value.ParkedBackoff(p.Attempts + 1, result.RetryAfter);
-                    await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.Waiting, time.GetUtcNow() + wait, result.StatusCode, result.Problem, cancellationToken);
-                    LogStillFailing(transfer.EventId, p.Recipient, result.Problem, wait.TotalSeconds);
-                    break;
+                    var next = time.GetUtcNow() + options.Value.ParkedBackoff(p.Attempts + 1, result.RetryAfter);
+                    await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.Waiting, next, result.StatusCode, result.Problem, lease, cancellationToken);
+                    // The recipient still fails: the others of this batch would too. Back, untried, for the same time.
+                    await parked.ReleaseAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, next, cancellationToken);
+                    LogStillFailing(transfer.EventId, p.Recipient, result.Problem, (next - time.GetUtcNow()).TotalSeconds, queue.Count);
+                    return;
             }
         }
     }
@@ -111,8 +126,8 @@ internal sealed partial class ParkedTransferScheduler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: parked transfer delivered to {Recipient} under {AgreementId} (attempt {Attempt})")]
     partial void LogDeliveredLater(Guid eventId, string agreementId, string recipient, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: parked transfer to {Recipient} failed again ({Problem}); next try in {DelaySeconds:0} s")]
-    partial void LogStillFailing(Guid eventId, string recipient, string? problem, double delaySeconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: parked transfer to {Recipient} failed again ({Problem}); next try in {DelaySeconds:0} s, with {Others} more of its transfers")]
+    partial void LogStillFailing(Guid eventId, string recipient, string? problem, double delaySeconds, int others);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Parked-transfer scheduler: {ExceptionType}: {Problem}; trying again")]
     partial void LogSchedulerFailed(string exceptionType, string problem);

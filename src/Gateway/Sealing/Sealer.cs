@@ -52,18 +52,20 @@ public sealed class Sealer
         return new Sealer(bytes[..length]);
     }
 
-    public byte[] Seal(ReadOnlySpan<byte> plaintext)
+    /// <param name="plaintext">What to seal.</param>
+    /// <param name="associatedData">What the sealed bytes belong to (e.g. the transfer's key and recipient): opening them anywhere else fails, so they cannot be moved to another row.</param>
+    public byte[] Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData = default)
     {
         var sealedBytes = new byte[NonceSize + TagSize + plaintext.Length];
         var nonce = sealedBytes.AsSpan(0, NonceSize);
         RandomNumberGenerator.Fill(nonce);
         using var aes = new AesGcm(_key, TagSize);
-        aes.Encrypt(nonce, plaintext, sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize));
+        aes.Encrypt(nonce, plaintext, sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize), associatedData);
         return sealedBytes;
     }
 
     /// <summary>The original bytes; throws <see cref="AuthenticationTagMismatchException"/> under a wrong key or after tampering.</summary>
-    public byte[] Open(ReadOnlySpan<byte> sealedBytes)
+    public byte[] Open(ReadOnlySpan<byte> sealedBytes, ReadOnlySpan<byte> associatedData = default)
     {
         if (sealedBytes.Length < NonceSize + TagSize)
         {
@@ -72,7 +74,7 @@ public sealed class Sealer
 
         var plaintext = new byte[sealedBytes.Length - NonceSize - TagSize];
         using var aes = new AesGcm(_key, TagSize);
-        aes.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext);
+        aes.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext, associatedData);
         return plaintext;
     }
 }

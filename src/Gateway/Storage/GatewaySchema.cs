@@ -20,6 +20,7 @@ public static class GatewaySchema
                 recipient        text NOT NULL,
                 payload_sealed   bytea NOT NULL,
                 sealed_with      text NOT NULL,
+                lease_id         uuid,
                 state            text NOT NULL CHECK (state IN ('waiting', 'rejected', 'recipient-disabled')),
                 attempts         integer NOT NULL,
                 next_attempt_at  timestamptz NOT NULL,

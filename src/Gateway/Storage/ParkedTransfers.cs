@@ -26,7 +26,14 @@ public sealed record ParkedTransfer(
     int Attempts,
     DateTimeOffset NextAttemptAt,
     int? LastStatus,
-    string? LastProblem);
+    string? LastProblem)
+{
+    /// <summary>The claim this row was taken under by the scheduler; its updates count only while the lease is theirs.</summary>
+    public Guid? LeaseId { get; init; }
+
+    /// <summary>What the sealed payload is bound to: the same bytes under another transfer or recipient do not open.</summary>
+    public static byte[] SealedFor(string idempotencyKey, string recipient) => System.Text.Encoding.UTF8.GetBytes($"{idempotencyKey}|{recipient}");
+}
 
 /// <summary>
 /// Transfers that could not be delivered now, stored durably before their message is acknowledged. The idempotency
@@ -40,7 +47,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
             INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             ON CONFLICT (idempotency_key) DO UPDATE SET
-                payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, attempts = parked_transfer.attempts + EXCLUDED.attempts,
+                payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = NULL, attempts = parked_transfer.attempts + EXCLUDED.attempts,
                 next_attempt_at = EXCLUDED.next_attempt_at, last_status = EXCLUDED.last_status, last_problem = EXCLUDED.last_problem
             """;
         var t = parked.Transfer;
@@ -50,7 +57,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = t.EventType });
         command.Parameters.Add(new() { Value = t.AgreementId });
         command.Parameters.Add(new() { Value = parked.Recipient });
-        command.Parameters.Add(new() { Value = sealer.Seal(t.Payload.Span) });
+        command.Parameters.Add(new() { Value = sealer.Seal(t.Payload.Span, ParkedTransfer.SealedFor(t.IdempotencyKey, parked.Recipient)) });
         command.Parameters.Add(new() { Value = parked.State });
         command.Parameters.Add(new() { Value = parked.Attempts });
         command.Parameters.Add(new() { Value = parked.NextAttemptAt });
@@ -69,7 +76,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     public async Task<IReadOnlyList<ParkedTransfer>> ClaimDueAsync(int limit, TimeSpan lease, IReadOnlyCollection<string> disabledRecipients, CancellationToken cancellationToken)
     {
         const string sql = """
-            UPDATE parked_transfer SET next_attempt_at = $2
+            UPDATE parked_transfer SET next_attempt_at = $2, lease_id = $6
             WHERE idempotency_key IN (
                 SELECT idempotency_key FROM parked_transfer
                 WHERE state = 'waiting' AND next_attempt_at <= $1 AND NOT (recipient = ANY($4)) AND sealed_with = $5
@@ -83,34 +90,51 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = limit });
         command.Parameters.Add(new() { Value = disabledRecipients.ToArray() });
         command.Parameters.Add(new() { Value = sealer.KeyId });
+        var claim = Guid.NewGuid();
+        command.Parameters.Add(new() { Value = claim });
         var (rows, unreadable) = await ReadAsync(command, cancellationToken);
         foreach (var key in unreadable)
         {
-            // Sealed under this key yet does not open: changed in the database. Kept for an operator, never sent.
-            await UpdateAsync(key, ParkedState.Rejected, now, null, "the sealed payload does not open: changed in the database?", cancellationToken);
+            // Sealed under this key yet does not open: changed or moved in the database. Kept for an operator, never sent.
+            await UpdateAsync(key, ParkedState.Rejected, now, null, "the sealed payload does not open: changed in the database?", claim, cancellationToken);
         }
 
-        return rows;
+        return rows.Select(r => r with { LeaseId = claim }).ToList();
     }
 
-    /// <summary>Delivered at last: it leaves the table.</summary>
-    public async Task RemoveAsync(string idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>Delivered at last: it leaves the table (under <paramref name="lease"/> only while that lease is still the row's).</summary>
+    public async Task RemoveAsync(string idempotencyKey, CancellationToken cancellationToken, Guid? lease = null)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM parked_transfer WHERE idempotency_key = $1");
+        await using var command = dataSource.CreateCommand("DELETE FROM parked_transfer WHERE idempotency_key = $1 AND ($2::uuid IS NULL OR lease_id = $2)");
         command.Parameters.Add(new() { Value = idempotencyKey });
+        command.Parameters.Add(new() { Value = (object?)lease ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>After an attempt that did not deliver: its new state, when to try next, and why.</summary>
-    public async Task UpdateAsync(string idempotencyKey, string state, DateTimeOffset nextAttemptAt, int? status, string? problem, CancellationToken cancellationToken)
+    /// <summary>
+    /// After an attempt that did not deliver: its new state, when to try next, and why; ignored when the row's lease
+    /// has passed to another claim (a scheduler that took too long must not overwrite newer news).
+    /// </summary>
+    public async Task UpdateAsync(string idempotencyKey, string state, DateTimeOffset nextAttemptAt, int? status, string? problem, Guid lease, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "UPDATE parked_transfer SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_status = $4, last_problem = $5 WHERE idempotency_key = $1");
+            "UPDATE parked_transfer SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_status = $4, last_problem = $5, lease_id = NULL WHERE idempotency_key = $1 AND lease_id = $6");
         command.Parameters.Add(new() { Value = idempotencyKey });
         command.Parameters.Add(new() { Value = state });
         command.Parameters.Add(new() { Value = nextAttemptAt });
         command.Parameters.Add(new() { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
         command.Parameters.Add(new() { Value = (object?)problem ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = lease });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Gives back claimed rows not tried (their recipient is failing): due again at <paramref name="nextAttemptAt"/>.</summary>
+    public async Task ReleaseAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE parked_transfer SET next_attempt_at = $3, lease_id = NULL WHERE idempotency_key = ANY($1) AND lease_id = $2");
+        command.Parameters.Add(new() { Value = idempotencyKeys.ToArray() });
+        command.Parameters.Add(new() { Value = lease });
+        command.Parameters.Add(new() { Value = nextAttemptAt });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -154,7 +178,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
             byte[] payload;
             try
             {
-                payload = sealer.Open(reader.GetFieldValue<byte[]>(5));
+                payload = sealer.Open(reader.GetFieldValue<byte[]>(5), ParkedTransfer.SealedFor(reader.GetString(0), reader.GetString(4)));
             }
             catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
             {
