@@ -63,6 +63,30 @@ public static class RecipientHttpClient
         return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
     }
 
+    /// <summary>
+    /// A recipient with an adapter of its own: its options bound from <paramref name="section"/> (falling back to the
+    /// secrets directory for its signing secret) and checked at start, its typed client with every shared handler,
+    /// and the adapter. What stays in the recipient's folder is its mapping and client.
+    /// </summary>
+    public static IServiceCollection AddHttpRecipient<TClient, TClientImplementation, TOptions, TAdapter>(
+        this IServiceCollection services, IConfiguration configuration, string recipient, string section)
+        where TClient : class
+        where TClientImplementation : class, TClient
+        where TOptions : HttpRecipientOptions
+        where TAdapter : class, IRecipientAdapter
+    {
+        services.AddOptions<TOptions>()
+            .Bind(configuration.GetSection(section))
+            .PostConfigure(o => o.UseSecretsDirectory(configuration[HttpRecipientOptions.SecretsDirectoryKey], recipient))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddHttpClient<TClient, TClientImplementation>((provider, http) => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value.Apply(http))
+            .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value);
+        // Transient: typed HttpClients are cheap and must not be captured by a singleton (handler rotation).
+        services.AddTransient<IRecipientAdapter, TAdapter>();
+        return services;
+    }
+
     /// <summary>The shared parts: one resilience pipeline per recipient, configured from <c>Delivery</c>.</summary>
     public static IServiceCollection AddRecipientResilience(this IServiceCollection services, IConfiguration configuration)
     {
