@@ -78,6 +78,41 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task DatabaseAwayWhileTransfersMustBeParked_MessagesAreKept_AndParkedWhenItIsBack()
+    {
+        const int count = 5;
+        await using var bed = await TestBed.StartAsync();
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(TestServices.DatabaseConnectionString);
+        await using var proxy = new TcpProxy(database.Host!, database.Port);
+        database.Port = proxy.Port;
+        database.Pooling = false; // every command opens through the proxy, so a cut is felt at once
+        await using var gateway = await bed.StartGatewayInProcessAsync(Fast(("ConnectionStrings:Gateway", database.ConnectionString)));
+        var events = new SampleEventGenerator(507, TimeProvider.System).AbsenceReported(count);
+        bed.SimulatorBehaviour.Set("duo", new Misbehaviour(503, null, false, TimeSpan.Zero, null));
+
+        proxy.Cut();
+        await bed.PublishAsync(events);
+        await Task.Delay(TimeSpan.FromSeconds(8)); // DUO fails, and its transfers cannot be parked: nothing may be acked
+        var officerDuringOutage = bed.Receipts.List("leerplicht").Count;
+        var parkedDuringOutage = await bed.WaitForParkedAsync(0, TimeSpan.Zero);
+        var quarantinedDuringOutage = await bed.MessagesInQueueAsync(bed.QuarantineQueue);
+
+        proxy.Restore();
+        var parked = await bed.WaitForParkedAsync(count, TimeSpan.FromSeconds(60));
+        bed.SimulatorBehaviour.Clear("duo");
+        var duo = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(60));
+
+        output.WriteLine($"database cut for 8 s: officer received {officerDuringOutage} (sent again later: idempotent), parked during the outage {parkedDuringOutage}, quarantined {quarantinedDuringOutage}; " +
+                         $"parked once it was back {parked}; DUO received all {duo.Count} when it recovered");
+        Assert.Equal(0, parkedDuringOutage);
+        Assert.Equal(0u, quarantinedDuringOutage);
+        Assert.Equal(count, parked);
+        Assert.Equal(events.Select(e => $"{e.EventId:D}:duo-verzuimregister").Order(), duo.Select(r => r.IdempotencyKey).Order());
+        Assert.Equal(0, bed.Receipts.DuplicateEffects("leerplicht"));
+        Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName));
+    }
+
+    [Fact]
     public async Task TooManyRequestsWithRetryAfter5_IsWaitedFor()
     {
         await using var bed = await TestBed.StartAsync();

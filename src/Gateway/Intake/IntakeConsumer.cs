@@ -21,7 +21,8 @@ namespace IntegrationGateway.Gateway.Intake;
 /// (field path and rule, never a value) in its headers, and counted by rule.</item>
 /// </list>
 /// A message is acknowledged only after that has happened, and a publish to the quarantine or hold queue is
-/// confirmed by the broker first; so nothing is lost. At shutdown no new message is started, those in flight get
+/// confirmed by the broker first; so nothing is lost. When the database or the broker fails under it, the message
+/// is kept and tried again in place, with backoff. At shutdown no new message is started, those in flight get
 /// <see cref="IntakeOptions.StopTimeout"/> to finish, and the rest go back to the queue unacknowledged.
 /// </summary>
 internal sealed partial class IntakeConsumer(
@@ -108,18 +109,28 @@ internal sealed partial class IntakeConsumer(
                 return;
             }
 
-            await HandleAsync(delivery, _stopping.Token);
+            var wait = TimeSpan.FromSeconds(1);
+            while (true)
+            {
+                try
+                {
+                    await HandleAsync(delivery, _stopping.Token);
+                    return;
+                }
+                catch (Exception ex) when (!_stopping.IsCancellationRequested)
+                {
+                    // The database (parking), the broker's confirm of a quarantine or hold copy, or a channel failed:
+                    // not the message's fault. It stays unacknowledged (nothing is lost) and is tried again here, not
+                    // handed back: each hand-back counts against the delivery limit a quorum queue may have (RabbitMQ
+                    // 4 drops or dead-letters a message after 20), and an outage can last longer than 20 tries.
+                    LogRetryInPlace(delivery.DeliveryTag, ex.GetType().Name, wait.TotalSeconds, ex.StackTrace);
+                    await Task.Delay(wait, time, _stopping.Token);
+                    wait = TimeSpan.FromSeconds(Math.Min(wait.TotalSeconds * 2, 30));
+                }
+            }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
-            await SettleAsync(delivery.DeliveryTag, ack: false);
-        }
-        catch (Exception ex)
-        {
-            // The broker refused the quarantine or hold publish, or the channel failed: hand the message back and
-            // let it come again, rather than acknowledge something that is not safely somewhere else.
-            LogHandBack(delivery.DeliveryTag, ex.GetType().Name, ex.StackTrace);
-            await Task.Delay(TimeSpan.FromSeconds(1), time, CancellationToken.None);
             await SettleAsync(delivery.DeliveryTag, ack: false);
         }
         finally
@@ -347,8 +358,8 @@ internal sealed partial class IntakeConsumer(
     [LoggerMessage(Level = LogLevel.Error, Message = "Reading a message failed with {ExceptionType} at {StackTrace}; quarantined as 'processing'")]
     partial void LogReadFailed(string exceptionType, string? stackTrace);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Message {DeliveryTag} handed back to the queue after {ExceptionType} at {StackTrace}")]
-    partial void LogHandBack(ulong deliveryTag, string exceptionType, string? stackTrace);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {DeliveryTag}: {ExceptionType}; kept and tried again in {DelaySeconds:0} s, at {StackTrace}")]
+    partial void LogRetryInPlace(ulong deliveryTag, string exceptionType, double delaySeconds, string? stackTrace);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {DeliveryTag} could not be settled: its channel closed; the broker will deliver it again")]
     partial void LogSettleLost(ulong deliveryTag);
