@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using IntegrationGateway.Adapters;
 using IntegrationGateway.AgencySimulator;
 using IntegrationGateway.Gateway.Events;
@@ -169,7 +171,14 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         output.WriteLine($"officer: {count} events in {baseline.TotalSeconds:0.00} s with DUO well, {whileOpen.TotalSeconds:0.00} s with DUO's circuit open; " +
                          $"DUO calls until the circuit opened {callsBeforeOpen} (the first {count} transfers, 16 at a time, {count * 3} attempts without a circuit); " +
                          $"calls while open {callsWhileOpen} for {count} more transfers; circuit {circuit}; parked {parked}");
+        using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
+        var summary = await http.GetFromJsonAsync<JsonObject>("/ops/summary");
+        var duoSummary = summary!["recipients"]!.AsArray().Single(r => r!["recipient"]!.GetValue<string>() == "duo")!;
+        output.WriteLine($"ops summary for duo: {duoSummary.ToJsonString()}");
+
         Assert.Equal(Polly.CircuitBreaker.CircuitState.Open, circuit);
+        Assert.Equal("Open", duoSummary["circuit"]!.GetValue<string>());
+        Assert.Equal(2 * count, duoSummary["waitingNow"]!["waiting"]!.GetValue<long>());
         Assert.True(callsBeforeOpen < count * 3, $"the circuit never cut attempts short: {callsBeforeOpen}");
         Assert.Equal(0, callsWhileOpen);
         Assert.Equal(2 * count, parked);

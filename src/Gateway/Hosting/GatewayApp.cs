@@ -1,3 +1,4 @@
+using IntegrationGateway.Adapters;
 using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Health;
 using IntegrationGateway.Gateway.Intake;
@@ -83,13 +84,26 @@ public static class GatewayApp
         return services;
     }
 
-    /// <summary>Counts since start, per recipient and outcome: no personal data, safe for any operator.</summary>
+    /// <summary>
+    /// Counts since start, per recipient and outcome, each recipient's circuit and the transfers parked for it now
+    /// (from the database): no personal data, safe for any operator.
+    /// </summary>
     static void MapOpsSummary(this WebApplication app)
     {
         app.MapGet("/", () => Results.Redirect("/ops/summary"));
-        app.MapGet("/ops/summary", (TransferCounters counters, IntakeCounters intake) =>
+        app.MapGet("/ops/summary", async (TransferCounters counters, IntakeCounters intake, RecipientResilience resilience, NpgsqlDataSource database, RecipientAdapters adapters, CancellationToken cancellationToken) =>
         {
             var snapshot = counters.Snapshot();
+            IReadOnlyList<(string Recipient, string State, long Count)>? parked;
+            try
+            {
+                parked = await ParkedTransfers.CountsAsync(database, cancellationToken);
+            }
+            catch (NpgsqlException)
+            {
+                parked = null; // the database is away: readiness says so; the rest of the summary still holds
+            }
+
             return Results.Json(new
             {
                 intake = new
@@ -101,13 +115,15 @@ public static class GatewayApp
                 },
                 eventsSettled = snapshot.EventsSettled,
                 eventsUnrouted = snapshot.EventsUnrouted,
-                recipients = snapshot.Recipients.Select(r => new
+                recipients = snapshot.Recipients.Union(adapters.Recipients).Order(StringComparer.Ordinal).Select(r => new
                 {
                     recipient = r,
                     delivered = snapshot.Count(r, TransferOutcome.Delivered),
                     blocked = snapshot.Count(r, TransferOutcome.Blocked),
                     parked = snapshot.Count(r, TransferOutcome.Parked),
                     failed = snapshot.Count(r, TransferOutcome.Failed),
+                    circuit = resilience.CircuitOf(r)?.ToString() ?? "Closed",
+                    waitingNow = parked?.Where(p => p.Recipient == r).ToDictionary(p => p.State, p => p.Count),
                 }),
             });
         });
