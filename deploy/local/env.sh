@@ -42,6 +42,16 @@ for recipient in $IG_RECIPIENTS; do
   fi
 done
 
+# The ledger's key: it keys the chain and the subjects' pseudonyms. Never stored in the database; lose it and the
+# ledger can no longer be verified. Random per checkout here; a real deployment keeps it in its secret store.
+if [ -z "${Ledger__Key:-}" ]; then
+  if [ ! -s "$IG_ROOT/.local/ledger.key" ]; then
+    mkdir -p "$IG_ROOT/.local" && (umask 077 && head -c 32 /dev/urandom | base64 > "$IG_ROOT/.local/ledger.key")
+  fi
+  Ledger__Key="$(cat "$IG_ROOT/.local/ledger.key")"
+  export Ledger__Key
+fi
+
 # The key that seals quarantined messages and parked payloads: random per checkout, kept beside the local state, never committed.
 # A real deployment sets Sealing__Key from its secret store.
 if [ -z "${Sealing__Key:-}" ]; then

@@ -3,6 +3,7 @@ using IntegrationGateway.Adapters;
 using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Sealing;
 using IntegrationGateway.Gateway.Storage;
@@ -45,17 +46,22 @@ public sealed class TransferPipelineTests : IAsyncLifetime
     readonly string _other = $"other-{Guid.NewGuid():N}";
     readonly Sealer _sealer = Sealer.FromBase64(TestServices.SealingKey);
     readonly Contracts.AbsenceReported _event = new SampleEventGenerator(Random.Shared.Next(), TimeProvider.System).NextAbsenceReported();
+    readonly LedgerKeys _ledgerKeys = LedgerKeys.FromBase64(TestServices.LedgerKey);
     NpgsqlDataSource _database = null!;
+    LedgerWriter _ledger = null!;
 
     public async Task InitializeAsync()
     {
         await TestServices.RequireDatabaseAsync();
         _database = NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
         await GatewaySchema.MigrateAsync(_database, TimeProvider.System, CancellationToken.None);
+        _ledger = new LedgerWriter(_database, _ledgerKeys, TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+        await _ledger.StartAsync(CancellationToken.None);
     }
 
     public async Task DisposeAsync()
     {
+        await _ledger.StopAsync(CancellationToken.None);
         foreach (var table in new[] { "parked_transfer", "recipient_route" })
         {
             await using var command = _database.CreateCommand($"DELETE FROM {table} WHERE recipient = ANY($1)");
@@ -75,7 +81,7 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         var parked = new ParkedTransfers(_database, _sealer, TimeProvider.System);
         var routes = new RecipientRoutes(_database, TimeProvider.System, NullLogger<RecipientRoutes>.Instance);
         var pipeline = new TransferPipeline(
-            new PolicyEngine(agreements), new RecipientAdapters(adapters), parked, routes, counters, TimeProvider.System,
+            new PolicyEngine(agreements), new RecipientAdapters(adapters), parked, routes, _ledger, _ledgerKeys, counters, TimeProvider.System,
             Options.Create(new DeliveryOptions()), NullLogger<TransferPipeline>.Instance);
         return (pipeline, counters, parked, routes);
     }

@@ -25,6 +25,9 @@ public sealed record DeliveryResult(DeliveryStatus Status, int? StatusCode, stri
     /// <summary>How long the recipient asked to be left alone (<c>Retry-After</c> on 429/503), if it did.</summary>
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>SHA-256 of the exact bytes sent (the recipient's wire format), for the ledger; null when nothing was sent.</summary>
+    public byte[]? SentSha256 { get; init; }
+
     public static DeliveryResult FromStatusCode(int statusCode, string? receipt) => statusCode switch
     {
         >= 200 and < 300 => new(DeliveryStatus.Delivered, statusCode, receipt, null),

@@ -16,6 +16,7 @@ public static class HttpDelivery
     public static async Task<DeliveryResult> PostAsync(
         HttpClient client, string relativePath, OutboundTransfer transfer, HttpContent content, CancellationToken cancellationToken)
     {
+        var sent = System.Security.Cryptography.SHA256.HashData(await content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
         using var request = new HttpRequestMessage(HttpMethod.Post, relativePath) { Content = content };
         request.Headers.Add(IdempotencyKeyHeader, transfer.IdempotencyKey);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
@@ -27,7 +28,7 @@ public static class HttpDelivery
             var receipt = response.IsSuccessStatusCode
                 ? await ReadReceiptAsync(response, cancellationToken).ConfigureAwait(false)
                 : null;
-            return DeliveryResult.FromStatusCode(statusCode, receipt) with { RetryAfter = RecipientResilience.RetryAfter(response, TimeProvider.System) };
+            return DeliveryResult.FromStatusCode(statusCode, receipt) with { RetryAfter = RecipientResilience.RetryAfter(response, TimeProvider.System), SentSha256 = sent };
         }
         catch (HttpRequestException ex) when (ex.InnerException is SocketException or IOException || ex.StatusCode is null)
         {

@@ -24,6 +24,7 @@ public static class GatewayCli
         root.Subcommands.Add(QuarantineCommand.Create());
         root.Subcommands.Add(TopologyCommand.Create());
         root.Subcommands.Add(RecipientsCommand.Create(TimeProvider.System));
+        root.Subcommands.Add(LedgerCommand.Create());
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction((parse, _) => RunServiceAsync([.. parse.UnmatchedTokens]));
         return root;

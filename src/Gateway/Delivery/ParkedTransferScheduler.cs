@@ -1,4 +1,5 @@
 using IntegrationGateway.Adapters;
+using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -14,6 +15,7 @@ internal sealed partial class ParkedTransferScheduler(
     IServiceScopeFactory scopes,
     ParkedTransfers parked,
     RecipientRoutes routes,
+    LedgerWriter ledger,
     TransferCounters counters,
     TimeProvider time,
     IOptions<DeliveryOptions> options,
@@ -99,15 +101,18 @@ internal sealed partial class ParkedTransferScheduler(
             switch (result.Status)
             {
                 case DeliveryStatus.Delivered:
+                    await ledger.AppendAsync([Outcome(p, "delivered", result)], cancellationToken);
                     await parked.RemoveAsync(transfer.IdempotencyKey, cancellationToken, lease);
                     counters.SettledLater(p.Recipient, TransferOutcome.Delivered);
                     LogDeliveredLater(transfer.EventId, transfer.AgreementId, p.Recipient, p.Attempts + 1);
                     break;
                 case DeliveryStatus.Rejected:
+                    await ledger.AppendAsync([Outcome(p, "rejected", result)], cancellationToken);
                     await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.Rejected, time.GetUtcNow(), result.StatusCode, result.Problem, lease, cancellationToken);
                     counters.SettledLater(p.Recipient, TransferOutcome.Failed);
                     break;
                 case DeliveryStatus.Gone:
+                    await ledger.AppendAsync([Outcome(p, "held", result)], cancellationToken);
                     await routes.DisableAsync(p.Recipient, result.Problem ?? "410 Gone", cancellationToken);
                     await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.RecipientDisabled, time.GetUtcNow(), result.StatusCode, result.Problem, lease, cancellationToken);
                     await parked.ReleaseAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, time.GetUtcNow(), cancellationToken);
@@ -122,6 +127,26 @@ internal sealed partial class ParkedTransferScheduler(
             }
         }
     }
+
+    /// <summary>The ledger's line for a later outcome of a parked transfer: the decision's context, this attempt's facts.</summary>
+    static LedgerEntry Outcome(ParkedTransfer p, string outcome, DeliveryResult result) => new()
+    {
+        Kind = "outcome",
+        EventId = p.Transfer.EventId,
+        EventType = p.Transfer.EventType,
+        Sender = p.Context.Sender,
+        AgreementId = p.Transfer.AgreementId,
+        AgreementVersion = p.Context.AgreementVersion,
+        Recipient = p.Recipient,
+        LegalBasis = p.Context.LegalBasis,
+        Outcome = outcome,
+        PayloadSha256 = result.SentSha256,
+        IdempotencyKey = p.Transfer.IdempotencyKey,
+        Attempts = p.Attempts + 1,
+        StatusCode = result.StatusCode,
+        Receipt = result.Receipt,
+        SubjectPseudonym = p.Context.SubjectPseudonym,
+    };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: parked transfer delivered to {Recipient} under {AgreementId} (attempt {Attempt})")]
     partial void LogDeliveredLater(Guid eventId, string agreementId, string recipient, int attempt);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using IntegrationGateway.Adapters;
 using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Storage;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +19,8 @@ public sealed partial class TransferPipeline(
     RecipientAdapters adapters,
     ParkedTransfers parked,
     RecipientRoutes routes,
+    LedgerWriter ledger,
+    LedgerKeys ledgerKeys,
     TransferCounters counters,
     TimeProvider time,
     IOptions<DeliveryOptions> options,
@@ -41,31 +44,78 @@ public sealed partial class TransferPipeline(
             return;
         }
 
+        var pseudonym = ledgerKeys.Pseudonym(body);
+
         // The recipients side by side: one that is slow or failing does not delay the others' transfers.
         var settled = await Task.WhenAll(decisions.Select(async decision =>
         {
             var agreement = decision.Agreement;
+            var context = new DecisionContext(facts.InstitutionId, agreement.Version, LegalBasisOf(agreement), pseudonym);
             if (!decision.Allowed)
             {
                 LogDenied(eventId, agreement.Id, agreement.Recipient, string.Join(',', decision.Reasons));
-                return (agreement.Recipient, TransferOutcome.Blocked);
+                return (Counted: (agreement.Recipient, TransferOutcome.Blocked), Entry: Entry(decision, context, body, facts, eventId, "blocked", null, null));
             }
 
             var transfer = new OutboundTransfer(
                 OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!);
-            return (agreement.Recipient, await DeliverAsync(transfer, agreement.Recipient, redelivered, cancellationToken).ConfigureAwait(false));
+            var (outcome, recorded, result) = await DeliverAsync(transfer, agreement.Recipient, context, redelivered, cancellationToken).ConfigureAwait(false);
+            return (Counted: (agreement.Recipient, outcome), Entry: Entry(decision, context, body, facts, eventId, recorded, transfer.IdempotencyKey, result));
         })).ConfigureAwait(false);
 
+        // The decisions and their outcomes are committed to the ledger before the message is acknowledged.
+        await ledger.AppendAsync([.. settled.Select(s => s.Entry)], cancellationToken).ConfigureAwait(false);
+
         // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
-        counters.Settled(settled);
+        counters.Settled([.. settled.Select(s => s.Counted)]);
     }
 
-    async Task<TransferOutcome> DeliverAsync(OutboundTransfer transfer, string recipient, bool redelivered, CancellationToken cancellationToken)
+    static string LegalBasisOf(Agreement agreement) =>
+        $"GDPR {agreement.LegalBasis.Gdpr}; {agreement.LegalBasis.Instrument}" + (agreement.LegalBasis.Art9Ground is { } art9 ? $"; art. 9 {art9}" : "");
+
+    /// <summary>The ledger's line for one decision and its first outcome: field names, hashes and codes, never a value.</summary>
+    static LedgerEntry Entry(PolicyDecision decision, DecisionContext context, JsonElement body, EventFacts facts, Guid eventId, string outcome, string? idempotencyKey, DeliveryResult? result)
+    {
+        var disclosed = new SortedSet<string>(StringComparer.Ordinal);
+        var withheld = new SortedSet<string>(StringComparer.Ordinal);
+        decision.Agreement.Fields.Classify(body, disclosed, withheld);
+        if (!decision.Allowed)
+        {
+            withheld.UnionWith(disclosed); // nothing left
+            disclosed.Clear();
+        }
+
+        return new LedgerEntry
+        {
+            Kind = "decision",
+            EventId = eventId,
+            EventType = facts.EventType,
+            Sender = context.Sender,
+            AgreementId = decision.Agreement.Id,
+            AgreementVersion = context.AgreementVersion,
+            Recipient = decision.Agreement.Recipient,
+            LegalBasis = context.LegalBasis,
+            Outcome = outcome,
+            Reasons = decision.Reasons,
+            Disclosed = [.. disclosed],
+            Withheld = [.. withheld],
+            PayloadSha256 = result?.SentSha256,
+            IdempotencyKey = idempotencyKey,
+            Attempts = result is null ? 0 : 1,
+            StatusCode = result?.StatusCode,
+            Receipt = result?.Receipt,
+            TraceId = System.Diagnostics.Activity.Current?.TraceId.ToString(),
+            SubjectPseudonym = context.SubjectPseudonym,
+        };
+    }
+
+    async Task<(TransferOutcome Outcome, string Recorded, DeliveryResult? Result)> DeliverAsync(
+        OutboundTransfer transfer, string recipient, DecisionContext context, bool redelivered, CancellationToken cancellationToken)
     {
         if ((await routes.DisabledAsync(cancellationToken).ConfigureAwait(false)).Contains(recipient))
         {
-            await ParkAsync(transfer, recipient, ParkedState.RecipientDisabled, 0, null, "the recipient's route is disabled", null, cancellationToken).ConfigureAwait(false);
-            return TransferOutcome.Parked;
+            await ParkAsync(transfer, recipient, context, ParkedState.RecipientDisabled, 0, null, "the recipient's route is disabled", null, cancellationToken).ConfigureAwait(false);
+            return (TransferOutcome.Parked, "held", null);
         }
 
         DeliveryResult result;
@@ -92,25 +142,25 @@ public sealed partial class TransferPipeline(
                     await parked.RemoveAsync(transfer.IdempotencyKey, cancellationToken).ConfigureAwait(false);
                 }
 
-                return TransferOutcome.Delivered;
+                return (TransferOutcome.Delivered, "delivered", result);
             case DeliveryStatus.Rejected:
                 LogRejected(transfer.EventId, transfer.AgreementId, recipient, result.Problem);
-                await ParkAsync(transfer, recipient, ParkedState.Rejected, rounds, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
-                return TransferOutcome.Failed;
+                await ParkAsync(transfer, recipient, context, ParkedState.Rejected, rounds, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
+                return (TransferOutcome.Failed, "rejected", result);
             case DeliveryStatus.Gone:
                 await routes.DisableAsync(recipient, result.Problem ?? "410 Gone", cancellationToken).ConfigureAwait(false);
-                await ParkAsync(transfer, recipient, ParkedState.RecipientDisabled, rounds, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
-                return TransferOutcome.Parked;
+                await ParkAsync(transfer, recipient, context, ParkedState.RecipientDisabled, rounds, result.StatusCode, result.Problem, null, cancellationToken).ConfigureAwait(false);
+                return (TransferOutcome.Parked, "held", result);
             default:
                 var wait = options.Value.ParkedBackoff(1, result.RetryAfter);
                 LogParked(transfer.EventId, transfer.AgreementId, recipient, result.Problem, wait.TotalSeconds);
-                await ParkAsync(transfer, recipient, ParkedState.Waiting, rounds, result.StatusCode, result.Problem, wait, cancellationToken).ConfigureAwait(false);
-                return TransferOutcome.Parked;
+                await ParkAsync(transfer, recipient, context, ParkedState.Waiting, rounds, result.StatusCode, result.Problem, wait, cancellationToken).ConfigureAwait(false);
+                return (TransferOutcome.Parked, "parked", result);
         }
     }
 
-    Task ParkAsync(OutboundTransfer transfer, string recipient, string state, int attempts, int? status, string? problem, TimeSpan? wait, CancellationToken cancellationToken) =>
-        parked.ParkAsync(new ParkedTransfer(transfer, recipient, state, attempts, time.GetUtcNow() + (wait ?? TimeSpan.Zero), status, problem), cancellationToken);
+    Task ParkAsync(OutboundTransfer transfer, string recipient, DecisionContext context, string state, int attempts, int? status, string? problem, TimeSpan? wait, CancellationToken cancellationToken) =>
+        parked.ParkAsync(new ParkedTransfer(transfer, recipient, state, attempts, time.GetUtcNow() + (wait ?? TimeSpan.Zero), status, problem) { Context = context }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId} ({EventType}, {Jurisdiction}): no agreement routes it; nothing transferred")]
     partial void LogUnrouted(Guid eventId, string eventType, string jurisdiction);

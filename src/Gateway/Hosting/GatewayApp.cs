@@ -3,6 +3,7 @@ using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Health;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Sealing;
 using IntegrationGateway.Gateway.Storage;
 using Microsoft.Extensions.Options;
@@ -78,6 +79,10 @@ public static class GatewayApp
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton(_ => Sealer.FromBase64(configuration[Sealer.ConfigurationKey]));
         services.AddHostedService<SchemaMigration>();
+        // The ledger writer starts after the schema and stops after the intake (hosted services stop in reverse).
+        services.AddSingleton(_ => LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]));
+        services.AddSingleton<LedgerWriter>();
+        services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());
         services.AddSingleton<ParkedTransfers>();
         services.AddSingleton<RecipientRoutes>();
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [HealthEndpoints.ReadyTag]);

@@ -35,6 +35,41 @@ public static class GatewaySchema
                 reason       text
             );
             """),
+        (2, "the transfer ledger", """
+            CREATE TABLE ledger_entry (
+                seq                bigint PRIMARY KEY,
+                recorded_at        timestamptz NOT NULL,
+                kind               text NOT NULL,
+                event_id           uuid NOT NULL,
+                event_type         text NOT NULL,
+                sender             text NOT NULL,
+                agreement_id       text NOT NULL,
+                agreement_version  integer NOT NULL,
+                recipient          text NOT NULL,
+                legal_basis        text NOT NULL,
+                outcome            text NOT NULL,
+                reasons            text[] NOT NULL,
+                disclosed          text[] NOT NULL,
+                withheld           text[] NOT NULL,
+                payload_sha256     bytea,
+                idempotency_key    text,
+                attempts           integer NOT NULL,
+                status_code        integer,
+                receipt            text,
+                trace_id           text,
+                subject_pseudonym  bytea NOT NULL,
+                previous_hash      bytea NOT NULL,
+                entry_hash         bytea NOT NULL
+            );
+            CREATE INDEX ledger_entry_subject ON ledger_entry (subject_pseudonym);
+            CREATE INDEX ledger_entry_event ON ledger_entry (event_id);
+            -- What a later outcome's ledger entry repeats from the decision.
+            ALTER TABLE parked_transfer
+                ADD COLUMN sender text NOT NULL DEFAULT '',
+                ADD COLUMN agreement_version integer NOT NULL DEFAULT 0,
+                ADD COLUMN legal_basis text NOT NULL DEFAULT '',
+                ADD COLUMN subject_pseudonym bytea NOT NULL DEFAULT ''::bytea;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

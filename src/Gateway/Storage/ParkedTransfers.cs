@@ -18,6 +18,12 @@ public static class ParkedState
     public const string RecipientDisabled = "recipient-disabled";
 }
 
+/// <summary>The decision a transfer was made under, as the ledger records it.</summary>
+public sealed record DecisionContext(string Sender, int AgreementVersion, string LegalBasis, byte[] SubjectPseudonym)
+{
+    public static readonly DecisionContext None = new("", 0, "", []);
+}
+
 /// <summary>A transfer kept in PostgreSQL; its payload sealed, so the table holds no readable personal data.</summary>
 public sealed record ParkedTransfer(
     OutboundTransfer Transfer,
@@ -30,6 +36,9 @@ public sealed record ParkedTransfer(
 {
     /// <summary>The claim this row was taken under by the scheduler; its updates count only while the lease is theirs.</summary>
     public Guid? LeaseId { get; init; }
+
+    /// <summary>What a later outcome's ledger entry repeats from the decision (no personal value: a pseudonym).</summary>
+    public DecisionContext Context { get; init; } = DecisionContext.None;
 
     /// <summary>What the sealed payload is bound to: the same bytes under another transfer or recipient do not open.</summary>
     public static byte[] SealedFor(string idempotencyKey, string recipient) => System.Text.Encoding.UTF8.GetBytes($"{idempotencyKey}|{recipient}");
@@ -44,8 +53,8 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     public async Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
         const string sql = """
-            INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with, sender, agreement_version, legal_basis, subject_pseudonym)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
             ON CONFLICT (idempotency_key) DO UPDATE SET
                 payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = NULL, attempts = parked_transfer.attempts + EXCLUDED.attempts,
                 next_attempt_at = EXCLUDED.next_attempt_at, last_status = EXCLUDED.last_status, last_problem = EXCLUDED.last_problem
@@ -65,6 +74,10 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = (object?)parked.LastStatus ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
         command.Parameters.Add(new() { Value = (object?)parked.LastProblem ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = sealer.KeyId });
+        command.Parameters.Add(new() { Value = parked.Context.Sender });
+        command.Parameters.Add(new() { Value = parked.Context.AgreementVersion });
+        command.Parameters.Add(new() { Value = parked.Context.LegalBasis });
+        command.Parameters.Add(new() { Value = parked.Context.SubjectPseudonym });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -81,7 +94,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
                 SELECT idempotency_key FROM parked_transfer
                 WHERE state = 'waiting' AND next_attempt_at <= $1 AND NOT (recipient = ANY($4)) AND sealed_with = $5
                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-            RETURNING idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, last_status, last_problem
+            RETURNING idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, last_status, last_problem, sender, agreement_version, legal_basis, subject_pseudonym
             """;
         var now = time.GetUtcNow();
         await using var command = dataSource.CreateCommand(sql);
@@ -194,7 +207,10 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
                 reader.GetInt32(7),
                 reader.GetFieldValue<DateTimeOffset>(8),
                 reader.IsDBNull(9) ? null : reader.GetInt32(9),
-                reader.IsDBNull(10) ? null : reader.GetString(10)));
+                reader.IsDBNull(10) ? null : reader.GetString(10))
+            {
+                Context = new DecisionContext(reader.GetString(11), reader.GetInt32(12), reader.GetString(13), reader.GetFieldValue<byte[]>(14)),
+            });
         }
 
         return (rows, unreadable);

@@ -44,6 +44,9 @@ internal static class TestServices
         SigningSecrets.Select(s => KeyValuePair.Create($"Recipients:{s.Key}:SigningSecret", (string?)s.Value))
             .Append(KeyValuePair.Create("Agreements:Directory", (string?)Agreements));
 
+    /// <summary>The ledger key of this test run: the tests' ledger starts empty each run (see <see cref="ResetDatabaseAsync"/>).</summary>
+    public static string LedgerKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     /// <summary>A key for this test run only, so tests can open what the gateway sealed (quarantine, parked payloads).</summary>
     public static string SealingKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
@@ -90,7 +93,7 @@ internal static class TestServices
     {
         await using var database = NpgsqlDataSource.Create(DatabaseConnectionString);
         await Gateway.Storage.GatewaySchema.MigrateAsync(database, TimeProvider.System, CancellationToken.None);
-        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route");
+        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry");
         await command.ExecuteNonQueryAsync();
     }
 
@@ -119,6 +122,7 @@ internal static class TestServices
         ["ConnectionStrings:Gateway"] = DatabaseConnectionString,
         ["Intake:QueueName"] = queueName,
         ["Sealing:Key"] = SealingKey,
+        ["Ledger:Key"] = LedgerKey,
         ["Agreements:Directory"] = Agreements,
         };
         foreach (var recipient in GatewayApp.Recipients(GatewayDefaults))

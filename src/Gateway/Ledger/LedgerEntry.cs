@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace IntegrationGateway.Gateway.Ledger;
+
+/// <summary>
+/// One line of the ledger: a decision for one (event × agreement), or a later outcome of that transfer. Names of
+/// fields, hashes, codes and a pseudonym: never a value about the person.
+/// </summary>
+public sealed record LedgerEntry
+{
+    public long Seq { get; init; }
+    public DateTimeOffset RecordedAt { get; init; }
+
+    /// <summary><c>decision</c> (with its first outcome) or <c>outcome</c> (a later one, e.g. a parked transfer delivered).</summary>
+    public required string Kind { get; init; }
+    public required Guid EventId { get; init; }
+    public required string EventType { get; init; }
+    public required string Sender { get; init; }
+    public required string AgreementId { get; init; }
+    public required int AgreementVersion { get; init; }
+    public required string Recipient { get; init; }
+
+    /// <summary>GDPR article and national instrument, as the agreement states them.</summary>
+    public required string LegalBasis { get; init; }
+
+    /// <summary><c>delivered</c>, <c>blocked</c>, <c>parked</c>, <c>rejected</c>, <c>held</c> (route disabled).</summary>
+    public required string Outcome { get; init; }
+    public IReadOnlyList<string> Reasons { get; init; } = [];
+    public IReadOnlyList<string> Disclosed { get; init; } = [];
+    public IReadOnlyList<string> Withheld { get; init; } = [];
+
+    /// <summary>SHA-256 of the exact bytes sent to the recipient, when something was sent.</summary>
+    public byte[]? PayloadSha256 { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public int Attempts { get; init; }
+    public int? StatusCode { get; init; }
+    public string? Receipt { get; init; }
+    public string? TraceId { get; init; }
+    public required byte[] SubjectPseudonym { get; init; }
+    public byte[] PreviousHash { get; init; } = [];
+    public byte[] Hash { get; init; } = [];
+
+    /// <summary>
+    /// The entry as the chain hashes it: every column in a fixed order, times to the microsecond (what PostgreSQL
+    /// keeps), binary values in hex. Changing any stored column changes this, and with it the hash.
+    /// </summary>
+    public byte[] Canonical()
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("seq", Seq);
+            json.WriteString("recordedAt", ToMicroseconds(RecordedAt).ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("kind", Kind);
+            json.WriteString("eventId", EventId);
+            json.WriteString("eventType", EventType);
+            json.WriteString("sender", Sender);
+            json.WriteString("agreementId", AgreementId);
+            json.WriteNumber("agreementVersion", AgreementVersion);
+            json.WriteString("recipient", Recipient);
+            json.WriteString("legalBasis", LegalBasis);
+            json.WriteString("outcome", Outcome);
+            WriteList(json, "reasons", Reasons);
+            WriteList(json, "disclosed", Disclosed);
+            WriteList(json, "withheld", Withheld);
+            json.WriteString("payloadSha256", PayloadSha256 is null ? null : Convert.ToHexStringLower(PayloadSha256));
+            json.WriteString("idempotencyKey", IdempotencyKey);
+            json.WriteNumber("attempts", Attempts);
+            if (StatusCode is { } status)
+            {
+                json.WriteNumber("statusCode", status);
+            }
+            else
+            {
+                json.WriteNull("statusCode");
+            }
+
+            json.WriteString("receipt", Receipt);
+            json.WriteString("traceId", TraceId);
+            json.WriteString("subject", Convert.ToHexStringLower(SubjectPseudonym));
+            json.WriteString("previousHash", Convert.ToHexStringLower(PreviousHash));
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    public static DateTimeOffset ToMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
+
+    static void WriteList(Utf8JsonWriter json, string name, IReadOnlyList<string> values)
+    {
+        json.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
+    }
+
+    public static byte[] Sha256(ReadOnlySpan<byte> bytes) => SHA256.HashData(bytes);
+}

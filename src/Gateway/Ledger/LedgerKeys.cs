@@ -1,0 +1,58 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using IntegrationGateway.Gateway.Policy;
+
+namespace IntegrationGateway.Gateway.Ledger;
+
+/// <summary>
+/// The ledger's two keys, derived (HKDF-SHA256) from one secret, <c>Ledger:Key</c>, that is never stored in the
+/// database: one keys the chain (so rows cannot be rewritten and re-chained by someone who can only write SQL), one
+/// keys the subject pseudonyms (so a dump holds no identifier, and a pseudonym cannot be computed without the key).
+/// </summary>
+public sealed class LedgerKeys
+{
+    public const string ConfigurationKey = "Ledger:Key";
+
+    readonly byte[] _chain;
+    readonly byte[] _pseudonym;
+
+    public LedgerKeys(byte[] secret)
+    {
+        if (secret.Length < 32)
+        {
+            throw new ArgumentException("the ledger key must be at least 32 bytes", nameof(secret));
+        }
+
+        _chain = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway ledger chain v1"u8.ToArray());
+        _pseudonym = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway subject pseudonym v1"u8.ToArray());
+    }
+
+    /// <summary>The key from its base64 text; the message says what is wrong and never repeats the text.</summary>
+    public static LedgerKeys FromBase64(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new InvalidOperationException(
+                "Ledger:Key is not set: it keys the ledger's chain and the subjects' pseudonyms. Set at least 32 random bytes in base64, " +
+                "e.g. Ledger__Key=$(head -c 32 /dev/urandom | base64) (deploy/local/env.sh does this for local runs). Keep it: without it the ledger cannot be verified.");
+        }
+
+        var bytes = new byte[text.Length];
+        if (!Convert.TryFromBase64String(text.Trim(), bytes, out var length) || length < 32)
+        {
+            throw new InvalidOperationException("Ledger:Key must be at least 32 bytes in base64.");
+        }
+
+        return new LedgerKeys(bytes[..length]);
+    }
+
+    public byte[] Chain(ReadOnlySpan<byte> canonical) => HMACSHA256.HashData(_chain, canonical);
+
+    /// <summary>
+    /// The subject's pseudonym: HMAC over the normalised national identifier (BSN, or rijksregisternummer digits), or
+    /// over sender and local id when the event carries neither. The same person gets the same pseudonym in every entry.
+    /// </summary>
+    public byte[] Pseudonym(JsonElement body) =>
+        SubjectKey.Of(body).FirstOrDefault() is { } key ? HMACSHA256.HashData(_pseudonym, Encoding.UTF8.GetBytes(key)) : [];
+}

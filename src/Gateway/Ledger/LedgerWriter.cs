@@ -1,0 +1,145 @@
+using System.Threading.Channels;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace IntegrationGateway.Gateway.Ledger;
+
+/// <summary>
+/// Appends entries to the ledger in batches: everything that arrives while a batch is being written goes into the
+/// next, one transaction and one binary COPY each, not a round trip per transfer. A caller's task completes when
+/// its entries are committed; the pipeline awaits it before the message is acknowledged. Under an advisory lock,
+/// so gateways sharing the database append to one chain: each entry carries the keyed hash of the one before.
+/// </summary>
+public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys keys, TimeProvider time, ILogger<LedgerWriter> logger) : IHostedService
+{
+    const int MaxBatch = 1000;
+    readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    Task? _loop;
+
+    sealed record Pending(IReadOnlyList<LedgerEntry> Entries, TaskCompletionSource Committed);
+
+    /// <summary>Entries written since start (for the benchmark and the ops view).</summary>
+    public long Written => Interlocked.Read(ref _written);
+
+    long _written;
+
+    public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var pending = new Pending(entries, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("the ledger writer has stopped");
+        }
+
+        return pending.Committed.Task.WaitAsync(cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Writes what is queued, then stops: the intake stops before this, so nothing waits in vain.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        if (_loop is not null)
+        {
+            await _loop.WaitAsync(cancellationToken);
+        }
+    }
+
+    async Task RunAsync()
+    {
+        var batch = new List<Pending>();
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            var count = 0;
+            while (count < MaxBatch && _queue.Reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+                count += pending.Entries.Count;
+            }
+
+            try
+            {
+                await WriteAsync(batch.SelectMany(p => p.Entries).ToList());
+                Interlocked.Add(ref _written, count);
+                batch.ForEach(p => p.Committed.TrySetResult());
+            }
+            catch (Exception ex)
+            {
+                // Not committed: every caller of this batch learns so, and its message is not acknowledged.
+                LogWriteFailed(count, ex.GetType().Name, ex.Message);
+                batch.ForEach(p => p.Committed.TrySetException(ex));
+            }
+        }
+    }
+
+    async Task WriteAsync(IReadOnlyList<LedgerEntry> entries)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        long seq;
+        byte[] previous;
+        await using (var head = new NpgsqlCommand("SELECT pg_advisory_xact_lock(7352002); SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1", connection, transaction))
+        await using (var reader = await head.ExecuteReaderAsync())
+        {
+            await reader.NextResultAsync();
+            (seq, previous) = await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : (0L, new byte[32]);
+        }
+
+        var now = LedgerEntry.ToMicroseconds(time.GetUtcNow());
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "COPY ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonym, previous_hash, entry_hash) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var draft in entries)
+            {
+                var entry = draft with { Seq = ++seq, RecordedAt = now, PreviousHash = previous };
+                var hash = keys.Chain(entry.Canonical());
+                await copy.StartRowAsync();
+                await copy.WriteAsync(entry.Seq, NpgsqlDbType.Bigint);
+                await copy.WriteAsync(entry.RecordedAt, NpgsqlDbType.TimestampTz);
+                await copy.WriteAsync(entry.Kind, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.EventId, NpgsqlDbType.Uuid);
+                await copy.WriteAsync(entry.EventType, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.Sender, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.AgreementId, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.AgreementVersion, NpgsqlDbType.Integer);
+                await copy.WriteAsync(entry.Recipient, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.LegalBasis, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.Outcome, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.Reasons.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.Disclosed.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.Withheld.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+                await WriteNullableAsync(copy, entry.PayloadSha256, NpgsqlDbType.Bytea);
+                await WriteNullableAsync(copy, entry.IdempotencyKey, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.Attempts, NpgsqlDbType.Integer);
+                await WriteNullableAsync(copy, entry.StatusCode, NpgsqlDbType.Integer);
+                await WriteNullableAsync(copy, entry.Receipt, NpgsqlDbType.Text);
+                await WriteNullableAsync(copy, entry.TraceId, NpgsqlDbType.Text);
+                await copy.WriteAsync(entry.SubjectPseudonym, NpgsqlDbType.Bytea);
+                await copy.WriteAsync(entry.PreviousHash, NpgsqlDbType.Bytea);
+                await copy.WriteAsync(hash, NpgsqlDbType.Bytea);
+                previous = hash;
+            }
+
+            await copy.CompleteAsync();
+        }
+
+        await transaction.CommitAsync();
+    }
+
+    static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type) =>
+        value is null ? copy.WriteNullAsync() : copy.WriteAsync(value, type);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Ledger: {Count} entries not written ({ExceptionType}: {Problem}); their messages are kept and tried again")]
+    partial void LogWriteFailed(int count, string exceptionType, string problem);
+}
