@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using IntegrationGateway.AgencySimulator;
+using IntegrationGateway.Contracts;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.IntegrationTests.Infrastructure;
+using Npgsql;
+
+namespace IntegrationGateway.IntegrationTests;
+
+/// <summary>The gateway's database is not a second copy of the personal data: a full dump holds none of it.</summary>
+public sealed class DatabaseDumpTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task PgDump_AfterTrafficAndParkedTransfers_HoldsNoNameIdentifierAddressOrEmail()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var generator = new SampleEventGenerator(1001, TimeProvider.System);
+        var events = SampleEventGenerator.EventTypes.SelectMany(t => Enumerable.Range(0, 4).Select(_ => generator.Next(t))).ToList();
+        bed.SimulatorBehaviour.Set("leerplicht", new Misbehaviour(503, null, false, TimeSpan.Zero, null)); // some transfers stay parked
+        await using (var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery)))
+        {
+            foreach (var e in events)
+            {
+                await bed.Publisher.Publish(e, e.GetType());
+            }
+
+            await bed.WaitForReceiptsAsync("duo", events.Count(e => e is AbsenceReported or StudentEnrolled or StudentDeregistered or ExamResultRecorded or DiplomaAwarded), TimeSpan.FromSeconds(60));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+
+        var dump = await PgDumpAsync();
+        var values = events.SelectMany(PersonalValues).Where(v => v.Length >= 5).Distinct().ToList();
+        var found = values.Where(v => dump.Contains(v, StringComparison.Ordinal)).ToList();
+        var ledgerRows = CountRows(dump, "ledger_entry");
+        var parkedRows = CountRows(dump, "parked_transfer");
+
+        output.WriteLine($"pg_dump: {dump.Length} characters, {ledgerRows} ledger entries, {parkedRows} parked transfers; searched {values.Count} names, identifiers, addresses and e-mail addresses of {events.Count} events: {found.Count} found");
+        Assert.True(ledgerRows > 0 && parkedRows > 0, "the dump holds no ledger or parked rows: the check would prove nothing");
+        Assert.Empty(found);
+    }
+
+    static IEnumerable<string> PersonalValues(object e)
+    {
+        var json = System.Text.Json.JsonSerializer.SerializeToNode(e, e.GetType(), Gateway.Intake.EventJsonContext.Default)!;
+        var people = new List<System.Text.Json.Nodes.JsonNode?> { json["subject"] };
+        people.AddRange(json["guardians"]?.AsArray() ?? []);
+        foreach (var person in people.OfType<System.Text.Json.Nodes.JsonObject>())
+        {
+            foreach (var key in new[] { "bsn", "rijksregisternummer", "givenName", "familyName", "email", "phone", "localId" })
+            {
+                if ((string?)person[key] is { } value)
+                {
+                    yield return value;
+                }
+            }
+
+            if (person["address"] is System.Text.Json.Nodes.JsonObject address)
+            {
+                foreach (var key in new[] { "street", "postalCode" })
+                {
+                    if ((string?)address[key] is { } value)
+                    {
+                        yield return value;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Rows of a table in a plain-format dump: the lines of its COPY block.</summary>
+    static int CountRows(string dump, string table)
+    {
+        var start = dump.IndexOf($"COPY public.{table} ", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return 0;
+        }
+
+        var body = dump[(dump.IndexOf('\n', start) + 1)..];
+        return body[..body.IndexOf("\n\\.", StringComparison.Ordinal)].Split('\n').Length;
+    }
+
+    /// <summary>pg_dump from Debian's PostgreSQL packages (what deploy/local/up.sh installs); fails, never skips, without it.</summary>
+    static async Task<string> PgDumpAsync()
+    {
+        var pgDump = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin", "pg_dump")).Where(File.Exists).Order().LastOrDefault()
+            : null;
+        Assert.True(pgDump is not null, "pg_dump not found under /usr/lib/postgresql/*/bin: install postgresql (deploy/local/up.sh does)");
+        var connection = new NpgsqlConnectionStringBuilder(TestServices.DatabaseConnectionString);
+        var start = new ProcessStartInfo(pgDump!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-h", connection.Host!, "-p", connection.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", connection.Username!, "-d", connection.Database!, "--no-owner" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["PGPASSWORD"] = connection.Password;
+        using var process = Process.Start(start)!;
+        var dump = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"pg_dump failed: {errors}");
+        return dump;
+    }
+}
