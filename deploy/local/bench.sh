@@ -4,6 +4,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.."
+# The ledger benchmark writes through the real path: PostgreSQL must run (into the tests' database).
+"$here/up.sh"
+# shellcheck source=env.sh
+source "$here/env.sh"
 args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(--filter '*')
 dotnet run -c Release --project tests/IntegrationGateway.Benchmarks -- "${args[@]}" --artifacts artifacts/benchmarks
