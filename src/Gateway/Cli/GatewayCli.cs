@@ -25,6 +25,7 @@ public static class GatewayCli
         root.Subcommands.Add(TopologyCommand.Create());
         root.Subcommands.Add(RecipientsCommand.Create(TimeProvider.System));
         root.Subcommands.Add(LedgerCommand.Create());
+        root.Subcommands.Add(SubjectCommand.Create());
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction((parse, _) => RunServiceAsync([.. parse.UnmatchedTokens]));
         return root;

@@ -54,5 +54,8 @@ public sealed class LedgerKeys
     /// over sender and local id when the event carries neither. The same person gets the same pseudonym in every entry.
     /// </summary>
     public byte[] Pseudonym(JsonElement body) =>
-        SubjectKey.Of(body).FirstOrDefault() is { } key ? HMACSHA256.HashData(_pseudonym, Encoding.UTF8.GetBytes(key)) : [];
+        SubjectKey.Of(body).FirstOrDefault() is { } key ? PseudonymOf(key) : [];
+
+    /// <summary>The pseudonym of a subject key (<c>bsn:…</c>, <c>rijksregisternummer:…</c>, <c>local:institution:id</c>, see <see cref="SubjectKey"/>).</summary>
+    public byte[] PseudonymOf(string subjectKey) => HMACSHA256.HashData(_pseudonym, Encoding.UTF8.GetBytes(subjectKey));
 }

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using IntegrationGateway.Gateway.Hosting;
+using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Policy;
+using Npgsql;
+
+namespace IntegrationGateway.Gateway.Cli;
+
+/// <summary><c>subject report</c>: for one person, every recipient that received their data, when, under which agreement and ground, and which fields.</summary>
+internal static class SubjectCommand
+{
+    public static Command Create()
+    {
+        var subject = new Command("subject", "Data-subject rights: who received a person's data.");
+        var id = new Option<string?>("--id") { Description = "The person's BSN (9 digits) or rijksregisternummer (11 digits, separators allowed)." };
+        var institution = new Option<string?>("--institution") { Description = "With --local-id: for a person known to the sender only by its own number." };
+        var localId = new Option<string?>("--local-id") { Description = "The sender's own number for the person (with --institution)." };
+        var format = new Option<string>("--format") { Description = "md or json.", DefaultValueFactory = _ => "md" };
+        format.AcceptOnlyFromAmong("md", "json");
+        var report = new Command("report", "Every transfer of the person's data (GDPR art. 15(1)(c)): recipient, date, agreement, legal basis, fields disclosed.")
+        {
+            id, institution, localId, format,
+        };
+        report.TreatUnmatchedTokensAsErrors = false;
+        report.Validators.Add(r =>
+        {
+            if ((r.GetValue(id) is null) == (r.GetValue(institution) is null || r.GetValue(localId) is null))
+            {
+                r.AddError("subject report: give --id, or --institution with --local-id");
+            }
+            else if (r.GetValue(id) is { } given && KeyOf(given) is null)
+            {
+                r.AddError("subject report: --id must be a BSN (9 digits) or a rijksregisternummer (11 digits)");
+            }
+        });
+        report.SetAction(async (parse, cancellationToken) =>
+        {
+            var configuration = GatewayConfiguration.Load([.. parse.UnmatchedTokens]);
+            var connectionString = configuration.GetConnectionString("Gateway") ?? throw new InvalidOperationException("ConnectionStrings:Gateway is not set.");
+            var keys = LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]);
+            var key = parse.GetValue(id) is { } given ? KeyOf(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
+            await using var database = NpgsqlDataSource.Create(connectionString);
+            var transfers = await SubjectReport.ForAsync(database, keys.PseudonymOf(key), cancellationToken);
+            await parse.InvocationConfiguration.Output.WriteAsync(parse.GetValue(format) == "json" ? SubjectReport.Json(transfers) : SubjectReport.Markdown(transfers));
+            return ExitCodes.Ok;
+        });
+        subject.Subcommands.Add(report);
+        return subject;
+    }
+
+    /// <summary>The subject key of an identifier as given: a BSN, or a rijksregisternummer with or without separators.</summary>
+    static string? KeyOf(string identifier)
+    {
+        var digits = string.Concat(identifier.Where(char.IsAsciiDigit));
+        return digits.Length switch
+        {
+            9 when identifier.Trim().All(char.IsAsciiDigit) => SubjectKey.For(digits, null, null, null),
+            11 => SubjectKey.For(null, digits, null, null),
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+
+namespace IntegrationGateway.Gateway.Ledger;
+
+/// <summary>One transfer of a person's data, as the ledger recorded it.</summary>
+public sealed record SubjectTransfer(
+    DateTimeOffset At, string Recipient, string AgreementId, int AgreementVersion, string LegalBasis, string EventType, IReadOnlyList<string> Disclosed);
+
+/// <summary>
+/// The answer to "who received my data?" (GDPR art. 15(1)(c)): from the ledger, every transfer delivered for one
+/// subject, found by pseudonym (the identifier itself is never in the database): recipient, date, agreement, legal
+/// basis and the fields disclosed.
+/// </summary>
+public static class SubjectReport
+{
+    public static async Task<IReadOnlyList<SubjectTransfer>> ForAsync(NpgsqlDataSource dataSource, byte[] pseudonym, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT recorded_at, recipient, agreement_id, agreement_version, legal_basis, event_type, disclosed
+            FROM ledger_entry WHERE subject_pseudonym = $1 AND outcome = 'delivered' ORDER BY seq
+            """);
+        command.Parameters.Add(new() { Value = pseudonym });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var transfers = new List<SubjectTransfer>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            transfers.Add(new SubjectTransfer(
+                reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4), reader.GetString(5), reader.GetFieldValue<string[]>(6)));
+        }
+
+        return transfers;
+    }
+
+    public static string Markdown(IReadOnlyList<SubjectTransfer> transfers)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("# Who received this person's data").AppendLine()
+            .AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{transfers.Count} transfer(s) to {transfers.Select(t => t.Recipient).Distinct().Count()} recipient(s).").AppendLine()
+            .AppendLine("| date (UTC) | recipient | agreement | legal basis | event | fields disclosed |")
+            .AppendLine("|---|---|---|---|---|---|");
+        foreach (var t in transfers)
+        {
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture,
+                $"| {t.At:yyyy-MM-dd HH:mm} | {t.Recipient} | `{t.AgreementId}` v{t.AgreementVersion} | {t.LegalBasis.Replace("|", "/", StringComparison.Ordinal)} | {t.EventType} | {string.Join(", ", t.Disclosed)} |");
+        }
+
+        return text.ToString();
+    }
+
+    public static string Json(IReadOnlyList<SubjectTransfer> transfers) =>
+        JsonSerializer.Serialize(transfers.Select(t => new
+        {
+            at = t.At, recipient = t.Recipient, agreement = t.AgreementId, agreementVersion = t.AgreementVersion, legalBasis = t.LegalBasis, eventType = t.EventType, disclosed = t.Disclosed,
+        }), new JsonSerializerOptions { WriteIndented = true });
+}
