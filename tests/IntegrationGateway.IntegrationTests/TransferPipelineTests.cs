@@ -81,7 +81,7 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         var parked = new ParkedTransfers(_database, _sealer, TimeProvider.System);
         var routes = new RecipientRoutes(_database, TimeProvider.System, NullLogger<RecipientRoutes>.Instance);
         var pipeline = new TransferPipeline(
-            new PolicyEngine(agreements), new RecipientAdapters(adapters), parked, routes, _ledger, _ledgerKeys, counters, TimeProvider.System,
+            new PolicyEngine(agreements), new RecipientAdapters(adapters), parked, routes, _ledger, _ledgerKeys, new SubjectStates(_database, _ledgerKeys), counters, TimeProvider.System,
             Options.Create(new DeliveryOptions()), NullLogger<TransferPipeline>.Instance);
         return (pipeline, counters, parked, routes);
     }

@@ -21,6 +21,7 @@ public sealed partial class TransferPipeline(
     RecipientRoutes routes,
     LedgerWriter ledger,
     LedgerKeys ledgerKeys,
+    SubjectStates subjects,
     TransferCounters counters,
     TimeProvider time,
     IOptions<DeliveryOptions> options,
@@ -34,9 +35,9 @@ public sealed partial class TransferPipeline(
     /// <param name="redelivered">The broker delivered the message before: a transfer parked then may be delivered now.</param>
     public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken, bool redelivered = false)
     {
-        // Consents, objections and erasures are not stored yet: unknown means no consent, so consent-based
-        // agreements deny (consent-missing) until the subject-rights store exists.
-        var decisions = engine.Evaluate(facts, body, SubjectState.Unknown, time.GetUtcNow());
+        // What the subject has said (consents, objection, erasure); unknown means no consent given.
+        var subject = await subjects.ForAsync(body, cancellationToken).ConfigureAwait(false);
+        var decisions = engine.Evaluate(facts, body, subject, time.GetUtcNow());
         if (decisions.Count == 0)
         {
             LogUnrouted(eventId, facts.EventType, facts.Jurisdiction);

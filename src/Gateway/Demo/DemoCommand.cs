@@ -103,8 +103,8 @@ internal static class DemoCommand
             return ExitCodes.Failed;
         }
 
-        // Data-subject events are held in their own queue, not settled by the intake: nothing to wait for.
-        var held = events.Count(e => IntakeConsumer.HeldEvents.Contains(e.GetType().Name));
+        // Data-subject events change subject state or wait for notices; they are not transfers: nothing to wait for.
+        var held = events.Count(e => IntakeConsumer.HeldEvents.Contains(e.GetType().Name) || IntakeConsumer.SubjectStateEvents.Contains(e.GetType().Name));
         var toSettle = count - held;
         Console.WriteLine($"Published {count} events ({string.Join(", ", types)}; seed {seed}); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();

@@ -82,6 +82,7 @@ public static class GatewayApp
         // The ledger writer starts after the schema and stops after the intake (hosted services stop in reverse).
         services.AddSingleton(_ => LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]));
         services.AddSingleton<LedgerWriter>();
+        services.AddSingleton<SubjectStates>();
         services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());
         services.AddSingleton<ParkedTransfers>();
         services.AddSingleton<RecipientRoutes>();

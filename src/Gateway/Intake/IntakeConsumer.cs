@@ -30,14 +30,25 @@ internal sealed partial class IntakeConsumer(
     IOptions<IntakeOptions> intake,
     IntakeReader reader,
     IServiceScopeFactory scopes,
+    Ledger.SubjectStates subjects,
     Sealer seal,
     IntakeCounters counters,
     TimeProvider time,
     ILogger<IntakeConsumer> logger) : IHostedService, IAsyncDisposable
 {
+    /// <summary>Data-subject events that change what the policy engine knows of a subject: applied at once.</summary>
+    public static readonly IReadOnlySet<string> SubjectStateEvents = new HashSet<string>(StringComparer.Ordinal)
+    {
+        nameof(Contracts.ErasureRequested), nameof(Contracts.ConsentChanged), nameof(Contracts.ObjectionLodged),
+    };
+
+    /// <summary>
+    /// Data-subject events kept whole in the hold queue for what is still to come: notices of a rectification or an
+    /// erasure to the recipients that had the data (an erasure is applied at once as well).
+    /// </summary>
     public static readonly IReadOnlySet<string> HeldEvents = new HashSet<string>(StringComparer.Ordinal)
     {
-        nameof(Contracts.PersonalDataRectified), nameof(Contracts.ErasureRequested), nameof(Contracts.ConsentChanged), nameof(Contracts.ObjectionLodged),
+        nameof(Contracts.PersonalDataRectified), nameof(Contracts.ErasureRequested),
     };
 
     readonly CancellationTokenSource _stopping = new();
@@ -161,10 +172,20 @@ internal sealed partial class IntakeConsumer(
         {
             await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, verdict.Violations, cancellationToken);
         }
-        else if (HeldEvents.Contains(verdict.EventType!))
+        else if (SubjectStateEvents.Contains(verdict.EventType!) || HeldEvents.Contains(verdict.EventType!))
         {
-            await HoldAsync(verdict, cancellationToken);
-            counters.CountAccepted(held: true);
+            if (SubjectStateEvents.Contains(verdict.EventType!))
+            {
+                await subjects.ApplyAsync(verdict.EventType!, verdict.Event, time.GetUtcNow(), cancellationToken);
+            }
+
+            var held = HeldEvents.Contains(verdict.EventType!);
+            if (held)
+            {
+                await HoldAsync(verdict, cancellationToken);
+            }
+
+            counters.CountAccepted(held);
         }
         else if (await ProcessAsync(verdict, delivery.Redelivered, cancellationToken) is { } failure)
         {

@@ -70,6 +70,15 @@ public static class GatewaySchema
                 ADD COLUMN legal_basis text NOT NULL DEFAULT '',
                 ADD COLUMN subject_pseudonym bytea NOT NULL DEFAULT ''::bytea;
             """),
+        (3, "what data subjects have said, by pseudonym", """
+            CREATE TABLE subject_state (
+                pseudonym   bytea PRIMARY KEY,
+                consents    jsonb NOT NULL DEFAULT '{}'::jsonb,
+                objected    boolean NOT NULL DEFAULT false,
+                erased      boolean NOT NULL DEFAULT false,
+                updated_at  timestamptz NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

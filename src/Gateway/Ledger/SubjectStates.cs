@@ -1,0 +1,83 @@
+using System.Text.Json;
+using IntegrationGateway.Gateway.Policy;
+using Npgsql;
+
+namespace IntegrationGateway.Gateway.Ledger;
+
+/// <summary>
+/// What data subjects have said (consents given or withdrawn per purpose, objections, erasure requests), from
+/// <c>ConsentChanged</c>, <c>ObjectionLodged</c> and <c>ErasureRequested</c>, stored under the subject's pseudonyms
+/// (one per key the event names them by: BSN, rijksregisternummer, sender and local id), never an identifier. The
+/// policy engine reads it for every event, merged over every key the event names, toward stopping.
+/// </summary>
+public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys)
+{
+    /// <summary>Applies a data-subject event; a consent change only when it is not older than what is stored for that purpose.</summary>
+    public async Task ApplyAsync(string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var pseudonyms = SubjectKey.Of(body).Select(keys.PseudonymOf).ToList();
+        foreach (var pseudonym in pseudonyms)
+        {
+            await using var command = eventType switch
+            {
+                nameof(Contracts.ConsentChanged) => Consent(body),
+                nameof(Contracts.ObjectionLodged) => dataSource.CreateCommand(
+                    "INSERT INTO subject_state (pseudonym, objected, updated_at) VALUES ($1, true, $2) ON CONFLICT (pseudonym) DO UPDATE SET objected = true, updated_at = $2"),
+                nameof(Contracts.ErasureRequested) => dataSource.CreateCommand(
+                    "INSERT INTO subject_state (pseudonym, erased, updated_at) VALUES ($1, true, $2) ON CONFLICT (pseudonym) DO UPDATE SET erased = true, updated_at = $2"),
+                _ => throw new ArgumentException($"{eventType} does not change a subject's state", nameof(eventType)),
+            };
+            command.Parameters.Insert(0, new() { Value = pseudonym });
+            command.Parameters.Insert(1, new() { Value = now });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    NpgsqlCommand Consent(JsonElement body)
+    {
+        var consent = body.GetProperty("consent");
+        var command = dataSource.CreateCommand("""
+            INSERT INTO subject_state (pseudonym, consents, updated_at) VALUES ($1, jsonb_build_object($3::text, jsonb_build_object('status', $4::text, 'at', $5::timestamptz)), $2)
+            ON CONFLICT (pseudonym) DO UPDATE SET
+                consents = CASE WHEN subject_state.consents -> $3::text IS NULL OR (subject_state.consents -> $3::text ->> 'at')::timestamptz <= $5::timestamptz
+                                THEN subject_state.consents || jsonb_build_object($3::text, jsonb_build_object('status', $4::text, 'at', $5::timestamptz))
+                                ELSE subject_state.consents END,
+                updated_at = $2
+            """);
+        command.Parameters.Add(new() { Value = consent.GetProperty("purpose").GetString()! });
+        command.Parameters.Add(new() { Value = consent.GetProperty("status").GetString()! });
+        command.Parameters.Add(new() { Value = body.GetProperty("occurredAt").GetDateTimeOffset() });
+        return command;
+    }
+
+    /// <summary>The event's subject as the policy engine sees them: unknown unless something was said under one of their keys.</summary>
+    public async Task<SubjectState> ForAsync(JsonElement body, CancellationToken cancellationToken)
+    {
+        var pseudonyms = SubjectKey.Of(body).Select(keys.PseudonymOf).ToArray();
+        if (pseudonyms.Length == 0)
+        {
+            return SubjectState.Unknown;
+        }
+
+        await using var command = dataSource.CreateCommand("SELECT consents::text, objected, erased FROM subject_state WHERE pseudonym = ANY($1)");
+        command.Parameters.Add(new() { Value = pseudonyms });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var consents = new Dictionary<string, ConsentStatus>(StringComparer.Ordinal);
+        bool known = false, objected = false, erased = false;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            known = true;
+            objected |= reader.GetBoolean(1);
+            erased |= reader.GetBoolean(2);
+            using var stored = JsonDocument.Parse(reader.GetString(0));
+            foreach (var purpose in stored.RootElement.EnumerateObject())
+            {
+                var status = purpose.Value.GetProperty("status").GetString() == "withdrawn" ? ConsentStatus.Withdrawn : ConsentStatus.Given;
+                // Merged toward stopping: a withdrawal under any key beats a consent under another.
+                consents[purpose.Name] = consents.TryGetValue(purpose.Name, out var earlier) && earlier == ConsentStatus.Withdrawn ? earlier : status;
+            }
+        }
+
+        return known ? new SubjectState { Consents = consents, Objected = objected, Erased = erased } : SubjectState.Unknown;
+    }
+}
