@@ -88,12 +88,32 @@ internal static class DemoCommand
         // As a school system that is not .NET would: raw JSON on the intake exchange, confirmed, mandatory.
         await using var publisher = await IntakePublisher.ConnectAsync(
             app.Services.GetRequiredService<IOptions<RabbitMqOptions>>().Value, app.Services.GetRequiredService<IOptions<IntakeOptions>>().Value, stopping);
+        // Half the Dutch pupils' parents consent to school photos first, so the consent-based agreement has work too.
+        var consents = events.OfType<Contracts.StudentEnrolled>().Where(e => e.Jurisdiction == "NL").Where((_, i) => i % 2 == 0)
+            .Select(e => (object)((Contracts.ConsentChanged)generator.Next(nameof(Contracts.ConsentChanged)) with
+            {
+                Subject = e.Subject, Source = e.Source, Jurisdiction = e.Jurisdiction, OccurredAt = e.OccurredAt.AddDays(-1),
+                Consent = new Contracts.ConsentChange { Purpose = "school-photos", Status = "given", ChangedOn = DateOnly.FromDateTime(e.OccurredAt.UtcDateTime.AddDays(-1)), GivenBy = "guardian" },
+            }))
+            .ToList();
+        var intake = app.Services.GetRequiredService<IntakeCounters>();
         try
         {
+            var acceptedBefore = intake.Accepted;
+            foreach (var e in consents)
+            {
+                await PublishAsync(publisher, e, stopping);
+            }
+
+            // The consents are stored before the enrolments they concern arrive.
+            while (intake.Accepted - acceptedBefore < consents.Count && !stopping.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), time, CancellationToken.None);
+            }
+
             foreach (var e in events)
             {
-                var eventType = e.GetType().Name;
-                await publisher.PublishAsync(eventType, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default), EventIdOf(e), stopping);
+                await PublishAsync(publisher, e, stopping);
             }
         }
         catch (OperationCanceledException)
@@ -106,9 +126,8 @@ internal static class DemoCommand
         // Data-subject events change subject state or wait for notices; they are not transfers: nothing to wait for.
         var held = events.Count(e => IntakeConsumer.HeldEvents.Contains(e.GetType().Name) || IntakeConsumer.SubjectStateEvents.Contains(e.GetType().Name));
         var toSettle = count - held;
-        Console.WriteLine($"Published {count} events ({string.Join(", ", types)}; seed {seed}); waiting for the gateway to settle them...");
+        Console.WriteLine($"Published {consents.Count} consents, then {count} events ({string.Join(", ", types)}; seed {seed}); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();
-        var intake = app.Services.GetRequiredService<IntakeCounters>();
         var quarantinedBefore = intake.Quarantined;
         long Quarantined() => intake.Quarantined - quarantinedBefore;
         while (counters.Snapshot().Since(before).EventsSettled + Quarantined() < toSettle && time.GetElapsedTime(started) < timeout && !stopping.IsCancellationRequested)
@@ -146,6 +165,9 @@ internal static class DemoCommand
         await app.WaitForShutdownAsync();
         return ok ? ExitCodes.Ok : ExitCodes.Failed;
     }
+
+    static Task PublishAsync(IntakePublisher publisher, object e, CancellationToken cancellationToken) =>
+        publisher.PublishAsync(e.GetType().Name, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default), EventIdOf(e), cancellationToken);
 
     static Guid EventIdOf(object e) => (Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!;
 
