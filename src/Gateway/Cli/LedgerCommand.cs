@@ -26,9 +26,15 @@ internal static class LedgerCommand
             {
                 verdict = await LedgerVerifier.VerifyAsync(database, keys, cancellationToken);
             }
-            catch (NpgsqlException ex)
+            catch (NpgsqlException ex) when (ex is not PostgresException)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync($"{Health.PostgresHealthCheck.Describe(connectionString)}: {ex.Message}");
+                return ExitCodes.Failed;
+            }
+            catch (Exception ex) when (ex is InvalidCastException or InvalidOperationException or OverflowException or ArgumentException or PostgresException)
+            {
+                // A value changed into something the entry cannot hold (e.g. a time of 'infinity'): broken, not a crash.
+                await parse.InvocationConfiguration.Output.WriteLineAsync($"Ledger broken: an entry could not be read ({ex.GetType().Name}); it was changed in the database.");
                 return ExitCodes.Failed;
             }
 

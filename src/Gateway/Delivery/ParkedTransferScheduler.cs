@@ -76,6 +76,7 @@ internal sealed partial class ParkedTransferScheduler(
     {
         foreach (var p in transfers)
         {
+            await ledger.AppendAsync([Outcome(p, "rejected", new DeliveryResult(DeliveryStatus.Rejected, null, null, problem))], cancellationToken);
             await parked.UpdateAsync(p.Transfer.IdempotencyKey, ParkedState.Rejected, time.GetUtcNow(), null, problem, p.LeaseId!.Value, cancellationToken);
         }
     }

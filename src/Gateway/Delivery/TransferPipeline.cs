@@ -71,6 +71,31 @@ public sealed partial class TransferPipeline(
         counters.Settled([.. settled.Select(s => s.Counted)]);
     }
 
+    /// <summary>The contract's own paths; members the contract does not have are counted, not named.</summary>
+    internal static IReadOnlyList<string> KnownPaths(string eventType, IEnumerable<string> paths)
+    {
+        var known = new List<string>();
+        var unknown = 0;
+        foreach (var path in paths)
+        {
+            if (EventCatalogue.Default.Field(eventType, path) is not null)
+            {
+                known.Add(path);
+            }
+            else
+            {
+                unknown++;
+            }
+        }
+
+        if (unknown > 0)
+        {
+            known.Add($"({unknown} member(s) the contract does not have)");
+        }
+
+        return known;
+    }
+
     static string LegalBasisOf(Agreement agreement) =>
         $"GDPR {agreement.LegalBasis.Gdpr}; {agreement.LegalBasis.Instrument}" + (agreement.LegalBasis.Art9Ground is { } art9 ? $"; art. 9 {art9}" : "");
 
@@ -86,6 +111,7 @@ public sealed partial class TransferPipeline(
             disclosed.Clear();
         }
 
+        // Only paths the contract has: a member a sender added may be named after a person (its name is data too).
         return new LedgerEntry
         {
             Kind = "decision",
@@ -98,8 +124,8 @@ public sealed partial class TransferPipeline(
             LegalBasis = context.LegalBasis,
             Outcome = outcome,
             Reasons = decision.Reasons,
-            Disclosed = [.. disclosed],
-            Withheld = [.. withheld],
+            Disclosed = KnownPaths(facts.EventType, disclosed),
+            Withheld = KnownPaths(facts.EventType, withheld),
             PayloadSha256 = result?.SentSha256,
             IdempotencyKey = idempotencyKey,
             Attempts = result is null ? 0 : 1,

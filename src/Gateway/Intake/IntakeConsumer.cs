@@ -176,7 +176,18 @@ internal sealed partial class IntakeConsumer(
         {
             if (SubjectStateEvents.Contains(verdict.EventType!))
             {
-                await subjects.ApplyAsync(verdict.EventType!, verdict.Event, time.GetUtcNow(), cancellationToken);
+                try
+                {
+                    await subjects.ApplyAsync(verdict.EventType!, verdict.Event, time.GetUtcNow(), cancellationToken);
+                }
+                catch (Exception ex) when (ex is not (Npgsql.NpgsqlException or TimeoutException or OperationCanceledException))
+                {
+                    // Not the database being away (that is retried in place): this event cannot be applied as it is.
+                    LogProcessingFailed(verdict.EventId!.Value, 1, ex.GetType().Name, ex.StackTrace);
+                    await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, [new Violation("$", "processing")], cancellationToken);
+                    await SettleAsync(delivery.DeliveryTag, ack: true);
+                    return;
+                }
             }
 
             var held = HeldEvents.Contains(verdict.EventType!);

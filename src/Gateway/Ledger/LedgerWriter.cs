@@ -86,7 +86,8 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
     async Task WriteAsync(IReadOnlyList<LedgerEntry> entries)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
+        // Read committed: the head is read after the advisory lock is held, not from a snapshot taken before it.
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted);
         long seq;
         byte[] previous;
         await using (var head = new NpgsqlCommand("SELECT pg_advisory_xact_lock(7352002); SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1", connection, transaction))
@@ -102,7 +103,8 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
         {
             foreach (var draft in entries)
             {
-                var entry = draft with { Seq = ++seq, RecordedAt = now, PreviousHash = previous };
+                // A recipient's receipt is its own text: PostgreSQL refuses NUL in text, and a batch must not fail on one entry.
+                var entry = draft with { Seq = ++seq, RecordedAt = now, PreviousHash = previous, Receipt = Clean(draft.Receipt) };
                 var hash = keys.Chain(entry.Canonical());
                 await copy.StartRowAsync();
                 await copy.WriteAsync(entry.Seq, NpgsqlDbType.Bigint);
@@ -136,6 +138,9 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
 
         await transaction.CommitAsync();
     }
+
+    static string? Clean(string? text) =>
+        text is null ? null : new string(text.Where(c => !char.IsControl(c)).Take(200).ToArray());
 
     static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type) =>
         value is null ? copy.WriteNullAsync() : copy.WriteAsync(value, type);

@@ -18,8 +18,11 @@ public static class SubjectReport
     public static async Task<IReadOnlyList<SubjectTransfer>> ForAsync(NpgsqlDataSource dataSource, byte[] pseudonym, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT recorded_at, recipient, agreement_id, agreement_version, legal_basis, event_type, disclosed
-            FROM ledger_entry WHERE subject_pseudonym = $1 AND outcome = 'delivered' ORDER BY seq
+            SELECT o.recorded_at, o.recipient, o.agreement_id, o.agreement_version, o.legal_basis, o.event_type,
+                   CASE WHEN cardinality(o.disclosed) > 0 THEN o.disclosed ELSE coalesce(d.disclosed, o.disclosed) END
+            FROM ledger_entry o
+            LEFT JOIN ledger_entry d ON o.kind = 'outcome' AND d.kind = 'decision' AND d.idempotency_key = o.idempotency_key
+            WHERE o.subject_pseudonym = $1 AND o.outcome = 'delivered' ORDER BY o.seq
             """);
         command.Parameters.Add(new() { Value = pseudonym });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

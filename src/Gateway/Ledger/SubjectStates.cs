@@ -39,14 +39,24 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys)
         var command = dataSource.CreateCommand("""
             INSERT INTO subject_state (pseudonym, consents, updated_at) VALUES ($1, jsonb_build_object($3::text, jsonb_build_object('status', $4::text, 'at', $5::timestamptz)), $2)
             ON CONFLICT (pseudonym) DO UPDATE SET
-                consents = CASE WHEN subject_state.consents -> $3::text IS NULL OR (subject_state.consents -> $3::text ->> 'at')::timestamptz <= $5::timestamptz
+                consents = CASE WHEN subject_state.consents -> $3::text IS NULL
+                                  OR (subject_state.consents -> $3::text ->> 'at')::timestamptz < $5::timestamptz
+                                  OR ((subject_state.consents -> $3::text ->> 'at')::timestamptz = $5::timestamptz AND $4::text = 'withdrawn')
                                 THEN subject_state.consents || jsonb_build_object($3::text, jsonb_build_object('status', $4::text, 'at', $5::timestamptz))
                                 ELSE subject_state.consents END,
                 updated_at = $2
             """);
-        command.Parameters.Add(new() { Value = consent.GetProperty("purpose").GetString()! });
-        command.Parameters.Add(new() { Value = consent.GetProperty("status").GetString()! });
-        command.Parameters.Add(new() { Value = body.GetProperty("occurredAt").GetDateTimeOffset() });
+        var purpose = consent.GetProperty("purpose").GetString()!;
+        if (purpose.Any(char.IsControl) || purpose.Length > 200)
+        {
+            throw new ArgumentException("a consent purpose must be a short name without control characters");
+        }
+
+        command.Parameters.Add(new() { Value = purpose });
+        // Anything but "given" counts as withdrawn: doubt stops transfers.
+        command.Parameters.Add(new() { Value = consent.GetProperty("status").GetString() == "given" ? "given" : "withdrawn" });
+        // PostgreSQL takes UTC only; an offset such as +02:00 is valid input.
+        command.Parameters.Add(new() { Value = body.GetProperty("occurredAt").GetDateTimeOffset().ToUniversalTime() });
         return command;
     }
 
@@ -72,7 +82,7 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys)
             using var stored = JsonDocument.Parse(reader.GetString(0));
             foreach (var purpose in stored.RootElement.EnumerateObject())
             {
-                var status = purpose.Value.GetProperty("status").GetString() == "withdrawn" ? ConsentStatus.Withdrawn : ConsentStatus.Given;
+                var status = purpose.Value.GetProperty("status").GetString() == "given" ? ConsentStatus.Given : ConsentStatus.Withdrawn;
                 // Merged toward stopping: a withdrawal under any key beats a consent under another.
                 consents[purpose.Name] = consents.TryGetValue(purpose.Name, out var earlier) && earlier == ConsentStatus.Withdrawn ? earlier : status;
             }
