@@ -15,37 +15,33 @@ internal static class LedgerCommand
         {
             TreatUnmatchedTokensAsErrors = false, // --ConnectionStrings:Gateway and the like
         };
-        verify.SetAction(async (parse, cancellationToken) =>
+        verify.SetAction((parse, cancellationToken) =>
         {
-            var configuration = GatewayConfiguration.Load([.. parse.UnmatchedTokens]);
-            var connectionString = configuration.GetConnectionString("Gateway") ?? throw new InvalidOperationException("ConnectionStrings:Gateway is not set.");
-            var keys = LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]);
-            await using var database = NpgsqlDataSource.Create(connectionString);
-            LedgerVerdict verdict;
-            try
+            var settings = CliSettings.Load(parse.UnmatchedTokens);
+            var keys = LedgerKeys.FromBase64(settings.Configuration[LedgerKeys.ConfigurationKey]);
+            return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
-                verdict = await LedgerVerifier.VerifyAsync(database, keys, cancellationToken);
-            }
-            catch (NpgsqlException ex) when (ex is not PostgresException)
-            {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"{Health.PostgresHealthCheck.Describe(connectionString)}: {ex.Message}");
-                return ExitCodes.Failed;
-            }
-            catch (Exception ex) when (ex is InvalidCastException or InvalidOperationException or OverflowException or ArgumentException or PostgresException)
-            {
-                // A value changed into something the entry cannot hold (e.g. a time of 'infinity'): broken, not a crash.
-                await parse.InvocationConfiguration.Output.WriteLineAsync($"Ledger broken: an entry could not be read ({ex.GetType().Name}); it was changed in the database.");
-                return ExitCodes.Failed;
-            }
+                LedgerVerdict verdict;
+                try
+                {
+                    verdict = await LedgerVerifier.VerifyAsync(database, keys, cancellationToken);
+                }
+                catch (Exception ex) when (ex is InvalidCastException or InvalidOperationException or OverflowException or ArgumentException or PostgresException)
+                {
+                    // A value changed into something the entry cannot hold (e.g. a time of 'infinity'): broken, not a crash.
+                    await output.WriteLineAsync($"Ledger broken: an entry could not be read ({ex.GetType().Name}); it was changed in the database.");
+                    return ExitCodes.Failed;
+                }
 
-            if (verdict.Intact)
-            {
-                await parse.InvocationConfiguration.Output.WriteLineAsync($"Ledger intact: {verdict.Entries} entries, each following the one before and matching its hash.");
-                return ExitCodes.Ok;
-            }
+                if (verdict.Intact)
+                {
+                    await output.WriteLineAsync($"Ledger intact: {verdict.Entries} entries, each following the one before and matching its hash.");
+                    return ExitCodes.Ok;
+                }
 
-            await parse.InvocationConfiguration.Output.WriteLineAsync($"Ledger broken at entry {verdict.BrokenAt}: {verdict.Problem}. {verdict.Entries} entries before it verified.");
-            return ExitCodes.Failed;
+                await output.WriteLineAsync($"Ledger broken at entry {verdict.BrokenAt}: {verdict.Problem}. {verdict.Entries} entries before it verified.");
+                return ExitCodes.Failed;
+            });
         });
         ledger.Subcommands.Add(verify);
         return ledger;

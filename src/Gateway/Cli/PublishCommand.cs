@@ -137,9 +137,7 @@ internal static class PublishCommand
     {
         var output = parse.InvocationConfiguration.Output;
         var error = parse.InvocationConfiguration.Error;
-        var configuration = GatewayConfiguration.Load(settings);
-        var broker = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
-        var intake = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
+        var (_, broker, intake) = CliSettings.Load(settings);
 
         if (validate)
         {

@@ -131,9 +131,7 @@ internal static class QuarantineCommand
 
     static async Task<int> WithQueueAsync(ParseResult parse, Func<QuarantineSession, TextWriter, Task<int>> action, CancellationToken cancellationToken)
     {
-        var configuration = GatewayConfiguration.Load([.. parse.UnmatchedTokens]);
-        var broker = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
-        var intake = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
+        var (configuration, broker, intake) = CliSettings.Load(parse.UnmatchedTokens);
         var error = parse.InvocationConfiguration.Error;
         try
         {

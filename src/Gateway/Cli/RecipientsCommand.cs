@@ -16,7 +16,7 @@ internal static class RecipientsCommand
     {
         var recipients = new Command("recipients", "Recipients' routes and parked transfers: list them, enable a disabled route.");
         var list = new Command("list", "Routes (disabled ones with when and why) and parked transfers per recipient and state.") { TreatUnmatchedTokensAsErrors = false };
-        list.SetAction((parse, cancellationToken) => WithDatabaseAsync(parse, async (database, output) =>
+        list.SetAction((parse, cancellationToken) => CliSettings.Load(parse.UnmatchedTokens).WithDatabaseAsync(parse, async (database, output) =>
         {
             var parked = await ParkedTransfers.CountsAsync(database, cancellationToken);
             await using var command = database.CreateCommand("SELECT recipient, disabled_at, reason FROM recipient_route WHERE disabled_at IS NOT NULL ORDER BY recipient");
@@ -39,12 +39,12 @@ internal static class RecipientsCommand
 
             await output.WriteLineAsync($"{disabled.Count} route(s) disabled; {parked.Sum(p => p.Count)} transfer(s) parked.");
             return ExitCodes.Ok;
-        }, cancellationToken));
+        }));
 
         var id = new Argument<string>("RECIPIENT") { Description = "The recipient id, as agreements name it (e.g. duo)." };
         var enable = new Command("enable", "Enable a disabled route; its held transfers become due at once.") { id };
         enable.TreatUnmatchedTokensAsErrors = false;
-        enable.SetAction((parse, cancellationToken) => WithDatabaseAsync(parse, async (database, output) =>
+        enable.SetAction((parse, cancellationToken) => CliSettings.Load(parse.UnmatchedTokens).WithDatabaseAsync(parse, async (database, output) =>
         {
             var recipient = parse.GetValue(id)!;
             var enabled = await new RecipientRoutes(database, time, NullLogger<RecipientRoutes>.Instance).EnableAsync(recipient, cancellationToken);
@@ -53,32 +53,10 @@ internal static class RecipientsCommand
                 ? $"Enabled the route to {recipient}; {released} held transfer(s) are due now."
                 : $"The route to {recipient} was not disabled; {released} held transfer(s) released.");
             return ExitCodes.Ok;
-        }, cancellationToken));
+        }));
 
         recipients.Subcommands.Add(list);
         recipients.Subcommands.Add(enable);
         return recipients;
-    }
-
-    static async Task<int> WithDatabaseAsync(ParseResult parse, Func<NpgsqlDataSource, TextWriter, Task<int>> action, CancellationToken cancellationToken)
-    {
-        var configuration = GatewayConfiguration.Load([.. parse.UnmatchedTokens]);
-        var connectionString = configuration.GetConnectionString("Gateway");
-        if (connectionString is null)
-        {
-            await parse.InvocationConfiguration.Error.WriteLineAsync("ConnectionStrings:Gateway is not set.");
-            return ExitCodes.Failed;
-        }
-
-        try
-        {
-            await using var database = NpgsqlDataSource.Create(connectionString);
-            return await action(database, parse.InvocationConfiguration.Output);
-        }
-        catch (NpgsqlException ex)
-        {
-            await parse.InvocationConfiguration.Error.WriteLineAsync($"{Health.PostgresHealthCheck.Describe(connectionString)}: {ex.Message}");
-            return ExitCodes.Failed;
-        }
     }
 }

@@ -33,16 +33,17 @@ internal static class SubjectCommand
                 r.AddError("subject report: --id must be a BSN (9 digits) or a rijksregisternummer (11 digits)");
             }
         });
-        report.SetAction(async (parse, cancellationToken) =>
+        report.SetAction((parse, cancellationToken) =>
         {
-            var configuration = GatewayConfiguration.Load([.. parse.UnmatchedTokens]);
-            var connectionString = configuration.GetConnectionString("Gateway") ?? throw new InvalidOperationException("ConnectionStrings:Gateway is not set.");
-            var keys = LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]);
+            var settings = CliSettings.Load(parse.UnmatchedTokens);
+            var keys = LedgerKeys.FromBase64(settings.Configuration[LedgerKeys.ConfigurationKey]);
             var key = parse.GetValue(id) is { } given ? KeyOf(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
-            await using var database = NpgsqlDataSource.Create(connectionString);
-            var transfers = await SubjectReport.ForAsync(database, keys.PseudonymOf(key), cancellationToken);
-            await parse.InvocationConfiguration.Output.WriteAsync(parse.GetValue(format) == "json" ? SubjectReport.Json(transfers) : SubjectReport.Markdown(transfers));
-            return ExitCodes.Ok;
+            return settings.WithDatabaseAsync(parse, async (database, output) =>
+            {
+                var transfers = await SubjectReport.ForAsync(database, keys.PseudonymOf(key), cancellationToken);
+                await output.WriteAsync(parse.GetValue(format) == "json" ? SubjectReport.Json(transfers) : SubjectReport.Markdown(transfers));
+                return ExitCodes.Ok;
+            });
         });
         subject.Subcommands.Add(report);
         return subject;

@@ -21,9 +21,7 @@ internal static class TopologyCommand
         };
         declare.SetAction(async (parse, cancellationToken) =>
         {
-            var configuration = GatewayConfiguration.Load([.. parse.UnmatchedTokens]);
-            var broker = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
-            var intake = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
+            var (_, broker, intake) = CliSettings.Load(parse.UnmatchedTokens);
             try
             {
                 await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-topology").CreateConnectionAsync(cancellationToken);

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using IntegrationGateway.Gateway.Hosting;
+using Npgsql;
+
+namespace IntegrationGateway.Gateway.Cli;
+
+/// <summary>
+/// What a verb that talks to the broker or the database reads, as the service reads it: appsettings.json, the
+/// environment, then <c>--Section:Key value</c> tokens from the command line.
+/// </summary>
+internal sealed record CliSettings(IConfiguration Configuration, RabbitMqOptions Broker, IntakeOptions Intake)
+{
+    public static CliSettings Load(IEnumerable<string> tokens)
+    {
+        var configuration = GatewayConfiguration.Load([.. tokens]);
+        return new CliSettings(
+            configuration,
+            configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions(),
+            configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the gateway's database; a missing connection string or a database that does
+    /// not answer is an error naming the server (never the password), exit 1.
+    /// </summary>
+    public async Task<int> WithDatabaseAsync(ParseResult parse, Func<NpgsqlDataSource, TextWriter, Task<int>> action)
+    {
+        var connectionString = Configuration.GetConnectionString("Gateway");
+        if (connectionString is null)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync("ConnectionStrings:Gateway is not set.");
+            return ExitCodes.Failed;
+        }
+
+        try
+        {
+            await using var database = NpgsqlDataSource.Create(connectionString);
+            return await action(database, parse.InvocationConfiguration.Output);
+        }
+        catch (NpgsqlException ex)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"{Health.PostgresHealthCheck.Describe(connectionString)}: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+    }
+}
