@@ -89,15 +89,7 @@ internal sealed partial class ParkedTransferScheduler(
         {
             var transfer = p.Transfer;
             var lease = p.LeaseId!.Value;
-            DeliveryResult result;
-            try
-            {
-                result = await adapter.DeliverAsync(transfer, cancellationToken);
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                result = DeliveryResult.Unreachable($"the adapter failed with {ex.GetType().Name}");
-            }
+            var result = await adapter.DeliverOrFailAsync(transfer, cancellationToken);
 
             switch (result.Status)
             {

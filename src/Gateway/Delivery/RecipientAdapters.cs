@@ -14,3 +14,23 @@ public sealed class RecipientAdapters(IEnumerable<IRecipientAdapter> adapters)
 
     public IReadOnlyCollection<string> Recipients => _byRecipient.Keys;
 }
+
+public static class RecipientAdapterCalls
+{
+    /// <summary>
+    /// One delivery through the adapter, whatever happens inside it: an adapter is not meant to throw, and if one does
+    /// (a bug, a token endpoint answering nonsense) that is a transient failure of this transfer alone, to be parked
+    /// like any other. The type goes into the problem, not the message, which could quote data.
+    /// </summary>
+    public static async Task<DeliveryResult> DeliverOrFailAsync(this IRecipientAdapter adapter, OutboundTransfer transfer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await adapter.DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            return DeliveryResult.Unreachable($"the adapter failed with {ex.GetType().Name}");
+        }
+    }
+}

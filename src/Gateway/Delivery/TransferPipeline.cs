@@ -145,17 +145,7 @@ public sealed partial class TransferPipeline(
             return (TransferOutcome.Parked, "held", null);
         }
 
-        DeliveryResult result;
-        try
-        {
-            result = await adapters[recipient].DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            // An adapter is not meant to throw; if one does (a bug, a token endpoint answering nonsense), the transfer
-            // is parked like any failure, and the other recipients are not affected. The type, not the message.
-            result = DeliveryResult.Unreachable($"the adapter failed with {ex.GetType().Name}");
-        }
+        var result = await adapters[recipient].DeliverOrFailAsync(transfer, cancellationToken).ConfigureAwait(false);
 
         // Parked rows count delivery rounds (each round is up to Delivery:Attempts tries in process).
         const int rounds = 1;

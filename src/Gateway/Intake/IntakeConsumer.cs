@@ -172,62 +172,63 @@ internal sealed partial class IntakeConsumer(
         {
             await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, verdict.Violations, cancellationToken);
         }
-        else if (SubjectStateEvents.Contains(verdict.EventType!) || HeldEvents.Contains(verdict.EventType!))
-        {
-            if (SubjectStateEvents.Contains(verdict.EventType!))
-            {
-                try
-                {
-                    await subjects.ApplyAsync(verdict.EventType!, verdict.Event, time.GetUtcNow(), cancellationToken);
-                }
-                catch (Exception ex) when (ex is not (Npgsql.NpgsqlException or TimeoutException or OperationCanceledException))
-                {
-                    // Not the database being away (that is retried in place): this event cannot be applied as it is.
-                    LogProcessingFailed(verdict.EventId!.Value, 1, ex.GetType().Name, ex.StackTrace);
-                    await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, [new Violation("$", "processing")], cancellationToken);
-                    await SettleAsync(delivery.DeliveryTag, ack: true);
-                    return;
-                }
-            }
-
-            var held = HeldEvents.Contains(verdict.EventType!);
-            if (held)
-            {
-                await HoldAsync(verdict, cancellationToken);
-            }
-
-            counters.CountAccepted(held);
-        }
-        else if (await ProcessAsync(verdict, delivery.Redelivered, cancellationToken) is { } failure)
-        {
-            await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, [failure], cancellationToken);
-        }
         else
         {
-            counters.CountAccepted(held: false);
+            var eventType = verdict.EventType!;
+            var subjectEvent = SubjectStateEvents.Contains(eventType) || HeldEvents.Contains(eventType);
+            var failure = await WithRetriesAsync(verdict.EventId!.Value, attempt => subjectEvent
+                ? ApplyAsync(verdict, cancellationToken)
+                : PipelineAsync(verdict, delivery.Redelivered || attempt > 0, cancellationToken), cancellationToken);
+            if (failure is not null)
+            {
+                await QuarantineAsync(delivery, eventType, verdict.EventId, [failure], cancellationToken);
+            }
+            else
+            {
+                var held = HeldEvents.Contains(eventType);
+                if (held)
+                {
+                    await HoldAsync(verdict, cancellationToken);
+                }
+
+                counters.CountAccepted(held);
+            }
         }
 
         await SettleAsync(delivery.DeliveryTag, ack: true);
     }
 
-    /// <summary>Through the pipeline, retried on an unexpected error; a violation <c>$: processing</c> when it keeps failing.</summary>
-    async Task<Violation?> ProcessAsync(IntakeVerdict verdict, bool redelivered, CancellationToken cancellationToken)
+    /// <summary>A consent, objection or erasure goes into the subject's state; a rectification only waits in the hold queue.</summary>
+    Task ApplyAsync(IntakeVerdict verdict, CancellationToken cancellationToken) =>
+        SubjectStateEvents.Contains(verdict.EventType!)
+            ? subjects.ApplyAsync(verdict.EventType!, verdict.Event, time.GetUtcNow(), cancellationToken)
+            : Task.CompletedTask;
+
+    async Task PipelineAsync(IntakeVerdict verdict, bool redelivered, CancellationToken cancellationToken)
     {
-        var eventId = verdict.EventId!.Value;
-        var facts = EventFacts.Of(verdict.EventType!, verdict.Event);
+        await using var scope = scopes.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<TransferPipeline>().ProcessAsync(
+            verdict.EventId!.Value, EventFacts.Of(verdict.EventType!, verdict.Event), verdict.Event, cancellationToken, redelivered);
+    }
+
+    /// <summary>
+    /// The gateway's work on an accepted event, retried on an unexpected error; a violation <c>$: processing</c> when
+    /// it keeps failing. The database being away is not the event's fault: that is thrown on, and the message kept.
+    /// </summary>
+    async Task<Violation?> WithRetriesAsync(Guid eventId, Func<int, Task> work, CancellationToken cancellationToken)
+    {
         var retries = intake.Value.RetryLimit;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                await using var scope = scopes.CreateAsyncScope();
-                await scope.ServiceProvider.GetRequiredService<TransferPipeline>().ProcessAsync(eventId, facts, verdict.Event, cancellationToken, redelivered || attempt > 0);
+                await work(attempt);
                 return null;
             }
             catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
             {
-                // The database (where transfers are parked) is away: not the event's fault. Hand the message back
-                // rather than quarantine a good event; it comes again when the database does.
+                // The database (where transfers are parked) is away: not the event's fault. Keep the message rather
+                // than quarantine a good event; it is tried again when the database is back.
                 throw;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
