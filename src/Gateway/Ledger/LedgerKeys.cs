@@ -29,23 +29,9 @@ public sealed class LedgerKeys
     }
 
     /// <summary>The key from its base64 text; the message says what is wrong and never repeats the text.</summary>
-    public static LedgerKeys FromBase64(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            throw new InvalidOperationException(
-                "Ledger:Key is not set: it keys the ledger's chain and the subjects' pseudonyms. Set at least 32 random bytes in base64, " +
-                "e.g. Ledger__Key=$(head -c 32 /dev/urandom | base64) (deploy/local/env.sh does this for local runs). Keep it: without it the ledger cannot be verified.");
-        }
-
-        var bytes = new byte[text.Length];
-        if (!Convert.TryFromBase64String(text.Trim(), bytes, out var length) || length < 32)
-        {
-            throw new InvalidOperationException("Ledger:Key must be at least 32 bytes in base64.");
-        }
-
-        return new LedgerKeys(bytes[..length]);
-    }
+    public static LedgerKeys FromBase64(string? text) => new(Hosting.ConfiguredKey.Decode(
+        text, ConfigurationKey, "it keys the ledger's chain and the subjects' pseudonyms", exactly32: false,
+        note: " Keep it: without it the ledger cannot be verified."));
 
     public byte[] Chain(ReadOnlySpan<byte> canonical) => HMACSHA256.HashData(_chain, canonical);
 

@@ -23,7 +23,7 @@ public sealed class Sealer
     {
         if (key.Length != 32)
         {
-            throw new ArgumentException("the quarantine key must be 32 bytes", nameof(key));
+            throw new ArgumentException("the sealing key must be 32 bytes", nameof(key));
         }
 
         _key = key;
@@ -34,23 +34,8 @@ public sealed class Sealer
     public string KeyId { get; }
 
     /// <summary>The key from its base64 text, with a message that says what is wrong and never repeats the text.</summary>
-    public static Sealer FromBase64(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            throw new InvalidOperationException(
-                "Sealing:Key is not set: the gateway seals quarantined messages and parked payloads with it. Set 32 random bytes in base64, " +
-                "e.g. Sealing__Key=$(head -c 32 /dev/urandom | base64) (deploy/local/env.sh does this for local runs).");
-        }
-
-        var bytes = new byte[text.Length];
-        if (!Convert.TryFromBase64String(text.Trim(), bytes, out var length) || length != 32)
-        {
-            throw new InvalidOperationException("Sealing:Key must be 32 bytes in base64.");
-        }
-
-        return new Sealer(bytes[..length]);
-    }
+    public static Sealer FromBase64(string? text) => new(Hosting.ConfiguredKey.Decode(
+        text, ConfigurationKey, "the gateway seals quarantined messages and parked payloads with it", exactly32: true));
 
     /// <param name="plaintext">What to seal.</param>
     /// <param name="associatedData">What the sealed bytes belong to (e.g. the transfer's key and recipient): opening them anywhere else fails, so they cannot be moved to another row.</param>
