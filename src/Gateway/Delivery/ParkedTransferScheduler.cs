@@ -108,13 +108,13 @@ internal sealed partial class ParkedTransferScheduler(
                     await ledger.AppendAsync([Outcome(p, "held", result)], cancellationToken);
                     await routes.DisableAsync(p.Recipient, result.Problem ?? "410 Gone", cancellationToken);
                     await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.RecipientDisabled, time.GetUtcNow(), result.StatusCode, result.Problem, lease, cancellationToken);
-                    await parked.ReleaseAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, time.GetUtcNow(), cancellationToken);
+                    await parked.GiveBackAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, time.GetUtcNow(), cancellationToken);
                     return; // the rest wait for the route to be enabled: the claim skips disabled recipients
                 default:
                     var next = time.GetUtcNow() + options.Value.ParkedBackoff(p.Attempts + 1, result.RetryAfter);
                     await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.Waiting, next, result.StatusCode, result.Problem, lease, cancellationToken);
                     // The recipient still fails: the others of this batch would too. Back, untried, for the same time.
-                    await parked.ReleaseAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, next, cancellationToken);
+                    await parked.GiveBackAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, next, cancellationToken);
                     LogStillFailing(transfer.EventId, p.Recipient, result.Problem, (next - time.GetUtcNow()).TotalSeconds, queue.Count);
                     return;
             }

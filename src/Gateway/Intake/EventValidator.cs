@@ -27,13 +27,6 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
 {
     public const int DefaultMaxBytes = 64 * 1024;
 
-    /// <summary>The rules, as they appear in violations.</summary>
-    public static readonly IReadOnlyList<string> Rules =
-    [
-        "size", "json", "unknown-type", "type", "required", "format-uuid", "format-date", "format-timestamp", "format-email",
-        "format-postal-code", "jurisdiction", "bsn-checksum", "rijksregisternummer-checksum", "brin", "institution-number", "plausibility",
-    ];
-
     static readonly ConcurrentDictionary<Type, PropertyShape[]> Shapes = new();
 
     /// <summary>The verdict on one event's bytes published as <paramref name="eventType"/>.</summary>

@@ -56,9 +56,6 @@ public sealed class IntakeReader(EventValidator validator)
     const string UrnPrefix = "urn:message:" + IntakeTopology.ContractsNamespace + ":";
     const string ExchangePrefix = IntakeTopology.ContractsNamespace + ":";
 
-    /// <summary>The intake's own rules, on top of the validator's; <c>processing</c> is the gateway failing on a message, not the message being wrong.</summary>
-    public static readonly IReadOnlyList<string> Rules = ["missing-type", "type-conflict", "envelope", "processing"];
-
     public IntakeVerdict Read(IntakeMessage message)
     {
         var envelope = string.Equals(message.ContentType, MassTransitContentType, StringComparison.OrdinalIgnoreCase);

@@ -142,7 +142,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     }
 
     /// <summary>Gives back claimed rows not tried (their recipient is failing): due again at <paramref name="nextAttemptAt"/>.</summary>
-    public async Task ReleaseAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken)
+    public async Task GiveBackAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("UPDATE parked_transfer SET next_attempt_at = $3, lease_id = NULL WHERE idempotency_key = ANY($1) AND lease_id = $2");
         command.Parameters.Add(new() { Value = idempotencyKeys.ToArray() });
