@@ -77,7 +77,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
     public async Task TopologyDeclaredByDeployment_BeforeAnyGatewayRan_PublishesWaitForTheGateway()
     {
         await using var bed = await TestBed.StartAsync();
-        var declare = await RunCliAsync(["topology", "declare", .. BrokerSettings(bed)]);
+        var declare = await GatewayCommandLine.RunAsync(["topology", "declare", .. GatewayCommandLine.BrokerSettings(bed)]);
         output.WriteLine(declare.Out + declare.Err);
         var e = new SampleEventGenerator(40, TimeProvider.System).NextAbsenceReported();
 
@@ -94,13 +94,6 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Equal(1u, waiting);
         Assert.Equal($"{e.EventId:D}:duo-verzuimregister", Assert.Single(receipts).IdempotencyKey);
     }
-
-    static string[] BrokerSettings(TestBed bed) =>
-    [
-        "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
-        "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
-        "--Sealing:Key", TestServices.SealingKey,
-    ];
 
     [Fact]
     public async Task UnroutablePublish_IsReportedToThePublisher_NotDroppedSilently()
@@ -180,10 +173,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         var counters = gateway.Services.GetRequiredService<IntakeCounters>();
-        for (var i = 0; i < 100 && counters.Quarantined < sent.Count; i++)
-        {
-            await Task.Delay(100);
-        }
+        await TestBed.WaitUntilAsync(() => !(counters.Quarantined < sent.Count), TimeSpan.FromSeconds(10));
 
         var quarantined = await bed.DrainAsync(bed.QuarantineQueue);
         using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
@@ -212,17 +202,17 @@ public sealed class IntakeTests(ITestOutputHelper output)
     public async Task EventsPublishVerb_GeneratedEvents_AreConfirmedAndDelivered_AndAMissingIntakeIsAnError()
     {
         await using var bed = await TestBed.StartAsync();
-        var broker = BrokerSettings(bed);
+        var broker = GatewayCommandLine.BrokerSettings(bed);
 
         // Before the gateway ever ran, the intake exchange does not exist: the publisher is told, nothing is dropped.
-        var (missingExit, _, missingError) = await RunCliAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "1", .. broker]);
+        var (missingExit, _, missingError) = await GatewayCommandLine.RunAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "1", .. broker]);
         output.WriteLine(missingError);
         Assert.Equal(1, missingExit);
         Assert.Contains("NOT_FOUND", missingError);
         Assert.Contains("0 of 1 event(s) had been published", missingError);
 
         await using var gateway = await bed.StartGatewayInProcessAsync();
-        var (exit, stdout, error) = await RunCliAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "7", "--seed", "36", .. broker]);
+        var (exit, stdout, error) = await GatewayCommandLine.RunAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "7", "--seed", "36", .. broker]);
         output.WriteLine(stdout + error);
         var receipts = await bed.WaitForReceiptsAsync("duo", 7, TimeSpan.FromSeconds(30));
 
@@ -251,13 +241,10 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         var counters = gateway.Services.GetRequiredService<IntakeCounters>();
-        for (var i = 0; i < 100 && counters.Quarantined < 2; i++)
-        {
-            await Task.Delay(100);
-        }
+        await TestBed.WaitUntilAsync(() => !(counters.Quarantined < 2), TimeSpan.FromSeconds(10));
 
-        var settings = BrokerSettings(bed);
-        var list = await RunCliAsync(["quarantine", "list", .. settings]);
+        var settings = GatewayCommandLine.BrokerSettings(bed);
+        var list = await GatewayCommandLine.RunAsync(["quarantine", "list", .. settings]);
         output.WriteLine(list.Out + list.Err);
         Assert.Equal(0, list.Exit);
         Assert.Contains("2 message(s) in " + bed.QuarantineQueue + ": bsn-checksum 1, missing-type 1", list.Out);
@@ -268,7 +255,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         var opened = Path.Combine(Path.GetTempPath(), $"quarantined-{Guid.NewGuid():N}.json");
         try
         {
-            var open = await RunCliAsync(["quarantine", "open", "--event-id", badBsn["eventId"]!.GetValue<string>(), "--out", opened, .. settings]);
+            var open = await GatewayCommandLine.RunAsync(["quarantine", "open", "--event-id", badBsn["eventId"]!.GetValue<string>(), "--out", opened, .. settings]);
             Assert.Equal(0, open.Exit);
             Assert.Equal(badBsn.ToJsonString(), await File.ReadAllTextAsync(opened));
             if (!OperatingSystem.IsWindows())
@@ -282,10 +269,10 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         // The publisher's mistake is understood: send the untyped one again, as an AbsenceReported.
-        var republish = await RunCliAsync(["quarantine", "republish", "--rule", "missing-type", "--type", "AbsenceReported", .. settings]);
+        var republish = await GatewayCommandLine.RunAsync(["quarantine", "republish", "--rule", "missing-type", "--type", "AbsenceReported", .. settings]);
         output.WriteLine(republish.Out + republish.Err);
         var receipts = await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
-        var after = await RunCliAsync(["quarantine", "list", .. settings]);
+        var after = await GatewayCommandLine.RunAsync(["quarantine", "list", .. settings]);
 
         Assert.Equal(0, republish.Exit);
         Assert.Contains("Republished 1 of 1 selected message(s)", republish.Out);
@@ -355,10 +342,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         var counters = gateway.Services.GetRequiredService<IntakeCounters>();
-        for (var i = 0; i < 100 && counters.Quarantined < 1; i++)
-        {
-            await Task.Delay(100);
-        }
+        await TestBed.WaitUntilAsync(() => !(counters.Quarantined < 1), TimeSpan.FromSeconds(10));
 
         var quarantined = Assert.Single(await bed.DrainAsync(bed.QuarantineQueue));
         output.WriteLine($"attempts {attempts}; quarantined {quarantined.Headers["x-quarantine-reasons"]}");
@@ -377,13 +361,5 @@ public sealed class IntakeTests(ITestOutputHelper output)
             called();
             throw new InvalidOperationException("a bug in the adapter");
         }
-    }
-
-    static async Task<(int Exit, string Out, string Err)> RunCliAsync(string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = await Gateway.Cli.GatewayCli.InvokeAsync(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
     }
 }

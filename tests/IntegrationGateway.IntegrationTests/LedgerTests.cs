@@ -10,10 +10,8 @@ public sealed class LedgerTests(ITestOutputHelper output)
 {
     static async Task<(int Exit, string Out)> VerifyAsync()
     {
-        using var stdout = new StringWriter();
-        var exit = await Gateway.Cli.GatewayCli.InvokeAsync(
-            ["ledger", "verify", "--ConnectionStrings:Gateway", TestServices.DatabaseConnectionString, "--Ledger:Key", TestServices.LedgerKey], stdout, stdout);
-        return (exit, stdout.ToString().Trim());
+        var (exit, stdout, stderr) = await GatewayCommandLine.RunAsync(["ledger", "verify", .. GatewayCommandLine.DatabaseSettings]);
+        return (exit, (stdout + stderr).Trim());
     }
 
     static async Task ExecuteAsync(string sql)

@@ -13,19 +13,15 @@ public sealed class OAuthTests(ITestOutputHelper output)
     [Fact]
     public async Task OAuthRecipient_TokensAreCachedAndRefreshed_EveryTransferArrivesWithAValidToken()
     {
-        var secret = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        var client = new OAuthClient("ggd");
         await using var bed = await TestBed.StartAsync(
         [
-            new("Recipients:ggd:OAuthClientId", "gateway-ggd"),
-            new("Recipients:ggd:OAuthClientSecret", secret),
+            .. client.SimulatorSettings,
             new("OAuth:TokenLifetimeSeconds", "4"), // the gateway renews halfway through a token this short: after 2 s
         ]);
-        await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>
-        {
-            ["Recipients:ggd:OAuth:TokenUrl"] = new Uri(bed.SimulatorUrl, "oauth/token").ToString(),
-            ["Recipients:ggd:OAuth:ClientId"] = "gateway-ggd",
-            ["Recipients:ggd:OAuth:ClientSecret"] = secret,
-        });
+        var settings = new Dictionary<string, string?>();
+        client.AddTo(settings, bed);
+        await using var gateway = await bed.StartGatewayInProcessAsync(settings);
         var oauth = bed.Simulator.Services.GetRequiredService<OAuthServer>();
         var generator = new SampleEventGenerator(606, TimeProvider.System);
         var sent = 0;

@@ -152,10 +152,7 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         bed.SimulatorBehaviour.Set("duo", new Misbehaviour(503, null, false, TimeSpan.Zero, null));
         await bed.PublishAsync(generator.AbsenceReported(count));
         await bed.WaitForReceiptsAsync("leerplicht", 2 * count, TimeSpan.FromSeconds(60));
-        for (var i = 0; i < 100 && resilience.CircuitOf("duo") != Polly.CircuitBreaker.CircuitState.Open; i++)
-        {
-            await Task.Delay(100);
-        }
+        await TestBed.WaitUntilAsync(() => resilience.CircuitOf("duo") == Polly.CircuitBreaker.CircuitState.Open, TimeSpan.FromSeconds(10));
 
         var callsBeforeOpen = bed.SimulatorBehaviour.FailuresFor("duo");
         var circuit = resilience.CircuitOf("duo");
@@ -211,10 +208,9 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
 
         // The agency is back under a new address, and an operator enables the route: the held transfers go.
         bed.SimulatorBehaviour.Clear("duo");
-        using var stdout = new StringWriter();
-        var exit = await Gateway.Cli.GatewayCli.InvokeAsync(["recipients", "enable", "duo", "--ConnectionStrings:Gateway", TestServices.DatabaseConnectionString], stdout, stdout);
+        var (exit, stdout, stderr) = await GatewayCommandLine.RunAsync(["recipients", "enable", "duo", .. GatewayCommandLine.DatabaseSettings]);
         var duo = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(30));
-        output.WriteLine(stdout.ToString());
+        output.WriteLine(stdout + stderr);
         Assert.Equal(0, exit);
         Assert.Equal(count, duo.Count);
     }

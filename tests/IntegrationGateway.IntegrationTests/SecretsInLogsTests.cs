@@ -16,12 +16,8 @@ public sealed class SecretsInLogsTests(ITestOutputHelper output)
     [Fact]
     public async Task NoSecretValue_AppearsInTheLogs_AtTraceLevel_ThroughRetriesRefusalsRenewalsAndQuarantine()
     {
-        var oauthSecret = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
-        await using var bed = await TestBed.StartAsync(
-        [
-            new("Recipients:ggd:OAuthClientId", "gateway-ggd"),
-            new("Recipients:ggd:OAuthClientSecret", oauthSecret),
-        ]);
+        var client = new OAuthClient("ggd");
+        await using var bed = await TestBed.StartAsync(client.SimulatorSettings);
         var logs = new CapturedLogs();
         var settings = new Dictionary<string, string?>(TestServices.FastDelivery)
         {
@@ -29,10 +25,8 @@ public sealed class SecretsInLogsTests(ITestOutputHelper output)
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
             ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
             ["Logging:LogLevel:RabbitMQ.Client"] = "Trace",
-            ["Recipients:ggd:OAuth:TokenUrl"] = new Uri(bed.SimulatorUrl, "oauth/token").ToString(),
-            ["Recipients:ggd:OAuth:ClientId"] = "gateway-ggd",
-            ["Recipients:ggd:OAuth:ClientSecret"] = oauthSecret,
         };
+        client.AddTo(settings, bed);
         await using var gateway = await bed.StartGatewayInProcessAsync(settings, builder =>
         {
             builder.Logging.ClearProviders();
@@ -63,7 +57,7 @@ public sealed class SecretsInLogsTests(ITestOutputHelper output)
             .. TestServices.SigningSecrets.Values,
             .. TestServices.SigningSecrets.Values.Select(s => s["whsec_".Length..]),
             TestServices.SealingKey,
-            oauthSecret,
+            client.Secret,
             TestServices.RabbitPassword,
             new Npgsql.NpgsqlConnectionStringBuilder(TestServices.DatabaseConnectionString).Password!,
         ];

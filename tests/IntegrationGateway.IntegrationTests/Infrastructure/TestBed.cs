@@ -103,6 +103,16 @@ internal sealed class TestBed : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until <paramref name="done"/> holds or <paramref name="timeout"/> has passed; the caller asserts what it needs.</summary>
+    public static async Task WaitUntilAsync(Func<bool> done, TimeSpan timeout)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!done() && waited.Elapsed < timeout)
+        {
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Waits until the simulator holds at least <paramref name="count"/> receipts for the recipient.</summary>
     public async Task<IReadOnlyList<Receipt>> WaitForReceiptsAsync(string recipient, int count, TimeSpan timeout)
     {
