@@ -60,10 +60,10 @@ public class LedgerWriteBenchmarks
         var keys = new LedgerKeys(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         _writer = new LedgerWriter(_database, keys, TimeProvider.System, NullLogger<LedgerWriter>.Instance);
         await _writer.StartAsync(CancellationToken.None);
-        var pseudonym = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        byte[][] pseudonyms = [System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)];
         _events = Enumerable.Range(0, Events).Select(i => (IReadOnlyList<LedgerEntry>)Enumerable.Range(0, EntriesPerEvent).Select(a => new LedgerEntry
         {
-            Kind = "decision",
+            Kind = LedgerKinds.Decision,
             EventId = Guid.NewGuid(),
             EventType = "StudentEnrolled",
             Sender = "12AB",
@@ -80,7 +80,7 @@ public class LedgerWriteBenchmarks
             Attempts = 1,
             StatusCode = 201,
             Receipt = Guid.NewGuid().ToString("N"),
-            SubjectPseudonym = pseudonym,
+            SubjectPseudonyms = pseudonyms, // BSN and the sender's own number
         }).ToList()).ToArray();
     }
 

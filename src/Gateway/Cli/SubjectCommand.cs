@@ -40,7 +40,7 @@ internal static class SubjectCommand
             var key = parse.GetValue(id) is { } given ? KeyOf(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
             return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
-                var transfers = await SubjectReport.ForAsync(database, keys.PseudonymOf(key), cancellationToken);
+                var transfers = await SubjectReport.ForAsync(database, [keys.PseudonymOf(key)], cancellationToken);
                 await output.WriteAsync(parse.GetValue(format) == "json" ? SubjectReport.Json(transfers) : SubjectReport.Markdown(transfers));
                 return ExitCodes.Ok;
             });

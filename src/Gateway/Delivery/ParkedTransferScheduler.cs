@@ -124,7 +124,7 @@ internal sealed partial class ParkedTransferScheduler(
     /// <summary>The ledger's line for a later outcome of a parked transfer: the decision's context, this attempt's facts.</summary>
     static LedgerEntry Outcome(ParkedTransfer p, string outcome, DeliveryResult result) => new()
     {
-        Kind = "outcome",
+        Kind = LedgerKinds.Outcome,
         EventId = p.Transfer.EventId,
         EventType = p.Transfer.EventType,
         Sender = p.Context.Sender,
@@ -138,7 +138,7 @@ internal sealed partial class ParkedTransferScheduler(
         Attempts = p.Attempts + 1,
         StatusCode = result.StatusCode,
         Receipt = result.Receipt,
-        SubjectPseudonym = p.Context.SubjectPseudonym,
+        SubjectPseudonyms = p.Context.SubjectPseudonyms,
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: parked transfer delivered to {Recipient} under {AgreementId} (attempt {Attempt})")]

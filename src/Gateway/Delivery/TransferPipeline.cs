@@ -45,13 +45,13 @@ public sealed partial class TransferPipeline(
             return;
         }
 
-        var pseudonym = ledgerKeys.Pseudonym(body);
+        var pseudonyms = ledgerKeys.Pseudonyms(body);
 
         // The recipients side by side: one that is slow or failing does not delay the others' transfers.
         var settled = await Task.WhenAll(decisions.Select(async decision =>
         {
             var agreement = decision.Agreement;
-            var context = new DecisionContext(facts.InstitutionId, agreement.Version, LegalBasisOf(agreement), pseudonym);
+            var context = new DecisionContext(facts.InstitutionId, agreement.Version, LegalBasisOf(agreement), pseudonyms);
             if (!decision.Allowed)
             {
                 LogDenied(eventId, agreement.Id, agreement.Recipient, string.Join(',', decision.Reasons));
@@ -114,7 +114,7 @@ public sealed partial class TransferPipeline(
         // Only paths the contract has: a member a sender added may be named after a person (its name is data too).
         return new LedgerEntry
         {
-            Kind = "decision",
+            Kind = LedgerKinds.Decision,
             EventId = eventId,
             EventType = facts.EventType,
             Sender = context.Sender,
@@ -132,7 +132,7 @@ public sealed partial class TransferPipeline(
             StatusCode = result?.StatusCode,
             Receipt = result?.Receipt,
             TraceId = System.Diagnostics.Activity.Current?.TraceId.ToString(),
-            SubjectPseudonym = context.SubjectPseudonym,
+            SubjectPseudonyms = context.SubjectPseudonyms,
         };
     }
 

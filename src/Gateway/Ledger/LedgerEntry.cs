@@ -3,6 +3,16 @@ using System.Text.Json;
 
 namespace IntegrationGateway.Gateway.Ledger;
 
+/// <summary>The kinds of ledger entry.</summary>
+public static class LedgerKinds
+{
+    /// <summary>A decision for one (event × agreement), with its first outcome: one per pair.</summary>
+    public const string Decision = "decision";
+
+    /// <summary>A later outcome of a decided transfer (a parked one delivered, a message delivered again).</summary>
+    public const string Outcome = "outcome";
+}
+
 /// <summary>
 /// One line of the ledger: a decision for one (event × agreement), or a later outcome of that transfer. Names of
 /// fields, hashes, codes and a pseudonym: never a value about the person.
@@ -12,7 +22,7 @@ public sealed record LedgerEntry
     public long Seq { get; init; }
     public DateTimeOffset RecordedAt { get; init; }
 
-    /// <summary><c>decision</c> (with its first outcome) or <c>outcome</c> (a later one, e.g. a parked transfer delivered).</summary>
+    /// <summary>One of <see cref="LedgerKinds"/>.</summary>
     public required string Kind { get; init; }
     public required Guid EventId { get; init; }
     public required string EventType { get; init; }
@@ -37,7 +47,11 @@ public sealed record LedgerEntry
     public int? StatusCode { get; init; }
     public string? Receipt { get; init; }
     public string? TraceId { get; init; }
-    public required byte[] SubjectPseudonym { get; init; }
+    /// <summary>
+    /// The subject's pseudonyms, one per key the event names them by (BSN or rijksregisternummer, and the sender's
+    /// own number), most specific first; empty when the event names no subject.
+    /// </summary>
+    public required IReadOnlyList<byte[]> SubjectPseudonyms { get; init; }
     public byte[] PreviousHash { get; init; } = [];
     public byte[] Hash { get; init; } = [];
 
@@ -79,7 +93,13 @@ public sealed record LedgerEntry
 
             json.WriteString("receipt", Receipt);
             json.WriteString("traceId", TraceId);
-            json.WriteString("subject", Convert.ToHexStringLower(SubjectPseudonym));
+            json.WriteString("subject", SubjectPseudonyms.Count > 0 ? Convert.ToHexStringLower(SubjectPseudonyms[0]) : "");
+            if (SubjectPseudonyms.Count > 1)
+            {
+                // Only when there is more than one, so entries written before there could be keep their form.
+                WriteList(json, "alsoKnownAs", [.. SubjectPseudonyms.Skip(1).Select(Convert.ToHexStringLower)]);
+            }
+
             json.WriteString("previousHash", Convert.ToHexStringLower(PreviousHash));
             json.WriteEndObject();
         }

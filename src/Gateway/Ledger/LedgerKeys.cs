@@ -37,10 +37,9 @@ public sealed class LedgerKeys
 
     /// <summary>
     /// The subject's pseudonym: HMAC over the normalised national identifier (BSN, or rijksregisternummer digits), or
-    /// over sender and local id when the event carries neither. The same person gets the same pseudonym in every entry.
+    /// over sender and local id when the event carries neither. One per key the event names its subject by, most specific first; the same key gets the same pseudonym in every entry.
     /// </summary>
-    public byte[] Pseudonym(JsonElement body) =>
-        SubjectKey.Of(body).FirstOrDefault() is { } key ? PseudonymOf(key) : [];
+    public byte[][] Pseudonyms(JsonElement body) => [.. SubjectKey.Of(body).Select(PseudonymOf)];
 
     /// <summary>The pseudonym of a subject key (<c>bsn:…</c>, <c>rijksregisternummer:…</c>, <c>local:institution:id</c>, see <see cref="SubjectKey"/>).</summary>
     public byte[] PseudonymOf(string subjectKey) => HMACSHA256.HashData(_pseudonym, Encoding.UTF8.GetBytes(subjectKey));

@@ -19,7 +19,7 @@ public static class LedgerVerifier
     public static async Task<LedgerVerdict> VerifyAsync(NpgsqlDataSource dataSource, LedgerKeys keys, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonym, previous_hash, entry_hash FROM ledger_entry ORDER BY seq");
+            "SELECT seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, subject_pseudonym FROM ledger_entry ORDER BY seq");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         long count = 0;
         var expectedSeq = 1L;
@@ -48,7 +48,7 @@ public static class LedgerVerifier
                 StatusCode = reader.IsDBNull(17) ? null : reader.GetInt32(17),
                 Receipt = reader.IsDBNull(18) ? null : reader.GetString(18),
                 TraceId = reader.IsDBNull(19) ? null : reader.GetString(19),
-                SubjectPseudonym = reader.GetFieldValue<byte[]>(20),
+                SubjectPseudonyms = reader.GetFieldValue<byte[][]>(20),
                 PreviousHash = reader.GetFieldValue<byte[]>(21),
             };
             var stored = reader.GetFieldValue<byte[]>(22);
@@ -64,7 +64,10 @@ public static class LedgerVerifier
                 return new(count, entry.Seq, $"entry {entry.Seq} does not follow entry {entry.Seq - 1} (inserted, or the one before was changed?)");
             }
 
-            if (!CryptographicOperations.FixedTimeEquals(keys.Chain(entry.Canonical()), stored))
+            // The single column queries index; it must be the first of the pseudonyms the hash covers.
+            var first = reader.GetFieldValue<byte[]>(23);
+            if (!CryptographicOperations.FixedTimeEquals(keys.Chain(entry.Canonical()), stored)
+                || !first.AsSpan().SequenceEqual(entry.SubjectPseudonyms.Count > 0 ? entry.SubjectPseudonyms[0] : []))
             {
                 return new(count, entry.Seq, $"entry {entry.Seq} does not match its hash (changed, or written without the ledger key)");
             }

@@ -97,9 +97,10 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
             (seq, previous) = await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : (0L, new byte[32]);
         }
 
+        entries = await LaterOutcomesAsync(connection, transaction, entries);
         var now = LedgerEntry.ToMicroseconds(time.GetUtcNow());
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonym, previous_hash, entry_hash) FROM STDIN (FORMAT BINARY)"))
+            "COPY ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonym, subject_pseudonyms, previous_hash, entry_hash) FROM STDIN (FORMAT BINARY)"))
         {
             foreach (var draft in entries)
             {
@@ -127,7 +128,8 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
                 await WriteNullableAsync(copy, entry.StatusCode, NpgsqlDbType.Integer);
                 await WriteNullableAsync(copy, entry.Receipt, NpgsqlDbType.Text);
                 await WriteNullableAsync(copy, entry.TraceId, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.SubjectPseudonym, NpgsqlDbType.Bytea);
+                await copy.WriteAsync(entry.SubjectPseudonyms.Count > 0 ? entry.SubjectPseudonyms[0] : [], NpgsqlDbType.Bytea);
+                await copy.WriteAsync(entry.SubjectPseudonyms.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bytea);
                 await copy.WriteAsync(entry.PreviousHash, NpgsqlDbType.Bytea);
                 await copy.WriteAsync(hash, NpgsqlDbType.Bytea);
                 previous = hash;
@@ -137,6 +139,34 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
         }
 
         await transaction.CommitAsync();
+    }
+
+    /// <summary>
+    /// A decision already recorded for the same event and agreement (the message was delivered again: after a
+    /// shutdown, or an acknowledgement lost with the connection) is recorded as what it is, a later outcome: one
+    /// decision per (event × agreement), which a unique index holds to. Read under the chain's lock.
+    /// </summary>
+    static async Task<IReadOnlyList<LedgerEntry>> LaterOutcomesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<LedgerEntry> entries)
+    {
+        var eventIds = entries.Where(e => e.Kind == LedgerKinds.Decision).Select(e => e.EventId).Distinct().ToArray();
+        if (eventIds.Length == 0)
+        {
+            return entries;
+        }
+
+        var decided = new HashSet<(Guid, string)>();
+        await using (var command = new NpgsqlCommand("SELECT event_id, agreement_id FROM ledger_entry WHERE kind = 'decision' AND event_id = ANY($1)", connection, transaction))
+        {
+            command.Parameters.Add(new() { Value = eventIds });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                decided.Add((reader.GetGuid(0), reader.GetString(1)));
+            }
+        }
+
+        // Add returns false for one decided before, or earlier in this batch.
+        return [.. entries.Select(e => e.Kind != LedgerKinds.Decision || decided.Add((e.EventId, e.AgreementId)) ? e : e with { Kind = LedgerKinds.Outcome })];
     }
 
     static string? Clean(string? text) =>

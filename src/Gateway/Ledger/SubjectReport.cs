@@ -10,21 +10,26 @@ public sealed record SubjectTransfer(
 
 /// <summary>
 /// The answer to "who received my data?" (GDPR art. 15(1)(c)): from the ledger, every transfer delivered for one
-/// subject, found by pseudonym (the identifier itself is never in the database): recipient, date, agreement, legal
+/// subject, found by any of their pseudonyms (the identifier itself is never in the database): recipient, date, agreement, legal
 /// basis and the fields disclosed.
 /// </summary>
 public static class SubjectReport
 {
-    public static async Task<IReadOnlyList<SubjectTransfer>> ForAsync(NpgsqlDataSource dataSource, byte[] pseudonym, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<SubjectTransfer>> ForAsync(NpgsqlDataSource dataSource, IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken)
     {
+        // The first delivery of each transfer: a message delivered again records a later outcome of the same one.
         await using var command = dataSource.CreateCommand("""
-            SELECT o.recorded_at, o.recipient, o.agreement_id, o.agreement_version, o.legal_basis, o.event_type,
-                   CASE WHEN cardinality(o.disclosed) > 0 THEN o.disclosed ELSE coalesce(d.disclosed, o.disclosed) END
-            FROM ledger_entry o
-            LEFT JOIN ledger_entry d ON o.kind = 'outcome' AND d.kind = 'decision' AND d.idempotency_key = o.idempotency_key
-            WHERE o.subject_pseudonym = $1 AND o.outcome = 'delivered' ORDER BY o.seq
+            SELECT at, recipient, agreement_id, agreement_version, legal_basis, event_type, disclosed FROM (
+                SELECT DISTINCT ON (o.idempotency_key)
+                       o.seq, o.recorded_at AS at, o.recipient, o.agreement_id, o.agreement_version, o.legal_basis, o.event_type,
+                       CASE WHEN cardinality(o.disclosed) > 0 THEN o.disclosed ELSE coalesce(d.disclosed, o.disclosed) END AS disclosed
+                FROM ledger_entry o
+                LEFT JOIN ledger_entry d ON o.kind = 'outcome' AND d.kind = 'decision' AND d.idempotency_key = o.idempotency_key
+                WHERE o.subject_pseudonyms && $1 AND o.outcome = 'delivered'
+                ORDER BY o.idempotency_key, o.seq) first_delivery
+            ORDER BY seq
             """);
-        command.Parameters.Add(new() { Value = pseudonym });
+        command.Parameters.Add(new() { Value = pseudonyms.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bytea });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var transfers = new List<SubjectTransfer>();
         while (await reader.ReadAsync(cancellationToken))

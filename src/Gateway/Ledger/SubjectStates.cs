@@ -15,7 +15,7 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys)
     /// <summary>Applies a data-subject event; a consent change only when it is not older than what is stored for that purpose.</summary>
     public async Task ApplyAsync(string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var pseudonyms = SubjectKey.Of(body).Select(keys.PseudonymOf).ToList();
+        var pseudonyms = keys.Pseudonyms(body);
         foreach (var pseudonym in pseudonyms)
         {
             await using var command = eventType switch
@@ -63,7 +63,7 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys)
     /// <summary>The event's subject as the policy engine sees them: unknown unless something was said under one of their keys.</summary>
     public async Task<SubjectState> ForAsync(JsonElement body, CancellationToken cancellationToken)
     {
-        var pseudonyms = SubjectKey.Of(body).Select(keys.PseudonymOf).ToArray();
+        var pseudonyms = keys.Pseudonyms(body);
         if (pseudonyms.Length == 0)
         {
             return SubjectState.Unknown;

@@ -79,6 +79,21 @@ public static class GatewaySchema
                 updated_at  timestamptz NOT NULL
             );
             """),
+        (4, "every pseudonym of an entry's subject; one decision per event and agreement", """
+            -- An event may name its subject by BSN or rijksregisternummer and by the sender's own number: each gets a
+            -- pseudonym, so a report or a notice finds the person by any of them.
+            ALTER TABLE ledger_entry ADD COLUMN subject_pseudonyms bytea[] NOT NULL DEFAULT '{}';
+            UPDATE ledger_entry SET subject_pseudonyms = ARRAY[subject_pseudonym] WHERE octet_length(subject_pseudonym) > 0;
+            CREATE INDEX ledger_entry_subjects ON ledger_entry USING gin (subject_pseudonyms);
+            ALTER TABLE parked_transfer ADD COLUMN subject_pseudonyms bytea[] NOT NULL DEFAULT '{}';
+            UPDATE parked_transfer SET subject_pseudonyms = ARRAY[subject_pseudonym] WHERE octet_length(subject_pseudonym) > 0;
+            -- A redelivered message records its later outcome, not a second decision. Entries written before this
+            -- version may hold such doubles; they are part of the chain and stay, so the rule starts after them.
+            DO $$ BEGIN
+                EXECUTE format('CREATE UNIQUE INDEX ledger_entry_one_decision ON ledger_entry (event_id, agreement_id) WHERE kind = %L AND seq > %s',
+                               'decision', (SELECT coalesce(max(seq), 0) FROM ledger_entry));
+            END $$;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;
