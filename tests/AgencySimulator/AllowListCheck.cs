@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Ledger;
 
 namespace IntegrationGateway.AgencySimulator;
 
@@ -29,7 +30,9 @@ public sealed class AllowListCheck(IConfiguration configuration)
             return leaves.Count == 0 ? ["(unknown agreement)"] : leaves;
         }
 
-        return leaves.Where(p => !agreement.Fields.Paths.Any(allowed => EventCatalogue.Covers(allowed, p))).ToList();
+        // A notice (rectification, erasure) also names its own date and changed fields: facts of the notice, not of the person.
+        var own = body["eventType"]?.GetValue<string>() is { } eventType ? SubjectNotices.OwnFields(eventType) : [];
+        return leaves.Where(p => !agreement.Fields.Paths.Concat(own).Any(allowed => EventCatalogue.Covers(allowed, p))).ToList();
     }
 
     static IEnumerable<string> Leaves(JsonNode? node, string prefix) => node switch

@@ -80,8 +80,10 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         var counters = new TransferCounters();
         var parked = new ParkedTransfers(_database, _sealer, TimeProvider.System);
         var routes = new RecipientRoutes(_database, TimeProvider.System, NullLogger<RecipientRoutes>.Instance);
+        var engine = new PolicyEngine(agreements);
         var pipeline = new TransferPipeline(
-            new PolicyEngine(agreements), new RecipientAdapters(adapters), parked, routes, _ledger, _ledgerKeys, new SubjectStates(_database, _ledgerKeys), counters, TimeProvider.System,
+            engine, new RecipientAdapters(adapters), parked, routes, _ledger, _ledgerKeys, new SubjectStates(_database, _ledgerKeys),
+            new SubjectNotices(engine, _database, _ledgerKeys, NullLogger<SubjectNotices>.Instance), counters, TimeProvider.System,
             Options.Create(new DeliveryOptions()), NullLogger<TransferPipeline>.Instance);
         return (pipeline, counters, parked, routes);
     }

@@ -27,13 +27,13 @@ public class IntakeCountersTests
         counters.CountQuarantined("bsn-checksum");
         counters.CountQuarantined("json");
         counters.CountQuarantined("bsn-checksum");
-        counters.CountAccepted(held: true);
+        counters.CountAccepted(subjectStateOnly: true);
 
         Assert.Equal(
             [("gateway.intake.quarantined", 1L, "bsn-checksum"), ("gateway.intake.quarantined", 1L, "json"), ("gateway.intake.quarantined", 1L, "bsn-checksum"), ("gateway.intake.accepted", 1L, null)],
             measured);
         Assert.Equal(new Dictionary<string, long> { ["bsn-checksum"] = 2, ["json"] = 1 }, counters.QuarantinedByRule);
         Assert.Equal(3, counters.Quarantined);
-        Assert.Equal(1, counters.Held);
+        Assert.Equal(1, counters.SubjectStateOnly);
     }
 }

@@ -8,6 +8,8 @@ internal sealed class JsonRecipientAdapter(string recipient, HttpClient http, Js
 {
     public string Recipient => recipient;
 
+    public bool TakesErasureNotices => options.ErasureNotices;
+
     public Task<DeliveryResult> DeliverAsync(OutboundTransfer transfer, CancellationToken cancellationToken) =>
         HttpDelivery.PostAsync(http, options.Path, transfer, JsonEnvelope.ToContent(transfer), cancellationToken);
 }

@@ -13,4 +13,7 @@ public sealed class JsonRecipientOptions : HttpRecipientOptions
     /// <summary>Resource path below <see cref="HttpRecipientOptions.BaseUrl"/> that transfers are posted to.</summary>
     [Required]
     public string Path { get; set; } = "transfers";
+
+    /// <summary>Whether the recipient takes erasure notices (posted to <see cref="Path"/> like any transfer).</summary>
+    public bool ErasureNotices { get; set; } = true;
 }

@@ -13,6 +13,9 @@ public sealed class RecipientAdapters(IEnumerable<IRecipientAdapter> adapters)
             : throw new InvalidOperationException($"no adapter is registered for recipient '{recipient}'");
 
     public IReadOnlyCollection<string> Recipients => _byRecipient.Keys;
+
+    /// <summary>Whether the recipient's adapter takes erasure notices; false for a recipient without an adapter.</summary>
+    public bool TakesErasureNotices(string recipient) => _byRecipient.TryGetValue(recipient, out var adapter) && adapter.TakesErasureNotices;
 }
 
 public static class RecipientAdapterCalls

@@ -22,6 +22,7 @@ public sealed partial class TransferPipeline(
     LedgerWriter ledger,
     LedgerKeys ledgerKeys,
     SubjectStates subjects,
+    SubjectNotices notices,
     TransferCounters counters,
     TimeProvider time,
     IOptions<DeliveryOptions> options,
@@ -35,12 +36,18 @@ public sealed partial class TransferPipeline(
     /// <param name="redelivered">The broker delivered the message before: a transfer parked then may be delivered now.</param>
     public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken, bool redelivered = false)
     {
-        // What the subject has said (consents, objection, erasure); unknown means no consent given.
-        var subject = await subjects.ForAsync(body, cancellationToken).ConfigureAwait(false);
-        var decisions = engine.Evaluate(facts, body, subject, time.GetUtcNow());
+        var decisions = await DecideAsync(facts, body, cancellationToken).ConfigureAwait(false);
         if (decisions.Count == 0)
         {
-            LogUnrouted(eventId, facts.EventType, facts.Jurisdiction);
+            if (SubjectNotices.IsNotice(facts.EventType))
+            {
+                LogNoNoticeOwed(eventId, facts.EventType);
+            }
+            else
+            {
+                LogUnrouted(eventId, facts.EventType, facts.Jurisdiction);
+            }
+
             counters.Settled([]);
             return;
         }
@@ -69,6 +76,21 @@ public sealed partial class TransferPipeline(
 
         // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
         counters.Settled([.. settled.Select(s => s.Counted)]);
+    }
+
+    /// <summary>
+    /// A notice (rectification, erasure) goes to the recipients that had the data; any other event to the recipients
+    /// whose agreements route it, decided on what the subject has said (unknown means no consent given).
+    /// </summary>
+    async Task<IReadOnlyList<PolicyDecision>> DecideAsync(EventFacts facts, JsonElement body, CancellationToken cancellationToken)
+    {
+        if (SubjectNotices.IsNotice(facts.EventType))
+        {
+            return await notices.DecideAsync(facts, body, time.GetUtcNow(), adapters.TakesErasureNotices, cancellationToken).ConfigureAwait(false);
+        }
+
+        var subject = await subjects.ForAsync(body, cancellationToken).ConfigureAwait(false);
+        return engine.Evaluate(facts, body, subject, time.GetUtcNow());
     }
 
     /// <summary>The contract's own paths; members the contract does not have are counted, not named.</summary>
@@ -104,7 +126,7 @@ public sealed partial class TransferPipeline(
     {
         var disclosed = new SortedSet<string>(StringComparer.Ordinal);
         var withheld = new SortedSet<string>(StringComparer.Ordinal);
-        decision.Agreement.Fields.Classify(body, disclosed, withheld);
+        decision.Fields.Classify(body, disclosed, withheld);
         if (!decision.Allowed)
         {
             withheld.UnionWith(disclosed); // nothing left
@@ -181,6 +203,9 @@ public sealed partial class TransferPipeline(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId} ({EventType}, {Jurisdiction}): no agreement routes it; nothing transferred")]
     partial void LogUnrouted(Guid eventId, string eventType, string jurisdiction);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId} ({EventType}): no earlier recipient of the subject's data is owed a notice")]
+    partial void LogNoNoticeOwed(Guid eventId, string eventType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: agreement {AgreementId} denies transfer to {Recipient}: {Reasons}")]
     partial void LogDenied(Guid eventId, string agreementId, string recipient, string reasons);

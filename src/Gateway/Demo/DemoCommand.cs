@@ -5,6 +5,7 @@ using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Ledger;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationGateway.Gateway.Demo;
@@ -123,8 +124,9 @@ internal static class DemoCommand
             return ExitCodes.Failed;
         }
 
-        // Data-subject events change subject state or wait for notices; they are not transfers: nothing to wait for.
-        var held = events.Count(e => IntakeConsumer.HeldEvents.Contains(e.GetType().Name) || IntakeConsumer.SubjectStateEvents.Contains(e.GetType().Name));
+        // Consents and objections only change a subject's state: no transfer to wait for. Rectifications and erasures
+        // are settled like events (their notices go to whoever had the data).
+        var held = events.Count(e => IntakeConsumer.SubjectStateEvents.Contains(e.GetType().Name) && !SubjectNotices.IsNotice(e.GetType().Name));
         var toSettle = count - held;
         Console.WriteLine($"Published {consents.Count} consents, then {count} events ({string.Join(", ", types)}; seed {seed}); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();

@@ -15,7 +15,7 @@ internal static class DemoSummary
         var inv = CultureInfo.InvariantCulture;
         text.AppendLine("Summary").AppendLine(inv, $"  published  {published,6}")
             .AppendLine(inv, $"  settled    {settled.EventsSettled,6}   (events the gateway finished; {settled.EventsUnrouted} routed to no agreement)")
-            .AppendLine(inv, $"  subject    {held,6}   (data-subject events: consents, objections, erasures applied; rectifications and erasures also held for notices)")
+            .AppendLine(inv, $"  subject    {held,6}   (consents and objections: applied to the subject's state; nothing to transfer)")
             .AppendLine(inv, $"  quarantined{quarantined,6}   (refused by the intake; 'quarantine list' says why)")
             .AppendLine()
             .AppendLine(inv, $"  {"recipient".PadRight(width)} {"delivered",9} {"blocked",8} {"parked",7} {"failed",7} {"recorded by simulator",22} {"signed ok",10} {"fields outside allow-list",26} {"bad signatures",15}");

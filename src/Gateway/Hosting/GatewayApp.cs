@@ -83,6 +83,7 @@ public static class GatewayApp
         services.AddSingleton(_ => LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]));
         services.AddSingleton<LedgerWriter>();
         services.AddSingleton<SubjectStates>();
+        services.AddSingleton<SubjectNotices>();
         services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());
         services.AddSingleton<ParkedTransfers>();
         services.AddSingleton<RecipientRoutes>();
@@ -115,7 +116,7 @@ public static class GatewayApp
                 intake = new
                 {
                     accepted = intake.Accepted,
-                    held = intake.Held,
+                    subjectStateOnly = intake.SubjectStateOnly,
                     quarantined = intake.Quarantined,
                     quarantinedByRule = intake.QuarantinedByRule,
                 },

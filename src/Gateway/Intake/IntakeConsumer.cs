@@ -16,11 +16,12 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <list type="bullet">
 /// <item>handed to the <see cref="TransferPipeline"/> (one DI scope per message: adapters hold typed HttpClients)
 /// and acknowledged when every transfer is settled;</item>
-/// <item>held, when it is a data-subject event, in <c>&lt;queue&gt;.subject-rights</c>;</item>
+/// <item>applied to the subject's state, when it is a consent, objection or erasure, and for a rectification or an
+/// erasure handed to the pipeline as well, for the notices to earlier recipients (<see cref="Ledger.SubjectNotices"/>);</item>
 /// <item>or quarantined: sealed (<see cref="Sealer"/>) into <c>&lt;queue&gt;.quarantine</c> with the reasons
 /// (field path and rule, never a value) in its headers, and counted by rule.</item>
 /// </list>
-/// A message is acknowledged only after that has happened, and a publish to the quarantine or hold queue is
+/// A message is acknowledged only after that has happened, and a publish to the quarantine is
 /// confirmed by the broker first; so nothing is lost. When the database or the broker fails under it, the message
 /// is kept and tried again in place, with backoff. At shutdown no new message is started, those in flight get
 /// <see cref="IntakeOptions.StopTimeout"/> to finish, and the rest go back to the queue unacknowledged.
@@ -42,14 +43,8 @@ internal sealed partial class IntakeConsumer(
         nameof(Contracts.ErasureRequested), nameof(Contracts.ConsentChanged), nameof(Contracts.ObjectionLodged),
     };
 
-    /// <summary>
-    /// Data-subject events kept whole in the hold queue for what is still to come: notices of a rectification or an
-    /// erasure to the recipients that had the data (an erasure is applied at once as well).
-    /// </summary>
-    public static readonly IReadOnlySet<string> HeldEvents = new HashSet<string>(StringComparer.Ordinal)
-    {
-        nameof(Contracts.PersonalDataRectified), nameof(Contracts.ErasureRequested),
-    };
+    /// <summary>Data-subject events that only change the subject's state: nothing is transferred for them.</summary>
+    static bool ChangesStateOnly(string eventType) => SubjectStateEvents.Contains(eventType) && !Ledger.SubjectNotices.IsNotice(eventType);
 
     readonly CancellationTokenSource _stopping = new();
     IConnection? _connection;
@@ -57,7 +52,7 @@ internal sealed partial class IntakeConsumer(
     AsyncEventingBasicConsumer? _consumer;
     IChannel? _consume;
     IChannel? _publish;
-    string? _consumerTag;
+    readonly List<string> _consumerTags = [];
     volatile bool _draining;
     int _inFlight;
 
@@ -76,7 +71,7 @@ internal sealed partial class IntakeConsumer(
 
         // Publishing on a connection of its own: when the broker blocks publishers (memory or disk alarm), the
         // consumer can still take and acknowledge messages.
-        _publishConnection = await ConnectAsync("integration-gateway-quarantine-and-hold", cancellationToken);
+        _publishConnection = await ConnectAsync("integration-gateway-quarantine", cancellationToken);
         _publish = await _publishConnection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
         _consume = await _connection.CreateChannelAsync(
@@ -84,7 +79,13 @@ internal sealed partial class IntakeConsumer(
         await _consume.BasicQosAsync(0, (ushort)settings.PrefetchCount, global: false, cancellationToken);
         _consumer = new AsyncEventingBasicConsumer(_consume);
         _consumer.ReceivedAsync += OnReceivedAsync;
-        _consumerTag = await _consume.BasicConsumeAsync(settings.QueueName, autoAck: false, _consumer, cancellationToken);
+        _consumerTags.Add(await _consume.BasicConsumeAsync(settings.QueueName, autoAck: false, _consumer, cancellationToken));
+
+        // Earlier versions held rectifications and erasures in this queue until their notices could be sent: they
+        // are taken through the intake now, like new ones. Nothing is put there any more.
+        var held = new AsyncEventingBasicConsumer(_consume);
+        held.ReceivedAsync += OnReceivedAsync;
+        _consumerTags.Add(await _consume.BasicConsumeAsync(IntakeTopology.SubjectRightsQueue(settings), autoAck: false, held, cancellationToken));
         LogConsuming(settings.QueueName, broker.Value.Address, settings.ConcurrentMessageLimit);
     }
 
@@ -175,34 +176,32 @@ internal sealed partial class IntakeConsumer(
         else
         {
             var eventType = verdict.EventType!;
-            var subjectEvent = SubjectStateEvents.Contains(eventType) || HeldEvents.Contains(eventType);
-            var failure = await WithRetriesAsync(verdict.EventId!.Value, attempt => subjectEvent
-                ? ApplyAsync(verdict, cancellationToken)
-                : PipelineAsync(verdict, delivery.Redelivered || attempt > 0, cancellationToken), cancellationToken);
+            var stateOnly = ChangesStateOnly(eventType);
+            var failure = await WithRetriesAsync(verdict.EventId!.Value, async attempt =>
+            {
+                if (SubjectStateEvents.Contains(eventType))
+                {
+                    // Applied first: a later event of this subject is decided on it, whatever happens to the notices.
+                    await subjects.ApplyAsync(eventType, verdict.Event, time.GetUtcNow(), cancellationToken);
+                }
+
+                if (!stateOnly)
+                {
+                    await PipelineAsync(verdict, delivery.Redelivered || attempt > 0, cancellationToken);
+                }
+            }, cancellationToken);
             if (failure is not null)
             {
                 await QuarantineAsync(delivery, eventType, verdict.EventId, [failure], cancellationToken);
             }
             else
             {
-                var held = HeldEvents.Contains(eventType);
-                if (held)
-                {
-                    await HoldAsync(verdict, cancellationToken);
-                }
-
-                counters.CountAccepted(held);
+                counters.CountAccepted(stateOnly);
             }
         }
 
         await SettleAsync(delivery.DeliveryTag, ack: true);
     }
-
-    /// <summary>A consent, objection or erasure goes into the subject's state; a rectification only waits in the hold queue.</summary>
-    Task ApplyAsync(IntakeVerdict verdict, CancellationToken cancellationToken) =>
-        SubjectStateEvents.Contains(verdict.EventType!)
-            ? subjects.ApplyAsync(verdict.EventType!, verdict.Event, time.GetUtcNow(), cancellationToken)
-            : Task.CompletedTask;
 
     async Task PipelineAsync(IntakeVerdict verdict, bool redelivered, CancellationToken cancellationToken)
     {
@@ -276,25 +275,12 @@ internal sealed partial class IntakeConsumer(
         LogQuarantined(eventType ?? "unknown type", eventId, reasons);
     }
 
-    Task HoldAsync(IntakeVerdict verdict, CancellationToken cancellationToken)
-    {
-        var properties = new BasicProperties
-        {
-            Persistent = true,
-            ContentType = "application/json",
-            Type = verdict.EventType,
-            MessageId = verdict.EventId?.ToString("D"),
-        };
-        var body = System.Text.Encoding.UTF8.GetBytes(verdict.Event.GetRawText());
-        return PublishAsync(IntakeTopology.SubjectRightsQueue(intake.Value), properties, body, cancellationToken);
-    }
-
     /// <summary>
     /// To a queue of the intake's own, mandatory and confirmed: an error unless the broker has it. The client
     /// tracks confirms per channel and lets handlers publish on it at once (it bounds the outstanding ones). Not cut
     /// short by shutdown, which could leave a copy in the queue and the message handed back too; bounded instead.
-    /// A copy can still be made twice (a confirm lost with the connection): the hold and quarantine queues are
-    /// at-least-once, with the event id as message id.
+    /// A copy can still be made twice (a confirm lost with the connection): the quarantine is at-least-once, with
+    /// the event id as message id.
     /// </summary>
     async Task PublishAsync(string queue, BasicProperties properties, byte[] body, CancellationToken cancellationToken)
     {
@@ -328,9 +314,12 @@ internal sealed partial class IntakeConsumer(
         _draining = true;
         try
         {
-            if (_consume is { IsOpen: true } && _consumerTag is not null)
+            foreach (var tag in _consumerTags)
             {
-                await _consume.BasicCancelAsync(_consumerTag, noWait: false, cancellationToken);
+                if (_consume is { IsOpen: true })
+                {
+                    await _consume.BasicCancelAsync(tag, noWait: false, cancellationToken);
+                }
             }
         }
         catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or OperationCanceledException)

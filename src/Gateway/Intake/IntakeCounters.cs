@@ -4,8 +4,8 @@ using System.Diagnostics.Metrics;
 namespace IntegrationGateway.Gateway.Intake;
 
 /// <summary>
-/// What the intake did with each message since start: accepted (handed to the pipeline), held (data-subject
-/// events), quarantined by rule. Also published as the metrics <c>gateway.intake.accepted</c> and
+/// What the intake did with each message since start: accepted (of which some only changed a subject's state:
+/// consents and objections), quarantined by rule. Also published as the metrics <c>gateway.intake.accepted</c> and
 /// <c>gateway.intake.quarantined</c> (tag <c>rule</c>) on the meter <see cref="MeterName"/>.
 /// </summary>
 public sealed class IntakeCounters
@@ -17,29 +17,30 @@ public sealed class IntakeCounters
     readonly Counter<long> _quarantined;
     readonly ConcurrentDictionary<string, long> _byRule = new(StringComparer.Ordinal);
     long _acceptedCount;
-    long _heldCount;
+    long _stateOnlyCount;
 
     public IntakeCounters(IMeterFactory meters)
     {
         _meter = meters.Create(MeterName);
-        _accepted = _meter.CreateCounter<long>("gateway.intake.accepted", "{message}", "Messages the intake accepted (including data-subject events it holds).");
+        _accepted = _meter.CreateCounter<long>("gateway.intake.accepted", "{message}", "Messages the intake accepted (including data-subject events that only change a subject's state).");
         _quarantined = _meter.CreateCounter<long>("gateway.intake.quarantined", "{message}", "Messages the intake refused and quarantined, by the first rule they broke.");
     }
 
     public long Accepted => Interlocked.Read(ref _acceptedCount);
 
-    public long Held => Interlocked.Read(ref _heldCount);
+    /// <summary>Accepted consents and objections: applied to the subject's state, nothing transferred.</summary>
+    public long SubjectStateOnly => Interlocked.Read(ref _stateOnlyCount);
 
     public long Quarantined => _byRule.Values.Sum();
 
     public IReadOnlyDictionary<string, long> QuarantinedByRule => new SortedDictionary<string, long>(_byRule, StringComparer.Ordinal);
 
-    public void CountAccepted(bool held)
+    public void CountAccepted(bool subjectStateOnly)
     {
         Interlocked.Increment(ref _acceptedCount);
-        if (held)
+        if (subjectStateOnly)
         {
-            Interlocked.Increment(ref _heldCount);
+            Interlocked.Increment(ref _stateOnlyCount);
         }
 
         _accepted.Add(1);

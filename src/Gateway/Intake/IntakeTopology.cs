@@ -12,7 +12,7 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <item>one fanout exchange per event contract, <c>IntegrationGateway.Contracts:&lt;EventType&gt;</c>, bound to the
 /// intake exchange: where MassTransit publishes a record;</item>
 /// <item><c>&lt;queue&gt;.quarantine</c>: refused messages, sealed, with the reasons in headers;</item>
-/// <item><c>&lt;queue&gt;.subject-rights</c>: valid data-subject events, held for the subject-rights handling.</item>
+/// <item><c>&lt;queue&gt;.subject-rights</c>: where earlier versions held rectifications and erasures; the intake drains it.</item>
 /// </list>
 /// </summary>
 public static class IntakeTopology

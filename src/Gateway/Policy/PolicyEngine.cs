@@ -30,8 +30,11 @@ public static class ReasonCodes
     /// <summary>The recipient processes outside the EEA without a named adequacy decision or art. 46 safeguard.</summary>
     public const string OutsideEea = "outside-eea";
 
+    /// <summary>An erasure notice is owed, but the recipient's adapter takes none: the recipient must be told another way.</summary>
+    public const string NoticeNotSupported = "notice-not-supported";
+
     public static readonly IReadOnlyList<string> All =
-        [SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea];
+        [SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported];
 }
 
 /// <summary>What the engine needs to know about an event besides its body.</summary>
@@ -54,6 +57,9 @@ public sealed record EventFacts(string EventType, string Jurisdiction, string In
 public sealed record PolicyDecision(Agreement Agreement, IReadOnlyList<string> Reasons, byte[]? Payload)
 {
     public bool Allowed => Payload is not null;
+
+    /// <summary>What the payload was projected with: the agreement's allow-list, or a notice's narrower selection.</summary>
+    public FieldSelection Fields { get; init; } = Agreement.Fields;
 }
 
 /// <summary>
@@ -105,6 +111,17 @@ public sealed class PolicyEngine
         return decisions;
     }
 
+    /// <summary>
+    /// A notice (a rectification or an erasure, GDPR art. 19) under an agreement that earlier carried the subject's
+    /// data: projected with <paramref name="fields"/>, the part of the agreement's allow-list the notice needs. The
+    /// agreement must still be in force (valid, this sender, a lawful region); the subject's consent, objection and
+    /// erasure do not stop it, for the notice is owed because of them.
+    /// </summary>
+    public PolicyDecision DecideNotice(Agreement agreement, EventFacts facts, JsonElement body, FieldSelection fields, DateTimeOffset at) =>
+        Reasons(agreement, facts, subject: null, LegalDate(at)) is { } reasons
+            ? new PolicyDecision(agreement, reasons, null) { Fields = fields }
+            : new PolicyDecision(agreement, [], fields.Project(body)) { Fields = fields };
+
     static bool Concerns(Agreement agreement, JsonElement body)
     {
         foreach (var condition in agreement.When)
@@ -140,7 +157,8 @@ public sealed class PolicyEngine
 
     static HourDate? s_lastDate;
 
-    static List<string>? Reasons(Agreement agreement, EventFacts facts, SubjectState subject, DateOnly today)
+    /// <summary>Why the agreement does not allow the transfer; null when nothing speaks against it. Without a subject, only the agreement's own terms count.</summary>
+    static List<string>? Reasons(Agreement agreement, EventFacts facts, SubjectState? subject, DateOnly today)
     {
         List<string>? reasons = null;
         void Add(string reason) => (reasons ??= new List<string>(2)).Add(reason);
@@ -160,7 +178,11 @@ public sealed class PolicyEngine
             Add(ReasonCodes.AgreementExpired);
         }
 
-        if (agreement.IsConsentBased)
+        if (subject is null)
+        {
+            // A notice: the subject's own choices do not stop it.
+        }
+        else if (agreement.IsConsentBased)
         {
             if (!subject.Consents.TryGetValue(agreement.ConsentPurpose ?? "", out var consent))
             {
@@ -172,12 +194,12 @@ public sealed class PolicyEngine
             }
         }
 
-        if (agreement.ObjectionStops && subject.Objected)
+        if (agreement.ObjectionStops && subject is { Objected: true })
         {
             Add(ReasonCodes.ObjectionLodged);
         }
 
-        if (subject.Erased && !agreement.LegalBasis.OverridesErasure)
+        if (subject is { Erased: true } && !agreement.LegalBasis.OverridesErasure)
         {
             Add(ReasonCodes.SubjectErased);
         }
