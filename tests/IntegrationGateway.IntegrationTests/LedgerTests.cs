@@ -8,10 +8,17 @@ namespace IntegrationGateway.IntegrationTests;
 /// <summary>Every decision and outcome in the ledger, chained: a change, a deletion or an insertion made with SQL is found and named.</summary>
 public sealed class LedgerTests(ITestOutputHelper output)
 {
-    static async Task<(int Exit, string Out)> VerifyAsync()
+    static async Task<(int Exit, string Out)> VerifyAsync(params string[] options)
     {
-        var (exit, stdout, stderr) = await GatewayCommandLine.RunAsync(["ledger", "verify", .. GatewayCommandLine.DatabaseSettings]);
+        var (exit, stdout, stderr) = await GatewayCommandLine.RunAsync(["ledger", "verify", .. options, .. GatewayCommandLine.DatabaseSettings]);
         return (exit, (stdout + stderr).Trim());
+    }
+
+    static async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var database = NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        await using var command = database.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     static async Task ExecuteAsync(string sql)
@@ -79,6 +86,69 @@ public sealed class LedgerTests(ITestOutputHelper output)
         output.WriteLine(inserted.Out);
         Assert.Equal(1, inserted.Exit);
         Assert.Contains($"broken at entry {entries + 1}", inserted.Out);
+    }
+
+    [Fact]
+    public async Task LedgerPurge_BlanksOnlyEntriesPastTheirRetention_DryRunChangesNothing_AndTheChainStillVerifies()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var entries = await ProduceAsync(bed); // 5 absences: DUO's absence register and the officer, one entry each
+        var duo = await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE agreement_id = 'duo-verzuimregister'");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // DUO's absence entries are kept one second here; everything else the default seven years.
+        string[] retention = ["--Ledger:Retention:Default", "P7Y", "--Ledger:Retention:Agreements:duo-verzuimregister", "PT1S"];
+
+        var (dryExit, dry, _) = await GatewayCommandLine.RunAsync(["ledger", "purge", "--dry-run", .. retention, .. GatewayCommandLine.DatabaseSettings]);
+        output.WriteLine(dry.Trim());
+        Assert.Equal(0, dryExit);
+        Assert.Contains($"Would purge {duo} ledger entries", dry);
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE kind IN ('purge', 'purged')"));
+
+        var (exit, purged, _) = await GatewayCommandLine.RunAsync(["ledger", "purge", .. retention, .. GatewayCommandLine.DatabaseSettings]);
+        output.WriteLine(purged.Trim());
+        Assert.Equal(0, exit);
+        Assert.Contains($"Purged {duo} ledger entries", purged);
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE agreement_id = 'duo-verzuimregister'"));
+        Assert.Equal(entries - duo, await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE kind IN ('decision', 'outcome')"));
+        // Nothing of a blanked entry is left but its place in the chain: no pseudonym, agreement, recipient or field name.
+        Assert.Equal(duo, await ScalarAsync<long>(
+            "SELECT count(*) FROM ledger_entry WHERE kind = 'purged' AND agreement_id = '' AND recipient = '' AND cardinality(disclosed) = 0 AND cardinality(subject_pseudonyms) = 0 AND octet_length(subject_pseudonym) = 0 AND idempotency_key IS NULL"));
+
+        var intact = await VerifyAsync();
+        output.WriteLine(intact.Out);
+        Assert.Equal(0, intact.Exit);
+        Assert.Contains($"Ledger intact: {entries + 1} entries ({duo} of them purged under retention", intact.Out);
+
+        // A second run finds nothing more; a purge is not a way to blank any row: one blanked by hand breaks the chain.
+        var (_, again, _) = await GatewayCommandLine.RunAsync(["ledger", "purge", .. retention, .. GatewayCommandLine.DatabaseSettings]);
+        Assert.StartsWith("Nothing to purge", again.Trim());
+        var kept = await ScalarAsync<long>("SELECT min(seq) FROM ledger_entry WHERE agreement_id = 'leerplicht-verzuim'");
+        await ExecuteAsync($"UPDATE ledger_entry SET kind = 'purged', agreement_id = '', recipient = '' WHERE seq = {kept}");
+        var blanked = await VerifyAsync();
+        output.WriteLine(blanked.Out);
+        Assert.Equal(1, blanked.Exit);
+        Assert.Contains($"entry {kept} was blanked, and no purge entry names it", blanked.Out);
+    }
+
+    [Fact]
+    public async Task LedgerVerify_WithTheAnchorItPrinted_FindsEntriesCutOffTheEnd()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var entries = await ProduceAsync(bed);
+        var first = await VerifyAsync();
+        var anchor = System.Text.RegularExpressions.Regex.Match(first.Out, @"--anchor next time\): (\d+:[0-9a-f]{64})").Groups[1].Value;
+        output.WriteLine(first.Out);
+        Assert.Equal($"{entries}:", anchor[..(anchor.IndexOf(':') + 1)]);
+
+        // The newest two rows deleted: without the anchor the shorter chain still fits together; with it, it does not.
+        await ExecuteAsync($"DELETE FROM ledger_entry WHERE seq > {entries - 2}");
+        var unanchored = await VerifyAsync();
+        var anchored = await VerifyAsync("--anchor", anchor);
+        output.WriteLine(unanchored.Out);
+        output.WriteLine(anchored.Out);
+        Assert.Equal(0, unanchored.Exit);
+        Assert.Equal(1, anchored.Exit);
+        Assert.Contains($"entry {entries}, anchored outside the database, is gone", anchored.Out);
     }
 
     /// <summary>Some traffic through a gateway, stopped again; returns how many entries the ledger holds.</summary>

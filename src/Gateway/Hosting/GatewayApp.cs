@@ -68,6 +68,22 @@ public static class GatewayApp
         }
     }
 
+    static class Retention
+    {
+        public static bool IsValid(LedgerRetentionOptions options)
+        {
+            try
+            {
+                LedgerPurge.Validate(options);
+                return true;
+            }
+            catch (FormatException)
+            {
+                return false;
+            }
+        }
+    }
+
     /// <summary>The recipient ids configured under <c>Recipients</c>, as written there.</summary>
     public static IEnumerable<string> Recipients(IConfiguration configuration) =>
         configuration.GetSection("Recipients").GetChildren().Select(c => c.Key);
@@ -85,6 +101,10 @@ public static class GatewayApp
         services.AddSingleton<SubjectStates>();
         services.AddSingleton<SubjectNotices>();
         services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());
+        services.AddOptions<LedgerRetentionOptions>().Bind(configuration.GetSection(LedgerRetentionOptions.Section))
+            .Validate(Retention.IsValid, $"{LedgerRetentionOptions.Section}: every duration must be an ISO-8601 duration such as P7Y ('ledger purge --dry-run' names the one that is not)")
+            .ValidateOnStart();
+        services.AddHostedService<LedgerRetentionService>();
         services.AddSingleton<ParkedTransfers>();
         services.AddSingleton<RecipientRoutes>();
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [HealthEndpoints.ReadyTag]);

@@ -11,6 +11,12 @@ public static class LedgerKinds
 
     /// <summary>A later outcome of a decided transfer (a parked one delivered, a message delivered again).</summary>
     public const string Outcome = "outcome";
+
+    /// <summary>A purge under retention: which entries it blanked, and a digest of their hashes.</summary>
+    public const string Purge = "purge";
+
+    /// <summary>An entry blanked by a purge: only its place in the chain (sequence, time, hashes) is kept.</summary>
+    public const string Purged = "purged";
 }
 
 /// <summary>
@@ -52,6 +58,12 @@ public sealed record LedgerEntry
     /// own number), most specific first; empty when the event names no subject.
     /// </summary>
     public required IReadOnlyList<byte[]> SubjectPseudonyms { get; init; }
+    /// <summary>On a purge entry: the sequence ranges it blanked, e.g. <c>1-40</c>, <c>45</c>.</summary>
+    public IReadOnlyList<string>? PurgedRanges { get; init; }
+
+    /// <summary>On a purge entry: SHA-256 over the sequence (8 bytes, big-endian) and hash of each entry it blanked, in order.</summary>
+    public byte[]? PurgedDigest { get; init; }
+
     public byte[] PreviousHash { get; init; } = [];
     public byte[] Hash { get; init; } = [];
 
@@ -98,6 +110,13 @@ public sealed record LedgerEntry
             {
                 // Only when there is more than one, so entries written before there could be keep their form.
                 WriteList(json, "alsoKnownAs", [.. SubjectPseudonyms.Skip(1).Select(Convert.ToHexStringLower)]);
+            }
+
+            if (PurgedRanges is not null)
+            {
+                // Only on purge entries, so the form of every other entry stays as it was.
+                WriteList(json, "purgedRanges", PurgedRanges);
+                json.WriteString("purgedDigest", PurgedDigest is null ? null : Convert.ToHexStringLower(PurgedDigest));
             }
 
             json.WriteString("previousHash", Convert.ToHexStringLower(PreviousHash));

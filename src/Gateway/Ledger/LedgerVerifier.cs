@@ -3,8 +3,8 @@ using Npgsql;
 
 namespace IntegrationGateway.Gateway.Ledger;
 
-/// <summary>The verdict on the chain: how many entries held, and the first that did not fit (null when all did).</summary>
-public sealed record LedgerVerdict(long Entries, long? BrokenAt, string? Problem)
+/// <summary>The verdict on the chain: how many entries held (of which how many were purged), and the first that did not fit (null when all did).</summary>
+public sealed record LedgerVerdict(long Entries, long? BrokenAt, string? Problem, long Purged = 0, byte[]? Head = null)
 {
     public bool Intact => BrokenAt is null;
 }
@@ -13,19 +13,54 @@ public sealed record LedgerVerdict(long Entries, long? BrokenAt, string? Problem
 /// Recomputes the chain from the first entry: each must follow the one before (sequence without gaps, its
 /// previous-hash equal to that entry's hash) and match its own keyed hash. A changed column, a deleted row and an
 /// inserted row each break it, at the entry where it happened.
+/// <para>An entry purged under retention keeps its place (sequence and hashes) and nothing else: its own hash cannot be
+/// recomputed, but the next entry still names it, and the purge entry that blanked it (keyed like any other) names
+/// its sequence and a digest of the hashes it blanked. A blanked entry that no purge entry names, or a purge entry
+/// whose digest does not match, breaks the chain.</para>
 /// </summary>
 public static class LedgerVerifier
 {
-    public static async Task<LedgerVerdict> VerifyAsync(NpgsqlDataSource dataSource, LedgerKeys keys, CancellationToken cancellationToken)
+    /// <param name="dataSource">The gateway's database.</param>
+    /// <param name="keys">The ledger's keys.</param>
+    /// <param name="anchor">An entry's sequence and hash kept outside the database (printed by an earlier verify): the
+    /// chain must still hold that entry with that hash, which catches entries cut off its end since.</param>
+    /// <param name="cancellationToken">Stops the reading.</param>
+    public static async Task<LedgerVerdict> VerifyAsync(NpgsqlDataSource dataSource, LedgerKeys keys, (long Seq, byte[] Hash)? anchor, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, subject_pseudonym FROM ledger_entry ORDER BY seq");
+            "SELECT seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, subject_pseudonym, purged_ranges, purged_digest FROM ledger_entry ORDER BY seq");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         long count = 0;
         var expectedSeq = 1L;
         var previous = new byte[32];
+        var blanked = new SortedDictionary<long, byte[]>(); // purged entries no purge entry has named yet
+        long purged = 0;
+        byte[]? anchored = null;
         while (await reader.ReadAsync(cancellationToken))
         {
+            if (reader.GetString(2) == LedgerKinds.Purged)
+            {
+                var seq = reader.GetInt64(0);
+                var previousHash = reader.GetFieldValue<byte[]>(21);
+                if (seq != expectedSeq)
+                {
+                    return new(count, Math.Min(seq, expectedSeq), seq < expectedSeq ? $"entry {seq} is out of sequence (inserted?)" : $"entry {expectedSeq} is missing (deleted?); the next is {seq}");
+                }
+
+                if (!CryptographicOperations.FixedTimeEquals(previousHash, previous))
+                {
+                    return new(count, seq, $"entry {seq} does not follow entry {seq - 1} (inserted, or the one before was changed?)");
+                }
+
+                previous = reader.GetFieldValue<byte[]>(22);
+                blanked[seq] = previous;
+                anchored = anchor?.Seq == seq ? previous : anchored;
+                expectedSeq++;
+                count++;
+                purged++;
+                continue;
+            }
+
             var entry = new LedgerEntry
             {
                 Seq = reader.GetInt64(0),
@@ -50,6 +85,8 @@ public static class LedgerVerifier
                 TraceId = reader.IsDBNull(19) ? null : reader.GetString(19),
                 SubjectPseudonyms = reader.GetFieldValue<byte[][]>(20),
                 PreviousHash = reader.GetFieldValue<byte[]>(21),
+                PurgedRanges = reader.IsDBNull(24) ? null : reader.GetFieldValue<string[]>(24),
+                PurgedDigest = reader.IsDBNull(25) ? null : reader.GetFieldValue<byte[]>(25),
             };
             var stored = reader.GetFieldValue<byte[]>(22);
 
@@ -72,11 +109,30 @@ public static class LedgerVerifier
                 return new(count, entry.Seq, $"entry {entry.Seq} does not match its hash (changed, or written without the ledger key)");
             }
 
+            if (entry.Kind == LedgerKinds.Purge && LedgerPurge.Settle(entry, blanked) is { } problem)
+            {
+                return new(count, entry.Seq, problem);
+            }
+
             previous = stored;
+            anchored = anchor?.Seq == entry.Seq ? stored : anchored;
             expectedSeq++;
             count++;
         }
 
-        return new(count, null, null);
+        if (anchor is { } expected && (expected.Seq > count || !CryptographicOperations.FixedTimeEquals(anchored ?? [], expected.Hash)))
+        {
+            return new(count, expected.Seq, expected.Seq > count
+                ? $"entry {expected.Seq}, anchored outside the database, is gone: the chain ends at {count} (entries cut off its end?)"
+                : $"entry {expected.Seq} does not have the anchored hash (the chain was rewritten from there?)");
+        }
+
+        if (blanked.Count > 0)
+        {
+            var unnamed = blanked.Keys.First();
+            return new(unnamed - 1, unnamed, $"entry {unnamed} was blanked, and no purge entry names it");
+        }
+
+        return new(count, null, null, purged, previous);
     }
 }

@@ -13,6 +13,9 @@ namespace IntegrationGateway.Gateway.Ledger;
 public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys keys, TimeProvider time, ILogger<LedgerWriter> logger) : IHostedService
 {
     const int MaxBatch = 1000;
+
+    /// <summary>The advisory lock that serialises appends (and purges) to the one chain.</summary>
+    internal const long ChainLock = 7352002;
     readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     Task? _loop;
 
@@ -88,9 +91,16 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
         await using var connection = await dataSource.OpenConnectionAsync();
         // Read committed: the head is read after the advisory lock is held, not from a snapshot taken before it.
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted);
+        await AppendAsync(connection, transaction, entries, keys, LedgerEntry.ToMicroseconds(time.GetUtcNow()));
+        await transaction.CommitAsync();
+    }
+
+    /// <summary>Takes the chain's lock for the transaction (read committed) and appends the entries after its head.</summary>
+    internal static async Task<long> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<LedgerEntry> entries, LedgerKeys keys, DateTimeOffset now)
+    {
         long seq;
         byte[] previous;
-        await using (var head = new NpgsqlCommand("SELECT pg_advisory_xact_lock(7352002); SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1", connection, transaction))
+        await using (var head = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({ChainLock}); SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1", connection, transaction))
         await using (var reader = await head.ExecuteReaderAsync())
         {
             await reader.NextResultAsync();
@@ -98,9 +108,8 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
         }
 
         entries = await LaterOutcomesAsync(connection, transaction, entries);
-        var now = LedgerEntry.ToMicroseconds(time.GetUtcNow());
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonym, subject_pseudonyms, previous_hash, entry_hash) FROM STDIN (FORMAT BINARY)"))
+            "COPY ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonym, subject_pseudonyms, purged_ranges, purged_digest, previous_hash, entry_hash) FROM STDIN (FORMAT BINARY)"))
         {
             foreach (var draft in entries)
             {
@@ -130,6 +139,8 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
                 await WriteNullableAsync(copy, entry.TraceId, NpgsqlDbType.Text);
                 await copy.WriteAsync(entry.SubjectPseudonyms.Count > 0 ? entry.SubjectPseudonyms[0] : [], NpgsqlDbType.Bytea);
                 await copy.WriteAsync(entry.SubjectPseudonyms.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bytea);
+                await WriteNullableAsync(copy, entry.PurgedRanges?.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+                await WriteNullableAsync(copy, entry.PurgedDigest, NpgsqlDbType.Bytea);
                 await copy.WriteAsync(entry.PreviousHash, NpgsqlDbType.Bytea);
                 await copy.WriteAsync(hash, NpgsqlDbType.Bytea);
                 previous = hash;
@@ -138,7 +149,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
             await copy.CompleteAsync();
         }
 
-        await transaction.CommitAsync();
+        return seq;
     }
 
     /// <summary>

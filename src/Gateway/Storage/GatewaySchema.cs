@@ -94,6 +94,12 @@ public static class GatewaySchema
                                'decision', (SELECT coalesce(max(seq), 0) FROM ledger_entry));
             END $$;
             """),
+        (5, "ledger retention: purge records", """
+            -- A purge blanks entries past their retention, keeping their place in the chain, and appends one entry
+            -- naming them and a digest of their hashes, so the chain still verifies across them.
+            ALTER TABLE ledger_entry ADD COLUMN purged_ranges text[], ADD COLUMN purged_digest bytea;
+            CREATE INDEX ledger_entry_recorded ON ledger_entry (recorded_at) WHERE kind IN ('decision', 'outcome');
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;
