@@ -75,9 +75,9 @@ public sealed class LedgerTests(ITestOutputHelper output)
         await using var bed = await TestBed.StartAsync();
         var entries = await ProduceAsync(bed);
 
-        // A forged entry appended with SQL: it cannot carry a valid keyed hash.
+        // A forged later outcome appended with SQL (a second decision the unique index refuses): it cannot carry a valid keyed hash.
         await ExecuteAsync($"""
-            INSERT INTO ledger_entry SELECT seq + 1, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, 'forged-recipient', legal_basis,
+            INSERT INTO ledger_entry SELECT seq + 1, recorded_at, 'outcome', event_id, event_type, sender, agreement_id, agreement_version, 'forged-recipient', legal_basis,
                 outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonym, entry_hash, entry_hash
             FROM ledger_entry WHERE seq = {entries}
             """);
@@ -104,6 +104,17 @@ public sealed class LedgerTests(ITestOutputHelper output)
         Assert.Contains($"Would purge {duo} ledger entries", dry);
         Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE kind IN ('purge', 'purged')"));
 
+        // An entry moved under DUO's short retention with SQL (to have it blanked, and the change with it) is not purged:
+        // the purge checks each entry's hash first, and stops.
+        var officer = await ScalarAsync<long>("SELECT min(seq) FROM ledger_entry WHERE agreement_id = 'leerplicht-verzuim'");
+        await ExecuteAsync($"UPDATE ledger_entry SET agreement_id = 'duo-verzuimregister' WHERE seq = {officer}");
+        var (refusedExit, _, refused) = await GatewayCommandLine.RunAsync(["ledger", "purge", .. retention, .. GatewayCommandLine.DatabaseSettings]);
+        output.WriteLine(refused.Trim());
+        Assert.Equal(1, refusedExit);
+        Assert.Contains($"Purge refused: entry {officer} does not match its hash", refused);
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE kind IN ('purge', 'purged')"));
+        await ExecuteAsync($"UPDATE ledger_entry SET agreement_id = 'leerplicht-verzuim' WHERE seq = {officer}");
+
         var (exit, purged, _) = await GatewayCommandLine.RunAsync(["ledger", "purge", .. retention, .. GatewayCommandLine.DatabaseSettings]);
         output.WriteLine(purged.Trim());
         Assert.Equal(0, exit);
@@ -119,11 +130,25 @@ public sealed class LedgerTests(ITestOutputHelper output)
         Assert.Equal(0, intact.Exit);
         Assert.Contains($"Ledger intact: {entries + 1} entries ({duo} of them purged under retention", intact.Out);
 
+        // A blanked entry filled in again (a transfer invented for a subject report) breaks the chain.
+        var blank = await ScalarAsync<long>("SELECT min(seq) FROM ledger_entry WHERE kind = 'purged'");
+        await ExecuteAsync($"UPDATE ledger_entry SET outcome = 'delivered', recipient = 'duo' WHERE seq = {blank}");
+        var filled = await VerifyAsync();
+        output.WriteLine(filled.Out);
+        Assert.Equal(1, filled.Exit);
+        Assert.Contains($"entry {blank} is marked purged but holds data", filled.Out);
+        await ExecuteAsync($"UPDATE ledger_entry SET outcome = '', recipient = '' WHERE seq = {blank}");
+
         // A second run finds nothing more; a purge is not a way to blank any row: one blanked by hand breaks the chain.
         var (_, again, _) = await GatewayCommandLine.RunAsync(["ledger", "purge", .. retention, .. GatewayCommandLine.DatabaseSettings]);
         Assert.StartsWith("Nothing to purge", again.Trim());
         var kept = await ScalarAsync<long>("SELECT min(seq) FROM ledger_entry WHERE agreement_id = 'leerplicht-verzuim'");
-        await ExecuteAsync($"UPDATE ledger_entry SET kind = 'purged', agreement_id = '', recipient = '' WHERE seq = {kept}");
+        await ExecuteAsync($$"""
+            UPDATE ledger_entry SET kind = 'purged', event_id = '00000000-0000-0000-0000-000000000000', event_type = '', sender = '', agreement_id = '',
+                agreement_version = 0, recipient = '', legal_basis = '', outcome = '', reasons = '{}', disclosed = '{}', withheld = '{}', payload_sha256 = NULL,
+                idempotency_key = NULL, attempts = 0, status_code = NULL, receipt = NULL, trace_id = NULL, subject_pseudonym = ''::bytea, subject_pseudonyms = '{}'
+            WHERE seq = {{kept}}
+            """);
         var blanked = await VerifyAsync();
         output.WriteLine(blanked.Out);
         Assert.Equal(1, blanked.Exit);

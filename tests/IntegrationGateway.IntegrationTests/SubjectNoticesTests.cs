@@ -33,10 +33,10 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         };
         await bed.Publisher.Publish(rectification);
         var noticesExpected = before.Count(r => HadAddress(r));
-        await TestBed.WaitUntilAsync(() => NoticesOf(bed, rectification.EventId).Count >= noticesExpected, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync(() => ReceiptsOf(bed, rectification.EventId).Count >= noticesExpected, TimeSpan.FromSeconds(30));
         await Task.Delay(1000); // anything more that would (wrongly) arrive
 
-        var notices = NoticesOf(bed, rectification.EventId);
+        var notices = ReceiptsOf(bed, rectification.EventId);
         var hadAddress = before.Where(HadAddress).Select(Key).Order().ToList();
         var told = notices.Select(Key).Order().ToList();
         output.WriteLine($"before: {string.Join(", ", before.Select(r => $"{Key(r)}{(HadAddress(r) ? " (address)" : "")}"))}");
@@ -71,42 +71,84 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Erasure_NoticesReachTheEarlierRecipients_WhoseAdapterTakesThem_TheOthersAreRecordedAsNotTold()
+    public async Task Erasure_NoticesReachTheEarlierRecipients_WhoseAdapterTakesThem_OthersAreRecorded_AndLaterTransfersAreDenied()
     {
         await using var bed = await TestBed.StartAsync();
-        await using var gateway = await bed.StartGatewayInProcessAsync();
+        // The photographer (a JSON recipient) is set up as one that takes no erasure notices.
+        await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?> { ["Recipients:schoolfotograaf:ErasureNotices"] = "false" });
         var generator = new SampleEventGenerator(1302, TimeProvider.System);
-        var (person, source, before) = await PupilWithHistoryAsync(bed, generator, enrolled: true);
+        var (person, source, before) = await PupilWithHistoryAsync(bed, generator, enrolled: true, photoConsent: true);
 
         var erasure = ((ErasureRequested)generator.Next(nameof(ErasureRequested))) with { Subject = person, Source = source, Jurisdiction = "NL" };
         await bed.Publisher.Publish(erasure);
-        var earlier = before.Select(r => r.Recipient).Distinct().Order().ToList();
-        var takers = earlier.Where(r => r != "duo").ToList(); // DUO's adapter takes no erasure notices (BRON is a legal obligation)
-        await TestBed.WaitUntilAsync(() => NoticesOf(bed, erasure.EventId).Select(n => n.Recipient).Distinct().Count() >= takers.Count, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync(() => ReceiptsOf(bed, erasure.EventId).Count >= 1, TimeSpan.FromSeconds(30));
         await Task.Delay(1000);
 
-        var notices = NoticesOf(bed, erasure.EventId);
+        var notices = ReceiptsOf(bed, erasure.EventId);
         var recorded = await LedgerOfAsync(erasure.EventId);
-        output.WriteLine($"earlier recipients: {string.Join(", ", earlier)}; erasure notices to: {string.Join(", ", notices.Select(Key))}");
+        output.WriteLine($"earlier recipients: {string.Join(", ", before.Select(Key).Distinct().Order())}; erasure notices to: {string.Join(", ", notices.Select(Key))}");
         output.WriteLine($"ledger: {string.Join("; ", recorded)}");
-        Assert.Equal(takers, notices.Select(n => n.Recipient).Distinct().Order());
-        Assert.Equal(before.Where(r => r.Recipient != "duo").Select(r => r.IdempotencyKey.Split(':')[1]).Distinct().Order(), notices.Select(n => n.IdempotencyKey.Split(':')[1]).Order());
-        foreach (var notice in notices)
-        {
-            var record = notice.Body!["record"]!;
-            Assert.Empty(notice.FieldsOutsideAllowList);
-            Assert.NotNull(record["erasure"]!["requestedOn"]);
-            Assert.Null(record["subject"]!["address"]); // identifying fields only
-        }
+        Assert.Equal(new[] { "duo", "ggd", "leerplicht", "schoolfotograaf" }, before.Select(r => r.Recipient).Distinct().Order());
+        // The GGD is told. The photographer's adapter takes no notice: recorded, for someone to tell it. DUO and the
+        // officer keep the data under a legal obligation that overrides the erasure: recorded, no notice owed.
+        Assert.Equal(["ggd/ggd-jeugdgezondheidszorg"], notices.Select(Key));
+        var record = notices[0].Body!["record"]!;
+        Assert.Empty(notices[0].FieldsOutsideAllowList);
+        Assert.NotNull(record["erasure"]!["requestedOn"]);
+        Assert.Null(record["subject"]!["address"]); // what identifies the person, nothing more
+        Assert.Contains(recorded, r => r.StartsWith("decision blocked schoolfotograaf", StringComparison.Ordinal) && r.Contains("(notice-not-supported)", StringComparison.Ordinal));
+        // DUO's BRON and absence register, the officer's enrolments and absences.
+        Assert.Equal(4, recorded.Count(r => r.Contains("(erasure-overridden)", StringComparison.Ordinal)));
+        Assert.Contains(recorded, r => r.StartsWith("decision blocked leerplicht leerplicht-inschrijvingen (erasure-overridden)", StringComparison.Ordinal));
 
-        Assert.Contains(recorded, r => r.StartsWith("decision blocked duo", StringComparison.Ordinal) && r.Contains("notice-not-supported", StringComparison.Ordinal));
+        // From now on: denied with subject-erased, except under the overriding legal obligations.
+        var later = (StudentEnrolled)generator.Next(nameof(StudentEnrolled)) with { Subject = person, Source = source, Jurisdiction = "NL" };
+        await bed.Publisher.Publish(later);
+        await TestBed.WaitUntilAsync(() => ReceiptsOf(bed, later.EventId).Count >= 2, TimeSpan.FromSeconds(30));
+        await Task.Delay(500);
+        var afterwards = await LedgerOfAsync(later.EventId);
+        output.WriteLine($"a later enrolment: {string.Join("; ", afterwards)}");
+        Assert.Contains(afterwards, r => r.StartsWith("decision blocked ggd ggd-jeugdgezondheidszorg (subject-erased)", StringComparison.Ordinal));
+        Assert.Contains(afterwards, r => r.StartsWith("decision blocked schoolfotograaf schoolfotograaf-beeldmateriaal (subject-erased)", StringComparison.Ordinal));
+        Assert.Contains(afterwards, r => r.StartsWith("decision delivered duo", StringComparison.Ordinal));
+        Assert.Contains(afterwards, r => r.StartsWith("decision delivered leerplicht", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ParkedTransfer_IsDecidedAgainBeforeItIsSent_AnErasureMeanwhileBlocksIt()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery));
+        var generator = new SampleEventGenerator(1303, TimeProvider.System);
+        StudentEnrolled enrolment;
+        do
+        {
+            enrolment = (StudentEnrolled)generator.Next(nameof(StudentEnrolled));
+        }
+        while (enrolment.Jurisdiction != "NL");
+
+        // The GGD is down for a while: its transfer is parked; DUO and the officer get theirs.
+        bed.SimulatorBehaviour.Set("ggd", new AgencySimulator.Misbehaviour(503, null, false, TimeSpan.Zero, TimeProvider.System.GetUtcNow().AddSeconds(6)));
+        await bed.Publisher.Publish(enrolment);
+        await bed.WaitForParkedAsync(1, TimeSpan.FromSeconds(20));
+
+        // Meanwhile the subject asks for erasure. When the GGD is back, the parked transfer is decided again: blocked.
+        await bed.Publisher.Publish(((ErasureRequested)generator.Next(nameof(ErasureRequested))) with { Subject = enrolment.Subject, Source = enrolment.Source, Jurisdiction = "NL" });
+        var left = await bed.WaitForParkedAsync(0, TimeSpan.FromSeconds(40));
+        var recorded = await LedgerOfAsync(enrolment.EventId);
+        output.WriteLine($"parked left {left}; GGD receipts {bed.Receipts.List("ggd").Count}; ledger: {string.Join("; ", recorded)}");
+        Assert.Equal(0, left);
+        Assert.Empty(bed.Receipts.List("ggd"));
+        Assert.Contains(recorded, r => r.StartsWith("decision parked ggd", StringComparison.Ordinal));
+        Assert.Contains(recorded, r => r.StartsWith("outcome blocked ggd ggd-jeugdgezondheidszorg (subject-erased)", StringComparison.Ordinal));
     }
 
     /// <summary>
     /// A Dutch pupil reported absent (DUO and the compulsory-education officer receive it), and when
     /// <paramref name="enrolled"/> also enrolled (DUO, the officer and the GGD): what each recipient received.
     /// </summary>
-    static async Task<(Subject Person, EventSource Source, List<AgencySimulator.Receipt> Received)> PupilWithHistoryAsync(TestBed bed, SampleEventGenerator generator, bool enrolled)
+    static async Task<(Subject Person, EventSource Source, List<AgencySimulator.Receipt> Received)> PupilWithHistoryAsync(
+        TestBed bed, SampleEventGenerator generator, bool enrolled, bool photoConsent = false)
     {
         StudentEnrolled enrolment;
         do
@@ -116,6 +158,17 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         while (enrolment.Jurisdiction != "NL" || enrolment.Subject.Address is null);
 
         var absence = generator.NextAbsenceReported() with { Subject = enrolment.Subject, Source = enrolment.Source, Jurisdiction = "NL" };
+        if (photoConsent)
+        {
+            // Consent first, so the enrolment reaches the school photographer too.
+            await bed.Publisher.Publish(((ConsentChanged)generator.Next(nameof(ConsentChanged))) with
+            {
+                Subject = enrolment.Subject, Source = enrolment.Source, Jurisdiction = "NL", OccurredAt = TimeProvider.System.GetUtcNow().AddMinutes(-1),
+                Consent = new ConsentChange { Purpose = "school-photos", Status = "given", ChangedOn = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime) },
+            });
+            await Task.Delay(500);
+        }
+
         if (enrolled)
         {
             await bed.Publisher.Publish(enrolment);
@@ -124,7 +177,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         await bed.Publisher.Publish(absence);
         string[] ids = [enrolment.EventId.ToString("D"), absence.EventId.ToString("D")];
         List<AgencySimulator.Receipt> Theirs() => [.. bed.Receipts.List(null).Where(r => ids.Contains(r.IdempotencyKey.Split(':')[0]))];
-        await TestBed.WaitUntilAsync(() => Theirs().Select(r => r.Recipient).Distinct().Count() >= (enrolled ? 3 : 2), TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync(() => Theirs().Select(r => r.Recipient).Distinct().Count() >= (enrolled ? 3 : 2) + (photoConsent ? 1 : 0), TimeSpan.FromSeconds(30));
         await Task.Delay(500);
         return (enrolment.Subject, enrolment.Source, Theirs());
     }
@@ -133,7 +186,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
 
     static string Key(AgencySimulator.Receipt receipt) => $"{receipt.Recipient}/{receipt.IdempotencyKey.Split(':')[1]}";
 
-    static List<AgencySimulator.Receipt> NoticesOf(TestBed bed, Guid eventId) =>
+    static List<AgencySimulator.Receipt> ReceiptsOf(TestBed bed, Guid eventId) =>
         [.. bed.Receipts.List(null).Where(r => r.IdempotencyKey.StartsWith(eventId.ToString("D"), StringComparison.Ordinal))];
 
     static string Leaves(JsonNode node, string prefix = "") => node switch

@@ -111,9 +111,18 @@ internal static class LedgerCommand
             var dry = parse.GetValue(dryRun);
             return await settings.WithDatabaseAsync(parse, async (database, output) =>
             {
-                var result = await LedgerPurge.RunAsync(database, keys, retention, TimeProvider.System.GetUtcNow(), dry, cancellationToken);
-                await output.WriteLineAsync(Describe(result, retention, dry));
-                return ExitCodes.Ok;
+                try
+                {
+                    var result = await LedgerPurge.RunAsync(database, keys, retention, TimeProvider.System.GetUtcNow(), dry, cancellationToken);
+                    await output.WriteLineAsync(Describe(result, retention, dry));
+                    return ExitCodes.Ok;
+                }
+                catch (LedgerPurgeRefusedException ex)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync(
+                        $"Purge refused: {ex.Message}{(ex.Purged > 0 ? $" (before it, {ex.Purged} entries were purged under purge entries {string.Join(", ", ex.PurgeEntries)})" : "")}");
+                    return ExitCodes.Failed;
+                }
             });
         });
         return purge;
@@ -139,7 +148,7 @@ internal static class LedgerCommand
         text.Append(inv, $"Entries: {ranges}. ");
         text.Append(dryRun
             ? "Nothing was changed (dry run)."
-            : $"Each was blanked, keeping its place in the chain; purge entry {result.PurgeEntry} names them. 'ledger verify' checks the chain across them.");
+            : $"Each was blanked, keeping its place in the chain; purge {(result.PurgeEntries.Count == 1 ? "entry" : "entries")} {string.Join(", ", result.PurgeEntries)} name them. 'ledger verify' checks the chain across them.");
         return text.ToString();
     }
 }

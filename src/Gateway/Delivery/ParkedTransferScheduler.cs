@@ -10,9 +10,13 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// Retries parked transfers when they are due, on a longer backoff than the in-process attempts, with the same
 /// idempotency key: delivered ones leave the table, refused ones stay as rejected, a 410 disables the route.
 /// Transfers of a disabled recipient are left alone. Several gateways can run it: a transfer is taken under a lease.
+/// Each is decided again before it is sent (<see cref="Policy.PolicyEngine.Recheck"/>): one whose agreement expired or
+/// was removed, or whose subject has since withdrawn consent, objected or asked for erasure, is blocked, not sent.
 /// </summary>
 internal sealed partial class ParkedTransferScheduler(
     IServiceScopeFactory scopes,
+    Policy.PolicyEngine engine,
+    SubjectStates subjects,
     ParkedTransfers parked,
     RecipientRoutes routes,
     LedgerWriter ledger,
@@ -89,6 +93,17 @@ internal sealed partial class ParkedTransferScheduler(
         {
             var transfer = p.Transfer;
             var lease = p.LeaseId!.Value;
+            var subject = SubjectNotices.IsNotice(transfer.EventType) ? null : await subjects.ForAsync(p.Context.SubjectPseudonyms, cancellationToken);
+            var reasons = engine.Recheck(transfer.AgreementId, p.Recipient, p.Context.Sender, subject, time.GetUtcNow());
+            if (reasons.Count > 0)
+            {
+                await ledger.AppendAsync([Outcome(p, "blocked", null, reasons)], cancellationToken);
+                await parked.RemoveAsync(transfer.IdempotencyKey, cancellationToken, lease);
+                counters.SettledLater(p.Recipient, TransferOutcome.Blocked);
+                LogBlockedLater(transfer.EventId, transfer.AgreementId, p.Recipient, string.Join(',', reasons));
+                continue;
+            }
+
             var result = await adapter.DeliverOrFailAsync(transfer, cancellationToken);
 
             switch (result.Status)
@@ -122,8 +137,9 @@ internal sealed partial class ParkedTransferScheduler(
     }
 
     /// <summary>The ledger's line for a later outcome of a parked transfer: the decision's context, this attempt's facts.</summary>
-    static LedgerEntry Outcome(ParkedTransfer p, string outcome, DeliveryResult result) => new()
+    static LedgerEntry Outcome(ParkedTransfer p, string outcome, DeliveryResult? result, IReadOnlyList<string>? reasons = null) => new()
     {
+        Reasons = reasons ?? [],
         Kind = LedgerKinds.Outcome,
         EventId = p.Transfer.EventId,
         EventType = p.Transfer.EventType,
@@ -133,16 +149,19 @@ internal sealed partial class ParkedTransferScheduler(
         Recipient = p.Recipient,
         LegalBasis = p.Context.LegalBasis,
         Outcome = outcome,
-        PayloadSha256 = result.SentSha256,
+        PayloadSha256 = result?.SentSha256,
         IdempotencyKey = p.Transfer.IdempotencyKey,
-        Attempts = p.Attempts + 1,
-        StatusCode = result.StatusCode,
-        Receipt = result.Receipt,
+        Attempts = p.Attempts + (result is null ? 0 : 1),
+        StatusCode = result?.StatusCode,
+        Receipt = result?.Receipt,
         SubjectPseudonyms = p.Context.SubjectPseudonyms,
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: parked transfer delivered to {Recipient} under {AgreementId} (attempt {Attempt})")]
     partial void LogDeliveredLater(Guid eventId, string agreementId, string recipient, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: parked transfer to {Recipient} under {AgreementId} decided again and blocked ({Reasons}); not sent")]
+    partial void LogBlockedLater(Guid eventId, string agreementId, string recipient, string reasons);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: parked transfer to {Recipient} failed again ({Problem}); next try in {DelaySeconds:0} s, with {Others} more of its transfers")]
     partial void LogStillFailing(Guid eventId, string recipient, string? problem, double delaySeconds, int others);

@@ -68,6 +68,40 @@ public sealed record LedgerEntry
     public byte[] Hash { get; init; } = [];
 
     /// <summary>
+    /// As read back: the single-pseudonym column that queries index; it must be the first of the pseudonyms the hash
+    /// covers. Null on an entry being written.
+    /// </summary>
+    public byte[]? StoredFirstPseudonym { get; init; }
+
+    /// <summary>
+    /// What the hash cannot cover, as read back: the indexed first pseudonym is the first of <see cref="SubjectPseudonyms"/>,
+    /// and only a purge entry carries purge columns.
+    /// </summary>
+    public bool Consistent =>
+        (StoredFirstPseudonym is null || StoredFirstPseudonym.AsSpan().SequenceEqual(SubjectPseudonyms.Count > 0 ? SubjectPseudonyms[0] : []))
+        && (Kind == LedgerKinds.Purge || (PurgedRanges is null && PurgedDigest is null));
+
+    /// <summary>What is left of an entry blanked by a purge: its place in the chain and nothing else.</summary>
+    public static LedgerEntry Blank(LedgerEntry entry) => new()
+    {
+        Seq = entry.Seq,
+        RecordedAt = entry.RecordedAt,
+        Kind = LedgerKinds.Purged,
+        EventId = Guid.Empty,
+        EventType = "",
+        Sender = "",
+        AgreementId = "",
+        AgreementVersion = 0,
+        Recipient = "",
+        LegalBasis = "",
+        Outcome = "",
+        SubjectPseudonyms = [],
+        PreviousHash = entry.PreviousHash,
+        Hash = entry.Hash,
+        StoredFirstPseudonym = [],
+    };
+
+    /// <summary>
     /// The entry as the chain hashes it: every column in a fixed order, times to the microsecond (what PostgreSQL
     /// keeps), binary values in hex. Changing any stored column changes this, and with it the hash.
     /// </summary>
@@ -112,10 +146,10 @@ public sealed record LedgerEntry
                 WriteList(json, "alsoKnownAs", [.. SubjectPseudonyms.Skip(1).Select(Convert.ToHexStringLower)]);
             }
 
-            if (PurgedRanges is not null)
+            if (Kind == LedgerKinds.Purge)
             {
                 // Only on purge entries, so the form of every other entry stays as it was.
-                WriteList(json, "purgedRanges", PurgedRanges);
+                WriteList(json, "purgedRanges", PurgedRanges ?? []);
                 json.WriteString("purgedDigest", PurgedDigest is null ? null : Convert.ToHexStringLower(PurgedDigest));
             }
 

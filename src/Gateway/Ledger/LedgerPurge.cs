@@ -28,10 +28,17 @@ public sealed class LedgerRetentionOptions
 /// <summary>What a purge takes (or would take) for one agreement.</summary>
 public sealed record PurgeGroup(string AgreementId, string Retention, DateTimeOffset RecordedBefore, long Entries, DateTimeOffset Oldest, DateTimeOffset Newest);
 
-/// <summary>What a purge did or would do; <see cref="PurgeEntry"/> is the sequence of the purge entry written (null on a dry run or when nothing went).</summary>
-public sealed record PurgeResult(IReadOnlyList<PurgeGroup> Groups, IReadOnlyList<string> Ranges, long? PurgeEntry)
+/// <summary>What a purge did or would do; <see cref="PurgeEntries"/> are the purge entries written (none on a dry run or when nothing went).</summary>
+public sealed record PurgeResult(IReadOnlyList<PurgeGroup> Groups, IReadOnlyList<string> Ranges, IReadOnlyList<long> PurgeEntries)
 {
     public long Entries => Groups.Sum(g => g.Entries);
+}
+
+/// <summary>A purge stopped at an entry that does not match its hash; what was purged before it stays purged.</summary>
+public sealed class LedgerPurgeRefusedException(string message, IReadOnlyList<long> purgeEntries, int purged) : Exception(message)
+{
+    public IReadOnlyList<long> PurgeEntries { get; } = purgeEntries;
+    public int Purged { get; } = purged;
 }
 
 /// <summary>
@@ -67,97 +74,149 @@ public static partial class LedgerPurge
         }
     }
 
-    /// <summary>Checks every duration of the options; throws naming the first that is not one.</summary>
+    /// <summary>Checks every duration of the options; throws naming the first that is not one, or that is not longer than zero.</summary>
     public static void Validate(LedgerRetentionOptions options)
     {
-        var now = DateTimeOffset.UnixEpoch.AddYears(1000);
-        Before(now, options.Default, $"{LedgerRetentionOptions.Section}:Default");
-        foreach (var (agreement, duration) in options.Agreements)
+        // Any clock from 2000 on counts back as far as from this one.
+        var now = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        foreach (var (setting, duration) in options.Agreements.Select(a => ($"{LedgerRetentionOptions.Section}:Agreements:{a.Key}", a.Value)).Prepend(($"{LedgerRetentionOptions.Section}:Default", options.Default)))
         {
-            Before(now, duration, $"{LedgerRetentionOptions.Section}:Agreements:{agreement}");
-        }
-    }
-
-    /// <summary>Purges (or, with <paramref name="dryRun"/>, only counts) the entries recorded before their retention ended.</summary>
-    public static async Task<PurgeResult> RunAsync(NpgsqlDataSource dataSource, LedgerKeys keys, LedgerRetentionOptions options, DateTimeOffset now, bool dryRun, CancellationToken cancellationToken)
-    {
-        Validate(options);
-        var agreements = options.Agreements.Keys.ToArray();
-        var cutoffs = agreements.Select(a => Before(now, options.Agreements[a], a).ToUniversalTime()).ToArray();
-        var defaultCutoff = Before(now, options.Default, "Default").ToUniversalTime();
-
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({LedgerWriter.ChainLock})", connection, transaction))
-        {
-            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        var due = new List<(long Seq, string Agreement, DateTimeOffset At, byte[] Hash)>();
-        await using (var select = new NpgsqlCommand("""
-            SELECT e.seq, e.agreement_id, e.recorded_at, e.entry_hash
-            FROM ledger_entry e LEFT JOIN unnest($1::text[], $2::timestamptz[]) AS r(agreement_id, cutoff) ON r.agreement_id = e.agreement_id
-            WHERE e.kind IN ('decision', 'outcome') AND e.recorded_at < coalesce(r.cutoff, $3)
-            ORDER BY e.seq
-            """, connection, transaction))
-        {
-            select.Parameters.Add(new() { Value = agreements, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            select.Parameters.Add(new() { Value = cutoffs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-            select.Parameters.Add(new() { Value = defaultCutoff });
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            if (Before(now, duration, setting) >= now)
             {
-                due.Add((reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<byte[]>(3)));
+                throw new FormatException($"{setting} must be longer than zero: '{duration}' would purge every entry at once.");
             }
         }
 
-        var groups = due.GroupBy(d => d.Agreement).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+        if (options.PurgeEvery > TimeSpan.FromDays(366))
         {
-            var own = options.Agreements.TryGetValue(g.Key, out var duration);
-            return new PurgeGroup(g.Key, own ? duration! : $"{options.Default} (default)", own ? Before(now, duration!, g.Key) : defaultCutoff,
-                g.LongCount(), g.Min(d => d.At), g.Max(d => d.At));
-        }).ToList();
-        var seqs = due.Select(d => d.Seq).ToArray();
-        var ranges = Ranges(seqs);
-        if (dryRun || due.Count == 0)
+            throw new FormatException($"{LedgerRetentionOptions.Section}:PurgeEvery must be at most a year (it is {options.PurgeEvery}).");
+        }
+    }
+
+    /// <summary>The cut-off of each agreement with its own retention, and of the rest, as of one moment.</summary>
+    sealed record Rules(string[] Agreements, DateTimeOffset[] Cutoffs, DateTimeOffset Default, LedgerRetentionOptions Options)
+    {
+        public static Rules Of(LedgerRetentionOptions options, DateTimeOffset now)
         {
-            await transaction.RollbackAsync(cancellationToken);
-            return new PurgeResult(groups, ranges, null);
+            var agreements = options.Agreements.Keys.Order(StringComparer.Ordinal).ToArray();
+            return new Rules(agreements, [.. agreements.Select(a => Before(now, options.Agreements[a], a).ToUniversalTime())], Before(now, options.Default, "Default").ToUniversalTime(), options);
         }
 
-        foreach (var chunk in seqs.Chunk(10_000))
+        public (string Retention, DateTimeOffset Cutoff) For(string agreement) =>
+            Array.IndexOf(Agreements, agreement) is var i and >= 0 ? (Options.Agreements[agreement], Cutoffs[i]) : ($"{Options.Default} (default)", Default);
+    }
+
+    /// <summary>
+    /// Purges (or, with <paramref name="dryRun"/>, only counts) the entries recorded before their retention ended: in
+    /// transactions of at most <paramref name="batchSize"/> entries, each with its own purge entry, so appends wait
+    /// for one batch at most. An entry that does not match its keyed hash is never blanked (that would hide a change):
+    /// the purge stops there with <see cref="LedgerPurgeRefusedException"/>, and `ledger verify` names it.
+    /// </summary>
+    public static async Task<PurgeResult> RunAsync(
+        NpgsqlDataSource dataSource, LedgerKeys keys, LedgerRetentionOptions options, DateTimeOffset now, bool dryRun, CancellationToken cancellationToken, int batchSize = 10_000)
+    {
+        Validate(options);
+        var rules = Rules.Of(options, now);
+        var done = new List<LedgerEntry>();
+        var purgeEntries = new List<long>();
+        while (true)
         {
-            await using var blank = new NpgsqlCommand("""
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+            if (dryRun)
+            {
+                done.AddRange(await DueAsync(connection, transaction, rules, limit: null, cancellationToken));
+                break;
+            }
+
+            await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({LedgerWriter.ChainLock})", connection, transaction))
+            {
+                await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            var due = await DueAsync(connection, transaction, rules, batchSize, cancellationToken);
+            if (due.Count == 0)
+            {
+                break;
+            }
+
+            if (due.FirstOrDefault(e => !e.Consistent || !CryptographicOperations.FixedTimeEquals(keys.Chain(e.Canonical()), e.Hash)) is { } changed)
+            {
+                throw new LedgerPurgeRefusedException(
+                    $"entry {changed.Seq} does not match its hash: it was changed, and blanking it would hide that. Nothing more was purged; 'ledger verify' names the first broken entry.",
+                    purgeEntries, done.Count);
+            }
+
+            var seqs = due.Select(d => d.Seq).ToArray();
+            await using (var blank = new NpgsqlCommand("""
                 UPDATE ledger_entry SET kind = 'purged', event_id = '00000000-0000-0000-0000-000000000000', event_type = '', sender = '',
                     agreement_id = '', agreement_version = 0, recipient = '', legal_basis = '', outcome = '', reasons = '{}', disclosed = '{}',
                     withheld = '{}', payload_sha256 = NULL, idempotency_key = NULL, attempts = 0, status_code = NULL, receipt = NULL,
                     trace_id = NULL, subject_pseudonym = ''::bytea, subject_pseudonyms = '{}'
                 WHERE seq = ANY($1)
-                """, connection, transaction);
-            blank.Parameters.Add(new() { Value = chunk });
-            await blank.ExecuteNonQueryAsync(cancellationToken);
+                """, connection, transaction))
+            {
+                blank.Parameters.Add(new() { Value = seqs });
+                await blank.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            // The rules applied, so an auditor sees why these went: retention and cut-off per agreement.
+            var applied = due.Select(d => d.AgreementId).Distinct().Order(StringComparer.Ordinal)
+                .Select(a => rules.For(a) is var (retention, cutoff) ? $"{a}: {retention}, recorded before {cutoff:yyyy-MM-ddTHH:mm:ssZ}" : a);
+            var purge = new LedgerEntry
+            {
+                Kind = LedgerKinds.Purge,
+                EventId = Guid.Empty,
+                EventType = "",
+                Sender = "",
+                AgreementId = "",
+                AgreementVersion = 0,
+                Recipient = "",
+                LegalBasis = "",
+                Outcome = "purged",
+                Reasons = ["retention", .. applied],
+                SubjectPseudonyms = [],
+                PurgedRanges = Ranges(seqs),
+                PurgedDigest = Digest(due.Select(d => (d.Seq, d.Hash))),
+            };
+            purgeEntries.Add(await LedgerWriter.AppendAsync(connection, transaction, [purge], keys, LedgerEntry.ToMicroseconds(now)));
+            await transaction.CommitAsync(cancellationToken);
+            done.AddRange(due);
+            if (due.Count < batchSize)
+            {
+                break;
+            }
         }
 
-        var purge = new LedgerEntry
+        var groups = done.GroupBy(d => d.AgreementId).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
         {
-            Kind = LedgerKinds.Purge,
-            EventId = Guid.Empty,
-            EventType = "",
-            Sender = "",
-            AgreementId = "",
-            AgreementVersion = 0,
-            Recipient = "",
-            LegalBasis = "",
-            Outcome = "purged",
-            Reasons = ["retention"],
-            Attempts = 0,
-            SubjectPseudonyms = [],
-            PurgedRanges = ranges,
-            PurgedDigest = Digest(due.Select(d => (d.Seq, d.Hash))),
-        };
-        var written = await LedgerWriter.AppendAsync(connection, transaction, [purge], keys, LedgerEntry.ToMicroseconds(now));
-        await transaction.CommitAsync(cancellationToken);
-        return new PurgeResult(groups, ranges, written);
+            var (retention, cutoff) = rules.For(g.Key);
+            return new PurgeGroup(g.Key, retention, cutoff, g.LongCount(), g.Min(d => d.RecordedAt), g.Max(d => d.RecordedAt));
+        }).ToList();
+        return new PurgeResult(groups, Ranges([.. done.Select(d => d.Seq).Order()]), purgeEntries);
+    }
+
+    /// <summary>The decisions and outcomes past their agreement's retention, oldest first.</summary>
+    static async Task<List<LedgerEntry>> DueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Rules rules, int? limit, CancellationToken cancellationToken)
+    {
+        var columns = string.Join(", ", LedgerVerifier.Columns.Split(", ").Select(c => "e." + c));
+        await using var select = new NpgsqlCommand($"""
+            SELECT {columns}
+            FROM ledger_entry e LEFT JOIN unnest($1::text[], $2::timestamptz[]) AS r(agreement_id, cutoff) ON r.agreement_id = e.agreement_id
+            WHERE e.kind IN ('decision', 'outcome') AND e.recorded_at < coalesce(r.cutoff, $3)
+            ORDER BY e.seq {(limit is null ? "" : "LIMIT " + limit.Value.ToString(CultureInfo.InvariantCulture))}
+            """, connection, transaction);
+        select.Parameters.Add(new() { Value = rules.Agreements, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        select.Parameters.Add(new() { Value = rules.Cutoffs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        select.Parameters.Add(new() { Value = rules.Default });
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var due = new List<LedgerEntry>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            due.Add(LedgerVerifier.Read(reader));
+        }
+
+        return due;
     }
 
     /// <summary>
@@ -246,23 +305,41 @@ internal sealed partial class LedgerRetentionService(
             try
             {
                 var result = await LedgerPurge.RunAsync(dataSource, keys, options.Value, time.GetUtcNow(), dryRun: false, stoppingToken);
-                if (result.PurgeEntry is { } entry)
+                if (result.PurgeEntries.Count > 0)
                 {
-                    LogPurged(result.Entries, result.Groups.Count, entry);
+                    LogPurged(result.Entries, result.Groups.Count, string.Join(", ", result.PurgeEntries));
                 }
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                LogPurgeFailed(ex.GetType().Name, ex.Message);
+                return;
+            }
+            catch (LedgerPurgeRefusedException ex)
+            {
+                LogPurgeRefused(ex.Message);
+            }
+            catch (Exception ex)
+            {
+                // Never stop the host over a purge: it is tried again next time. The type, not a message that could quote data.
+                LogPurgeFailed(ex.GetType().Name);
             }
 
-            await Task.Delay(every, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            // In steps of a day at most: a timer takes no more than about 49 days at once.
+            var next = time.GetUtcNow() + every;
+            while (time.GetUtcNow() < next && !stoppingToken.IsCancellationRequested)
+            {
+                var step = next - time.GetUtcNow();
+                await Task.Delay(step > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : step, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger retention: purged {Entries} entries of {Agreements} agreement(s); purge entry {PurgeEntry}")]
-    partial void LogPurged(long entries, int agreements, long purgeEntry);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger retention: purged {Entries} entries of {Agreements} agreement(s); purge entries {PurgeEntries}")]
+    partial void LogPurged(long entries, int agreements, string purgeEntries);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger retention: purge not done ({ExceptionType}: {Problem}); tried again next time")]
-    partial void LogPurgeFailed(string exceptionType, string problem);
+    [LoggerMessage(Level = LogLevel.Critical, Message = "ALERT: ledger retention refused to purge: {Problem}")]
+    partial void LogPurgeRefused(string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger retention: purge not done ({ExceptionType}); tried again next time")]
+    partial void LogPurgeFailed(string exceptionType);
 }

@@ -20,6 +20,10 @@ public sealed record LedgerVerdict(long Entries, long? BrokenAt, string? Problem
 /// </summary>
 public static class LedgerVerifier
 {
+    /// <summary>Every column of an entry, in the order <see cref="Read"/> takes them.</summary>
+    internal const string Columns =
+        "seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, subject_pseudonym, purged_ranges, purged_digest";
+
     /// <param name="dataSource">The gateway's database.</param>
     /// <param name="keys">The ledger's keys.</param>
     /// <param name="anchor">An entry's sequence and hash kept outside the database (printed by an earlier verify): the
@@ -27,8 +31,7 @@ public static class LedgerVerifier
     /// <param name="cancellationToken">Stops the reading.</param>
     public static async Task<LedgerVerdict> VerifyAsync(NpgsqlDataSource dataSource, LedgerKeys keys, (long Seq, byte[] Hash)? anchor, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            "SELECT seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, subject_pseudonym, purged_ranges, purged_digest FROM ledger_entry ORDER BY seq");
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM ledger_entry ORDER BY seq");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         long count = 0;
         var expectedSeq = 1L;
@@ -38,61 +41,10 @@ public static class LedgerVerifier
         byte[]? anchored = null;
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (reader.GetString(2) == LedgerKinds.Purged)
-            {
-                var seq = reader.GetInt64(0);
-                var previousHash = reader.GetFieldValue<byte[]>(21);
-                if (seq != expectedSeq)
-                {
-                    return new(count, Math.Min(seq, expectedSeq), seq < expectedSeq ? $"entry {seq} is out of sequence (inserted?)" : $"entry {expectedSeq} is missing (deleted?); the next is {seq}");
-                }
-
-                if (!CryptographicOperations.FixedTimeEquals(previousHash, previous))
-                {
-                    return new(count, seq, $"entry {seq} does not follow entry {seq - 1} (inserted, or the one before was changed?)");
-                }
-
-                previous = reader.GetFieldValue<byte[]>(22);
-                blanked[seq] = previous;
-                anchored = anchor?.Seq == seq ? previous : anchored;
-                expectedSeq++;
-                count++;
-                purged++;
-                continue;
-            }
-
-            var entry = new LedgerEntry
-            {
-                Seq = reader.GetInt64(0),
-                RecordedAt = reader.GetFieldValue<DateTimeOffset>(1),
-                Kind = reader.GetString(2),
-                EventId = reader.GetGuid(3),
-                EventType = reader.GetString(4),
-                Sender = reader.GetString(5),
-                AgreementId = reader.GetString(6),
-                AgreementVersion = reader.GetInt32(7),
-                Recipient = reader.GetString(8),
-                LegalBasis = reader.GetString(9),
-                Outcome = reader.GetString(10),
-                Reasons = reader.GetFieldValue<string[]>(11),
-                Disclosed = reader.GetFieldValue<string[]>(12),
-                Withheld = reader.GetFieldValue<string[]>(13),
-                PayloadSha256 = reader.IsDBNull(14) ? null : reader.GetFieldValue<byte[]>(14),
-                IdempotencyKey = reader.IsDBNull(15) ? null : reader.GetString(15),
-                Attempts = reader.GetInt32(16),
-                StatusCode = reader.IsDBNull(17) ? null : reader.GetInt32(17),
-                Receipt = reader.IsDBNull(18) ? null : reader.GetString(18),
-                TraceId = reader.IsDBNull(19) ? null : reader.GetString(19),
-                SubjectPseudonyms = reader.GetFieldValue<byte[][]>(20),
-                PreviousHash = reader.GetFieldValue<byte[]>(21),
-                PurgedRanges = reader.IsDBNull(24) ? null : reader.GetFieldValue<string[]>(24),
-                PurgedDigest = reader.IsDBNull(25) ? null : reader.GetFieldValue<byte[]>(25),
-            };
-            var stored = reader.GetFieldValue<byte[]>(22);
-
+            var entry = Read(reader);
             if (entry.Seq != expectedSeq)
             {
-                return new(count, entry.Seq < expectedSeq ? entry.Seq : expectedSeq,
+                return new(count, Math.Min(entry.Seq, expectedSeq),
                     entry.Seq < expectedSeq ? $"entry {entry.Seq} is out of sequence (inserted?)" : $"entry {expectedSeq} is missing (deleted?); the next is {entry.Seq}");
             }
 
@@ -101,21 +53,32 @@ public static class LedgerVerifier
                 return new(count, entry.Seq, $"entry {entry.Seq} does not follow entry {entry.Seq - 1} (inserted, or the one before was changed?)");
             }
 
-            // The single column queries index; it must be the first of the pseudonyms the hash covers.
-            var first = reader.GetFieldValue<byte[]>(23);
-            if (!CryptographicOperations.FixedTimeEquals(keys.Chain(entry.Canonical()), stored)
-                || !first.AsSpan().SequenceEqual(entry.SubjectPseudonyms.Count > 0 ? entry.SubjectPseudonyms[0] : []))
+            if (entry.Kind == LedgerKinds.Purged)
             {
-                return new(count, entry.Seq, $"entry {entry.Seq} does not match its hash (changed, or written without the ledger key)");
+                // Its own hash cannot be recomputed; so nothing but its place may be left in it, and a purge entry must name it.
+                if (!entry.Consistent || !entry.Canonical().AsSpan().SequenceEqual(LedgerEntry.Blank(entry).Canonical()))
+                {
+                    return new(count, entry.Seq, $"entry {entry.Seq} is marked purged but holds data (changed after the purge?)");
+                }
+
+                blanked[entry.Seq] = entry.Hash;
+                purged++;
+            }
+            else
+            {
+                if (!CryptographicOperations.FixedTimeEquals(keys.Chain(entry.Canonical()), entry.Hash) || !entry.Consistent)
+                {
+                    return new(count, entry.Seq, $"entry {entry.Seq} does not match its hash (changed, or written without the ledger key)");
+                }
+
+                if (entry.Kind == LedgerKinds.Purge && LedgerPurge.Settle(entry, blanked) is { } problem)
+                {
+                    return new(count, entry.Seq, problem);
+                }
             }
 
-            if (entry.Kind == LedgerKinds.Purge && LedgerPurge.Settle(entry, blanked) is { } problem)
-            {
-                return new(count, entry.Seq, problem);
-            }
-
-            previous = stored;
-            anchored = anchor?.Seq == entry.Seq ? stored : anchored;
+            previous = entry.Hash;
+            anchored = anchor?.Seq == entry.Seq ? entry.Hash : anchored;
             expectedSeq++;
             count++;
         }
@@ -135,4 +98,35 @@ public static class LedgerVerifier
 
         return new(count, null, null, purged, previous);
     }
+
+    /// <summary>One row of <see cref="Columns"/> as an entry, its stored hash in <see cref="LedgerEntry.Hash"/>.</summary>
+    internal static LedgerEntry Read(NpgsqlDataReader reader) => new()
+    {
+        Seq = reader.GetInt64(0),
+        RecordedAt = reader.GetFieldValue<DateTimeOffset>(1),
+        Kind = reader.GetString(2),
+        EventId = reader.GetGuid(3),
+        EventType = reader.GetString(4),
+        Sender = reader.GetString(5),
+        AgreementId = reader.GetString(6),
+        AgreementVersion = reader.GetInt32(7),
+        Recipient = reader.GetString(8),
+        LegalBasis = reader.GetString(9),
+        Outcome = reader.GetString(10),
+        Reasons = reader.GetFieldValue<string[]>(11),
+        Disclosed = reader.GetFieldValue<string[]>(12),
+        Withheld = reader.GetFieldValue<string[]>(13),
+        PayloadSha256 = reader.IsDBNull(14) ? null : reader.GetFieldValue<byte[]>(14),
+        IdempotencyKey = reader.IsDBNull(15) ? null : reader.GetString(15),
+        Attempts = reader.GetInt32(16),
+        StatusCode = reader.IsDBNull(17) ? null : reader.GetInt32(17),
+        Receipt = reader.IsDBNull(18) ? null : reader.GetString(18),
+        TraceId = reader.IsDBNull(19) ? null : reader.GetString(19),
+        SubjectPseudonyms = reader.GetFieldValue<byte[][]>(20),
+        PreviousHash = reader.GetFieldValue<byte[]>(21),
+        Hash = reader.GetFieldValue<byte[]>(22),
+        StoredFirstPseudonym = reader.GetFieldValue<byte[]>(23),
+        PurgedRanges = reader.IsDBNull(24) ? null : reader.GetFieldValue<string[]>(24),
+        PurgedDigest = reader.IsDBNull(25) ? null : reader.GetFieldValue<byte[]>(25),
+    };
 }

@@ -18,8 +18,12 @@ namespace IntegrationGateway.Gateway.Ledger;
 /// Recipients that never received a changed field get nothing.</item>
 /// <item><c>ErasureRequested</c>: to each agreement under which anything was received, the identifying fields it
 /// allows and the date of the request, when the recipient's adapter takes erasure notices; otherwise a
-/// <c>notice-not-supported</c> decision is recorded, so the ledger shows who still has to be told.</item>
+/// <c>notice-not-supported</c> decision is recorded, so the ledger shows who still has to be told. Under an
+/// agreement whose legal obligation overrides the erasure the recipient keeps the data (and keeps receiving it):
+/// <c>erasure-overridden</c> is recorded instead of a notice.</item>
 /// </list>
+/// Only the sender's own earlier transfers count (another institution tells its own recipients), and only to the
+/// recipient that had them.
 /// An agreement that no longer exists cannot carry a notice (counted in the log); one that expired records its
 /// reason. A recipient that received only data naming no one (no identifying field allowed) gets no notice: it
 /// holds nothing to correct or erase about a person.
@@ -60,12 +64,19 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
             return [];
         }
 
-        var received = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        // What this sender disclosed to each recipient under each agreement: a sender tells the recipients of its own
+        // transfers (another institution's are its own to tell), and only the recipient that had the data.
+        var received = new Dictionary<(string Agreement, string Recipient), SortedSet<string>>();
         foreach (var transfer in await SubjectReport.ForAsync(dataSource, pseudonyms, cancellationToken).ConfigureAwait(false))
         {
-            if (!received.TryGetValue(transfer.AgreementId, out var fields))
+            if (transfer.Sender != facts.InstitutionId)
             {
-                received[transfer.AgreementId] = fields = new SortedSet<string>(StringComparer.Ordinal);
+                continue;
+            }
+
+            if (!received.TryGetValue((transfer.AgreementId, transfer.Recipient), out var fields))
+            {
+                received[(transfer.AgreementId, transfer.Recipient)] = fields = new SortedSet<string>(StringComparer.Ordinal);
             }
 
             fields.UnionWith(transfer.Disclosed);
@@ -74,12 +85,17 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
         var changed = facts.EventType == Rectified ? ChangedFields(body) : [];
         var decisions = new List<PolicyDecision>();
         var gone = 0;
-        foreach (var (agreementId, fields) in received)
+        foreach (var ((agreementId, recipient), fields) in received)
         {
-            if (engine.Agreements.FirstOrDefault(a => a.Id == agreementId) is not { } agreement)
+            if (engine.Agreements.FirstOrDefault(a => a.Id == agreementId && a.Recipient == recipient) is not { } agreement)
             {
-                gone++;
+                gone++; // removed, or now naming another recipient, which never had the data
                 continue;
+            }
+
+            if (agreement.Jurisdiction != facts.Jurisdiction)
+            {
+                continue; // another legal order's agreement: the notice is not this sender's to send under it
             }
 
             var identifying = Allowed(agreement, IdentifyingFields);
@@ -92,9 +108,12 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
             if (facts.EventType == Erasure)
             {
                 var selection = FieldSelection.Parse([.. header, .. identifying, .. OwnFields(Erasure)]);
-                decisions.Add(takesErasureNotices(agreement.Recipient)
+                string? notSent = agreement.LegalBasis.OverridesErasure ? ReasonCodes.ErasureOverridden
+                    : !takesErasureNotices(agreement.Recipient) ? ReasonCodes.NoticeNotSupported
+                    : null;
+                decisions.Add(notSent is null
                     ? engine.DecideNotice(agreement, facts, body, selection, at)
-                    : new PolicyDecision(agreement, [ReasonCodes.NoticeNotSupported], null) { Fields = selection });
+                    : new PolicyDecision(agreement, [notSent], null) { Fields = selection });
                 continue;
             }
 
@@ -132,22 +151,23 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
         var named = new List<string>();
         foreach (var field in changed)
         {
-            var before = sent.Count;
+            var these = new HashSet<string>(StringComparer.Ordinal);
             foreach (var had in received)
             {
                 if (EventCatalogue.Covers(field, had))
                 {
-                    sent.Add(had);
+                    these.Add(had);
                 }
                 else if (EventCatalogue.Covers(had, field))
                 {
-                    sent.Add(field);
+                    these.Add(field);
                 }
             }
 
-            sent.RemoveWhere(p => !agreement.Fields.Paths.Any(allowed => EventCatalogue.Covers(allowed, p)));
-            if (sent.Count > before)
+            these.RemoveWhere(p => !agreement.Fields.Paths.Any(allowed => EventCatalogue.Covers(allowed, p)));
+            if (these.Count > 0)
             {
+                sent.UnionWith(these);
                 named.Add(field);
             }
         }

@@ -6,7 +6,7 @@ namespace IntegrationGateway.Gateway.Ledger;
 
 /// <summary>One transfer of a person's data, as the ledger recorded it.</summary>
 public sealed record SubjectTransfer(
-    DateTimeOffset At, string Recipient, string AgreementId, int AgreementVersion, string LegalBasis, string EventType, IReadOnlyList<string> Disclosed);
+    DateTimeOffset At, string Sender, string Recipient, string AgreementId, int AgreementVersion, string LegalBasis, string EventType, IReadOnlyList<string> Disclosed);
 
 /// <summary>
 /// The answer to "who received my data?" (GDPR art. 15(1)(c)): from the ledger, every transfer delivered for one
@@ -19,13 +19,13 @@ public static class SubjectReport
     {
         // The first delivery of each transfer: a message delivered again records a later outcome of the same one.
         await using var command = dataSource.CreateCommand("""
-            SELECT at, recipient, agreement_id, agreement_version, legal_basis, event_type, disclosed FROM (
+            SELECT at, sender, recipient, agreement_id, agreement_version, legal_basis, event_type, disclosed FROM (
                 SELECT DISTINCT ON (o.idempotency_key)
-                       o.seq, o.recorded_at AS at, o.recipient, o.agreement_id, o.agreement_version, o.legal_basis, o.event_type,
+                       o.seq, o.recorded_at AS at, o.sender, o.recipient, o.agreement_id, o.agreement_version, o.legal_basis, o.event_type,
                        CASE WHEN cardinality(o.disclosed) > 0 THEN o.disclosed ELSE coalesce(d.disclosed, o.disclosed) END AS disclosed
                 FROM ledger_entry o
                 LEFT JOIN ledger_entry d ON o.kind = 'outcome' AND d.kind = 'decision' AND d.idempotency_key = o.idempotency_key
-                WHERE o.subject_pseudonyms && $1 AND o.outcome = 'delivered'
+                WHERE o.subject_pseudonyms && $1 AND o.kind IN ('decision', 'outcome') AND o.outcome = 'delivered'
                 ORDER BY o.idempotency_key, o.seq) first_delivery
             ORDER BY seq
             """);
@@ -35,7 +35,7 @@ public static class SubjectReport
         while (await reader.ReadAsync(cancellationToken))
         {
             transfers.Add(new SubjectTransfer(
-                reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4), reader.GetString(5), reader.GetFieldValue<string[]>(6)));
+                reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.GetString(6), reader.GetFieldValue<string[]>(7)));
         }
 
         return transfers;
@@ -46,12 +46,12 @@ public static class SubjectReport
         var text = new StringBuilder();
         text.AppendLine("# Who received this person's data").AppendLine()
             .AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{transfers.Count} transfer(s) to {transfers.Select(t => t.Recipient).Distinct().Count()} recipient(s).").AppendLine()
-            .AppendLine("| date (UTC) | recipient | agreement | legal basis | event | fields disclosed |")
-            .AppendLine("|---|---|---|---|---|---|");
+            .AppendLine("| date (UTC) | sent by | recipient | agreement | legal basis | event | fields disclosed |")
+            .AppendLine("|---|---|---|---|---|---|---|");
         foreach (var t in transfers)
         {
             text.AppendLine(System.Globalization.CultureInfo.InvariantCulture,
-                $"| {t.At:yyyy-MM-dd HH:mm} | {t.Recipient} | `{t.AgreementId}` v{t.AgreementVersion} | {t.LegalBasis.Replace("|", "/", StringComparison.Ordinal)} | {t.EventType} | {string.Join(", ", t.Disclosed)} |");
+                $"| {t.At:yyyy-MM-dd HH:mm} | {t.Sender} | {t.Recipient} | `{t.AgreementId}` v{t.AgreementVersion} | {t.LegalBasis.Replace("|", "/", StringComparison.Ordinal)} | {t.EventType} | {string.Join(", ", t.Disclosed)} |");
         }
 
         return text.ToString();
@@ -60,6 +60,6 @@ public static class SubjectReport
     public static string Json(IReadOnlyList<SubjectTransfer> transfers) =>
         JsonSerializer.Serialize(transfers.Select(t => new
         {
-            at = t.At, recipient = t.Recipient, agreement = t.AgreementId, agreementVersion = t.AgreementVersion, legalBasis = t.LegalBasis, eventType = t.EventType, disclosed = t.Disclosed,
+            at = t.At, sender = t.Sender, recipient = t.Recipient, agreement = t.AgreementId, agreementVersion = t.AgreementVersion, legalBasis = t.LegalBasis, eventType = t.EventType, disclosed = t.Disclosed,
         }), new JsonSerializerOptions { WriteIndented = true });
 }

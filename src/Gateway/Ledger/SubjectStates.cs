@@ -61,9 +61,11 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys)
     }
 
     /// <summary>The event's subject as the policy engine sees them: unknown unless something was said under one of their keys.</summary>
-    public async Task<SubjectState> ForAsync(JsonElement body, CancellationToken cancellationToken)
+    public Task<SubjectState> ForAsync(JsonElement body, CancellationToken cancellationToken) => ForAsync(keys.Pseudonyms(body), cancellationToken);
+
+    /// <summary>The subject known by these pseudonyms (e.g. of a parked transfer), merged the same way.</summary>
+    public async Task<SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken)
     {
-        var pseudonyms = keys.Pseudonyms(body);
         if (pseudonyms.Length == 0)
         {
             return SubjectState.Unknown;

@@ -33,8 +33,14 @@ public static class ReasonCodes
     /// <summary>An erasure notice is owed, but the recipient's adapter takes none: the recipient must be told another way.</summary>
     public const string NoticeNotSupported = "notice-not-supported";
 
+    /// <summary>No erasure notice: the agreement's legal obligation overrides the erasure, so the recipient keeps the data.</summary>
+    public const string ErasureOverridden = "erasure-overridden";
+
+    /// <summary>A parked transfer's agreement is no longer configured (or names another recipient): it is not sent.</summary>
+    public const string AgreementRemoved = "agreement-removed";
+
     public static readonly IReadOnlyList<string> All =
-        [SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported];
+        [SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, ErasureOverridden, AgreementRemoved];
 }
 
 /// <summary>What the engine needs to know about an event besides its body.</summary>
@@ -121,6 +127,16 @@ public sealed class PolicyEngine
         Reasons(agreement, facts, subject: null, LegalDate(at)) is { } reasons
             ? new PolicyDecision(agreement, reasons, null) { Fields = fields }
             : new PolicyDecision(agreement, [], fields.Project(body)) { Fields = fields };
+
+    /// <summary>
+    /// A transfer decided earlier (parked, now due, or replayed), decided again as of <paramref name="at"/> on what can
+    /// change since: the agreement's validity and terms, and what the subject said (null for a notice, which their
+    /// choices do not stop). Routing (jurisdiction, conditions on the event) stays as it was decided. Empty: still allowed.
+    /// </summary>
+    public IReadOnlyList<string> Recheck(string agreementId, string recipient, string sender, SubjectState? subject, DateTimeOffset at) =>
+        Agreements.FirstOrDefault(a => a.Id == agreementId && a.Recipient == recipient) is not { } agreement
+            ? [ReasonCodes.AgreementRemoved]
+            : Reasons(agreement, new EventFacts("", agreement.Jurisdiction, sender), subject, LegalDate(at)) ?? (IReadOnlyList<string>)[];
 
     static bool Concerns(Agreement agreement, JsonElement body)
     {

@@ -126,6 +126,13 @@ public static class GatewaySchema
             }
         }
 
+        if (applied.Count > 0 && applied.Max() > LatestVersion)
+        {
+            // An older gateway would write rows the newer schema reads differently (e.g. without every pseudonym).
+            throw new InvalidOperationException(
+                $"The database schema is at version {applied.Max()}, newer than this gateway's ({LatestVersion}): a newer gateway migrated it. Run that version; stop every older one before an upgrade.");
+        }
+
         var now = new List<int>();
         foreach (var (version, description, sql) in Migrations.Where(m => !applied.Contains(m.Version)))
         {
