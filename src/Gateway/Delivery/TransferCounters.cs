@@ -25,7 +25,10 @@ public sealed class TransferCounters
     long _eventsSettled;
     long _eventsUnrouted;
 
-    public void Settled(IReadOnlyList<(string Recipient, TransferOutcome Outcome)> transfers)
+    /// <summary>Raised with the event's id when an event is settled (for the demo, which waits for its own events).</summary>
+    public event Action<Guid>? EventSettled;
+
+    public void Settled(Guid eventId, IReadOnlyList<(string Recipient, TransferOutcome Outcome)> transfers)
     {
         foreach (var transfer in transfers)
         {
@@ -38,6 +41,7 @@ public sealed class TransferCounters
         }
 
         Interlocked.Increment(ref _eventsSettled);
+        EventSettled?.Invoke(eventId);
     }
 
     /// <summary>A parked transfer settled later by the scheduler: counted per recipient, not as a new event.</summary>

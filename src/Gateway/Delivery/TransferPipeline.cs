@@ -48,7 +48,7 @@ public sealed partial class TransferPipeline(
                 LogUnrouted(eventId, facts.EventType, facts.Jurisdiction);
             }
 
-            counters.Settled([]);
+            counters.Settled(eventId, []);
             return;
         }
 
@@ -75,7 +75,7 @@ public sealed partial class TransferPipeline(
         await ledger.AppendAsync([.. settled.Select(s => s.Entry)], cancellationToken).ConfigureAwait(false);
 
         // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
-        counters.Settled([.. settled.Select(s => s.Counted)]);
+        counters.Settled(eventId, [.. settled.Select(s => s.Counted)]);
     }
 
     /// <summary>
