@@ -104,16 +104,16 @@ public sealed class LedgerTests(ITestOutputHelper output)
         Assert.Contains($"Would purge {duo} ledger entries", dry);
         Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE kind IN ('purge', 'purged')"));
 
-        // An entry moved under DUO's short retention with SQL (to have it blanked, and the change with it) is not purged:
-        // the purge checks each entry's hash first, and stops.
+        // An entry back-dated with SQL past the default retention (to have it blanked, and the change with it) is not
+        // purged: the purge checks each entry's hash first, and stops.
         var officer = await ScalarAsync<long>("SELECT min(seq) FROM ledger_entry WHERE agreement_id = 'leerplicht-verzuim'");
-        await ExecuteAsync($"UPDATE ledger_entry SET agreement_id = 'duo-verzuimregister' WHERE seq = {officer}");
+        await ExecuteAsync($"UPDATE ledger_entry SET recorded_at = recorded_at - interval '8 years' WHERE seq = {officer}");
         var (refusedExit, _, refused) = await GatewayCommandLine.RunAsync(["ledger", "purge", .. retention, .. GatewayCommandLine.DatabaseSettings]);
         output.WriteLine(refused.Trim());
         Assert.Equal(1, refusedExit);
         Assert.Contains($"Purge refused: entry {officer} does not match its hash", refused);
         Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE kind IN ('purge', 'purged')"));
-        await ExecuteAsync($"UPDATE ledger_entry SET agreement_id = 'leerplicht-verzuim' WHERE seq = {officer}");
+        await ExecuteAsync($"UPDATE ledger_entry SET recorded_at = recorded_at + interval '8 years' WHERE seq = {officer}");
 
         var (exit, purged, _) = await GatewayCommandLine.RunAsync(["ledger", "purge", .. retention, .. GatewayCommandLine.DatabaseSettings]);
         output.WriteLine(purged.Trim());
