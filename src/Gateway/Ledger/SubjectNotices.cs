@@ -18,9 +18,9 @@ namespace IntegrationGateway.Gateway.Ledger;
 /// Recipients that never received a changed field get nothing.</item>
 /// <item><c>ErasureRequested</c>: to each agreement under which anything was received, the identifying fields it
 /// allows and the date of the request, when the recipient's adapter takes erasure notices; otherwise a
-/// <c>notice-not-supported</c> decision is recorded, so the ledger shows who still has to be told. Under an
-/// agreement whose legal obligation overrides the erasure the recipient keeps the data (and keeps receiving it):
-/// <c>erasure-overridden</c> is recorded instead of a notice.</item>
+/// <c>notice-not-supported</c> decision is recorded, so the ledger shows who still has to be told. A recipient
+/// under an agreement whose legal obligation overrides the erasure is told too: it keeps receiving what that
+/// obligation needs, and its own obligation decides what it keeps.</item>
 /// </list>
 /// Only the sender's own earlier transfers count (another institution tells its own recipients), and only to the
 /// recipient that had them.
@@ -108,12 +108,9 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
             if (facts.EventType == Erasure)
             {
                 var selection = FieldSelection.Parse([.. header, .. identifying, .. OwnFields(Erasure)]);
-                string? notSent = agreement.LegalBasis.OverridesErasure ? ReasonCodes.ErasureOverridden
-                    : !takesErasureNotices(agreement.Recipient) ? ReasonCodes.NoticeNotSupported
-                    : null;
-                decisions.Add(notSent is null
+                decisions.Add(takesErasureNotices(agreement.Recipient)
                     ? engine.DecideNotice(agreement, facts, body, selection, at)
-                    : new PolicyDecision(agreement, [notSent], null) { Fields = selection });
+                    : new PolicyDecision(agreement, [ReasonCodes.NoticeNotSupported], null) { Fields = selection });
                 continue;
             }
 

@@ -33,14 +33,11 @@ public static class ReasonCodes
     /// <summary>An erasure notice is owed, but the recipient's adapter takes none: the recipient must be told another way.</summary>
     public const string NoticeNotSupported = "notice-not-supported";
 
-    /// <summary>No erasure notice: the agreement's legal obligation overrides the erasure, so the recipient keeps the data.</summary>
-    public const string ErasureOverridden = "erasure-overridden";
-
     /// <summary>A parked transfer's agreement is no longer configured (or names another recipient): it is not sent.</summary>
     public const string AgreementRemoved = "agreement-removed";
 
     public static readonly IReadOnlyList<string> All =
-        [SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, ErasureOverridden, AgreementRemoved];
+        [SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved];
 }
 
 /// <summary>What the engine needs to know about an event besides its body.</summary>
