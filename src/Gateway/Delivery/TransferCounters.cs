@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 
 namespace IntegrationGateway.Gateway.Delivery;
 
@@ -17,13 +18,51 @@ public enum TransferOutcome
 
 /// <summary>
 /// In-process counts of settled events and transfers since start, for the demo's summary and the ops
-/// summary endpoint. Holds recipient ids and counts only, never anything about a person.
+/// summary endpoint. Holds recipient ids and counts only, never anything about a person. Published as metrics too,
+/// on the meter <see cref="MeterName"/>: <c>gateway.transfers</c> (recipient, outcome) and
+/// <c>gateway.delivery.duration</c> (recipient, outcome; seconds, retries in process included).
 /// </summary>
 public sealed class TransferCounters
 {
+    public const string MeterName = "IntegrationGateway.Transfers";
+
     readonly ConcurrentDictionary<(string Recipient, TransferOutcome Outcome), long> _transfers = new();
+    readonly Counter<long>? _transferCounter;
+    readonly Histogram<double>? _latency;
     long _eventsSettled;
     long _eventsUnrouted;
+
+    public TransferCounters()
+    {
+    }
+
+    public TransferCounters(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _transferCounter = meter.CreateCounter<long>("gateway.transfers", "{transfer}", "Transfers settled, by recipient and outcome.");
+        _latency = meter.CreateHistogram<double>("gateway.delivery.duration", "s", "How long a delivery to a recipient took, retries in process included.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+    }
+
+    /// <summary>How long one delivery took (the adapter's call, retries in process included), by its outcome.</summary>
+    public void Delivered(string recipient, TransferOutcome outcome, TimeSpan took) =>
+        _latency?.Record(took.TotalSeconds, Tag("recipient", recipient), Tag("outcome", Name(outcome)));
+
+    static KeyValuePair<string, object?> Tag(string key, string value) => new(key, value);
+
+    static string Name(TransferOutcome outcome) => outcome switch
+    {
+        TransferOutcome.Delivered => "delivered",
+        TransferOutcome.Blocked => "blocked",
+        TransferOutcome.Failed => "failed",
+        _ => "parked",
+    };
+
+    void Count((string Recipient, TransferOutcome Outcome) transfer)
+    {
+        _transfers.AddOrUpdate(transfer, 1, static (_, count) => count + 1);
+        _transferCounter?.Add(1, Tag("recipient", transfer.Recipient), Tag("outcome", Name(transfer.Outcome)));
+    }
 
     /// <summary>Raised with the event's id when an event is settled (for the demo, which waits for its own events).</summary>
     public event Action<Guid>? EventSettled;
@@ -32,7 +71,7 @@ public sealed class TransferCounters
     {
         foreach (var transfer in transfers)
         {
-            _transfers.AddOrUpdate(transfer, 1, static (_, count) => count + 1);
+            Count(transfer);
         }
 
         if (transfers.Count == 0)
@@ -45,7 +84,7 @@ public sealed class TransferCounters
     }
 
     /// <summary>A parked transfer settled later by the scheduler: counted per recipient, not as a new event.</summary>
-    public void SettledLater(string recipient, TransferOutcome outcome) => _transfers.AddOrUpdate((recipient, outcome), 1, static (_, count) => count + 1);
+    public void SettledLater(string recipient, TransferOutcome outcome) => Count((recipient, outcome));
 
     public CountersSnapshot Snapshot() => new(
         Interlocked.Read(ref _eventsSettled),

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Text.Json;
 using IntegrationGateway.Adapters;
+using IntegrationGateway.Gateway.Telemetry;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Storage;
@@ -36,7 +38,25 @@ public sealed partial class TransferPipeline(
     /// <param name="redelivered">The broker delivered the message before: a transfer parked then may be delivered now.</param>
     public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken, bool redelivered = false)
     {
+        // One span for the decision and the deliveries under it; each decision an event on it (agreement, recipient,
+        // allow or deny and the reasons), each delivery a child span (with the HTTP call under it).
+        using var policy = GatewayTelemetry.Source.StartActivity("policy " + facts.EventType);
         var decisions = await DecideAsync(facts, body, cancellationToken).ConfigureAwait(false);
+        if (policy is not null)
+        {
+            policy.SetTag(GatewayTelemetry.Tags.EventType, facts.EventType).SetTag(GatewayTelemetry.Tags.Decisions, decisions.Count);
+            foreach (var decision in decisions)
+            {
+                policy.AddEvent(new ActivityEvent("decision", tags: new ActivityTagsCollection
+                {
+                    [GatewayTelemetry.Tags.Agreement] = decision.Agreement.Id,
+                    [GatewayTelemetry.Tags.Recipient] = decision.Agreement.Recipient,
+                    [GatewayTelemetry.Tags.Outcome] = decision.Allowed ? "allow" : "deny",
+                    [GatewayTelemetry.Tags.Reasons] = string.Join(',', decision.Reasons),
+                }));
+            }
+        }
+
         if (decisions.Count == 0)
         {
             if (SubjectNotices.IsNotice(facts.EventType))
@@ -67,7 +87,17 @@ public sealed partial class TransferPipeline(
 
             var transfer = new OutboundTransfer(
                 OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!);
+            using var delivery = GatewayTelemetry.Source.StartActivity("deliver " + agreement.Recipient, ActivityKind.Internal, default(ActivityContext), [
+                new(GatewayTelemetry.Tags.Agreement, agreement.Id), new(GatewayTelemetry.Tags.Recipient, agreement.Recipient)]);
+            var started = time.GetTimestamp();
             var (outcome, recorded, result) = await DeliverAsync(transfer, agreement.Recipient, context, redelivered, cancellationToken).ConfigureAwait(false);
+            counters.Delivered(agreement.Recipient, outcome, time.GetElapsedTime(started));
+            delivery?.SetTag(GatewayTelemetry.Tags.Outcome, recorded).SetTag(GatewayTelemetry.Tags.StatusCode, result?.StatusCode);
+            if (outcome is TransferOutcome.Failed or TransferOutcome.Parked)
+            {
+                delivery?.SetStatus(ActivityStatusCode.Error, recorded);
+            }
+
             return (Counted: (agreement.Recipient, outcome), Entry: Entry(decision, context, body, facts, eventId, recorded, transfer.IdempotencyKey, result));
         })).ConfigureAwait(false);
 
@@ -153,7 +183,7 @@ public sealed partial class TransferPipeline(
             Attempts = result is null ? 0 : 1,
             StatusCode = result?.StatusCode,
             Receipt = result?.Receipt,
-            TraceId = System.Diagnostics.Activity.Current?.TraceId.ToString(),
+            TraceId = Activity.Current?.TraceId.ToString(),
             SubjectPseudonyms = context.SubjectPseudonyms,
         };
     }

@@ -6,6 +6,7 @@ using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Sealing;
 using IntegrationGateway.Gateway.Storage;
+using IntegrationGateway.Gateway.Telemetry;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -36,6 +37,7 @@ public static class GatewayApp
 
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(45));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddGatewayTelemetry(builder.Configuration);
         // Hosted services start in this order: the schema first, then the parked-transfer scheduler, then the intake.
         builder.Services.AddGatewayPolicy(builder.Configuration);
         builder.Services.AddGatewayDatabase(builder.Configuration);

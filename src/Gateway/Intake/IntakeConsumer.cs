@@ -154,6 +154,7 @@ internal sealed partial class IntakeConsumer(
     async Task HandleAsync(BasicDeliverEventArgs delivery, CancellationToken cancellationToken)
     {
         var properties = delivery.BasicProperties;
+        using var span = Telemetry.GatewayTelemetry.StartIntake(intake.Value.QueueName, properties.Headers);
         IntakeVerdict verdict;
         try
         {
@@ -165,13 +166,18 @@ internal sealed partial class IntakeConsumer(
             LogReadFailed(ex.GetType().Name, ex.StackTrace);
             await QuarantineAsync(delivery, null, null, [new Violation("$", "processing")], cancellationToken);
             await SettleAsync(delivery.DeliveryTag, ack: true);
+            span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "quarantined").SetTag(Telemetry.GatewayTelemetry.Tags.Rule, "processing");
             return;
         }
 
         using var _ = verdict;
+        // Only a type the catalogue knows: a publisher's unknown type name is its own text, not a name we chose.
+        span?.SetTag(Telemetry.GatewayTelemetry.Tags.EventType, verdict.EventType is { } type && EventCatalogue.Default.Knows(type) ? type : null)
+            .SetTag(Telemetry.GatewayTelemetry.Tags.EventId, verdict.EventId?.ToString("D"));
         if (!verdict.Accepted)
         {
             await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, verdict.Violations, cancellationToken);
+            span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "quarantined").SetTag(Telemetry.GatewayTelemetry.Tags.Rule, verdict.Violations[0].Rule);
         }
         else
         {
@@ -193,10 +199,12 @@ internal sealed partial class IntakeConsumer(
             if (failure is not null)
             {
                 await QuarantineAsync(delivery, eventType, verdict.EventId, [failure], cancellationToken);
+                span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "quarantined").SetTag(Telemetry.GatewayTelemetry.Tags.Rule, failure.Rule);
             }
             else
             {
                 counters.CountAccepted(stateOnly);
+                span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "accepted");
             }
         }
 

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Text;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace IntegrationGateway.Gateway.Telemetry;
+
+/// <summary>
+/// The gateway's traces: one per event, from the intake through the policy decision to each recipient's delivery
+/// (and the HTTP call under it), continuing the publisher's W3C trace context when the message carries one
+/// (<c>traceparent</c>, <c>tracestate</c> headers). Span names and attributes name event types, agreements,
+/// recipients, outcomes and rules: never a value of the event.
+/// </summary>
+public static class GatewayTelemetry
+{
+    public const string SourceName = "IntegrationGateway";
+
+    public static readonly ActivitySource Source = new(SourceName);
+
+    /// <summary>Attribute names; <c>integration_gateway.*</c> for what no semantic convention names.</summary>
+    public static class Tags
+    {
+        public const string EventType = "integration_gateway.event.type";
+        public const string EventId = "integration_gateway.event.id";
+        public const string IntakeOutcome = "integration_gateway.intake.outcome";
+        public const string Rule = "integration_gateway.intake.rule";
+        public const string Agreement = "integration_gateway.agreement.id";
+        public const string Recipient = "integration_gateway.recipient";
+        public const string Outcome = "integration_gateway.outcome";
+        public const string Reasons = "integration_gateway.reasons";
+        public const string Decisions = "integration_gateway.decisions";
+        public const string StatusCode = "http.response.status_code";
+    }
+
+    /// <summary>
+    /// The span of one delivery of a message from the intake queue: a child of the publisher's span when the message
+    /// carries a valid <c>traceparent</c>, a new trace otherwise.
+    /// </summary>
+    public static Activity? StartIntake(string queue, IDictionary<string, object?>? headers)
+    {
+        ActivityContext parent = default;
+        if (Header(headers, "traceparent") is { } traceparent)
+        {
+            ActivityContext.TryParse(traceparent, Header(headers, "tracestate"), isRemote: true, out parent);
+        }
+
+        return Source.StartActivity("intake " + queue, ActivityKind.Consumer, parent, [
+            new("messaging.system", "rabbitmq"),
+            new("messaging.operation.type", "process"),
+            new("messaging.destination.name", queue),
+        ]);
+    }
+
+    /// <summary>A header as text: RabbitMQ hands string headers over as bytes. Only short ASCII is taken.</summary>
+    static string? Header(IDictionary<string, object?>? headers, string name) =>
+        headers is not null && headers.TryGetValue(name, out var value) && value switch
+        {
+            byte[] bytes when bytes.Length <= 512 => Encoding.ASCII.GetString(bytes),
+            string text when text.Length <= 512 => text,
+            _ => null,
+        } is { } header && header.All(char.IsAscii) ? header : null;
+}
+
+/// <summary>Where traces and metrics go: <c>Telemetry:OtlpEndpoint</c> (OTLP over gRPC or HTTP/protobuf), or nowhere.</summary>
+public sealed class TelemetryOptions
+{
+    public const string Section = "Telemetry";
+
+    /// <summary>e.g. <c>http://127.0.0.1:4317</c>; unset: spans and metrics are made only for in-process listeners.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary><c>grpc</c> or <c>http/protobuf</c>.</summary>
+    public string OtlpProtocol { get; set; } = "grpc";
+
+    /// <summary>The service name traces carry.</summary>
+    public string ServiceName { get; set; } = "integration-gateway";
+
+    /// <summary>
+    /// A trace viewer's address for one trace, <c>{traceId}</c> standing for its id, e.g.
+    /// <c>http://127.0.0.1:16686/trace/{traceId}</c> (Jaeger); the ops app links transfers to it.
+    /// </summary>
+    public string? TraceViewerUrl { get; set; }
+}
+
+public static class TelemetryRegistration
+{
+    /// <summary>
+    /// The tracer and meter providers, built by hand (<c>Sdk.Create…Builder()</c>: the hosting package is not in the
+    /// reachable registry), started with the host and disposed with it, which flushes what is still buffered.
+    /// Processors registered as <see cref="BaseProcessor{Activity}"/> are added (tests collect spans so).
+    /// </summary>
+    public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.Section))
+            .Validate(o => o.OtlpEndpoint is null || Uri.TryCreate(o.OtlpEndpoint, UriKind.Absolute, out _), $"{TelemetryOptions.Section}:OtlpEndpoint must be an absolute URL")
+            .Validate(o => o.OtlpProtocol is "grpc" or "http/protobuf", $"{TelemetryOptions.Section}:OtlpProtocol must be grpc or http/protobuf")
+            .ValidateOnStart();
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value;
+            var builder = Sdk.CreateTracerProviderBuilder()
+                .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(options.ServiceName))
+                .AddSource(GatewayTelemetry.SourceName, "System.Net.Http");
+            foreach (var processor in provider.GetServices<BaseProcessor<Activity>>())
+            {
+                builder.AddProcessor(processor);
+            }
+
+            if (options.OtlpEndpoint is { } endpoint)
+            {
+                builder.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol));
+            }
+
+            return builder.Build();
+        });
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value;
+            var builder = Sdk.CreateMeterProviderBuilder()
+                .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(options.ServiceName))
+                .AddMeter(Intake.IntakeCounters.MeterName, Delivery.TransferCounters.MeterName);
+            if (options.OtlpEndpoint is { } endpoint)
+            {
+                builder.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol));
+            }
+
+            return builder.Build();
+        });
+        services.AddHostedService<TelemetryStart>();
+        return services;
+    }
+
+    static void Otlp(OpenTelemetry.Exporter.OtlpExporterOptions otlp, string endpoint, string protocol)
+    {
+        otlp.Endpoint = new Uri(endpoint);
+        otlp.Protocol = protocol == "grpc" ? OpenTelemetry.Exporter.OtlpExportProtocol.Grpc : OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+    }
+
+    /// <summary>Builds the providers when the host starts, so listening begins before the first message.</summary>
+    sealed class TelemetryStart(TracerProvider tracing, MeterProvider metrics) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            GC.KeepAlive(tracing);
+            GC.KeepAlive(metrics);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

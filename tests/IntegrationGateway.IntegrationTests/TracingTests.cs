@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using IntegrationGateway.Contracts;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.Gateway.Telemetry;
+using IntegrationGateway.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using OpenTelemetry;
+
+namespace IntegrationGateway.IntegrationTests;
+
+/// <summary>
+/// One trace per event, as the tracer provider exports it: the publisher's trace continued into the intake, the
+/// policy decision under it, one delivery per recipient under that with its HTTP call; no personal value anywhere.
+/// </summary>
+public sealed class TracingTests(ITestOutputHelper output)
+{
+    /// <summary>What the gateway's tracer provider exports, kept in memory.</summary>
+    sealed class CollectedSpans : BaseExporter<Activity>
+    {
+        public ConcurrentQueue<Activity> Spans { get; } = new();
+
+        public override ExportResult Export(in Batch<Activity> batch)
+        {
+            foreach (var span in batch)
+            {
+                Spans.Enqueue(span);
+            }
+
+            return ExportResult.Success;
+        }
+    }
+
+    [Fact]
+    public async Task OneEventToThreeRecipients_IsOneTrace_IntakePolicyAndADeliveryPerRecipient_WithoutPersonalValues()
+    {
+        await using var bed = await TestBed.StartAsync();
+        var collected = new CollectedSpans();
+        await using var gateway = await bed.StartGatewayInProcessAsync(
+            replace: services => services.AddSingleton<BaseProcessor<Activity>>(new SimpleActivityExportProcessor(collected)));
+        var generator = new SampleEventGenerator(1401, TimeProvider.System);
+        StudentEnrolled enrolment;
+        do
+        {
+            enrolment = (StudentEnrolled)generator.Next(nameof(StudentEnrolled));
+        }
+        while (enrolment.Jurisdiction != "NL");
+
+        // Published raw, as a school system with its own tracing would: W3C trace context in the message headers.
+        var publisherTrace = ActivityTraceId.CreateRandom();
+        var publisherSpan = ActivitySpanId.CreateRandom();
+        await using (var connection = await TestBed.ConnectAsync())
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            var properties = new RabbitMQ.Client.BasicProperties
+            {
+                Persistent = true, ContentType = "application/json", Type = nameof(StudentEnrolled), MessageId = enrolment.EventId.ToString("D"),
+                Headers = new Dictionary<string, object?> { ["traceparent"] = $"00-{publisherTrace}-{publisherSpan}-01", ["tracestate"] = "school=1" },
+            };
+            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, properties,
+                JsonSerializer.SerializeToUtf8Bytes(enrolment, Gateway.Intake.EventJsonContext.Default.StudentEnrolled));
+        }
+
+        var id = enrolment.EventId.ToString("D");
+        await TestBed.WaitUntilAsync(() => bed.Receipts.List(null).Count(r => r.IdempotencyKey.StartsWith(id, StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync(() => collected.Spans.Any(s => s.DisplayName.StartsWith("intake", StringComparison.Ordinal)), TimeSpan.FromSeconds(10));
+
+        var trace = collected.Spans.Where(s => s.TraceId == publisherTrace).ToList();
+        foreach (var span in trace.OrderBy(s => s.StartTimeUtc))
+        {
+            output.WriteLine($"{span.Source.Name} '{span.DisplayName}' {span.SpanId} parent {span.ParentSpanId}: {string.Join(", ", span.TagObjects.Select(t => $"{t.Key}={t.Value}"))}" +
+                             string.Concat(span.Events.Select(e => $" [{e.Name}: {string.Join(", ", e.Tags.Select(t => $"{t.Key}={t.Value}"))}]")));
+        }
+
+        // The tree: intake (child of the publisher's span) → policy → one delivery per recipient → its HTTP call.
+        var intake = Assert.Single(trace, s => s.DisplayName == $"intake {bed.QueueName}");
+        Assert.Equal(publisherSpan, intake.ParentSpanId);
+        Assert.Equal(ActivityKind.Consumer, intake.Kind);
+        Assert.Equal("accepted", intake.GetTagItem(GatewayTelemetry.Tags.IntakeOutcome));
+        Assert.Equal("school=1", intake.TraceStateString);
+        var policy = Assert.Single(trace, s => s.ParentSpanId == intake.SpanId && s.DisplayName == "policy StudentEnrolled");
+        Assert.Equal(4, policy.Events.Count(e => e.Name == "decision")); // DUO, the officer, the GGD; the photographer denied (no consent)
+        Assert.Contains(policy.Events, e => e.Tags.Contains(new(GatewayTelemetry.Tags.Recipient, "schoolfotograaf")) && e.Tags.Contains(new(GatewayTelemetry.Tags.Reasons, "consent-missing")));
+        var deliveries = trace.Where(s => s.ParentSpanId == policy.SpanId && s.DisplayName.StartsWith("deliver ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["duo", "ggd", "leerplicht"], deliveries.Select(d => (string)d.GetTagItem(GatewayTelemetry.Tags.Recipient)!).Order());
+        Assert.All(deliveries, d =>
+        {
+            Assert.Equal("delivered", d.GetTagItem(GatewayTelemetry.Tags.Outcome));
+            Assert.Contains(trace, http => http.ParentSpanId == d.SpanId && http.Source.Name == "System.Net.Http");
+        });
+
+        // No personal value of the event in any span's name, attribute, event or status.
+        var values = PersonalValues.Of(enrolment).ToList();
+        var texts = trace.SelectMany(s => new[] { s.DisplayName, s.StatusDescription ?? "", s.TraceStateString ?? "" }
+            .Concat(s.TagObjects.Select(t => $"{t.Key}={t.Value}"))
+            .Concat(s.Events.SelectMany(e => e.Tags.Select(t => $"{e.Name} {t.Key}={t.Value}")))
+            .Concat(s.Baggage.Select(b => $"{b.Key}={b.Value}"))).ToList();
+        var leaks = values.Where(v => texts.Any(t => t.Contains(v, StringComparison.OrdinalIgnoreCase))).ToList();
+        output.WriteLine($"spans in the trace {trace.Count}; texts {texts.Count}; personal values searched {values.Count}; found {leaks.Count}");
+        Assert.Empty(leaks);
+
+        // The ledger names the trace, for the ops app's link to a trace viewer.
+        await using var database = NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        await using var command = database.CreateCommand("SELECT DISTINCT trace_id FROM ledger_entry WHERE event_id = $1");
+        command.Parameters.Add(new() { Value = enrolment.EventId });
+        Assert.Equal(publisherTrace.ToString(), (string?)await command.ExecuteScalarAsync());
+    }
+}
