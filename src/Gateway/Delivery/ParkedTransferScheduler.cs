@@ -93,6 +93,10 @@ internal sealed partial class ParkedTransferScheduler(
         {
             var transfer = p.Transfer;
             var lease = p.LeaseId!.Value;
+            // A trace of its own (the event's was closed when the message was acknowledged); the ledger links both.
+            using var span = Telemetry.GatewayTelemetry.Source.StartActivity("deliver parked " + p.Recipient, System.Diagnostics.ActivityKind.Internal, default(System.Diagnostics.ActivityContext), [
+                new(Telemetry.GatewayTelemetry.Tags.Agreement, transfer.AgreementId), new(Telemetry.GatewayTelemetry.Tags.Recipient, p.Recipient),
+                new(Telemetry.GatewayTelemetry.Tags.EventId, transfer.EventId.ToString("D"))]);
             var subject = SubjectNotices.IsNotice(transfer.EventType) ? null : await subjects.ForAsync(p.Context.SubjectPseudonyms, cancellationToken);
             var reasons = engine.Recheck(transfer.AgreementId, p.Recipient, p.Context.Sender, subject, time.GetUtcNow());
             if (reasons.Count > 0)
@@ -105,6 +109,7 @@ internal sealed partial class ParkedTransferScheduler(
             }
 
             var result = await adapter.DeliverOrFailAsync(transfer, cancellationToken);
+            span?.SetTag(Telemetry.GatewayTelemetry.Tags.Outcome, result.Status.ToString().ToLowerInvariant()).SetTag(Telemetry.GatewayTelemetry.Tags.StatusCode, result.StatusCode);
 
             switch (result.Status)
             {
@@ -154,6 +159,7 @@ internal sealed partial class ParkedTransferScheduler(
         Attempts = p.Attempts + (result is null ? 0 : 1),
         StatusCode = result?.StatusCode,
         Receipt = result?.Receipt,
+        TraceId = System.Diagnostics.Activity.Current?.TraceId.ToString(),
         SubjectPseudonyms = p.Context.SubjectPseudonyms,
     };
 
