@@ -176,7 +176,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         await TestBed.WaitUntilAsync(() => !(counters.Quarantined < sent.Count), TimeSpan.FromSeconds(10));
 
         var quarantined = await bed.DrainAsync(bed.QuarantineQueue);
-        using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
+        using var http = await OpsSignIn.ClientAsync(new Uri(gateway.Urls.First()), "operator");
         var summary = await http.GetFromJsonAsync<JsonObject>("/ops/summary");
         output.WriteLine(summary!["intake"]!.ToJsonString());
 

@@ -168,7 +168,7 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         output.WriteLine($"officer: {count} events in {baseline.TotalSeconds:0.00} s with DUO well, {whileOpen.TotalSeconds:0.00} s with DUO's circuit open; " +
                          $"DUO calls until the circuit opened {callsBeforeOpen} (the first {count} transfers, 16 at a time, {count * 3} attempts without a circuit); " +
                          $"calls while open {callsWhileOpen} for {count} more transfers; circuit {circuit}; parked {parked}");
-        using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
+        using var http = await OpsSignIn.ClientAsync(new Uri(gateway.Urls.First()), "operator");
         var summary = await http.GetFromJsonAsync<JsonObject>("/ops/summary");
         var duoSummary = summary!["recipients"]!.AsArray().Single(r => r!["recipient"]!.GetValue<string>() == "duo")!;
         output.WriteLine($"ops summary for duo: {duoSummary.ToJsonString()}");

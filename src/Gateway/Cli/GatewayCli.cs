@@ -26,6 +26,7 @@ public static class GatewayCli
         root.Subcommands.Add(RecipientsCommand.Create(TimeProvider.System));
         root.Subcommands.Add(LedgerCommand.Create());
         root.Subcommands.Add(SubjectCommand.Create());
+        root.Subcommands.Add(OpsCommand.Create());
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction((parse, _) => RunServiceAsync([.. parse.UnmatchedTokens]));
         return root;

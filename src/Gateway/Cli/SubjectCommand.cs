@@ -28,7 +28,7 @@ internal static class SubjectCommand
             {
                 r.AddError("subject report: give --id, or --institution with --local-id");
             }
-            else if (r.GetValue(id) is { } given && KeyOf(given) is null)
+            else if (r.GetValue(id) is { } given && SubjectKey.ForIdentifier(given) is null)
             {
                 r.AddError("subject report: --id must be a BSN (9 digits) or a rijksregisternummer (11 digits)");
             }
@@ -37,7 +37,7 @@ internal static class SubjectCommand
         {
             var settings = CliSettings.Load(parse.UnmatchedTokens);
             var keys = LedgerKeys.FromBase64(settings.Configuration[LedgerKeys.ConfigurationKey]);
-            var key = parse.GetValue(id) is { } given ? KeyOf(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
+            var key = parse.GetValue(id) is { } given ? SubjectKey.ForIdentifier(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
             return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
                 var transfers = await SubjectReport.ForAsync(database, [keys.PseudonymOf(key)], cancellationToken);
@@ -47,17 +47,5 @@ internal static class SubjectCommand
         });
         subject.Subcommands.Add(report);
         return subject;
-    }
-
-    /// <summary>The subject key of an identifier as given: a BSN, or a rijksregisternummer with or without separators.</summary>
-    static string? KeyOf(string identifier)
-    {
-        var digits = string.Concat(identifier.Where(char.IsAsciiDigit));
-        return digits.Length switch
-        {
-            9 when identifier.Trim().All(char.IsAsciiDigit) => SubjectKey.For(digits, null, null, null),
-            11 => SubjectKey.For(null, digits, null, null),
-            _ => null,
-        };
     }
 }

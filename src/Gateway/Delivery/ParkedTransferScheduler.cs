@@ -108,30 +108,34 @@ internal sealed partial class ParkedTransferScheduler(
                 continue;
             }
 
+            var started = time.GetTimestamp();
             var result = await adapter.DeliverOrFailAsync(transfer, cancellationToken);
+            var took = (int)Math.Min(int.MaxValue, time.GetElapsedTime(started).TotalMilliseconds);
             span?.SetTag(Telemetry.GatewayTelemetry.Tags.Outcome, result.Status.ToString().ToLowerInvariant()).SetTag(Telemetry.GatewayTelemetry.Tags.StatusCode, result.StatusCode);
 
             switch (result.Status)
             {
                 case DeliveryStatus.Delivered:
-                    await ledger.AppendAsync([Outcome(p, "delivered", result)], cancellationToken);
+                    await ledger.AppendAsync([Outcome(p, "delivered", result) with { DurationMs = took }], cancellationToken);
                     await parked.RemoveAsync(transfer.IdempotencyKey, cancellationToken, lease);
                     counters.SettledLater(p.Recipient, TransferOutcome.Delivered);
                     LogDeliveredLater(transfer.EventId, transfer.AgreementId, p.Recipient, p.Attempts + 1);
                     break;
                 case DeliveryStatus.Rejected:
-                    await ledger.AppendAsync([Outcome(p, "rejected", result)], cancellationToken);
+                    await ledger.AppendAsync([Outcome(p, "rejected", result) with { DurationMs = took }], cancellationToken);
                     await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.Rejected, time.GetUtcNow(), result.StatusCode, result.Problem, lease, cancellationToken);
                     counters.SettledLater(p.Recipient, TransferOutcome.Failed);
                     break;
                 case DeliveryStatus.Gone:
-                    await ledger.AppendAsync([Outcome(p, "held", result)], cancellationToken);
+                    await ledger.AppendAsync([Outcome(p, "held", result) with { DurationMs = took }], cancellationToken);
                     await routes.DisableAsync(p.Recipient, result.Problem ?? "410 Gone", cancellationToken);
                     await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.RecipientDisabled, time.GetUtcNow(), result.StatusCode, result.Problem, lease, cancellationToken);
                     await parked.GiveBackAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, time.GetUtcNow(), cancellationToken);
                     return; // the rest wait for the route to be enabled: the claim skips disabled recipients
                 default:
                     var next = time.GetUtcNow() + options.Value.ParkedBackoff(p.Attempts + 1, result.RetryAfter);
+                    // Every attempt is in the ledger, the failed ones too: operators see each try, its status and time.
+                    await ledger.AppendAsync([Outcome(p, "parked", result) with { DurationMs = took }], cancellationToken);
                     await parked.UpdateAsync(transfer.IdempotencyKey, ParkedState.Waiting, next, result.StatusCode, result.Problem, lease, cancellationToken);
                     // The recipient still fails: the others of this batch would too. Back, untried, for the same time.
                     await parked.GiveBackAsync(queue.Select(q => q.Transfer.IdempotencyKey), lease, next, cancellationToken);

@@ -91,14 +91,18 @@ public sealed partial class TransferPipeline(
                 new(GatewayTelemetry.Tags.Agreement, agreement.Id), new(GatewayTelemetry.Tags.Recipient, agreement.Recipient)]);
             var started = time.GetTimestamp();
             var (outcome, recorded, result) = await DeliverAsync(transfer, agreement.Recipient, context, redelivered, cancellationToken).ConfigureAwait(false);
-            counters.Delivered(agreement.Recipient, outcome, time.GetElapsedTime(started));
+            var took = time.GetElapsedTime(started);
+            counters.Delivered(agreement.Recipient, outcome, took);
             delivery?.SetTag(GatewayTelemetry.Tags.Outcome, recorded).SetTag(GatewayTelemetry.Tags.StatusCode, result?.StatusCode);
             if (outcome is TransferOutcome.Failed or TransferOutcome.Parked)
             {
                 delivery?.SetStatus(ActivityStatusCode.Error, recorded);
             }
 
-            return (Counted: (agreement.Recipient, outcome), Entry: Entry(decision, context, body, facts, eventId, recorded, transfer.IdempotencyKey, result));
+            return (Counted: (agreement.Recipient, outcome), Entry: Entry(decision, context, body, facts, eventId, recorded, transfer.IdempotencyKey, result) with
+            {
+                DurationMs = result is null ? null : (int)Math.Min(int.MaxValue, took.TotalMilliseconds),
+            });
         })).ConfigureAwait(false);
 
         // The decisions and their outcomes are committed to the ledger before the message is acknowledged.

@@ -6,6 +6,7 @@ using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Ops;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationGateway.Gateway.Demo;
@@ -62,6 +63,9 @@ internal static class DemoCommand
         return command;
     }
 
+    /// <summary>The password of the demo's own ops user, made for each run and printed when the demo keeps running.</summary>
+    static readonly string DemoPassword = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+
     static IReadOnlyList<string> ParseTypes(string text) =>
         text.Trim() == "all" ? SampleEventGenerator.EventTypes : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -72,6 +76,17 @@ internal static class DemoCommand
             // In the demo every agency is the simulator.
             builder.Configuration.AddInMemoryCollection(GatewayApp.Recipients(builder.Configuration).ToDictionary(
                 r => $"Recipients:{r}:BaseUrl", r => (string?)new Uri(simulator, $"recipients/{r.ToLowerInvariant()}").ToString()));
+            if (!builder.Configuration.GetSection("Ops:Users").GetChildren().Any())
+            {
+                // No ops users configured: one admin for this run, so the ops app can be looked at.
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Ops:Users:demo:PasswordHash"] = OpsAccess.HashPassword(DemoPassword),
+                    ["Ops:Users:demo:Roles:0"] = OpsRoles.Admin,
+                    ["Ops:Users:demo:Roles:1"] = OpsRoles.Dpo,
+                });
+            }
+
             if (!verbose)
             {
                 // The summary is the demo's output; per-transfer lines would bury it.
@@ -173,7 +188,11 @@ internal static class DemoCommand
         }
 
         Console.WriteLine();
-        Console.WriteLine($"Gateway running. Ops: {string.Join(", ", app.Urls.Select(u => u.TrimEnd('/') + "/ops/summary"))}  Health: /health/ready  (Ctrl-C to stop)");
+        Console.WriteLine($"Gateway running. Ops app: {string.Join(", ", app.Urls.Select(u => u.TrimEnd('/') + "/ops"))}  Health: /health/ready  (Ctrl-C to stop)");
+        if (app.Configuration["Ops:Users:demo:PasswordHash"] is not null)
+        {
+            Console.WriteLine($"Sign in as 'demo' (admin and dpo, this run only) with the password {DemoPassword}");
+        }
         await app.WaitForShutdownAsync();
         return ok ? ExitCodes.Ok : ExitCodes.Failed;
     }

@@ -4,6 +4,7 @@ using IntegrationGateway.Gateway.Health;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Ops;
 using IntegrationGateway.Gateway.Sealing;
 using IntegrationGateway.Gateway.Storage;
 using IntegrationGateway.Gateway.Telemetry;
@@ -43,11 +44,13 @@ public static class GatewayApp
         builder.Services.AddGatewayDatabase(builder.Configuration);
         builder.Services.AddRecipientAdapters(builder.Configuration);
         builder.Services.AddGatewayIntake(builder.Configuration);
+        builder.Services.AddOpsApp(builder.Configuration);
         replace?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.Services.EnsureEveryRecipientHasAnAdapter();
         app.MapGatewayHealth();
+        app.MapOpsApp();
         app.MapOpsSummary();
         return app;
     }
@@ -119,7 +122,8 @@ public static class GatewayApp
     /// </summary>
     static void MapOpsSummary(this WebApplication app)
     {
-        app.MapGet("/", () => Results.Redirect("/ops/summary"));
+        app.MapGet("/", () => Results.Redirect("/ops/transfers"));
+        app.MapGet("/ops", () => Results.Redirect("/ops/transfers"));
         app.MapGet("/ops/summary", async (TransferCounters counters, IntakeCounters intake, RecipientResilience resilience, NpgsqlDataSource database, RecipientAdapters adapters, CancellationToken cancellationToken) =>
         {
             var snapshot = counters.Snapshot();
@@ -155,7 +159,7 @@ public static class GatewayApp
                     waitingNow = parked?.Where(p => p.Recipient == r).ToDictionary(p => p.State, p => p.Count),
                 }),
             });
-        });
+        }).RequireAuthorization(OpsPolicies.Flow);
     }
 }
 

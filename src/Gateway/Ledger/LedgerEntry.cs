@@ -53,6 +53,9 @@ public sealed record LedgerEntry
     public int? StatusCode { get; init; }
     public string? Receipt { get; init; }
     public string? TraceId { get; init; }
+
+    /// <summary>How long the delivery took (the adapter's call, retries in process included), when one was made.</summary>
+    public int? DurationMs { get; init; }
     /// <summary>
     /// The subject's pseudonyms, one per key the event names them by (BSN or rijksregisternummer, and the sender's
     /// own number), most specific first; empty when the event names no subject.
@@ -139,6 +142,12 @@ public sealed record LedgerEntry
 
             json.WriteString("receipt", Receipt);
             json.WriteString("traceId", TraceId);
+            if (DurationMs is { } duration)
+            {
+                // Only when there is one, so entries written before there could be keep their form.
+                json.WriteNumber("durationMs", duration);
+            }
+
             json.WriteString("subject", SubjectPseudonyms.Count > 0 ? Convert.ToHexStringLower(SubjectPseudonyms[0]) : "");
             if (SubjectPseudonyms.Count > 1)
             {

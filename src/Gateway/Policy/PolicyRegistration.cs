@@ -25,6 +25,7 @@ public static class PolicyRegistration
         }
 
         services.AddSingleton(new PolicyEngine(agreements));
+        services.AddOptions<AgreementsOptions>().Bind(configuration.GetSection(AgreementsOptions.Section));
         return services;
     }
 }

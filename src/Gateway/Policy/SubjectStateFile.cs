@@ -39,6 +39,18 @@ public static class SubjectKey
         : institutionId is not null && localId is not null ? $"local:{institutionId}:{localId}"
         : null;
 
+    /// <summary>The key of an identifier as a person gives it: a BSN, or a rijksregisternummer with or without separators; null when it is neither.</summary>
+    public static string? ForIdentifier(string identifier)
+    {
+        var digits = Digits(identifier);
+        return digits.Length switch
+        {
+            9 when identifier.Trim().All(char.IsAsciiDigit) => For(digits, null, null, null),
+            11 when identifier.Length <= 20 => For(null, digits, null, null),
+            _ => null,
+        };
+    }
+
     static string Digits(string value) => string.Concat(value.Where(char.IsAsciiDigit));
 }
 

@@ -100,6 +100,21 @@ public static class GatewaySchema
             ALTER TABLE ledger_entry ADD COLUMN purged_ranges text[], ADD COLUMN purged_digest bytea;
             CREATE INDEX ledger_entry_recorded ON ledger_entry (recorded_at) WHERE kind IN ('decision', 'outcome');
             """),
+        (6, "ops app: who did what; how long each delivery took", """
+            -- Who viewed a subject report, replayed a transfer or changed a route, and when: names of staff, pseudonyms
+            -- and keys, never a person's identifier.
+            CREATE TABLE ops_audit (
+                id      bigserial PRIMARY KEY,
+                at      timestamptz NOT NULL,
+                actor   text NOT NULL,
+                action  text NOT NULL,
+                target  text NOT NULL,
+                detail  text NOT NULL DEFAULT ''
+            );
+            CREATE INDEX ops_audit_at ON ops_audit (at);
+            ALTER TABLE ledger_entry ADD COLUMN duration_ms integer;
+            CREATE INDEX ledger_entry_transfer ON ledger_entry (event_id, agreement_id);
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -93,7 +93,7 @@ internal static class TestServices
     {
         await using var database = NpgsqlDataSource.Create(DatabaseConnectionString);
         await Gateway.Storage.GatewaySchema.MigrateAsync(database, TimeProvider.System, CancellationToken.None);
-        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry");
+        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit");
         await command.ExecuteNonQueryAsync();
     }
 
@@ -125,6 +125,11 @@ internal static class TestServices
         ["Ledger:Key"] = LedgerKey,
         ["Agreements:Directory"] = Agreements,
         };
+        foreach (var (key, value) in OpsSignIn.Users)
+        {
+            settings[key] = value;
+        }
+
         foreach (var recipient in GatewayApp.Recipients(GatewayDefaults))
         {
             settings[$"Recipients:{recipient}:BaseUrl"] = new Uri(simulator, $"recipients/{recipient.ToLowerInvariant()}").ToString();

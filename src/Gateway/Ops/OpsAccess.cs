@@ -1,0 +1,197 @@
+using System.Net;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationGateway.Gateway.Ops;
+
+/// <summary>The ops app's roles. An admin can do what an operator can, and more; the DPO's subject reports are theirs alone.</summary>
+public static class OpsRoles
+{
+    /// <summary>Watches the flow: transfers, their decisions and attempts, parked transfers, recipients, agreements. Metadata only.</summary>
+    public const string Operator = "operator";
+
+    /// <summary>The data-protection officer: subject reports ("who received my data?") and the record of processing.</summary>
+    public const string Dpo = "dpo";
+
+    /// <summary>Replays parked and refused transfers, disables and enables recipients; sees what an operator sees.</summary>
+    public const string Admin = "admin";
+
+    public static readonly IReadOnlyList<string> All = [Operator, Dpo, Admin];
+}
+
+/// <summary>Who may do what, by route: the policies the pages and endpoints name.</summary>
+public static class OpsPolicies
+{
+    public const string Flow = "ops-flow";
+    public const string Register = "ops-register";
+    public const string SubjectReports = "ops-subject-reports";
+    public const string Changes = "ops-changes";
+}
+
+/// <summary>
+/// Access to the ops app (<c>Ops</c>): users from configuration with hashed passwords (<c>ops hash-password</c> makes a
+/// hash), signed in with a cookie; or, the alternative for a deployment behind an authenticating reverse proxy,
+/// the user and roles the proxy sends in headers, believed only from the proxy's own addresses.
+/// </summary>
+public sealed class OpsOptions
+{
+    public const string Section = "Ops";
+
+    /// <summary>By user name: the password hash (ASP.NET Core Identity v3 format) and the roles.</summary>
+    public Dictionary<string, OpsUser> Users { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How long a sign-in lasts without use.</summary>
+    public TimeSpan SignInLasts { get; set; } = TimeSpan.FromMinutes(30);
+
+    public TrustedProxyOptions TrustedProxy { get; set; } = new();
+}
+
+public sealed class OpsUser
+{
+    public string PasswordHash { get; set; } = "";
+
+    public List<string> Roles { get; set; } = [];
+}
+
+/// <summary>An authenticating reverse proxy in front of the gateway: it signs people in and names them in headers.</summary>
+public sealed class TrustedProxyOptions
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>The proxy's addresses: headers from anywhere else are ignored (anyone could send them).</summary>
+    public List<string> Addresses { get; set; } = [];
+
+    public string UserHeader { get; set; } = "X-Forwarded-User";
+
+    /// <summary>Comma-separated roles (<c>operator</c>, <c>dpo</c>, <c>admin</c>).</summary>
+    public string RolesHeader { get; set; } = "X-Forwarded-Roles";
+}
+
+public static class OpsAccess
+{
+    public const string ProxyScheme = "trusted-proxy";
+
+    static readonly PasswordHasher<string> Hasher = new();
+
+    /// <summary>The hash <c>Ops:Users:&lt;name&gt;:PasswordHash</c> takes (PBKDF2, salted, ASP.NET Core Identity v3).</summary>
+    public static string HashPassword(string password) => Hasher.HashPassword("", password);
+
+    /// <summary>The user's roles when the password is right; null otherwise (an unknown user costs a hash too, so timing tells nothing).</summary>
+    public static IReadOnlyList<string>? Check(OpsOptions options, string user, string password)
+    {
+        if (!options.Users.TryGetValue(user, out var known) || string.IsNullOrEmpty(known.PasswordHash))
+        {
+            Hasher.VerifyHashedPassword("", DummyHash.Value, password);
+            return null;
+        }
+
+        try
+        {
+            return Hasher.VerifyHashedPassword("", known.PasswordHash, password) == PasswordVerificationResult.Failed ? null : known.Roles;
+        }
+        catch (FormatException)
+        {
+            return null; // a hash that is not one: nobody signs in with it
+        }
+    }
+
+    static readonly Lazy<string> DummyHash = new(() => Hasher.HashPassword("", Guid.NewGuid().ToString()));
+
+    public static ClaimsPrincipal Principal(string user, IEnumerable<string> roles, string scheme) =>
+        new(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, user), .. roles.Where(OpsRoles.All.Contains).Distinct().Select(r => new Claim(ClaimTypes.Role, r))],
+            scheme, ClaimTypes.Name, ClaimTypes.Role));
+
+    public static IServiceCollection AddOpsAccess(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<OpsOptions>().Bind(configuration.GetSection(OpsOptions.Section))
+            .Validate(o => o.Users.Values.All(u => u.Roles.All(OpsRoles.All.Contains)), $"{OpsOptions.Section}:Users: a role must be one of {string.Join(", ", OpsRoles.All)}")
+            .Validate(o => !o.TrustedProxy.Enabled || (o.TrustedProxy.Addresses.Count > 0 && o.TrustedProxy.Addresses.All(a => IPAddress.TryParse(a, out _))),
+                $"{OpsOptions.Section}:TrustedProxy:Addresses must list the proxy's IP addresses when the proxy is enabled")
+            .ValidateOnStart();
+        var proxy = configuration.GetSection(OpsOptions.Section).Get<OpsOptions>()?.TrustedProxy.Enabled == true;
+        services.AddAuthentication(proxy ? ProxyScheme : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(cookie =>
+            {
+                cookie.Cookie.Name = "ig-ops";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Strict;
+                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                cookie.SlidingExpiration = true;
+                cookie.LoginPath = "/ops/signin";
+                cookie.AccessDeniedPath = "/ops/signin";
+                cookie.Events = new CookieAuthenticationEvents
+                {
+                    // A page sends the browser to sign in; anything else (JSON) is told 401. A signed-in user without
+                    // the role gets 403, not a redirect that hides the refusal.
+                    OnRedirectToLogin = context =>
+                    {
+                        if (IsPage(context.Request))
+                        {
+                            context.Response.Redirect(context.RedirectUri);
+                        }
+                        else
+                        {
+                            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                    OnRedirectToAccessDenied = context =>
+                    {
+                        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                        return Task.CompletedTask;
+                    },
+                };
+            })
+            .AddScheme<AuthenticationSchemeOptions, TrustedProxyHandler>(ProxyScheme, _ => { });
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<IOptions<OpsOptions>>((cookie, ops) => cookie.ExpireTimeSpan = ops.Value.SignInLasts);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(OpsPolicies.Flow, p => p.RequireRole(OpsRoles.Operator, OpsRoles.Admin))
+            .AddPolicy(OpsPolicies.Register, p => p.RequireRole(OpsRoles.Operator, OpsRoles.Dpo, OpsRoles.Admin))
+            .AddPolicy(OpsPolicies.SubjectReports, p => p.RequireRole(OpsRoles.Dpo))
+            .AddPolicy(OpsPolicies.Changes, p => p.RequireRole(OpsRoles.Admin));
+        return services;
+    }
+
+    /// <summary>A browser loading a page (not a form post, not the JSON summary): sent to sign in rather than told 401.</summary>
+    static bool IsPage(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && !request.Path.StartsWithSegments("/ops/summary")
+        && request.Headers.Accept.Any(a => a?.Contains("text/html", StringComparison.OrdinalIgnoreCase) == true);
+}
+
+/// <summary>The user and roles an authenticating reverse proxy sends, taken only from the proxy's own addresses.</summary>
+internal sealed class TrustedProxyHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> schemes, IOptions<OpsOptions> ops, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(schemes, logger, encoder)
+{
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var proxy = ops.Value.TrustedProxy;
+        var from = Context.Connection.RemoteIpAddress;
+        if (from is null || !proxy.Addresses.Any(a => IPAddress.Parse(a).Equals(from.IsIPv4MappedToIPv6 ? from.MapToIPv4() : from)))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var user = Request.Headers[proxy.UserHeader].ToString();
+        if (string.IsNullOrWhiteSpace(user))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var roles = Request.Headers[proxy.RolesHeader].ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(OpsAccess.Principal(user, roles, OpsAccess.ProxyScheme), OpsAccess.ProxyScheme)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,43 @@
+namespace IntegrationGateway.Gateway.Ops;
+
+/// <summary>
+/// The ops web app, served by the gateway: server-rendered Razor Pages under <c>/ops</c> (no JavaScript build), signed
+/// in with a cookie or through a trusted proxy, every page behind a role. Shows metadata only: decisions, reasons,
+/// field names, outcomes, never a payload or an identifier (the subject report takes one in a form and keeps only
+/// its pseudonym).
+/// </summary>
+public static class OpsRegistration
+{
+    public static IServiceCollection AddOpsApp(this IServiceCollection services, IConfiguration configuration)
+    {
+        // The pages are compiled into this assembly; named, so a host that is not this program (a test) finds them too.
+        services.AddRazorPages(pages => pages.RootDirectory = "/Ops/Pages").AddApplicationPart(typeof(OpsRegistration).Assembly);
+        services.AddOpsAccess(configuration);
+        services.AddSingleton<OpsAudit>();
+        services.AddSingleton<OpsQueries>();
+        return services;
+    }
+
+    public static WebApplication MapOpsApp(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/ops"))
+            {
+                // Pages that may show a subject report: not kept in caches, not framed, no scripts from anywhere.
+                var headers = context.Response.Headers;
+                headers.CacheControl = "no-store";
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "no-referrer";
+                headers.ContentSecurityPolicy = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'; form-action 'self'";
+            }
+
+            await next(context);
+        });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapRazorPages();
+        return app;
+    }
+}

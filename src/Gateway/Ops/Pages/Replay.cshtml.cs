@@ -1,0 +1,35 @@
+using IntegrationGateway.Gateway.Storage;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace IntegrationGateway.Gateway.Ops.Pages;
+
+/// <summary>
+/// Replays parked or refused transfers: each becomes due now, and the scheduler decides it again as of now before it
+/// sends it. Admins only; who asked, when and for which transfers is recorded.
+/// </summary>
+[Authorize(Policy = OpsPolicies.Changes)]
+public sealed class ReplayModel(ParkedTransfers parked, RecipientRoutes routes, OpsAudit audit) : PageModel
+{
+    public IActionResult OnGet() => Redirect("/ops/parked");
+
+    public async Task<IActionResult> OnPostAsync(string[]? keys, string? returnUrl, CancellationToken cancellationToken)
+    {
+        var wanted = (keys ?? []).Where(k => k.Length is > 0 and <= 200).Distinct(StringComparer.Ordinal).Take(1000).ToList();
+        var back = Url.IsLocalUrl(returnUrl) ? returnUrl! : "/ops/parked";
+        if (wanted.Count == 0)
+        {
+            TempData["Message"] = "Nothing selected.";
+            return LocalRedirect(back);
+        }
+
+        var replayed = await parked.ReplayAsync(wanted, await routes.DisabledAsync(cancellationToken), cancellationToken);
+        await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.Replayed, string.Join(",", replayed), $"{replayed.Count} of {wanted.Count} asked", cancellationToken);
+        var left = wanted.Count - replayed.Count;
+        var message = $"{replayed.Count} transfer(s) replayed: each is decided again as of now, then sent."
+                      + (left > 0 ? $" {left} not: being tried at this moment, delivered meanwhile, or their recipient's route is disabled (enable it first)." : "");
+        TempData["Message"] = message;
+        return LocalRedirect(back);
+    }
+}

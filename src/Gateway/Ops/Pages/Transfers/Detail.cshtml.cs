@@ -1,0 +1,47 @@
+using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Telemetry;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationGateway.Gateway.Ops.Pages;
+
+/// <summary>One transfer: the decision and why, the legal basis, the fields disclosed and withheld, every attempt, the trace.</summary>
+[Authorize(Policy = OpsPolicies.Flow)]
+public sealed class TransferDetailModel(OpsQueries queries, IOptions<TelemetryOptions> telemetry) : PageModel
+{
+    public Guid EventId { get; private set; }
+    public string AgreementId { get; private set; } = "";
+    public LedgerEntry? Decision { get; private set; }
+    public IReadOnlyList<LedgerEntry> Entries { get; private set; } = [];
+    public ParkedRow? Parked { get; private set; }
+    public string? Message { get; private set; }
+
+    public async Task OnGetAsync(Guid eventId, string agreementId, CancellationToken cancellationToken)
+    {
+        (EventId, AgreementId, Message) = (eventId, agreementId, TempData["Message"] as string);
+        Entries = await queries.TransferAsync(eventId, agreementId, cancellationToken);
+        Decision = Entries.FirstOrDefault(e => e.Kind == LedgerKinds.Decision) ?? Entries.FirstOrDefault();
+        Parked = await queries.ParkedAsync(Adapters.OutboundTransfer.KeyFor(eventId, agreementId), cancellationToken);
+    }
+
+    /// <summary>The trace viewer's page for the trace, when one is configured (<c>Telemetry:TraceViewerUrl</c>).</summary>
+    public string? TraceLink(string traceId) =>
+        telemetry.Value.TraceViewerUrl is { } url && traceId.All(char.IsAsciiHexDigit) ? url.Replace("{traceId}", traceId, StringComparison.Ordinal) : null;
+
+    public static string Explain(string reason) => reason switch
+    {
+        ReasonCodes.SenderNotCovered => "the agreement does not cover this sender",
+        ReasonCodes.AgreementNotYetValid => "the agreement is not valid yet",
+        ReasonCodes.AgreementExpired => "the agreement has expired",
+        ReasonCodes.ConsentMissing => "the ground is consent, and no consent of the subject is known",
+        ReasonCodes.ConsentWithdrawn => "the subject withdrew consent",
+        ReasonCodes.ObjectionLodged => "the subject objected, and the agreement stops on objection",
+        ReasonCodes.SubjectErased => "the subject asked for erasure, and the agreement does not override it",
+        ReasonCodes.OutsideEea => "the recipient is outside the EEA without a named safeguard",
+        ReasonCodes.NoticeNotSupported => "the recipient's adapter takes no erasure notice: tell the recipient another way",
+        ReasonCodes.AgreementRemoved => "the agreement is no longer configured",
+        _ => reason,
+    };
+}

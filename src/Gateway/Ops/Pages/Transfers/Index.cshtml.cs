@@ -1,0 +1,42 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace IntegrationGateway.Gateway.Ops.Pages;
+
+/// <summary>The transfers list: filter by recipient, outcome, event type, agreement and time; newest first, 50 a page.</summary>
+[Authorize(Policy = OpsPolicies.Flow)]
+public sealed class TransfersModel(OpsQueries queries) : PageModel
+{
+    public static readonly IReadOnlyList<string> Outcomes = ["delivered", "blocked", "parked", "rejected", "held"];
+
+    public TransferFilter Filter { get; private set; } = new(null, null, null, null, null, null, null);
+    public IReadOnlyList<TransferRow> Rows { get; private set; } = [];
+    public IReadOnlyList<string> EventTypes { get; private set; } = [];
+    public IReadOnlyList<string> Agreements { get; private set; } = [];
+    public IReadOnlyList<string> Recipients { get; private set; } = [];
+    public string? FromText { get; private set; }
+    public string? UntilText { get; private set; }
+    public string OlderLink { get; private set; } = "";
+
+    public async Task OnGetAsync(string? recipient, string? outcome, string? eventType, string? agreement, string? from, string? until, long? before, CancellationToken cancellationToken)
+    {
+        FromText = from;
+        UntilText = until;
+        Filter = new TransferFilter(recipient, outcome, eventType, agreement, Parse(from), Parse(until), before);
+        Rows = await queries.TransfersAsync(Filter, cancellationToken);
+        (EventTypes, Agreements, Recipients) = await queries.FilterValuesAsync(cancellationToken);
+        if (Rows.Count > 0)
+        {
+            var query = Request.Query.Where(q => q.Key != "before").Select(q => $"{q.Key}={Uri.EscapeDataString(q.Value.ToString())}")
+                .Append($"before={Rows[^1].Seq.ToString(CultureInfo.InvariantCulture)}");
+            OlderLink = "/ops/transfers?" + string.Join("&", query);
+        }
+    }
+
+    /// <summary>A datetime-local value, taken as UTC; anything else is no filter.</summary>
+    static DateTimeOffset? Parse(string? text) =>
+        DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? new DateTimeOffset(at, TimeSpan.Zero)
+            : null;
+}
