@@ -12,7 +12,7 @@ cd "$IG_ROOT"
 passed=0; failed=0; total=0; broken=0; summarised=0
 trap '[ "$summarised" = 1 ] || echo "$passed passed, $((failed > 0 ? failed : 1)) failed"' EXIT
 
-"$here/up.sh"
+IG_WITH_BROWSER=1 "$here/up.sh"
 
 results="$IG_ROOT/artifacts/test-results"
 rm -rf "$results"; mkdir -p "$results"

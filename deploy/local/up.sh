@@ -10,6 +10,8 @@ install_packages() {
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   command -v curl >/dev/null 2>&1 || missing+=(curl)  # the demo polls the simulator with it
+  # The browser test drives Debian's Chromium (test.sh asks for it; the demo does not need it).
+  if [ "${IG_WITH_BROWSER:-0}" = 1 ]; then command -v chromium >/dev/null 2>&1 || missing+=(chromium); fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! is_root; then
     die "missing packages: ${missing[*]}. Install them as root: sudo apt-get install -y ${missing[*]}"
