@@ -13,6 +13,7 @@ public static class OpsRegistration
         // The pages are compiled into this assembly; named, so a host that is not this program (a test) finds them too.
         services.AddRazorPages(pages => pages.RootDirectory = "/Ops/Pages").AddApplicationPart(typeof(OpsRegistration).Assembly);
         services.AddOpsAccess(configuration);
+        services.AddOpsKeys();
         services.AddSingleton<OpsAudit>();
         services.AddSingleton<OpsQueries>();
         return services;
@@ -26,7 +27,9 @@ public static class OpsRegistration
             {
                 // Pages that may show a subject report: not kept in caches, not framed, no scripts from anywhere.
                 var headers = context.Response.Headers;
-                headers.CacheControl = "no-store";
+                // As antiforgery sets it for the pages with forms, so it has nothing to override.
+                headers.CacheControl = "no-cache, no-store";
+                headers.Pragma = "no-cache";
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "no-referrer";

@@ -115,6 +115,13 @@ public static class GatewaySchema
             ALTER TABLE ledger_entry ADD COLUMN duration_ms integer;
             CREATE INDEX ledger_entry_transfer ON ledger_entry (event_id, agreement_id);
             """),
+        (7, "ops app: the keys of sign-in cookies and form tokens, sealed", """
+            CREATE TABLE ops_key (
+                name        text PRIMARY KEY,
+                xml         text NOT NULL,
+                created_at  timestamptz NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -93,7 +93,7 @@ internal static class TestServices
     {
         await using var database = NpgsqlDataSource.Create(DatabaseConnectionString);
         await Gateway.Storage.GatewaySchema.MigrateAsync(database, TimeProvider.System, CancellationToken.None);
-        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit");
+        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key");
         await command.ExecuteNonQueryAsync();
     }
 
