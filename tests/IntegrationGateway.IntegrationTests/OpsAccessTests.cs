@@ -111,4 +111,42 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
         return $"{absence.EventId:D}/duo-verzuimregister";
     }
+
+    [Fact]
+    public async Task BehindATrustedProxy_TheUserAndRolesComeFromItsHeaders_OnlyFromItsAddress()
+    {
+        await using var bed = await TestBed.StartAsync();
+        async Task<(HttpStatusCode Transfers, HttpStatusCode Audit, HttpStatusCode Bare)> AskAsync(string proxyAddress)
+        {
+            await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>
+            {
+                ["Ops:TrustedProxy:Enabled"] = "true",
+                ["Ops:TrustedProxy:Addresses:0"] = proxyAddress,
+            });
+            using var http = await OpsSignIn.ClientAsync(new Uri(gateway.Urls.First()), null);
+            HttpRequestMessage As(string path, bool headers)
+            {
+                var request = new HttpRequestMessage(HttpMethod.Get, path);
+                if (headers)
+                {
+                    request.Headers.Add("X-Forwarded-User", "ana@school.example");
+                    request.Headers.Add("X-Forwarded-Roles", "operator");
+                }
+
+                return request;
+            }
+
+            using var transfers = await http.SendAsync(As("/ops/transfers", headers: true));
+            using var audit = await http.SendAsync(As("/ops/audit", headers: true));
+            using var bare = await http.SendAsync(As("/ops/transfers", headers: false));
+            return (transfers.StatusCode, audit.StatusCode, bare.StatusCode);
+        }
+
+        var fromProxy = await AskAsync("127.0.0.1");
+        var fromElsewhere = await AskAsync("10.1.2.3");
+        output.WriteLine($"from the proxy's address: transfers {(int)fromProxy.Transfers}, audit {(int)fromProxy.Audit}, without headers {(int)fromProxy.Bare}; " +
+                         $"from another address: transfers {(int)fromElsewhere.Transfers}");
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Unauthorized), fromProxy);
+        Assert.Equal(HttpStatusCode.Unauthorized, fromElsewhere.Transfers); // headers anyone could send are not believed
+    }
 }

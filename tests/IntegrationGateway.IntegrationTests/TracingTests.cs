@@ -5,6 +5,8 @@ using IntegrationGateway.Contracts;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Telemetry;
 using IntegrationGateway.IntegrationTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using OpenTelemetry;
@@ -106,5 +108,48 @@ public sealed class TracingTests(ITestOutputHelper output)
         await using var command = database.CreateCommand("SELECT DISTINCT trace_id FROM ledger_entry WHERE event_id = $1");
         command.Parameters.Add(new() { Value = enrolment.EventId });
         Assert.Equal(publisherTrace.ToString(), (string?)await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task OtlpOverHttp_ExportsTracesAndMetricsToTheConfiguredCollector_WithoutPersonalValues()
+    {
+        // A stand-in collector: what arrives at /v1/traces and /v1/metrics, as bytes.
+        var received = new ConcurrentQueue<(string Path, byte[] Body)>();
+        var collectorPort = TestServices.FreePort();
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{collectorPort}");
+        await using var collector = builder.Build();
+        collector.MapPost("/v1/{signal}", async (Microsoft.AspNetCore.Http.HttpContext http) =>
+        {
+            using var body = new MemoryStream();
+            await http.Request.Body.CopyToAsync(body);
+            received.Enqueue((http.Request.Path, body.ToArray()));
+            return Microsoft.AspNetCore.Http.Results.Ok();
+        });
+        await collector.StartAsync();
+
+        await using var bed = await TestBed.StartAsync();
+        var absence = new SampleEventGenerator(1402, TimeProvider.System).NextAbsenceReported();
+        await using (var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>
+        {
+            ["Telemetry:OtlpEndpoint"] = $"http://127.0.0.1:{collectorPort}",
+            ["Telemetry:OtlpProtocol"] = "http/protobuf",
+        }))
+        {
+            await bed.PublishAsync([absence]);
+            await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
+            await Task.Delay(500);
+        } // stopping the gateway flushes both providers
+
+        await TestBed.WaitUntilAsync(() => received.Any(r => r.Path == "/v1/traces") && received.Any(r => r.Path == "/v1/metrics"), TimeSpan.FromSeconds(15));
+        var traces = received.Where(r => r.Path == "/v1/traces").SelectMany(r => r.Body).ToArray();
+        var metrics = received.Where(r => r.Path == "/v1/metrics").SelectMany(r => r.Body).ToArray();
+        var text = System.Text.Encoding.Latin1.GetString([.. traces, .. metrics]);
+        var values = PersonalValues.Of(absence).ToList();
+        output.WriteLine($"collector received {received.Count(r => r.Path == "/v1/traces")} trace export(s), {traces.Length} bytes; {received.Count(r => r.Path == "/v1/metrics")} metric export(s), {metrics.Length} bytes; personal values searched {values.Count}");
+        Assert.Contains("deliver duo", text);
+        Assert.Contains("gateway.transfers", text);
+        Assert.Contains("gateway.delivery.duration", text);
+        Assert.DoesNotContain(values, v => text.Contains(v, StringComparison.OrdinalIgnoreCase));
     }
 }

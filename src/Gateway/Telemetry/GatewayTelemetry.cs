@@ -110,7 +110,7 @@ public static class TelemetryRegistration
 
             if (options.OtlpEndpoint is { } endpoint)
             {
-                builder.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol));
+                builder.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol, "v1/traces"));
             }
 
             return builder.Build();
@@ -123,7 +123,7 @@ public static class TelemetryRegistration
                 .AddMeter(Intake.IntakeCounters.MeterName, Delivery.TransferCounters.MeterName);
             if (options.OtlpEndpoint is { } endpoint)
             {
-                builder.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol));
+                builder.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol, "v1/metrics"));
             }
 
             return builder.Build();
@@ -132,10 +132,15 @@ public static class TelemetryRegistration
         return services;
     }
 
-    static void Otlp(OpenTelemetry.Exporter.OtlpExporterOptions otlp, string endpoint, string protocol)
+    /// <summary>
+    /// gRPC takes the collector's address as it is; over HTTP each signal has its own path below it (set in code, the
+    /// exporter does not add it), so one setting serves traces and metrics alike.
+    /// </summary>
+    static void Otlp(OpenTelemetry.Exporter.OtlpExporterOptions otlp, string endpoint, string protocol, string signalPath)
     {
-        otlp.Endpoint = new Uri(endpoint);
-        otlp.Protocol = protocol == "grpc" ? OpenTelemetry.Exporter.OtlpExportProtocol.Grpc : OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+        var grpc = protocol == "grpc";
+        otlp.Protocol = grpc ? OpenTelemetry.Exporter.OtlpExportProtocol.Grpc : OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+        otlp.Endpoint = grpc ? new Uri(endpoint) : new Uri(endpoint.TrimEnd('/') + "/" + signalPath);
     }
 
     /// <summary>Builds the providers when the host starts, so listening begins before the first message.</summary>
