@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using System.Net;
 using IntegrationGateway.IntegrationTests.Infrastructure;
 using Npgsql;
@@ -69,6 +70,11 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         }
 
         Assert.Empty(mismatches);
+
+        // A form post without the page's antiforgery token is refused, even from an admin (no cross-site request).
+        using var forged = await clients["admin"].PostAsync("/ops/parked/replay", new FormUrlEncodedContent(new Dictionary<string, string> { ["keys"] = "x" }));
+        output.WriteLine($"admin replay without the form's token: {(int)forged.StatusCode}");
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
 
         // A wrong password signs nobody in; the attempt is recorded, without the password.
         using var refused = await OpsSignIn.PostFormAsync(clients["signed out"], "/ops/signin", new() { ["user"] = "admin", ["password"] = "not the password" });
@@ -148,5 +154,37 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
                          $"from another address: transfers {(int)fromElsewhere.Transfers}");
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Unauthorized), fromProxy);
         Assert.Equal(HttpStatusCode.Unauthorized, fromElsewhere.Transfers); // headers anyone could send are not believed
+    }
+
+    [Fact]
+    public async Task ASignIn_OutlivesARestart_ButNotAChangeOfItsUsersRoles()
+    {
+        await using var bed = await TestBed.StartAsync();
+        HttpClient http;
+        async Task<string> TransfersAsync(WebApplication gateway)
+        {
+            using var response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(gateway.Urls.First()), "/ops/transfers")) { Headers = { { "Accept", "text/html" } } });
+            return response.StatusCode == HttpStatusCode.OK ? "200" : $"{(int)response.StatusCode} {response.Headers.Location}";
+        }
+
+        await using (var first = await bed.StartGatewayInProcessAsync())
+        {
+            http = await OpsSignIn.ClientAsync(new Uri(first.Urls.First()), "operator");
+            Assert.Equal("200", await TransfersAsync(first));
+        }
+
+        // Another gateway on the same database takes the same cookie: the keys are in the database, not in the process.
+        await using (var second = await bed.StartGatewayInProcessAsync())
+        {
+            Assert.Equal("200", await TransfersAsync(second));
+        }
+
+        // The operator is made a DPO in the configuration: the sign-in made as operator no longer counts.
+        await using var third = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?> { ["Ops:Users:operator:Roles:0"] = "dpo" });
+        var after = await TransfersAsync(third);
+        output.WriteLine($"after the role change: {after}");
+        Assert.StartsWith("302", after);
+        Assert.Contains("/ops/signin", after);
+        http.Dispose();
     }
 }

@@ -148,7 +148,7 @@ internal static class LedgerCommand
         text.Append(inv, $"Entries: {ranges}. ");
         text.Append(dryRun
             ? "Nothing was changed (dry run)."
-            : $"Each was blanked, keeping its place in the chain; purge {(result.PurgeEntries.Count == 1 ? "entry" : "entries")} {string.Join(", ", result.PurgeEntries)} name them. 'ledger verify' checks the chain across them.");
+            : $"Each was blanked, keeping its place in the chain; {(result.PurgeEntries.Count == 1 ? "purge entry" : "purge entries")} {string.Join(", ", result.PurgeEntries)} {(result.PurgeEntries.Count == 1 ? "names" : "name")} them. 'ledger verify' checks the chain across them.");
         return text.ToString();
     }
 }

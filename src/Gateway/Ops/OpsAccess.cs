@@ -47,6 +47,12 @@ public sealed class OpsOptions
     /// <summary>How long a sign-in lasts without use.</summary>
     public TimeSpan SignInLasts { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>How long a sign-in lasts at most, however much it is used.</summary>
+    public TimeSpan SignInAtMost { get; set; } = TimeSpan.FromHours(10);
+
+    /// <summary>Sign-in attempts allowed per minute from one address.</summary>
+    public int SignInAttemptsPerMinute { get; set; } = 10;
+
     public TrustedProxyOptions TrustedProxy { get; set; } = new();
 }
 
@@ -75,6 +81,9 @@ public static class OpsAccess
 {
     public const string ProxyScheme = "trusted-proxy";
 
+    /// <summary>The rate limit on sign-in attempts, per address (<see cref="OpsOptions.SignInAttemptsPerMinute"/>).</summary>
+    public const string SignInLimit = "ops-sign-in";
+
     static readonly PasswordHasher<string> Hasher = new();
 
     /// <summary>The hash <c>Ops:Users:&lt;name&gt;:PasswordHash</c> takes (PBKDF2, salted, ASP.NET Core Identity v3).</summary>
@@ -101,10 +110,36 @@ public static class OpsAccess
 
     static readonly Lazy<string> DummyHash = new(() => Hasher.HashPassword("", Guid.NewGuid().ToString()));
 
-    public static ClaimsPrincipal Principal(string user, IEnumerable<string> roles, string scheme) =>
+    public static ClaimsPrincipal Principal(string user, IEnumerable<string> roles, string scheme, IEnumerable<Claim>? more = null) =>
         new(new ClaimsIdentity(
-            [new Claim(ClaimTypes.Name, user), .. roles.Where(OpsRoles.All.Contains).Distinct().Select(r => new Claim(ClaimTypes.Role, r))],
+            [new Claim(ClaimTypes.Name, user), .. roles.Where(OpsRoles.All.Contains).Distinct().Select(r => new Claim(ClaimTypes.Role, r)), .. more ?? []],
             scheme, ClaimTypes.Name, ClaimTypes.Role));
+
+    const string StampClaim = "ig-ops-stamp";
+    const string SignedInClaim = "ig-ops-signed-in";
+
+    /// <summary>What a cookie's sign-in rests on: the user's hash and roles as configured. Changing either ends the sign-in.</summary>
+    static string Stamp(OpsUser user) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes(user.PasswordHash + "|" + string.Join(",", user.Roles.Order(StringComparer.Ordinal)))))[..32];
+
+    /// <summary>The cookie's principal: name, roles, and what lets each request check that the sign-in still holds.</summary>
+    public static ClaimsPrincipal CookiePrincipal(OpsOptions options, string user, IReadOnlyList<string> roles, DateTimeOffset now) =>
+        Principal(user, roles, CookieAuthenticationDefaults.AuthenticationScheme, [
+            new Claim(StampClaim, Stamp(options.Users[user])),
+            new Claim(SignedInClaim, now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ]);
+
+    /// <summary>
+    /// A cookie counts only while its user is still configured with the same password and roles, and for
+    /// <see cref="OpsOptions.SignInAtMost"/> after signing in: removing a user or a role, or changing a password,
+    /// ends the sign-ins that rested on it at their next request.
+    /// </summary>
+    static bool StillHolds(ClaimsPrincipal principal, OpsOptions options, DateTimeOffset now) =>
+        principal.Identity?.Name is { } name
+        && options.Users.TryGetValue(name, out var user)
+        && principal.FindFirst(StampClaim)?.Value == Stamp(user)
+        && long.TryParse(principal.FindFirst(SignedInClaim)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var at)
+        && now - DateTimeOffset.FromUnixTimeSeconds(at) < options.SignInAtMost;
 
     public static IServiceCollection AddOpsAccess(this IServiceCollection services, IConfiguration configuration)
     {
@@ -146,11 +181,41 @@ public static class OpsAccess
                         context.Response.StatusCode = StatusCodes.Status403Forbidden;
                         return Task.CompletedTask;
                     },
+                    OnValidatePrincipal = async context =>
+                    {
+                        var services = context.HttpContext.RequestServices;
+                        if (!StillHolds(context.Principal!, services.GetRequiredService<IOptions<OpsOptions>>().Value, services.GetRequiredService<TimeProvider>().GetUtcNow()))
+                        {
+                            context.RejectPrincipal();
+                            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                        }
+                    },
+                    // A page's own refresh (the transfers list reloads itself) is not use: it does not keep a sign-in alive.
+                    OnCheckSlidingExpiration = context =>
+                    {
+                        if (context.Request.Query.ContainsKey("auto"))
+                        {
+                            context.ShouldRenew = false;
+                        }
+
+                        return Task.CompletedTask;
+                    },
                 };
             })
             .AddScheme<AuthenticationSchemeOptions, TrustedProxyHandler>(ProxyScheme, _ => { });
         services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
             .Configure<IOptions<OpsOptions>>((cookie, ops) => cookie.ExpireTimeSpan = ops.Value.SignInLasts);
+        services.AddRateLimiter(limits =>
+        {
+            limits.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limits.AddPolicy(SignInLimit, context => HttpMethods.IsPost(context.Request.Method)
+                ? System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "", _ => new System.Threading.RateLimiting.FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = context.RequestServices.GetRequiredService<IOptions<OpsOptions>>().Value.SignInAttemptsPerMinute,
+                    Window = TimeSpan.FromMinutes(1),
+                })
+                : System.Threading.RateLimiting.RateLimitPartition.GetNoLimiter(""));
+        });
         services.AddAuthorizationBuilder()
             .AddPolicy(OpsPolicies.Flow, p => p.RequireRole(OpsRoles.Operator, OpsRoles.Admin))
             .AddPolicy(OpsPolicies.Register, p => p.RequireRole(OpsRoles.Operator, OpsRoles.Dpo, OpsRoles.Admin))
@@ -179,13 +244,16 @@ internal sealed class TrustedProxyHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var user = Request.Headers[proxy.UserHeader].ToString();
-        if (string.IsNullOrWhiteSpace(user))
+        // One value each: a proxy that appends rather than replaces would otherwise merge in what the client sent.
+        var users = Request.Headers[proxy.UserHeader];
+        var roleHeaders = Request.Headers[proxy.RolesHeader];
+        if (users.Count != 1 || roleHeaders.Count > 1 || string.IsNullOrWhiteSpace(users[0]))
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var roles = Request.Headers[proxy.RolesHeader].ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var user = users[0]!;
+        var roles = (roleHeaders.Count == 1 ? roleHeaders[0]! : "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(OpsAccess.Principal(user, roles, OpsAccess.ProxyScheme), OpsAccess.ProxyScheme)));
     }
 

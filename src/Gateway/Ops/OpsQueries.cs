@@ -122,8 +122,8 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
     }
 
     /// <summary>
-    /// Per recipient: the last delivery, and over the last day the attempts that reached a recipient or failed to
-    /// (delivered, parked, refused, held) and how many of them failed.
+    /// Per recipient: the last delivery in the last 30 days (not a scan of the whole ledger), and over the last day
+    /// the attempts that reached a recipient or failed to (delivered, parked, refused, held) and how many failed.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, RecipientActivity>> RecipientActivityAsync(CancellationToken cancellationToken)
     {
@@ -132,9 +132,10 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
                    max(recorded_at) FILTER (WHERE outcome = 'delivered'),
                    count(*) FILTER (WHERE recorded_at >= $1 AND outcome IN ('delivered', 'parked', 'rejected', 'held')),
                    count(*) FILTER (WHERE recorded_at >= $1 AND outcome IN ('parked', 'rejected', 'held'))
-            FROM ledger_entry WHERE kind IN ('decision', 'outcome') GROUP BY recipient
+            FROM ledger_entry WHERE kind IN ('decision', 'outcome') AND recorded_at >= $2 GROUP BY recipient
             """);
         command.Parameters.Add(new() { Value = time.GetUtcNow().AddDays(-1) });
+        command.Parameters.Add(new() { Value = time.GetUtcNow().AddDays(-30) });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var activity = new Dictionary<string, RecipientActivity>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
@@ -143,19 +144,6 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         return activity;
-    }
-
-    /// <summary>What the filter lists offer: the event types and agreements the ledger has seen.</summary>
-    public async Task<(IReadOnlyList<string> EventTypes, IReadOnlyList<string> Agreements, IReadOnlyList<string> Recipients)> FilterValuesAsync(CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("""
-            SELECT array(SELECT DISTINCT event_type FROM ledger_entry WHERE kind = 'decision' ORDER BY 1),
-                   array(SELECT DISTINCT agreement_id FROM ledger_entry WHERE kind = 'decision' ORDER BY 1),
-                   array(SELECT DISTINCT recipient FROM ledger_entry WHERE kind = 'decision' ORDER BY 1)
-            """);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetFieldValue<string[]>(0), reader.GetFieldValue<string[]>(1), reader.GetFieldValue<string[]>(2));
     }
 
     static NpgsqlParameter Text(string? value) =>

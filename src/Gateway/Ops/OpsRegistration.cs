@@ -38,6 +38,7 @@ public static class OpsRegistration
 
             await next(context);
         });
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapRazorPages();

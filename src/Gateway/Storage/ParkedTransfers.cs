@@ -161,16 +161,18 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     /// for the scheduler, which decides each again as of now before it sends it. Not those being tried at this moment
     /// (leased), nor those of a recipient whose route is disabled: enabling it releases them. Returns the keys taken.
     /// </summary>
-    public async Task<IReadOnlyList<string>> ReplayAsync(IReadOnlyCollection<string> idempotencyKeys, IReadOnlyCollection<string> disabledRecipients, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> ReplayAsync(IReadOnlyCollection<string> idempotencyKeys, CancellationToken cancellationToken)
     {
+        // The routes as the database has them now (not a cache): a route disabled a moment ago keeps its transfers.
         await using var command = dataSource.CreateCommand("""
             UPDATE parked_transfer SET state = 'waiting', next_attempt_at = $2, lease_id = NULL
-            WHERE idempotency_key = ANY($1) AND NOT (recipient = ANY($3)) AND NOT (lease_id IS NOT NULL AND state = 'waiting' AND next_attempt_at > $2)
+            WHERE idempotency_key = ANY($1)
+              AND recipient NOT IN (SELECT recipient FROM recipient_route WHERE disabled_at IS NOT NULL)
+              AND NOT (lease_id IS NOT NULL AND state = 'waiting' AND next_attempt_at > $2)
             RETURNING idempotency_key
             """);
         command.Parameters.Add(new() { Value = idempotencyKeys.ToArray() });
         command.Parameters.Add(new() { Value = time.GetUtcNow() });
-        command.Parameters.Add(new() { Value = disabledRecipients.ToArray() });
         var replayed = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

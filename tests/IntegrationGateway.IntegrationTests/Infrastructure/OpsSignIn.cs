@@ -16,7 +16,7 @@ internal static partial class OpsSignIn
     {
         new($"Ops:Users:{role}:PasswordHash", Hash.Value),
         new($"Ops:Users:{role}:Roles:0", role),
-    });
+    }).Append(new("Ops:SignInAttemptsPerMinute", "1000")); // the tests sign in often, from one address
 
     /// <summary>A client that keeps cookies and does not follow redirects; signed in as <paramref name="user"/> unless it is null.</summary>
     public static async Task<HttpClient> ClientAsync(Uri gateway, string? user, string password = Password)

@@ -10,7 +10,7 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 /// sends it. Admins only; who asked, when and for which transfers is recorded.
 /// </summary>
 [Authorize(Policy = OpsPolicies.Changes)]
-public sealed class ReplayModel(ParkedTransfers parked, RecipientRoutes routes, OpsAudit audit) : PageModel
+public sealed class ReplayModel(ParkedTransfers parked, OpsAudit audit) : PageModel
 {
     public IActionResult OnGet() => Redirect("/ops/parked");
 
@@ -24,8 +24,14 @@ public sealed class ReplayModel(ParkedTransfers parked, RecipientRoutes routes, 
             return LocalRedirect(back);
         }
 
-        var replayed = await parked.ReplayAsync(wanted, await routes.DisabledAsync(cancellationToken), cancellationToken);
-        await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.Replayed, string.Join(",", replayed), $"{replayed.Count} of {wanted.Count} asked", cancellationToken);
+        var replayed = await parked.ReplayAsync(wanted, cancellationToken);
+        // One row per transfer asked for: who asked, and whether it was replayed.
+        foreach (var key in wanted)
+        {
+            await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.Replayed, key,
+                replayed.Contains(key) ? "due now, decided again before it is sent" : "not replayed: being tried, delivered meanwhile, or its route is disabled", cancellationToken);
+        }
+
         var left = wanted.Count - replayed.Count;
         var message = $"{replayed.Count} transfer(s) replayed: each is decided again as of now, then sent."
                       + (left > 0 ? $" {left} not: being tried at this moment, delivered meanwhile, or their recipient's route is disabled (enable it first)." : "");

@@ -9,6 +9,7 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 
 /// <summary>Sign-in with a user from <c>Ops:Users</c>; every attempt is recorded (the user name only when it is a configured one).</summary>
 [AllowAnonymous]
+[Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(OpsAccess.SignInLimit)]
 public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, TimeProvider time) : PageModel
 {
     [BindProperty(SupportsGet = true)]
@@ -33,7 +34,7 @@ public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, Ti
             return Page();
         }
 
-        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, OpsAccess.Principal(name, roles, CookieAuthenticationDefaults.AuthenticationScheme));
+        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, OpsAccess.CookiePrincipal(options.Value, name, roles, time.GetUtcNow()));
         await audit.RecordAsync(name, OpsAudit.Actions.SignedIn, "", string.Join(",", roles), cancellationToken);
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : roles.Contains(OpsRoles.Operator) || roles.Contains(OpsRoles.Admin) ? "/ops/transfers" : "/ops/agreements");
     }

@@ -6,7 +6,7 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 
 /// <summary>The transfers list: filter by recipient, outcome, event type, agreement and time; newest first, 50 a page.</summary>
 [Authorize(Policy = OpsPolicies.Flow)]
-public sealed class TransfersModel(OpsQueries queries) : PageModel
+public sealed class TransfersModel(OpsQueries queries, Policy.PolicyEngine engine) : PageModel
 {
     public static readonly IReadOnlyList<string> Outcomes = ["delivered", "blocked", "parked", "rejected", "held"];
 
@@ -19,16 +19,24 @@ public sealed class TransfersModel(OpsQueries queries) : PageModel
     public string? UntilText { get; private set; }
     public string OlderLink { get; private set; } = "";
 
+    /// <summary>This page again, marked as its own refresh (which does not keep a sign-in alive).</summary>
+    public string RefreshLink { get; private set; } = "/ops/transfers?auto=1";
+
     public async Task OnGetAsync(string? recipient, string? outcome, string? eventType, string? agreement, string? from, string? until, long? before, CancellationToken cancellationToken)
     {
         FromText = from;
         UntilText = until;
         Filter = new TransferFilter(recipient, outcome, eventType, agreement, Parse(from), Parse(until), before);
         Rows = await queries.TransfersAsync(Filter, cancellationToken);
-        (EventTypes, Agreements, Recipients) = await queries.FilterValuesAsync(cancellationToken);
+        // What the filters offer comes from the configuration, not from a scan of the ledger.
+        EventTypes = [.. Policy.EventCatalogue.Default.Types.Keys.Order(StringComparer.Ordinal)];
+        Agreements = [.. engine.Agreements.Select(a => a.Id).Order(StringComparer.Ordinal)];
+        Recipients = [.. engine.Agreements.Select(a => a.Recipient).Distinct().Order(StringComparer.Ordinal)];
+        RefreshLink = "/ops/transfers?" + string.Join("&", Request.Query.Where(q => q.Key != "auto")
+            .Select(q => $"{q.Key}={Uri.EscapeDataString(q.Value.ToString())}").Append("auto=1"));
         if (Rows.Count > 0)
         {
-            var query = Request.Query.Where(q => q.Key != "before").Select(q => $"{q.Key}={Uri.EscapeDataString(q.Value.ToString())}")
+            var query = Request.Query.Where(q => q.Key is not ("before" or "auto")).Select(q => $"{q.Key}={Uri.EscapeDataString(q.Value.ToString())}")
                 .Append($"before={Rows[^1].Seq.ToString(CultureInfo.InvariantCulture)}");
             OlderLink = "/ops/transfers?" + string.Join("&", query);
         }
