@@ -28,12 +28,7 @@ public sealed class OpsBrowserTests(ITestOutputHelper output)
         await using var bed = await TestBed.StartAsync();
         await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery));
         var generator = new SampleEventGenerator(1601, TimeProvider.System);
-        StudentEnrolled enrolment;
-        do
-        {
-            enrolment = (StudentEnrolled)generator.Next(nameof(StudentEnrolled));
-        }
-        while (enrolment.Jurisdiction != "NL");
+        var enrolment = generator.NextDutchEnrolment();
 
         // DUO refuses the enrolment once (a 400: kept as refused, not retried by itself); the photographer's transfer is
         // blocked (no consent). The officer and the GGD get theirs.

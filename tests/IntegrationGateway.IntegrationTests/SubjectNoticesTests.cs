@@ -125,12 +125,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         await using var bed = await TestBed.StartAsync();
         await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery));
         var generator = new SampleEventGenerator(1303, TimeProvider.System);
-        StudentEnrolled enrolment;
-        do
-        {
-            enrolment = (StudentEnrolled)generator.Next(nameof(StudentEnrolled));
-        }
-        while (enrolment.Jurisdiction != "NL");
+        var enrolment = generator.NextDutchEnrolment();
 
         // The GGD is down for a while: its transfer is parked; DUO and the officer get theirs.
         bed.SimulatorBehaviour.Set("ggd", new AgencySimulator.Misbehaviour(503, null, false, TimeSpan.Zero, TimeProvider.System.GetUtcNow().AddSeconds(6)));
@@ -155,12 +150,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
     static async Task<(Subject Person, EventSource Source, List<AgencySimulator.Receipt> Received)> PupilWithHistoryAsync(
         TestBed bed, SampleEventGenerator generator, bool enrolled, bool photoConsent = false)
     {
-        StudentEnrolled enrolment;
-        do
-        {
-            enrolment = (StudentEnrolled)generator.Next(nameof(StudentEnrolled));
-        }
-        while (enrolment.Jurisdiction != "NL" || enrolment.Subject.Address is null);
+        var enrolment = generator.NextDutchEnrolment(withAddress: true);
 
         var absence = generator.NextAbsenceReported() with { Subject = enrolment.Subject, Source = enrolment.Source, Jurisdiction = "NL" };
         if (photoConsent)

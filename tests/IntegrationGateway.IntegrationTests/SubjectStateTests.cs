@@ -14,20 +14,9 @@ public sealed class SubjectStateTests(ITestOutputHelper output)
         await using var bed = await TestBed.StartAsync();
         await using var gateway = await bed.StartGatewayInProcessAsync();
         var generator = new SampleEventGenerator(1201, TimeProvider.System);
-        StudentEnrolled Dutch()
-        {
-            StudentEnrolled e;
-            do
-            {
-                e = (StudentEnrolled)generator.Next(nameof(StudentEnrolled));
-            }
-            while (e.Jurisdiction != "NL");
-            return e;
-        }
-
-        var first = Dutch();
+        var first = generator.NextDutchEnrolment();
         var (person, source) = (first.Subject, first.Source);
-        StudentEnrolled Enrolment(Subject subject, EventSource from) => Dutch() with { Subject = subject, Source = from };
+        StudentEnrolled Enrolment(Subject subject, EventSource from) => generator.NextDutchEnrolment() with { Subject = subject, Source = from };
         var now = TimeProvider.System.GetUtcNow();
         ConsentChanged Consent(string status, TimeSpan ago) =>
             ((ConsentChanged)generator.Next(nameof(ConsentChanged))) with

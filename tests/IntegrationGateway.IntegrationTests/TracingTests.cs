@@ -43,12 +43,7 @@ public sealed class TracingTests(ITestOutputHelper output)
         await using var gateway = await bed.StartGatewayInProcessAsync(
             replace: services => services.AddSingleton<BaseProcessor<Activity>>(new SimpleActivityExportProcessor(collected)));
         var generator = new SampleEventGenerator(1401, TimeProvider.System);
-        StudentEnrolled enrolment;
-        do
-        {
-            enrolment = (StudentEnrolled)generator.Next(nameof(StudentEnrolled));
-        }
-        while (enrolment.Jurisdiction != "NL");
+        var enrolment = generator.NextDutchEnrolment();
 
         // Published raw, as a school system with its own tracing would: W3C trace context in the message headers.
         var publisherTrace = ActivityTraceId.CreateRandom();

@@ -46,11 +46,8 @@ public sealed class LedgerPurgeTests
         byte[] Hash(int n) => System.Security.Cryptography.SHA256.HashData([(byte)n]);
         SortedDictionary<long, byte[]> Blanked() => new() { [1] = Hash(1), [2] = Hash(2), [4] = Hash(4) };
         var digest = Digest((1, Hash(1)), (2, Hash(2)), (4, Hash(4)));
-        LedgerEntry Purge(string[] ranges, byte[] digestOf) => new()
-        {
-            Seq = 9, Kind = LedgerKinds.Purge, EventId = Guid.Empty, EventType = "", Sender = "", AgreementId = "", AgreementVersion = 0,
-            Recipient = "", LegalBasis = "", Outcome = "purged", SubjectPseudonyms = [], PurgedRanges = ranges, PurgedDigest = digestOf,
-        };
+        LedgerEntry Purge(string[] ranges, byte[] digestOf) =>
+            LedgerEntry.OfTheLedger(LedgerKinds.Purge, "purged") with { Seq = 9, PurgedRanges = ranges, PurgedDigest = digestOf };
 
         var blanked = Blanked();
         Assert.Null(LedgerPurge.Settle(Purge(["1-2", "4"], digest), blanked));

@@ -166,7 +166,6 @@ internal sealed partial class IntakeConsumer(
             LogReadFailed(ex.GetType().Name, ex.StackTrace);
             await QuarantineAsync(delivery, null, null, [new Violation("$", "processing")], cancellationToken);
             await SettleAsync(delivery.DeliveryTag, ack: true);
-            span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "quarantined").SetTag(Telemetry.GatewayTelemetry.Tags.Rule, "processing");
             return;
         }
 
@@ -177,7 +176,6 @@ internal sealed partial class IntakeConsumer(
         if (!verdict.Accepted)
         {
             await QuarantineAsync(delivery, verdict.EventType, verdict.EventId, verdict.Violations, cancellationToken);
-            span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "quarantined").SetTag(Telemetry.GatewayTelemetry.Tags.Rule, verdict.Violations[0].Rule);
         }
         else
         {
@@ -199,7 +197,6 @@ internal sealed partial class IntakeConsumer(
             if (failure is not null)
             {
                 await QuarantineAsync(delivery, eventType, verdict.EventId, [failure], cancellationToken);
-                span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "quarantined").SetTag(Telemetry.GatewayTelemetry.Tags.Rule, failure.Rule);
             }
             else
             {
@@ -280,6 +277,8 @@ internal sealed partial class IntakeConsumer(
         };
         await PublishAsync(IntakeTopology.QuarantineQueue(intake.Value), properties, seal.Seal(delivery.Body.Span), cancellationToken);
         counters.CountQuarantined(first.Rule);
+        // On the message's intake span: every way into the quarantine passes here.
+        System.Diagnostics.Activity.Current?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "quarantined").SetTag(Telemetry.GatewayTelemetry.Tags.Rule, first.Rule);
         LogQuarantined(eventType ?? "unknown type", eventId, reasons);
     }
 

@@ -84,12 +84,10 @@ public sealed record LedgerEntry
         (StoredFirstPseudonym is null || StoredFirstPseudonym.AsSpan().SequenceEqual(SubjectPseudonyms.Count > 0 ? SubjectPseudonyms[0] : []))
         && (Kind == LedgerKinds.Purge || (PurgedRanges is null && PurgedDigest is null));
 
-    /// <summary>What is left of an entry blanked by a purge: its place in the chain and nothing else.</summary>
-    public static LedgerEntry Blank(LedgerEntry entry) => new()
+    /// <summary>An entry about no event, no agreement and no person: what the ledger records of itself (a purge, a blanked place).</summary>
+    public static LedgerEntry OfTheLedger(string kind, string outcome) => new()
     {
-        Seq = entry.Seq,
-        RecordedAt = entry.RecordedAt,
-        Kind = LedgerKinds.Purged,
+        Kind = kind,
         EventId = Guid.Empty,
         EventType = "",
         Sender = "",
@@ -97,8 +95,15 @@ public sealed record LedgerEntry
         AgreementVersion = 0,
         Recipient = "",
         LegalBasis = "",
-        Outcome = "",
+        Outcome = outcome,
         SubjectPseudonyms = [],
+    };
+
+    /// <summary>What is left of an entry blanked by a purge: its place in the chain and nothing else.</summary>
+    public static LedgerEntry Blank(LedgerEntry entry) => OfTheLedger(LedgerKinds.Purged, "") with
+    {
+        Seq = entry.Seq,
+        RecordedAt = entry.RecordedAt,
         PreviousHash = entry.PreviousHash,
         Hash = entry.Hash,
         StoredFirstPseudonym = [],

@@ -163,19 +163,9 @@ public static partial class LedgerPurge
             // The rules applied, so an auditor sees why these went: retention and cut-off per agreement.
             var applied = due.Select(d => d.AgreementId).Distinct().Order(StringComparer.Ordinal)
                 .Select(a => rules.For(a) is var (retention, cutoff) ? $"{a}: {retention}, recorded before {cutoff:yyyy-MM-ddTHH:mm:ssZ}" : a);
-            var purge = new LedgerEntry
+            var purge = LedgerEntry.OfTheLedger(LedgerKinds.Purge, "purged") with
             {
-                Kind = LedgerKinds.Purge,
-                EventId = Guid.Empty,
-                EventType = "",
-                Sender = "",
-                AgreementId = "",
-                AgreementVersion = 0,
-                Recipient = "",
-                LegalBasis = "",
-                Outcome = "purged",
                 Reasons = ["retention", .. applied],
-                SubjectPseudonyms = [],
                 PurgedRanges = Ranges(seqs),
                 PurgedDigest = Digest(due.Select(d => (d.Seq, d.Hash))),
             };

@@ -87,7 +87,7 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
         var gone = 0;
         foreach (var ((agreementId, recipient), fields) in received)
         {
-            if (engine.Agreements.FirstOrDefault(a => a.Id == agreementId && a.Recipient == recipient) is not { } agreement)
+            if (engine.AgreementFor(agreementId, recipient) is not { } agreement)
             {
                 gone++; // removed, or now naming another recipient, which never had the data
                 continue;
@@ -134,8 +134,9 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
     }
 
     /// <summary>The fields of <paramref name="paths"/> the agreement allows.</summary>
-    static List<string> Allowed(Agreement agreement, IEnumerable<string> paths) =>
-        [.. paths.Where(p => agreement.Fields.Paths.Any(allowed => EventCatalogue.Covers(allowed, p)))];
+    static List<string> Allowed(Agreement agreement, IEnumerable<string> paths) => [.. paths.Where(p => Allows(agreement, p))];
+
+    static bool Allows(Agreement agreement, string path) => agreement.Fields.Paths.Any(allowed => EventCatalogue.Covers(allowed, path));
 
     /// <summary>
     /// What a correction under this agreement carries: of the fields received, those a changed field takes in (or the
@@ -161,7 +162,7 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
                 }
             }
 
-            these.RemoveWhere(p => !agreement.Fields.Paths.Any(allowed => EventCatalogue.Covers(allowed, p)));
+            these.RemoveWhere(p => !Allows(agreement, p));
             if (these.Count > 0)
             {
                 sent.UnionWith(these);

@@ -126,12 +126,19 @@ public sealed class PolicyEngine
             : new PolicyDecision(agreement, [], fields.Project(body)) { Fields = fields };
 
     /// <summary>
+    /// The agreement of that id as configured now, if it still names that recipient: a transfer made under it earlier
+    /// belongs to that recipient, not to whichever recipient the agreement names since.
+    /// </summary>
+    public Agreement? AgreementFor(string agreementId, string recipient) =>
+        Agreements.FirstOrDefault(a => a.Id == agreementId && a.Recipient == recipient);
+
+    /// <summary>
     /// A transfer decided earlier (parked, now due, or replayed), decided again as of <paramref name="at"/> on what can
     /// change since: the agreement's validity and terms, and what the subject said (null for a notice, which their
     /// choices do not stop). Routing (jurisdiction, conditions on the event) stays as it was decided. Empty: still allowed.
     /// </summary>
     public IReadOnlyList<string> Recheck(string agreementId, string recipient, string sender, SubjectState? subject, DateTimeOffset at) =>
-        Agreements.FirstOrDefault(a => a.Id == agreementId && a.Recipient == recipient) is not { } agreement
+        AgreementFor(agreementId, recipient) is not { } agreement
             ? [ReasonCodes.AgreementRemoved]
             : Reasons(agreement, new EventFacts("", agreement.Jurisdiction, sender), subject, LegalDate(at)) ?? (IReadOnlyList<string>)[];
 
