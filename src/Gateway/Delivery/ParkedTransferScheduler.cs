@@ -110,7 +110,14 @@ internal sealed partial class ParkedTransferScheduler(
 
             var started = time.GetTimestamp();
             var result = await adapter.DeliverOrFailAsync(transfer, cancellationToken);
-            var took = (int)Math.Min(int.MaxValue, time.GetElapsedTime(started).TotalMilliseconds);
+            var elapsed = time.GetElapsedTime(started);
+            var took = LedgerEntry.Milliseconds(elapsed);
+            counters.Delivered(p.Recipient, result.Status switch
+            {
+                DeliveryStatus.Delivered => TransferOutcome.Delivered,
+                DeliveryStatus.Rejected => TransferOutcome.Failed,
+                _ => TransferOutcome.Parked,
+            }, elapsed);
             span?.SetTag(Telemetry.GatewayTelemetry.Tags.Outcome, result.Status.ToString().ToLowerInvariant()).SetTag(Telemetry.GatewayTelemetry.Tags.StatusCode, result.StatusCode);
 
             switch (result.Status)

@@ -101,7 +101,7 @@ public sealed partial class TransferPipeline(
 
             return (Counted: (agreement.Recipient, outcome), Entry: Entry(decision, context, body, facts, eventId, recorded, transfer.IdempotencyKey, result) with
             {
-                DurationMs = result is null ? null : (int)Math.Min(int.MaxValue, took.TotalMilliseconds),
+                DurationMs = result is null ? null : LedgerEntry.Milliseconds(took),
             });
         })).ConfigureAwait(false);
 

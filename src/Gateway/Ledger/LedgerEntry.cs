@@ -174,6 +174,9 @@ public sealed record LedgerEntry
         return buffer.ToArray();
     }
 
+    /// <summary>A duration as <see cref="DurationMs"/> keeps it.</summary>
+    public static int Milliseconds(TimeSpan took) => (int)Math.Min(int.MaxValue, took.TotalMilliseconds);
+
     public static DateTimeOffset ToMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
 
     static void WriteList(Utf8JsonWriter json, string name, IReadOnlyList<string> values)
