@@ -6,7 +6,9 @@ namespace IntegrationGateway.AgencySimulator;
 
 /// <summary>
 /// Checks a received record against the allow-list of the agreement it names, read from the same agreement files
-/// the gateway uses (<c>Agreements:Directory</c>): every field the record carries must be one the agreement allows.
+/// the gateway uses (<c>Agreements:Directory</c>), leaf by leaf: every leaf the record carries must be a leaf the
+/// event's contract declares (by the catalogue of the contracts, not the gateway's projection) and one the agreement
+/// allows. A member a publisher added inside an object the agreement allows whole is outside: prefixes do not count.
 /// </summary>
 public sealed class AllowListCheck(IConfiguration configuration)
 {
@@ -31,8 +33,9 @@ public sealed class AllowListCheck(IConfiguration configuration)
         }
 
         // A notice (rectification, erasure) also names its own date and changed fields: facts of the notice, not of the person.
-        var own = body["eventType"]?.GetValue<string>() is { } eventType ? SubjectNotices.OwnFields(eventType) : [];
-        return leaves.Where(p => !agreement.Fields.Paths.Concat(own).Any(allowed => EventCatalogue.Covers(allowed, p))).ToList();
+        var eventType = body["eventType"]?.GetValue<string>() ?? "";
+        var allowed = agreement.Fields.Paths.Concat(SubjectNotices.OwnFields(eventType)).ToList();
+        return leaves.Where(p => EventCatalogue.Default.Field(eventType, p) is not { IsLeaf: true } || !allowed.Any(a => EventCatalogue.Covers(a, p))).ToList();
     }
 
     static IEnumerable<string> Leaves(JsonNode? node, string prefix) => node switch

@@ -31,6 +31,41 @@ public class EventSchemasTests
         Assert.NotNull(JsonSerializer.Deserialize(bytes, EventJson.ContractType(type), EventJsonContext.Default));
     }
 
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Schema_SaysEveryObjectAcceptsUndeclaredMembers_AsTheIntakeDoes(string type)
+    {
+        using var schema = JsonDocument.Parse(EventSchemas.For(type));
+        var objects = 0;
+        void Walk(JsonElement node, string at)
+        {
+            if (node.ValueKind == JsonValueKind.Object)
+            {
+                if (node.TryGetProperty("properties", out _))
+                {
+                    objects++;
+                    Assert.True(node.TryGetProperty("additionalProperties", out var additional) && additional.ValueKind == JsonValueKind.True, $"{type}: {at} does not say additionalProperties: true");
+                }
+
+                foreach (var p in node.EnumerateObject())
+                {
+                    Walk(p.Value, $"{at}/{p.Name}");
+                }
+            }
+            else if (node.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var e in node.EnumerateArray())
+                {
+                    Walk(e, at + "/[]");
+                }
+            }
+        }
+
+        Walk(schema.RootElement, "#");
+        Assert.True(objects >= 3, $"{type}: only {objects} object schemas found");
+        Assert.Equal(EventSchemas.UndeclaredMembers, schema.RootElement.GetProperty("$comment").GetString());
+    }
+
     [Fact]
     public void Schema_MarksRequiredFieldsAndFormats()
     {

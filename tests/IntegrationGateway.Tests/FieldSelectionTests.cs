@@ -22,10 +22,16 @@ public class FieldSelectionTests
         }
         """).RootElement;
 
-    static string Project(params string[] paths) => Encoding.UTF8.GetString(FieldSelection.Parse(paths).Project(Event));
+    // The event above is an AbsenceReported with members its contract does not declare (subject.unexpected,
+    // absence.remark is declared): the projection binds the allow-list to that contract.
+    const string Type = "AbsenceReported";
 
-    static string ProjectJson(string json, params string[] paths) =>
-        Encoding.UTF8.GetString(FieldSelection.Parse(paths).Project(JsonDocument.Parse(json).RootElement));
+    static string Project(params string[] paths) => Encoding.UTF8.GetString(FieldSelection.Parse(paths).Project(Type, Event));
+
+    static string ProjectJson(string json, params string[] paths) => ProjectJsonAs(Type, json, paths);
+
+    static string ProjectJsonAs(string type, string json, params string[] paths) =>
+        Encoding.UTF8.GetString(FieldSelection.Parse(paths).Project(type, JsonDocument.Parse(json).RootElement));
 
     [Fact]
     public void Project_LeafPaths_CopiesOnlyThoseLeaves()
@@ -47,11 +53,31 @@ public class FieldSelectionTests
     }
 
     [Fact]
-    public void Project_WholeObjectPath_CopiesEverythingBelowIt()
+    public void Project_WholeObjectPath_CopiesTheContractsMembersBelowIt()
     {
         var payload = Project("subject.address");
 
         Assert.Equal("""{"subject":{"address":{"street":"Kerkstraat","postalCode":"3511 AB","city":"Utrecht"}}}""", payload);
+    }
+
+    [Fact]
+    public void Project_WholeObjectPath_LeavesOutMembersTheContractDoesNotDeclare()
+    {
+        var payload = ProjectJson(
+            """{"subject":{"address":{"city":"Utrecht","candidateBsn":"123456782","geo":{"lat":52.1}}},"absence":{"from":"2026-11-02","note":"free text","kind":{"code":"x"}}}""",
+            "subject.address", "absence");
+
+        Assert.Equal("""{"subject":{"address":{"city":"Utrecht"}},"absence":{"from":"2026-11-02"}}""", payload);
+    }
+
+    [Fact]
+    public void Project_WholeEvent_IsTheContractShapeOnly()
+    {
+        var payload = ProjectJsonAs("ExamResultRecorded",
+            """{"eventId":"e","extra":1,"exam":{"subjectCode":"ne","grade":7.5,"candidateBsn":"123456782","candidateName":"Emma"},"guardians":[{"email":"p@example.nl","bsn":"1"}]}""",
+            "eventId", "exam", "guardians");
+
+        Assert.Equal("""{"eventId":"e","guardians":[{"email":"p@example.nl"}],"exam":{"subjectCode":"ne","grade":7.5}}""", payload);
     }
 
     [Fact]
@@ -80,11 +106,25 @@ public class FieldSelectionTests
     }
 
     [Fact]
-    public void Project_WholeArrayPath_CopiesEachNonNullElement()
+    public void Project_ListOfValues_CopiesEachValueElementOnly()
     {
-        var payload = ProjectJson("""{"tags":["a",null,{"b":1}],"other":1}""", "tags[]");
+        var payload = ProjectJsonAs("SupportPlanUpdated", """{"supportPlan":{"arrangements":["extra time",null,{"b":1},["c"],3]},"other":1}""", "supportPlan.arrangements[]");
 
-        Assert.Equal("""{"tags":["a",{"b":1}]}""", payload);
+        Assert.Equal("""{"supportPlan":{"arrangements":["extra time",3]}}""", payload);
+    }
+
+    [Fact]
+    public void Project_ObjectOrArrayWhereTheContractHasAValue_IsNotCopied()
+    {
+        var payload = ProjectJson("""{"subject":{"bsn":{"value":"123456782"},"givenName":["Emma"],"familyName":"de Vries"}}""", "subject");
+
+        Assert.Equal("""{"subject":{"familyName":"de Vries"}}""", payload);
+    }
+
+    [Fact]
+    public void Project_EventTypeNoContractHas_DisclosesNothing()
+    {
+        Assert.Equal("{}", ProjectJsonAs("NoSuchEvent", """{"eventId":"e"}""", "eventId"));
     }
 
     [Fact]
@@ -109,13 +149,23 @@ public class FieldSelectionTests
         var disclosed = new SortedSet<string>(StringComparer.Ordinal);
         var withheld = new SortedSet<string>(StringComparer.Ordinal);
 
-        FieldSelection.Parse(["subject.bsn", "guardians[].email"]).Classify(Event, disclosed, withheld);
+        FieldSelection.Parse(["subject.bsn", "guardians[].email", "subject"]).Classify(Type, Event, disclosed, withheld);
 
-        Assert.Equal(["guardians[].email", "subject.bsn"], disclosed);
+        Assert.Equal(["guardians[].email", "subject.address.city", "subject.address.postalCode", "subject.address.street", "subject.bsn", "subject.familyName", "subject.givenName"], disclosed);
         Assert.Contains("guardians[].phone", withheld);
-        Assert.Contains("subject.unexpected.deep.secret", withheld);
+        Assert.Contains("subject.unexpected.deep.secret", withheld); // inside an object allowed whole, and still withheld
         Assert.Contains("absence.remark", withheld);
         Assert.DoesNotContain("subject.bsn", withheld);
+    }
+
+    [Fact]
+    public void Classify_MemberNamedLikeAPerson_IsRecordedMasked()
+    {
+        var withheld = new SortedSet<string>(StringComparer.Ordinal);
+
+        FieldSelection.Parse(["subject"]).Classify(Type, JsonDocument.Parse("""{"subject":{"Jan Jansen":{"jan@example.nl":1},"bsn":"123456782"}}""").RootElement, new SortedSet<string>(), withheld);
+
+        Assert.Equal(["subject.*.*"], withheld);
     }
 
     [Theory]

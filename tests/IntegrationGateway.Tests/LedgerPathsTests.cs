@@ -1,15 +1,39 @@
 using IntegrationGateway.Gateway.Delivery;
+using IntegrationGateway.Gateway.Policy;
 
 namespace IntegrationGateway.Tests;
 
 public class LedgerPathsTests
 {
     [Fact]
-    public void KnownPaths_KeepsTheContractsPaths_CountsMembersASenderAdded_NeverNamesThem()
+    public void LedgerPaths_ContractPathsFirst_ThenTheUndeclaredOnesAsClassifyMaskedThem()
     {
-        // A sender may add members the contract does not have, named after anything, a person included.
-        var paths = TransferPipeline.KnownPaths("AbsenceReported", ["subject.bsn", "guardians[].email", "jan.jansen@example.org", "subject.Jan Jansen"]);
+        var paths = TransferPipeline.LedgerPaths("AbsenceReported", ["subject.bsn", "absence.candidateBsn", "guardians[].email", "subject.*"]);
 
-        Assert.Equal(["subject.bsn", "guardians[].email", "(2 member(s) the contract does not have)"], paths);
+        Assert.Equal(["subject.bsn", "guardians[].email", "absence.candidateBsn", "subject.*"], paths);
+    }
+
+    [Fact]
+    public void LedgerPaths_ManyUndeclaredMembers_NamesTheFirstAndCountsTheRest()
+    {
+        var undeclared = Enumerable.Range(0, TransferPipeline.MaxUndeclaredPaths + 5).Select(i => $"absence.extra{i}");
+
+        var paths = TransferPipeline.LedgerPaths("AbsenceReported", ["subject.bsn", .. undeclared]);
+
+        Assert.Equal(TransferPipeline.MaxUndeclaredPaths + 2, paths.Count);
+        Assert.Equal("(5 more member(s) the contract does not declare)", paths[^1]);
+    }
+
+    [Theory]
+    [InlineData("candidateBsn", "candidateBsn")]
+    [InlineData("note_2", "note_2")]
+    [InlineData("Jan Jansen", "*")]
+    [InlineData("Jansen", "*")]
+    [InlineData("jan.jansen@example.org", "*")]
+    [InlineData("123456782", "*")]
+    [InlineData("", "*")]
+    public void PathSegment_KeepsPlainCamelCaseNames_MasksEverythingElse(string name, string recorded)
+    {
+        Assert.Equal(recorded, FieldSelection.PathSegment(name));
     }
 }

@@ -143,7 +143,7 @@ public sealed class PolicyCliTests : IDisposable
     static SortedSet<string> LeavesOfEvent()
     {
         var leaves = new SortedSet<string>(StringComparer.Ordinal);
-        FieldSelection.Parse([]).Classify(EventJson.ToDocument(Event).RootElement, new SortedSet<string>(), leaves);
+        FieldSelection.Parse([]).Classify("AbsenceReported", EventJson.ToDocument(Event).RootElement, new SortedSet<string>(), leaves);
         return leaves;
     }
 

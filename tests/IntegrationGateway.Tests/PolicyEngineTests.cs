@@ -141,7 +141,7 @@ public class PolicyEngineTests
         var decision = Assert.Single(new PolicyEngine(agreements).Evaluate(facts, body, SubjectState.Unknown, Now), d => d.Agreement.Id == "duo-verzuimregister");
 
         var disclosed = new SortedSet<string>(StringComparer.Ordinal);
-        decision.Agreement.Fields.Classify(body, disclosed, new SortedSet<string>(StringComparer.Ordinal));
+        decision.Agreement.Fields.Classify("AbsenceReported", body, disclosed, new SortedSet<string>(StringComparer.Ordinal));
         Assert.Equal(
             ["absence.from", "absence.hours", "absence.kind", "absence.to", "eventId", "occurredAt", "source.institutionId", "subject.birthDate", "subject.bsn"],
             disclosed);

@@ -8,16 +8,18 @@ using Xunit.Abstractions;
 namespace IntegrationGateway.Tests;
 
 /// <summary>
-/// Generated input: for every event type, 10,000 events built from a realistic one and then mutated with fields no
-/// contract has, deep nesting, arrays where objects were, objects where values were, nulls and empty containers.
-/// For every allow decision of every shipped agreement: each leaf of the payload is covered by the allow-list, the
-/// payload's leaves are exactly the disclosed ones, and disclosed ∪ withheld is exactly the event's leaves.
+/// Generated input: for every event type, 10,000 events built from a realistic one and then mutated with members no
+/// contract declares at every depth (inside objects an agreement allows whole too), deep nesting, arrays where
+/// objects were, objects where values were, nulls and empty containers. For every allow decision of every shipped
+/// agreement: each leaf of the payload is a leaf the contract declares and the allow-list covers (payload leaves ⊆
+/// contract leaves ∩ allow-list), the payload's leaves are exactly the disclosed ones, and disclosed ∪ withheld is
+/// exactly the event's leaves.
 /// </summary>
 public class ProjectionPropertyTests(ITestOutputHelper output)
 {
     const int EventsPerType = 10_000;
     static readonly DateTimeOffset At = new(2026, 11, 20, 12, 0, 0, TimeSpan.Zero);
-    static readonly string[] Names = ["bsn", "email", "givenName", "remark", "medicalNotes", "x", "rijksregisternummer", "secret", "phone", "street", "from"];
+    static readonly string[] Names = ["bsn", "email", "givenName", "remark", "medicalNotes", "x", "rijksregisternummer", "secret", "phone", "street", "from", "candidateBsn", "Jan Jansen"];
 
     /// <summary>Every event type that some shipped agreement routes (the data-subject events are routed to nobody).</summary>
     public static TheoryData<string> EventTypes => new(
@@ -38,11 +40,15 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
         // What decides routing stays as generated, so that most events are routed and their payloads checked.
         var routingFacts = agreements.SelectMany(a => a.When.Select(c => c.Path)).Append("jurisdiction").Append("source.institutionId").ToHashSet(StringComparer.Ordinal);
         var allowed = 0;
+        var undeclared = new Counts(eventType);
+        var wholeObjects = agreements.Where(a => a.EventTypes.Contains(eventType))
+            .SelectMany(a => a.Fields.Paths).Where(p => EventCatalogue.Default.Field(eventType, p) is { IsLeaf: false })
+            .ToHashSet(StringComparer.Ordinal);
 
         for (var i = 0; i < EventsPerType; i++)
         {
             var node = JsonSerializer.SerializeToNode(generator.Next(eventType), EventJson.ContractType(eventType), EventJsonContext.Default)!.AsObject();
-            Mutate(node, random, depth: 0, path: "", routingFacts);
+            Mutate(node, random, depth: 0, path: "", routingFacts, undeclared, wholeObjects);
             using var document = JsonDocument.Parse(node.ToJsonString());
             var body = document.RootElement;
             var eventLeaves = Leaves(body);
@@ -59,17 +65,22 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
                 var payloadLeaves = Leaves(payload.RootElement);
                 var uncovered = payloadLeaves.Where(leaf => !decision.Agreement.Fields.Paths.Any(p => EventCatalogue.Covers(p, leaf))).ToList();
                 Assert.True(uncovered.Count == 0, $"{decision.Agreement.Id} disclosed {string.Join(", ", uncovered)} outside its allow-list in {node.ToJsonString()}");
+                var undeclaredSent = payloadLeaves.Where(leaf => EventCatalogue.Default.Field(eventType, leaf) is not { IsLeaf: true }).ToList();
+                Assert.True(undeclaredSent.Count == 0, $"{decision.Agreement.Id} disclosed {string.Join(", ", undeclaredSent)}, which the contract does not declare, in {node.ToJsonString()}");
+                AssertLeavesAreValues(payload.RootElement);
 
                 var disclosed = new HashSet<string>(StringComparer.Ordinal);
                 var withheld = new HashSet<string>(StringComparer.Ordinal);
-                decision.Agreement.Fields.Classify(body, disclosed, withheld);
+                decision.Agreement.Fields.Classify(eventType, body, disclosed, withheld);
                 Assert.True(disclosed.SetEquals(payloadLeaves), $"{decision.Agreement.Id}: disclosed [{string.Join(", ", disclosed.Order())}] but the payload has [{string.Join(", ", payloadLeaves.Order())}]");
                 Assert.True(disclosed.Union(withheld).ToHashSet().SetEquals(eventLeaves), $"{decision.Agreement.Id}: disclosed ∪ withheld is not the event's leaves");
             }
         }
 
-        output.WriteLine($"{eventType}: {EventsPerType} events, {allowed} allow decisions checked");
+        output.WriteLine($"{eventType}: {EventsPerType} events, {allowed} allow decisions checked; {undeclared.Added} undeclared members added, "
+            + $"{undeclared.InsideWholeObjects} of them inside objects an agreement allows whole ({string.Join(", ", wholeObjects.Order())}), deepest at depth {undeclared.Deepest}");
         Assert.True(allowed >= EventsPerType, $"only {allowed} allow decisions for {eventType}: the test would prove little");
+        Assert.True(wholeObjects.Count == 0 || undeclared.InsideWholeObjects >= EventsPerType / 2, $"only {undeclared.InsideWholeObjects} undeclared members inside whole-allowed objects of {eventType}");
     }
 
     public static TheoryData<string> AllEventTypes => new(SampleEventGenerator.EventTypes);
@@ -106,16 +117,18 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             }
 
             var node = JsonSerializer.SerializeToNode(generator.Next(eventType), EventJson.ContractType(eventType), EventJsonContext.Default)!.AsObject();
-            Mutate(node, random, depth: 0, path: "", noFacts);
+            Mutate(node, random, depth: 0, path: "", noFacts, new Counts(eventType), noFacts);
             using var document = JsonDocument.Parse(node.ToJsonString(), EventJson.DocumentOptions);
             var body = document.RootElement;
-            using var payload = JsonDocument.Parse(selection.Project(body));
+            using var payload = JsonDocument.Parse(selection.Project(eventType, body));
 
             var payloadLeaves = Leaves(payload.RootElement);
             var disclosed = new HashSet<string>(StringComparer.Ordinal);
             var withheld = new HashSet<string>(StringComparer.Ordinal);
-            selection.Classify(body, disclosed, withheld);
+            selection.Classify(eventType, body, disclosed, withheld);
             Assert.DoesNotContain(payloadLeaves, leaf => !paths.Any(p => EventCatalogue.Covers(p, leaf)));
+            Assert.DoesNotContain(payloadLeaves, leaf => EventCatalogue.Default.Field(eventType, leaf) is not { IsLeaf: true });
+            AssertLeavesAreValues(payload.RootElement);
             Assert.True(disclosed.SetEquals(payloadLeaves), $"disclosed [{string.Join(", ", disclosed.Order())}] but the payload has [{string.Join(", ", payloadLeaves.Order())}]");
             Assert.True(disclosed.Union(withheld).ToHashSet().SetEquals(Leaves(body)));
             foreach (var leaf in payloadLeaves.Where(l => !l.Contains("[]", StringComparison.Ordinal)))
@@ -139,7 +152,47 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
         return value.GetRawText();
     }
 
-    /// <summary>Every leaf of a JSON value: a value, or an empty object or array; paths use [] for array elements.</summary>
+    /// <summary>A payload's leaves are values: never an object, an array or null standing where the contract has a value.</summary>
+    static void AssertLeavesAreValues(JsonElement value, bool root = true)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                Assert.True(root || value.EnumerateObject().Any(), "an empty object in a payload");
+                foreach (var p in value.EnumerateObject())
+                {
+                    AssertLeavesAreValues(p.Value, root: false);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                Assert.True(value.GetArrayLength() > 0, "an empty array in a payload");
+                foreach (var e in value.EnumerateArray())
+                {
+                    Assert.NotEqual(JsonValueKind.Array, e.ValueKind); // no contract has a list of lists
+                    AssertLeavesAreValues(e, root: false);
+                }
+
+                break;
+            default:
+                Assert.NotEqual(JsonValueKind.Null, value.ValueKind);
+                break;
+        }
+    }
+
+    sealed class Counts(string eventType)
+    {
+        public bool Declares(string path) => EventCatalogue.Default.Field(eventType, path) is not null;
+
+        public int Added { get; set; }
+        public int InsideWholeObjects { get; set; }
+        public int Deepest { get; set; }
+    }
+
+    /// <summary>
+    /// Every leaf of a JSON value: a value, or an empty object or array; paths use [] for array elements, and member
+    /// names as a ledger records them (<see cref="FieldSelection.PathSegment"/>).
+    /// </summary>
     static HashSet<string> Leaves(JsonElement root)
     {
         var leaves = new HashSet<string>(StringComparer.Ordinal);
@@ -149,7 +202,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             {
                 foreach (var p in value.EnumerateObject())
                 {
-                    Walk(p.Value, path.Length == 0 ? p.Name : $"{path}.{p.Name}");
+                    Walk(p.Value, path.Length == 0 ? FieldSelection.PathSegment(p.Name) : $"{path}.{FieldSelection.PathSegment(p.Name)}");
                 }
             }
             else if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
@@ -169,21 +222,29 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
         {
             foreach (var p in root.EnumerateObject())
             {
-                Walk(p.Value, p.Name);
+                Walk(p.Value, FieldSelection.PathSegment(p.Name));
             }
         }
 
         return leaves;
     }
 
-    /// <summary>Adds, reshapes and empties things, but leaves the routing facts and the objects holding them in shape.</summary>
-    static void Mutate(JsonObject obj, Random random, int depth, string path, IReadOnlySet<string> routingFacts)
+    /// <summary>
+    /// Adds, reshapes and empties things, but leaves the routing facts and the objects holding them in shape. Every
+    /// object of the contract's shape gets at least one member the contract does not declare.
+    /// </summary>
+    static void Mutate(JsonObject obj, Random random, int depth, string path, IReadOnlySet<string> routingFacts, Counts undeclared, IReadOnlySet<string> wholeObjects)
     {
         foreach (var name in obj.Select(p => p.Key).ToList())
         {
             var childPath = path.Length == 0 ? name : $"{path}.{name}";
             if (routingFacts.Contains(childPath))
             {
+                if (obj[name] is JsonObject fact)
+                {
+                    Mutate(fact, random, depth + 1, childPath, routingFacts, undeclared, wholeObjects); // still present, with more in it
+                }
+
                 continue;
             }
 
@@ -192,12 +253,12 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             switch (obj[name])
             {
                 case JsonObject child when roll < 70:
-                    Mutate(child, random, depth + 1, childPath, routingFacts);
+                    Mutate(child, random, depth + 1, childPath, routingFacts, undeclared, wholeObjects);
                     break;
                 case JsonArray array when roll < 70:
                     foreach (var element in array.OfType<JsonObject>())
                     {
-                        Mutate(element, random, depth + 1, childPath + "[]", routingFacts);
+                        Mutate(element, random, depth + 1, childPath + "[]", routingFacts, undeclared, wholeObjects);
                     }
 
                     if (random.Next(4) == 0)
@@ -218,10 +279,20 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             }
         }
 
-        for (var extra = random.Next(3); extra > 0; extra--)
+        var inWhole = wholeObjects.Any(w => EventCatalogue.Covers(w, path));
+        for (var extra = 1 + random.Next(2); extra > 0; extra--)
         {
-            // Unexpected fields, often with the names of personal fields elsewhere.
-            obj[Names[random.Next(Names.Length)] + (random.Next(3) == 0 ? "" : random.Next(100).ToString(System.Globalization.CultureInfo.InvariantCulture))] = RandomValue(random, depth + 1);
+            // Members the contract does not declare, often with the names of personal fields elsewhere.
+            var name = Names[random.Next(Names.Length)] + (random.Next(3) == 0 ? "" : random.Next(100).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (obj.ContainsKey(name) || undeclared.Declares(path.Length == 0 ? name : $"{path}.{name}"))
+            {
+                continue; // a declared member, or one added already
+            }
+
+            obj[name] = RandomValue(random, depth + 1);
+            undeclared.Added++;
+            undeclared.InsideWholeObjects += inWhole ? 1 : 0;
+            undeclared.Deepest = Math.Max(undeclared.Deepest, depth);
         }
     }
 

@@ -78,25 +78,16 @@ internal static class PolicyCommand
 
             var file = parse.GetValue(eventFile)!;
             var eventType = parse.GetValue(type)!;
-            JsonDocument document;
-            try
+            // As the live intake does: the same parse and validation, then the raw event goes to the engine, whose
+            // projection admits only what the contract declares. An event the intake would quarantine is refused here.
+            var validator = new EventValidator(time);
+            var document = validator.Parse(File.ReadAllBytes(file.FullName), out var malformed);
+            var violations = document is null ? [malformed!] : validator.Validate(eventType, document.RootElement);
+            if (document is null || violations.Count > 0)
             {
-                // As the live intake does: read into the contract, then decide on its wire shape. Fields the contract
-                // does not have are gone before the policy sees the event.
-                var bytes = File.ReadAllBytes(file.FullName);
-                using (JsonDocument.Parse(bytes, EventJson.DocumentOptions))
-                {
-                    // refuses duplicate keys, which the contract reader would otherwise resolve silently
-                }
-
-                var contract = JsonSerializer.Deserialize(bytes, EventJson.ContractType(eventType), EventJsonContext.Default)
-                    ?? throw new JsonException("null");
-                document = EventJson.ToDocument(contract);
-            }
-            catch (JsonException ex)
-            {
-                // The reader's position and path, never the content: the file holds personal data.
-                error.WriteLine($"{file.FullName} is not a valid {eventType} (path {ex.Path ?? "$"}, line {ex.LineNumber + 1}); 'events validate' says why.");
+                document?.Dispose();
+                // The rule and path, never the content: the file holds personal data.
+                error.WriteLine($"{file.FullName} is not a valid {eventType} ({violations[0]}); 'events validate' lists every reason.");
                 return ExitCodes.Failed;
             }
 

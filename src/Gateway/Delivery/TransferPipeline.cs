@@ -127,26 +127,39 @@ public sealed partial class TransferPipeline(
         return engine.Evaluate(facts, body, subject, time.GetUtcNow());
     }
 
-    /// <summary>The contract's own paths; members the contract does not have are counted, not named.</summary>
-    internal static IReadOnlyList<string> KnownPaths(string eventType, IEnumerable<string> paths)
+    /// <summary>At most this many paths the contract does not declare are named in one ledger entry; the rest are counted.</summary>
+    internal const int MaxUndeclaredPaths = 32;
+
+    /// <summary>
+    /// The paths as the ledger records them: the contract's own, then those a sender added that the contract does not
+    /// declare (already masked by <see cref="FieldSelection.Classify"/>), so a DPO sees what a sloppy export tried to
+    /// send; past <see cref="MaxUndeclaredPaths"/> of them, a count.
+    /// </summary>
+    internal static IReadOnlyList<string> LedgerPaths(string eventType, IEnumerable<string> paths)
     {
         var known = new List<string>();
-        var unknown = 0;
+        var undeclared = new List<string>();
+        var more = 0;
         foreach (var path in paths)
         {
             if (EventCatalogue.Default.Field(eventType, path) is not null)
             {
                 known.Add(path);
             }
+            else if (undeclared.Count < MaxUndeclaredPaths)
+            {
+                undeclared.Add(path);
+            }
             else
             {
-                unknown++;
+                more++;
             }
         }
 
-        if (unknown > 0)
+        known.AddRange(undeclared);
+        if (more > 0)
         {
-            known.Add($"({unknown} member(s) the contract does not have)");
+            known.Add($"({more} more member(s) the contract does not declare)");
         }
 
         return known;
@@ -160,14 +173,7 @@ public sealed partial class TransferPipeline(
     {
         var disclosed = new SortedSet<string>(StringComparer.Ordinal);
         var withheld = new SortedSet<string>(StringComparer.Ordinal);
-        decision.Fields.Classify(body, disclosed, withheld);
-        if (!decision.Allowed)
-        {
-            withheld.UnionWith(disclosed); // nothing left
-            disclosed.Clear();
-        }
-
-        // Only paths the contract has: a member a sender added may be named after a person (its name is data too).
+        decision.Classify(facts.EventType, body, disclosed, withheld);
         return new LedgerEntry
         {
             Kind = LedgerKinds.Decision,
@@ -180,8 +186,8 @@ public sealed partial class TransferPipeline(
             LegalBasis = context.LegalBasis,
             Outcome = outcome,
             Reasons = decision.Reasons,
-            Disclosed = KnownPaths(facts.EventType, disclosed),
-            Withheld = KnownPaths(facts.EventType, withheld),
+            Disclosed = LedgerPaths(facts.EventType, disclosed),
+            Withheld = LedgerPaths(facts.EventType, withheld),
             PayloadSha256 = result?.SentSha256,
             IdempotencyKey = idempotencyKey,
             Attempts = result is null ? 0 : 1,

@@ -14,6 +14,12 @@ namespace IntegrationGateway.Gateway.Events;
 /// </summary>
 public static class EventSchemas
 {
+    /// <summary>The intake's stance on members a contract does not declare, as every schema states it.</summary>
+    public const string UndeclaredMembers =
+        "Members this schema does not declare are accepted (additionalProperties: true, at every depth) and never transferred: "
+        + "the gateway's projection admits only the contract's own leaves, even inside an object an agreement allows whole, "
+        + "and the ledger lists them as withheld.";
+
     public static string For(string eventType)
     {
         var docs = Documentation();
@@ -32,6 +38,12 @@ public static class EventSchemas
                         obj.Insert(0, "description", summary);
                     }
 
+                    if (node is JsonObject withProperties && withProperties.ContainsKey("properties"))
+                    {
+                        // Said outright, for what the gateway does with them: accepted, withheld from every recipient.
+                        withProperties["additionalProperties"] = true;
+                    }
+
                     return node;
                 },
             });
@@ -40,6 +52,7 @@ public static class EventSchemas
             ["$schema"] = "https://json-schema.org/draft/2020-12/schema",
             ["$id"] = $"urn:integration-gateway:event:{eventType}",
             ["title"] = eventType,
+            ["$comment"] = UndeclaredMembers,
         };
         foreach (var (key, value) in schema.AsObject().ToList())
         {

@@ -21,7 +21,10 @@ public sealed record Violation(string Path, string Rule)
 /// The intake's verdict on an event as published: size, JSON well-formedness, the contract's shape (required
 /// fields, types), formats (dates, timestamps, UUIDs, e-mail, postal code per country), identifier checksums (BSN
 /// eleven-test, rijksregisternummer modulo 97, BRIN, Flemish institution number) and plausibility (no birth in the
-/// future, no period ending before it starts). Fields the contract does not have are allowed: they never leave.
+/// future, no period ending before it starts). Members the contract does not declare are accepted, at any depth:
+/// the projection (<see cref="FieldSelection"/>) admits only the contract's own leaves, so they never leave, even
+/// inside an object an agreement allows whole, and the ledger lists them as withheld. The schemas say the same
+/// (<c>additionalProperties: true</c>).
 /// </summary>
 public sealed partial class EventValidator(TimeProvider time, int maxBytes = EventValidator.DefaultMaxBytes)
 {

@@ -31,14 +31,7 @@ public static class EvaluationJson
             {
                 var disclosed = new SortedSet<string>(StringComparer.Ordinal);
                 var withheld = new SortedSet<string>(StringComparer.Ordinal);
-                if (decision.Allowed)
-                {
-                    decision.Agreement.Fields.Classify(body, disclosed, withheld);
-                }
-                else
-                {
-                    FieldSelection.Parse([]).Classify(body, disclosed, withheld); // nothing leaves: every leaf is withheld
-                }
+                decision.Classify(eventType, body, disclosed, withheld);
 
                 json.WriteStartObject();
                 json.WriteString("agreement", decision.Agreement.Id);

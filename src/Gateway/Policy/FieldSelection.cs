@@ -1,40 +1,54 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text.Json;
 
 namespace IntegrationGateway.Gateway.Policy;
 
 /// <summary>
-/// An allow-list of field paths compiled into a tree, and the projection that builds a payload from it.
-/// Paths are dot paths from the event's JSON root, <c>[]</c> marking array elements: <c>subject.birthDate</c>,
-/// <c>guardians[].email</c>. A path may name a leaf or a whole object. Projection writes a new document with what the
-/// tree names and nothing else: it never copies the event and deletes from it, so a field the allow-list does not
-/// know about cannot slip through at any depth.
-/// <para>Rules, the same in <see cref="Project"/> and <see cref="Classify"/>: a value the allow-list names whole is
-/// copied as it is; a value named only in part must be an object (or, for <c>name[]</c>, an array of objects), and
-/// anything of another shape is left out; a null value, or an object or array of which nothing is allowed, is left
-/// out.</para>
+/// An allow-list of field paths, and the projection that builds a payload from it. Paths are dot paths from the
+/// event's JSON root, <c>[]</c> marking array elements: <c>subject.birthDate</c>, <c>guardians[].email</c>. A path
+/// may name a leaf or a whole object.
+/// <para>
+/// <b>The contract decides what a path takes in, not the sender.</b> For each event type the allow-list is bound to
+/// that type's contract (<see cref="EventCatalogue"/>): a path that names an object admits exactly the contract's
+/// leaves below it, at every depth, arrays of objects included. A member the contract does not declare does not
+/// exist for the projection, wherever it stands and whatever the allow-list says; so does a value of another shape
+/// than the contract's (an object or array where the contract has a value, a value where it has an object). The
+/// projection writes a new document with what the bound tree names and nothing else: it never copies the event and
+/// deletes from it, and it never copies a JSON value it has not looked at.
+/// </para>
+/// <para>Rules, the same in <see cref="Project"/> and <see cref="Classify"/>: a contract leaf is copied when its value
+/// is a string, number or boolean (for a list of values, each such element); a contract object must be an object (a
+/// list of objects, an array of objects), and is written only when something inside it is; null is left out.</para>
+/// This is the only projection in the gateway: the live pipeline, the parked-transfer scheduler (which sends what it
+/// projected), the notices and <c>policy evaluate</c> all call it.
 /// </summary>
 public sealed class FieldSelection
 {
     [ThreadStatic] static Projector? t_projector;
 
-    readonly Node _root;
+    readonly EventCatalogue _catalogue;
+    readonly ConcurrentDictionary<string, Node> _bound = new(StringComparer.Ordinal);
 
-    FieldSelection(IReadOnlyList<string> paths, Node root)
+    FieldSelection(IReadOnlyList<string> paths, EventCatalogue catalogue)
     {
         Paths = paths;
-        _root = root;
+        _catalogue = catalogue;
     }
 
+    /// <summary>The paths as the agreement lists them.</summary>
     public IReadOnlyList<string> Paths { get; }
 
-    /// <summary>Compiles the paths; throws <see cref="FormatException"/> naming the first malformed one.</summary>
-    public static FieldSelection Parse(IReadOnlyList<string> paths)
+    /// <summary>
+    /// Checks the paths' form and compiles them against <paramref name="catalogue"/> (the shipped contracts by
+    /// default); throws <see cref="FormatException"/> naming the first malformed one.
+    /// </summary>
+    public static FieldSelection Parse(IReadOnlyList<string> paths, EventCatalogue? catalogue = null)
     {
-        var root = new Node(string.Empty, isArray: false);
+        var arrays = new Dictionary<string, bool>(StringComparer.Ordinal); // "parent/name" -> used with []
         foreach (var path in paths)
         {
-            var node = root;
+            var parent = "";
             foreach (var segment in path.Split('.'))
             {
                 var isArray = segment.EndsWith("[]", StringComparison.Ordinal);
@@ -44,23 +58,33 @@ public sealed class FieldSelection
                     throw new FormatException($"'{path}' is not a field path: segment '{segment}' is not a property name (letters, digits, '_', optional '[]').");
                 }
 
-                node = node.Child(name, isArray);
-            }
+                var key = parent + "/" + name;
+                if (arrays.TryGetValue(key, out var seen) && seen != isArray)
+                {
+                    throw new FormatException($"'{name}' is used both as an array ('{name}[]') and as a single value.");
+                }
 
-            node.Whole = true;
+                arrays[key] = isArray;
+                parent = key;
+            }
         }
 
-        return new FieldSelection(paths, root);
+        return new FieldSelection(paths, catalogue ?? EventCatalogue.Default);
     }
 
-    /// <summary>The minimised record as UTF-8 JSON: exactly the bytes a recipient receives.</summary>
-    public byte[] Project(JsonElement source) => (t_projector ??= new Projector()).Project(source, _root);
+    /// <summary>The contract leaves of <paramref name="eventType"/> this selection takes in, as catalogue paths.</summary>
+    public IEnumerable<string> LeavesOf(string eventType) =>
+        _catalogue.FieldsOf(eventType).Where(f => f.IsLeaf && Paths.Any(p => EventCatalogue.Covers(p, f.Path))).Select(f => f.Path);
+
+    /// <summary>The minimised record of an event of <paramref name="eventType"/> as UTF-8 JSON: exactly the bytes a recipient receives.</summary>
+    public byte[] Project(string eventType, JsonElement source) => (t_projector ??= new Projector()).Project(source, Bound(eventType));
 
     /// <summary>
     /// Sorts every leaf of the event (a value, or an empty object or array) into what the projection discloses and
-    /// what it withholds, as paths with <c>[]</c> for array elements.
+    /// what it withholds, as paths with <c>[]</c> for array elements. A member name that is not a plain camelCase name
+    /// (see <see cref="PathSegment"/>) is written <c>*</c>: a sender may name a member after anything, a person included.
     /// </summary>
-    public void Classify(JsonElement source, ISet<string> disclosed, ISet<string> withheld)
+    public void Classify(string eventType, JsonElement source, ISet<string> disclosed, ISet<string> withheld)
     {
         if (source.ValueKind != JsonValueKind.Object)
         {
@@ -68,12 +92,60 @@ public sealed class FieldSelection
             return;
         }
 
+        var root = Bound(eventType);
         foreach (var property in source.EnumerateObject())
         {
-            var child = _root.Find(property.Name);
-            ClassifyMember(property.Value, child, property.Name, disclosed, withheld);
+            ClassifyMember(property.Value, root.Find(property.Name), PathSegment(property.Name), disclosed, withheld);
         }
     }
+
+    /// <summary>
+    /// A member name as it may stand in a recorded path: a plain camelCase name (the contracts' own style, which a
+    /// sloppy export also uses: <c>candidateBsn</c>) as it is, anything else (spaces, dots, '@', a leading digit or
+    /// capital, over 64 characters) as <c>*</c>, so that an identifier, an address or "Jan Jansen" used as a key
+    /// never reaches the ledger.
+    /// </summary>
+    public static string PathSegment(string name)
+    {
+        if (name.Length is 0 or > 64 || !char.IsAsciiLetterLower(name[0]))
+        {
+            return "*";
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
+            {
+                return "*";
+            }
+        }
+
+        return name;
+    }
+
+    /// <summary>
+    /// The allow-list bound to one contract: a tree of exactly the contract leaves the paths take in. An event type
+    /// the catalogue does not know binds to nothing.
+    /// </summary>
+    Node Bound(string eventType) => _bound.GetOrAdd(eventType, static (type, self) =>
+    {
+        var root = new Node(string.Empty, isArray: false);
+        foreach (var leaf in self.LeavesOf(type))
+        {
+            var node = root;
+            foreach (var segment in leaf.Split('.'))
+            {
+                var isArray = segment.EndsWith("[]", StringComparison.Ordinal);
+                node = node.Child(isArray ? segment[..^2] : segment, isArray);
+            }
+
+            node.Leaf = true;
+        }
+
+        return root;
+    }, this);
+
+    static bool IsValue(JsonElement value) => value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False;
 
     /// <summary>Whether the member, as the node allows it, contributes anything to the payload.</summary>
     static bool HasAllowed(JsonElement value, Node node)
@@ -101,14 +173,9 @@ public sealed class FieldSelection
 
     static bool HasAllowedElement(JsonElement value, Node node)
     {
-        if (value.ValueKind == JsonValueKind.Null)
+        if (node.Leaf)
         {
-            return false;
-        }
-
-        if (node.Whole)
-        {
-            return true;
+            return IsValue(value);
         }
 
         if (value.ValueKind != JsonValueKind.Object)
@@ -158,15 +225,15 @@ public sealed class FieldSelection
 
     static void ClassifyValue(JsonElement value, Node node, string path, ISet<string> disclosed, ISet<string> withheld)
     {
-        if (node.Whole)
+        if (node.Leaf)
         {
-            AddLeaves(value, path, disclosed);
+            disclosed.Add(path);
             return;
         }
 
         foreach (var property in value.EnumerateObject())
         {
-            ClassifyMember(property.Value, node.Find(property.Name), path + "." + property.Name, disclosed, withheld);
+            ClassifyMember(property.Value, node.Find(property.Name), path + "." + PathSegment(property.Name), disclosed, withheld);
         }
     }
 
@@ -177,7 +244,8 @@ public sealed class FieldSelection
             case JsonValueKind.Object when value.EnumerateObject().Any():
                 foreach (var property in value.EnumerateObject())
                 {
-                    AddLeaves(property.Value, path.Length == 0 ? property.Name : path + "." + property.Name, into);
+                    var name = PathSegment(property.Name);
+                    AddLeaves(property.Value, path.Length == 0 ? name : path + "." + name, into);
                 }
 
                 break;
@@ -195,7 +263,7 @@ public sealed class FieldSelection
     }
 
     /// <summary>
-    /// Writes the projection in one pass over the allowed paths. An object or array is opened only when something
+    /// Writes the projection in one pass over the bound tree. An object or array is opened only when something
     /// inside it is written, so a container of which nothing is allowed leaves no trace, without looking at it twice.
     /// One per thread: it reuses its buffer and writer.
     /// </summary>
@@ -242,7 +310,7 @@ public sealed class FieldSelection
 
                 if (value.ValueKind != JsonValueKind.Array)
                 {
-                    continue; // the allow-list expects an array here
+                    continue; // the contract has a list here
                 }
 
                 Open(child.EncodedName, isArray: true);
@@ -257,13 +325,13 @@ public sealed class FieldSelection
 
         void WriteElement(JsonElement value, Node node, JsonEncodedText? name)
         {
-            if (value.ValueKind == JsonValueKind.Null)
+            if (node.Leaf)
             {
-                return;
-            }
+                if (!IsValue(value))
+                {
+                    return; // null, or an object or array where the contract has a value: nothing of it leaves
+                }
 
-            if (node.Whole)
-            {
                 OpenPending();
                 if (name is { } property)
                 {
@@ -276,7 +344,7 @@ public sealed class FieldSelection
 
             if (value.ValueKind != JsonValueKind.Object)
             {
-                return; // only part of it is allowed, so it must be an object
+                return; // the contract has an object here
             }
 
             Open(name, isArray: false);
@@ -336,8 +404,8 @@ public sealed class FieldSelection
         public JsonEncodedText EncodedName { get; } = JsonEncodedText.Encode(name);
         public bool IsArray { get; } = isArray;
 
-        /// <summary>The path ends here: the whole value is allowed, whatever lies below it.</summary>
-        public bool Whole { get; set; }
+        /// <summary>A leaf of the contract (for a list, each element is one): copied when it is a value.</summary>
+        public bool Leaf { get; set; }
 
         public IReadOnlyList<Node> Children => _children;
 
@@ -350,10 +418,6 @@ public sealed class FieldSelection
             {
                 child = new Node(name, isArray);
                 _children.Add(child);
-            }
-            else if (child.IsArray != isArray)
-            {
-                throw new FormatException($"'{name}' is used both as an array ('{name}[]') and as a single value.");
             }
 
             return child;

@@ -63,6 +63,20 @@ public sealed record PolicyDecision(Agreement Agreement, IReadOnlyList<string> R
 
     /// <summary>What the payload was projected with: the agreement's allow-list, or a notice's narrower selection.</summary>
     public FieldSelection Fields { get; init; } = Agreement.Fields;
+
+    /// <summary>
+    /// Sorts the event's leaves into what this decision discloses and what it withholds (everything, on deny), as the
+    /// ledger and <c>policy evaluate</c> record them.
+    /// </summary>
+    public void Classify(string eventType, JsonElement body, ISet<string> disclosed, ISet<string> withheld)
+    {
+        Fields.Classify(eventType, body, disclosed, withheld);
+        if (!Allowed)
+        {
+            withheld.UnionWith(disclosed); // nothing leaves
+            disclosed.Clear();
+        }
+    }
 }
 
 /// <summary>
@@ -107,7 +121,7 @@ public sealed class PolicyEngine
 
             var reasons = Reasons(agreement, facts, subject, today);
             decisions.Add(reasons is null
-                ? new PolicyDecision(agreement, [], agreement.Fields.Project(body))
+                ? new PolicyDecision(agreement, [], agreement.Fields.Project(facts.EventType, body))
                 : new PolicyDecision(agreement, reasons, null));
         }
 
@@ -123,7 +137,7 @@ public sealed class PolicyEngine
     public PolicyDecision DecideNotice(Agreement agreement, EventFacts facts, JsonElement body, FieldSelection fields, DateTimeOffset at) =>
         Reasons(agreement, facts, subject: null, LegalDate(at)) is { } reasons
             ? new PolicyDecision(agreement, reasons, null) { Fields = fields }
-            : new PolicyDecision(agreement, [], fields.Project(body)) { Fields = fields };
+            : new PolicyDecision(agreement, [], fields.Project(facts.EventType, body)) { Fields = fields };
 
     /// <summary>
     /// The agreement of that id as configured now, if it still names that recipient: a transfer made under it earlier
