@@ -44,12 +44,29 @@ public sealed class SimulatorTests
     {
         var check = new AllowListCheck(new ConfigurationBuilder().AddInMemoryCollection(TestServices.SimulatorSettings).Build());
 
-        var inside = JsonNode.Parse("""{"agreement":"duo-verzuimregister","record":{"eventId":"x","subject":{"bsn":"1"},"absence":{"hours":3}}}""");
-        var outside = JsonNode.Parse("""{"agreement":"duo-verzuimregister","record":{"eventId":"x","subject":{"bsn":"1","familyName":"Jansen"},"absence":{"remark":"r"}}}""");
-        var unknown = JsonNode.Parse("""{"agreement":"no-such-agreement","record":{"eventId":"x"}}""");
+        var inside = JsonNode.Parse("""{"agreement":"duo-verzuimregister","eventType":"AbsenceReported","record":{"eventId":"x","subject":{"bsn":"1"},"absence":{"hours":3}}}""");
+        var outside = JsonNode.Parse("""{"agreement":"duo-verzuimregister","eventType":"AbsenceReported","record":{"eventId":"x","subject":{"bsn":"1","familyName":"Jansen"},"absence":{"remark":"r"}}}""");
+        var unknown = JsonNode.Parse("""{"agreement":"no-such-agreement","eventType":"AbsenceReported","record":{"eventId":"x"}}""");
+        var noType = JsonNode.Parse("""{"agreement":"duo-verzuimregister","record":{"eventId":"x"}}""");
 
         Assert.Empty(check.FieldsOutside(inside));
         Assert.Equal(["subject.familyName", "absence.remark"], check.FieldsOutside(outside));
         Assert.Equal(["eventId"], check.FieldsOutside(unknown));
+        Assert.Equal(["eventId"], check.FieldsOutside(noType)); // no contract to check against: nothing counts as declared
+    }
+
+    [Fact]
+    public void AllowListCheck_LeafByLeaf_ReportsAMemberTheContractDoesNotDeclareInsideAnObjectAllowedWhole()
+    {
+        var check = new AllowListCheck(new ConfigurationBuilder().AddInMemoryCollection(TestServices.SimulatorSettings).Build());
+
+        // The inspectorate's agreement allows `exam` whole; a prefix match would let exam.candidateBsn through.
+        var clean = JsonNode.Parse("""{"agreement":"onderwijsinspectie-nl","eventType":"ExamResultRecorded","record":{"eventId":"x","exam":{"subjectCode":"ne","grade":7.5}}}""");
+        var spoiled = JsonNode.Parse("""{"agreement":"onderwijsinspectie-nl","eventType":"ExamResultRecorded","record":{"eventId":"x","exam":{"subjectCode":"ne","candidateBsn":"123456782","note":{"text":"t"}}}}""");
+        var wrongShape = JsonNode.Parse("""{"agreement":"onderwijsinspectie-nl","eventType":"ExamResultRecorded","record":{"exam":{"subjectCode":{"code":"ne"}}}}""");
+
+        Assert.Empty(check.FieldsOutside(clean));
+        Assert.Equal(["exam.candidateBsn", "exam.note.text"], check.FieldsOutside(spoiled));
+        Assert.Equal(["exam.subjectCode.code"], check.FieldsOutside(wrongShape));
     }
 }

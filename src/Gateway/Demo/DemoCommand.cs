@@ -137,9 +137,19 @@ internal static class DemoCommand
                 await Task.Delay(TimeSpan.FromMilliseconds(50), time, CancellationToken.None);
             }
 
-            foreach (var e in events)
+            // Every third event as a careless export sends it: members its contract does not declare, at every depth,
+            // holding the person's identifier and name. None may reach a recipient (the simulator checks every leaf).
+            for (var i = 0; i < events.Count; i++)
             {
-                await PublishAsync(publisher, e, stopping);
+                if (i % 3 == 2)
+                {
+                    var e = events[i];
+                    await publisher.PublishAsync(e.GetType().Name, System.Text.Encoding.UTF8.GetBytes(SampleEventGenerator.AsSloppyExport(e).ToJsonString()), EventIdOf(e), stopping);
+                }
+                else
+                {
+                    await PublishAsync(publisher, events[i], stopping);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -153,7 +163,7 @@ internal static class DemoCommand
         // are settled like events (their notices go to whoever had the data).
         var held = events.Count(e => IntakeConsumer.SubjectStateEvents.Contains(e.GetType().Name) && !SubjectNotices.IsNotice(e.GetType().Name));
         var toSettle = count - held;
-        Console.WriteLine($"Published {consents.Count} consents, then {count} events ({string.Join(", ", types)}; seed {seed}); waiting for the gateway to settle them...");
+        Console.WriteLine($"Published {consents.Count} consents, then {count} events ({string.Join(", ", types)}; seed {seed}; {count / 3} of them with members their contract does not declare); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();
         var quarantinedBefore = intake.Quarantined;
         long Quarantined() => intake.Quarantined - quarantinedBefore;

@@ -31,6 +31,48 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
         nameof(PersonalDataRectified), nameof(ErasureRequested), nameof(ConsentChanged), nameof(ObjectionLodged),
     ];
 
+    /// <summary>Members <see cref="AsSloppyExport"/> adds; no contract declares any of them.</summary>
+    public static IReadOnlyList<string> UndeclaredMemberNames { get; } = ["candidateBsn", "candidateName", "exportNote"];
+
+    /// <summary>
+    /// The event as a careless (or malicious) export would publish it: its wire JSON with members the contract does not
+    /// declare added to every object at every depth, list elements included, holding the person's identifier and name
+    /// and a nested object. The intake accepts them; the gateway must withhold every one.
+    /// </summary>
+    public static System.Text.Json.Nodes.JsonObject AsSloppyExport(object e)
+    {
+        var json = System.Text.Json.JsonSerializer.SerializeToNode(e, e.GetType(), Intake.EventJsonContext.Default)!.AsObject();
+        var subject = json["subject"];
+        var identifier = (subject?["bsn"] ?? subject?["rijksregisternummer"] ?? subject?["localId"])?.GetValue<string>();
+        var name = $"{subject?["givenName"]} {subject?["familyName"]}".Trim();
+        void Spoil(System.Text.Json.Nodes.JsonNode? node)
+        {
+            switch (node)
+            {
+                case System.Text.Json.Nodes.JsonObject obj:
+                    foreach (var member in obj.Select(m => m.Value).ToList())
+                    {
+                        Spoil(member);
+                    }
+
+                    obj[UndeclaredMemberNames[0]] = identifier;
+                    obj[UndeclaredMemberNames[1]] = name;
+                    obj[UndeclaredMemberNames[2]] = new System.Text.Json.Nodes.JsonObject { ["text"] = $"called {name} about this", ["by"] = "mentor" };
+                    break;
+                case System.Text.Json.Nodes.JsonArray array:
+                    foreach (var element in array)
+                    {
+                        Spoil(element);
+                    }
+
+                    break;
+            }
+        }
+
+        Spoil(json);
+        return json;
+    }
+
     public IReadOnlyList<AbsenceReported> AbsenceReported(int count) =>
         Enumerable.Range(0, count).Select(_ => NextAbsenceReported()).ToList();
 

@@ -1,0 +1,113 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.IntegrationTests.Infrastructure;
+
+namespace IntegrationGateway.IntegrationTests;
+
+/// <summary>
+/// A careless export, through the real RabbitMQ: every object of every event carries members its contract does not
+/// declare (the person's identifier, name and a nested note), for every shipped agreement that allows a whole object.
+/// The intake accepts them; no recipient may receive any of them, and the ledger names them as withheld.
+/// </summary>
+public sealed class UndeclaredMembersTests(ITestOutputHelper output)
+{
+    const int EventsPerType = 6;
+
+    [Fact]
+    public async Task SloppyExport_PublishedAsRawJson_ReachesEveryAgreementAllowingAnObject_WithOnlyTheContractsLeaves()
+    {
+        var agreements = AgreementLoader.LoadDirectory(TestServices.Agreements).Agreements;
+        // The agreements that allow a whole object of some event they route: where a member a sender adds could ride along.
+        var wholeObjects = agreements.ToDictionary(
+            a => a.Id,
+            a => a.Fields.Paths.Where(p => a.EventTypes.Any(t => EventCatalogue.Default.Field(t, p) is { IsLeaf: false })).ToList());
+        var objectAgreements = agreements.Where(a => wholeObjects[a.Id].Count > 0).ToList();
+        Assert.True(objectAgreements.Count >= 5, $"only {objectAgreements.Count} shipped agreements allow an object: the test would prove little");
+
+        var generator = new SampleEventGenerator(31, TimeProvider.System);
+        var events = objectAgreements.SelectMany(a => a.EventTypes).Distinct()
+            .SelectMany(type => Enumerable.Range(0, EventsPerType).Select(_ => (Type: type, Json: SampleEventGenerator.AsSloppyExport(generator.Next(type)))))
+            .ToList();
+        // What the gateway should send: the engine's own allow decisions on the events as published (nothing is known of these subjects).
+        var engine = new PolicyEngine(agreements);
+        var expected = new List<(string EventId, Agreement Agreement)>();
+        foreach (var (type, e) in events)
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(e.ToJsonString());
+            var body = document.RootElement;
+            expected.AddRange(engine.Evaluate(EventFacts.Of(type, body), body, SubjectState.Unknown, TimeProvider.System.GetUtcNow())
+                .Where(d => d.Allowed).Select(d => (body.GetProperty("eventId").GetString()!, d.Agreement)));
+        }
+
+        Assert.All(objectAgreements, a => Assert.Contains(expected, x => x.Agreement.Id == a.Id));
+
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        await using (var publisher = await bed.ConnectIntakePublisherAsync())
+        {
+            foreach (var (type, e) in events)
+            {
+                await publisher.PublishAsync(type, Encoding.UTF8.GetBytes(e.ToJsonString()), Guid.Parse(e["eventId"]!.GetValue<string>()));
+            }
+        }
+
+        var byRecipient = expected.GroupBy(x => x.Agreement.Recipient).ToDictionary(g => g.Key, g => g.Count());
+        foreach (var (recipient, count) in byRecipient)
+        {
+            var arrived = await bed.WaitForReceiptsAsync(recipient, count, TimeSpan.FromSeconds(90));
+            Assert.True(arrived.Count >= count, $"timed out waiting for {count} receipts at {recipient}; {arrived.Count} arrived");
+        }
+
+        var receipts = bed.Receipts.List(null);
+        var lines = new List<string>();
+        var totalSpoiled = 0;
+        foreach (var agreement in agreements.Where(a => expected.Any(x => x.Agreement.Id == a.Id)))
+        {
+            var theirs = receipts.Where(r => r.IdempotencyKey.EndsWith(":" + agreement.Id, StringComparison.Ordinal)).ToList();
+            Assert.Equal(expected.Count(x => x.Agreement.Id == agreement.Id), theirs.Count);
+            var spoiled = 0;
+            foreach (var receipt in theirs)
+            {
+                var body = receipt.Body!;
+                var eventType = body["eventType"]!.GetValue<string>();
+                var leaves = Leaves(body["record"], "").ToList();
+                var undeclared = leaves.Where(p => EventCatalogue.Default.Field(eventType, p) is not { IsLeaf: true }).ToList();
+                var text = body.ToJsonString();
+                if (undeclared.Count > 0 || receipt.FieldsOutsideAllowList.Count > 0 || SampleEventGenerator.UndeclaredMemberNames.Any(n => text.Contains(n, StringComparison.Ordinal)))
+                {
+                    spoiled++;
+                    output.WriteLine($"{agreement.Id}: received {string.Join(", ", undeclared.Concat(receipt.FieldsOutsideAllowList).Distinct())}");
+                }
+            }
+
+            lines.Add($"{agreement.Id}{(wholeObjects[agreement.Id].Count > 0 ? $" (allows {string.Join(", ", wholeObjects[agreement.Id])} whole)" : "")}: {theirs.Count} receipts, {spoiled} with a member the contract does not declare");
+            totalSpoiled += spoiled;
+        }
+
+        foreach (var line in lines)
+        {
+            output.WriteLine(line);
+        }
+
+        Assert.True(totalSpoiled == 0, $"{totalSpoiled} receipts carried a member the contract does not declare");
+
+        // The ledger names what stayed behind, so the sender's DPO can see what the export tried to send.
+        var exam = expected.First(x => x.Agreement.Id == "onderwijsinspectie-nl").EventId;
+        await using var database = Npgsql.NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        await using var query = database.CreateCommand("SELECT withheld FROM ledger_entry WHERE event_id = $1 AND kind = 'decision' AND agreement_id = 'onderwijsinspectie-nl'");
+        query.Parameters.Add(new() { Value = Guid.Parse(exam) });
+        var withheld = (string[])(await query.ExecuteScalarAsync())!;
+        output.WriteLine($"ledger, onderwijsinspectie-nl, withheld: {string.Join(", ", withheld)}");
+        Assert.Contains(withheld, p => p.EndsWith(".candidateBsn", StringComparison.Ordinal) && (p.StartsWith("exam.", StringComparison.Ordinal) || p.StartsWith("diploma.", StringComparison.Ordinal)));
+        Assert.Contains("exportNote.text", withheld);
+    }
+
+    static IEnumerable<string> Leaves(JsonNode? node, string prefix) => node switch
+    {
+        JsonObject o => o.SelectMany(p => Leaves(p.Value, prefix.Length == 0 ? p.Key : $"{prefix}.{p.Key}")),
+        JsonArray a => a.SelectMany(e => Leaves(e, prefix + "[]")),
+        _ => prefix.Length == 0 ? [] : [prefix],
+    };
+}
