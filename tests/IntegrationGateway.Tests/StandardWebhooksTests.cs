@@ -31,7 +31,7 @@ public class StandardWebhooksTests
     [Fact]
     public async Task SigningHandler_SignsEachAttemptWithTheIdempotencyKeyAsIdAndAFreshTimestamp()
     {
-        var time = new ManualTime(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
         var secret = StandardWebhooks.NewSecret();
         var key = StandardWebhooks.DecodeSecret(secret);
         var seen = new List<HttpRequestMessage>();

@@ -17,10 +17,13 @@ internal sealed class TestBed : IAsyncDisposable
 {
     readonly List<IAsyncDisposable> _cleanup = [];
 
-    TestBed(WebApplication simulator, IBusControl publisher)
+    readonly ServiceProvider _publisherServices;
+
+    TestBed(WebApplication simulator, IBusControl publisher, ServiceProvider publisherServices)
     {
         Simulator = simulator;
         Publisher = publisher;
+        _publisherServices = publisherServices;
     }
 
     public string QueueName { get; } = $"it.intake.{Guid.NewGuid():N}";
@@ -42,16 +45,22 @@ internal sealed class TestBed : IAsyncDisposable
         var simulator = SimulatorApp.Create([], simulatorUrls, TestServices.SimulatorSettings.Concat(simulatorSettings ?? []));
         await simulator.StartAsync();
 
-        // A school system: publisher confirms on, its own connection.
-        var publisher = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(
-            TestServices.RabbitHost, (ushort)TestServices.RabbitPort, TestServices.VirtualHost, host =>
-            {
-                host.Username(TestServices.RabbitUser);
-                host.Password(TestServices.RabbitPassword);
-                host.PublisherConfirmation = true;
-            }));
+        // A school system as the publishing guide sets one up: publisher confirms on, its own connection, and
+        // MassTransit 8.5's usage telemetry off (it would try to reach the internet).
+        var services = new ServiceCollection().AddMassTransit(bus =>
+        {
+            bus.DisableUsageTelemetry();
+            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(
+                TestServices.RabbitHost, (ushort)TestServices.RabbitPort, TestServices.VirtualHost, host =>
+                {
+                    host.Username(TestServices.RabbitUser);
+                    host.Password(TestServices.RabbitPassword);
+                    host.PublisherConfirmation = true;
+                }));
+        }).BuildServiceProvider();
+        var publisher = services.GetRequiredService<IBusControl>();
         await publisher.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-        return new TestBed(simulator, publisher);
+        return new TestBed(simulator, publisher, services);
     }
 
     public Dictionary<string, string?> GatewaySettings(int? httpPort = null) =>
@@ -205,6 +214,7 @@ internal sealed class TestBed : IAsyncDisposable
         }
 
         await Publisher.StopAsync();
+        await _publisherServices.DisposeAsync();
         await Simulator.DisposeAsync();
 
         // The test's queues and its intake exchange go; the shared contract exchanges stay.
