@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Subjects;
 
 namespace IntegrationGateway.AgencySimulator;
 

@@ -4,6 +4,7 @@ using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Subjects;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Sealing;
 using IntegrationGateway.Gateway.Storage;

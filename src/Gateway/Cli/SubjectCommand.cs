@@ -1,6 +1,7 @@
 using System.CommandLine;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Subjects;
 using IntegrationGateway.Gateway.Policy;
 using Npgsql;
 
@@ -41,11 +42,34 @@ internal static class SubjectCommand
             return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
                 var transfers = await SubjectReport.ForAsync(database, [keys.PseudonymOf(key)], cancellationToken);
-                await output.WriteAsync(parse.GetValue(format) == "json" ? SubjectReport.Json(transfers) : SubjectReport.Markdown(transfers));
+                await output.WriteAsync(parse.GetValue(format) == "json" ? Json(transfers) : Markdown(transfers));
                 return ExitCodes.Ok;
             });
         });
         subject.Subcommands.Add(report);
         return subject;
     }
+
+    // The report as a data-protection officer reads it (markdown) or a program does (JSON): rendering lives here, not in the data.
+    static string Markdown(IReadOnlyList<SubjectTransfer> transfers)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine("# Who received this person's data").AppendLine()
+            .AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{transfers.Count} transfer(s) to {transfers.Select(t => t.Recipient).Distinct().Count()} recipient(s).").AppendLine()
+            .AppendLine("| date (UTC) | sent by | recipient | agreement | legal basis | event | fields disclosed |")
+            .AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var t in transfers)
+        {
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture,
+                $"| {t.At:yyyy-MM-dd HH:mm} | {t.Sender} | {t.Recipient} | `{t.AgreementId}` v{t.AgreementVersion} | {t.LegalBasis.Replace("|", "/", StringComparison.Ordinal)} | {t.EventType} | {string.Join(", ", t.Disclosed)} |");
+        }
+
+        return text.ToString();
+    }
+
+    static string Json(IReadOnlyList<SubjectTransfer> transfers) =>
+        System.Text.Json.JsonSerializer.Serialize(transfers.Select(t => new
+        {
+            at = t.At, sender = t.Sender, recipient = t.Recipient, agreement = t.AgreementId, agreementVersion = t.AgreementVersion, legalBasis = t.LegalBasis, eventType = t.EventType, disclosed = t.Disclosed,
+        }), new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
 }

@@ -1,5 +1,6 @@
 using IntegrationGateway.Adapters;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Subjects;
 using IntegrationGateway.Gateway.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -97,7 +98,7 @@ internal sealed partial class ParkedTransferScheduler(
             using var span = Telemetry.GatewayTelemetry.Source.StartActivity("deliver parked " + p.Recipient, System.Diagnostics.ActivityKind.Internal, default(System.Diagnostics.ActivityContext), [
                 new(Telemetry.GatewayTelemetry.Tags.Agreement, transfer.AgreementId), new(Telemetry.GatewayTelemetry.Tags.Recipient, p.Recipient),
                 new(Telemetry.GatewayTelemetry.Tags.EventId, transfer.EventId.ToString("D"))]);
-            var subject = SubjectNotices.IsNotice(transfer.EventType) ? null : await subjects.ForAsync(p.Context.SubjectPseudonyms, cancellationToken);
+            var subject = EventKinds.Of(transfer.EventType).IsNotice() ? null : await subjects.ForAsync(p.Context.SubjectPseudonyms, cancellationToken);
             var reasons = engine.Recheck(transfer.AgreementId, p.Recipient, p.Context.Sender, subject, time.GetUtcNow());
             if (reasons.Count > 0)
             {

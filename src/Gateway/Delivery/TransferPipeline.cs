@@ -4,6 +4,7 @@ using IntegrationGateway.Adapters;
 using IntegrationGateway.Gateway.Telemetry;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Subjects;
 using IntegrationGateway.Gateway.Storage;
 using Microsoft.Extensions.Options;
 
@@ -59,7 +60,7 @@ public sealed partial class TransferPipeline(
 
         if (decisions.Count == 0)
         {
-            if (SubjectNotices.IsNotice(facts.EventType))
+            if (EventKinds.Of(facts.EventType).IsNotice())
             {
                 LogNoNoticeOwed(eventId, facts.EventType);
             }
@@ -118,7 +119,7 @@ public sealed partial class TransferPipeline(
     /// </summary>
     async Task<IReadOnlyList<PolicyDecision>> DecideAsync(EventFacts facts, JsonElement body, CancellationToken cancellationToken)
     {
-        if (SubjectNotices.IsNotice(facts.EventType))
+        if (EventKinds.Of(facts.EventType).IsNotice())
         {
             return await notices.DecideAsync(facts, body, time.GetUtcNow(), adapters.TakesErasureNotices, cancellationToken).ConfigureAwait(false);
         }

@@ -6,6 +6,7 @@ using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Subjects;
 using IntegrationGateway.Gateway.Ops;
 using Microsoft.Extensions.Options;
 
@@ -161,7 +162,7 @@ internal static class DemoCommand
 
         // Consents and objections only change a subject's state: no transfer to wait for. Rectifications and erasures
         // are settled like events (their notices go to whoever had the data).
-        var held = events.Count(e => IntakeConsumer.SubjectStateEvents.Contains(e.GetType().Name) && !SubjectNotices.IsNotice(e.GetType().Name));
+        var held = events.Count(e => !EventKinds.Of(e.GetType().Name).Transfers());
         var toSettle = count - held;
         Console.WriteLine($"Published {consents.Count} consents, then {count} events ({string.Join(", ", types)}; seed {seed}; {count / 3} of them with members their contract does not declare); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();

@@ -4,6 +4,7 @@ using IntegrationGateway.Gateway.Health;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Subjects;
 using IntegrationGateway.Gateway.Ops;
 using IntegrationGateway.Gateway.Sealing;
 using IntegrationGateway.Gateway.Storage;

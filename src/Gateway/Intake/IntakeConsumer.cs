@@ -3,6 +3,7 @@ using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Sealing;
+using IntegrationGateway.Gateway.Subjects;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -17,7 +18,7 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <item>handed to the <see cref="TransferPipeline"/> (one DI scope per message: adapters hold typed HttpClients)
 /// and acknowledged when every transfer is settled;</item>
 /// <item>applied to the subject's state, when it is a consent, objection or erasure, and for a rectification or an
-/// erasure handed to the pipeline as well, for the notices to earlier recipients (<see cref="Ledger.SubjectNotices"/>);</item>
+/// erasure handed to the pipeline as well, for the notices to earlier recipients (<see cref="Subjects.SubjectNotices"/>);</item>
 /// <item>or quarantined: sealed (<see cref="Sealer"/>) into <c>&lt;queue&gt;.quarantine</c> with the reasons
 /// (field path and rule, never a value) in its headers, and counted by rule.</item>
 /// </list>
@@ -31,21 +32,12 @@ internal sealed partial class IntakeConsumer(
     IOptions<IntakeOptions> intake,
     IntakeReader reader,
     IServiceScopeFactory scopes,
-    Ledger.SubjectStates subjects,
+    SubjectStates subjects,
     Sealer seal,
     IntakeCounters counters,
     TimeProvider time,
     ILogger<IntakeConsumer> logger) : IHostedService, IAsyncDisposable
 {
-    /// <summary>Data-subject events that change what the policy engine knows of a subject: applied at once.</summary>
-    public static readonly IReadOnlySet<string> SubjectStateEvents = new HashSet<string>(StringComparer.Ordinal)
-    {
-        nameof(Contracts.ErasureRequested), nameof(Contracts.ConsentChanged), nameof(Contracts.ObjectionLodged),
-    };
-
-    /// <summary>Data-subject events that only change the subject's state: nothing is transferred for them.</summary>
-    static bool ChangesStateOnly(string eventType) => SubjectStateEvents.Contains(eventType) && !Ledger.SubjectNotices.IsNotice(eventType);
-
     readonly CancellationTokenSource _stopping = new();
     IConnection? _connection;
     IConnection? _publishConnection;
@@ -180,10 +172,11 @@ internal sealed partial class IntakeConsumer(
         else
         {
             var eventType = verdict.EventType!;
-            var stateOnly = ChangesStateOnly(eventType);
+            var kind = EventKinds.Of(eventType);
+            var stateOnly = !kind.Transfers();
             var failure = await WithRetriesAsync(verdict.EventId!.Value, async attempt =>
             {
-                if (SubjectStateEvents.Contains(eventType))
+                if (kind.ChangesSubjectState())
                 {
                     // Applied first: a later event of this subject is decided on it, whatever happens to the notices.
                     await subjects.ApplyAsync(eventType, verdict.Event, time.GetUtcNow(), cancellationToken);

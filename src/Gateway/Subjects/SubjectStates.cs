@@ -1,8 +1,9 @@
 using System.Text.Json;
+using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Policy;
 using Npgsql;
 
-namespace IntegrationGateway.Gateway.Ledger;
+namespace IntegrationGateway.Gateway.Subjects;
 
 /// <summary>
 /// What data subjects have said (consents given or withdrawn per purpose, objections, erasure requests), from

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using IntegrationGateway.Contracts;
+using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Policy;
 using Npgsql;
 
-namespace IntegrationGateway.Gateway.Ledger;
+namespace IntegrationGateway.Gateway.Subjects;
 
 /// <summary>
 /// The notices a correction or an erasure owes the recipients that had the person's data (GDPR art. 19). Who had
@@ -40,8 +41,6 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
     /// <summary>What every notice carries when the agreement allows it: which event, when, from whom.</summary>
     static readonly string[] HeaderFields = ["eventId", "occurredAt", "jurisdiction", "source.institutionId"];
 
-    /// <summary>Whether the event type is a notice to earlier recipients rather than a transfer routed by agreements.</summary>
-    public static bool IsNotice(string eventType) => eventType is Rectified or Erasure;
 
     /// <summary>
     /// The notice's own fields, sent besides what the agreement allows: the date and (filtered) the names of the

@@ -1,8 +1,6 @@
-using System.Text;
-using System.Text.Json;
 using Npgsql;
 
-namespace IntegrationGateway.Gateway.Ledger;
+namespace IntegrationGateway.Gateway.Subjects;
 
 /// <summary>One transfer of a person's data, as the ledger recorded it.</summary>
 public sealed record SubjectTransfer(
@@ -40,26 +38,4 @@ public static class SubjectReport
 
         return transfers;
     }
-
-    public static string Markdown(IReadOnlyList<SubjectTransfer> transfers)
-    {
-        var text = new StringBuilder();
-        text.AppendLine("# Who received this person's data").AppendLine()
-            .AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{transfers.Count} transfer(s) to {transfers.Select(t => t.Recipient).Distinct().Count()} recipient(s).").AppendLine()
-            .AppendLine("| date (UTC) | sent by | recipient | agreement | legal basis | event | fields disclosed |")
-            .AppendLine("|---|---|---|---|---|---|---|");
-        foreach (var t in transfers)
-        {
-            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture,
-                $"| {t.At:yyyy-MM-dd HH:mm} | {t.Sender} | {t.Recipient} | `{t.AgreementId}` v{t.AgreementVersion} | {t.LegalBasis.Replace("|", "/", StringComparison.Ordinal)} | {t.EventType} | {string.Join(", ", t.Disclosed)} |");
-        }
-
-        return text.ToString();
-    }
-
-    public static string Json(IReadOnlyList<SubjectTransfer> transfers) =>
-        JsonSerializer.Serialize(transfers.Select(t => new
-        {
-            at = t.At, sender = t.Sender, recipient = t.Recipient, agreement = t.AgreementId, agreementVersion = t.AgreementVersion, legalBasis = t.LegalBasis, eventType = t.EventType, disclosed = t.Disclosed,
-        }), new JsonSerializerOptions { WriteIndented = true });
 }
