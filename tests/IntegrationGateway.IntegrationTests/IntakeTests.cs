@@ -290,9 +290,9 @@ public sealed class IntakeTests(ITestOutputHelper output)
             replace: services =>
             {
                 // Fault injection: DUO's adapter has a bug that throws instead of returning a result.
-                var duo = services.Single(d => d.ServiceType == typeof(Adapters.IRecipientAdapter) && d.ImplementationType?.Name == "DuoAdapter");
+                var duo = services.Single(d => d.ServiceType == typeof(Adapters.IRecipientAdapter) && Equals(d.ServiceKey, "duo"));
                 services.Remove(duo);
-                services.AddScoped<Adapters.IRecipientAdapter>(_ => new ThrowingAdapter("duo", () => Interlocked.Increment(ref calls)));
+                services.AddKeyedTransient<Adapters.IRecipientAdapter>("duo", (_, _) => new ThrowingAdapter("duo", () => Interlocked.Increment(ref calls)));
             });
         var e = new SampleEventGenerator(39, TimeProvider.System).NextAbsenceReported();
 
@@ -319,20 +319,9 @@ public sealed class IntakeTests(ITestOutputHelper output)
             new Dictionary<string, string?> { ["Intake:RetryLimit"] = "2" },
             replace: services =>
             {
-                // Fault injection: a bug in the gateway itself, where the pipeline is put together for an event.
-                services.RemoveAll<Gateway.Delivery.RecipientAdapters>();
-                var resolutions = 0;
-                services.AddScoped<Gateway.Delivery.RecipientAdapters>(provider =>
-                {
-                    if (Interlocked.Increment(ref resolutions) == 1)
-                    {
-                        // The start-up check that every recipient has an adapter still passes.
-                        return new Gateway.Delivery.RecipientAdapters(provider.GetServices<Adapters.IRecipientAdapter>());
-                    }
-
-                    Interlocked.Increment(ref attempts);
-                    throw new InvalidOperationException("a bug");
-                });
+                // Fault injection: a bug in the gateway itself, on the way from an accepted event to its decisions.
+                services.RemoveAll<Gateway.Storage.ISubjectRegistry>();
+                services.AddSingleton<Gateway.Storage.ISubjectRegistry>(new BuggySubjects(() => Interlocked.Increment(ref attempts)));
             });
         var e = new SampleEventGenerator(40, TimeProvider.System).NextAbsenceReported();
 
@@ -360,6 +349,17 @@ public sealed class IntakeTests(ITestOutputHelper output)
         {
             called();
             throw new InvalidOperationException("a bug in the adapter");
+        }
+    }
+
+    sealed class BuggySubjects(Action called) : Gateway.Storage.ISubjectRegistry
+    {
+        public Task ApplyAsync(string eventType, System.Text.Json.JsonElement body, DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<Gateway.Policy.SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken)
+        {
+            called();
+            throw new InvalidOperationException("a bug");
         }
     }
 }

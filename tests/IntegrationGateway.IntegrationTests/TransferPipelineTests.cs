@@ -78,15 +78,14 @@ public sealed class TransferPipelineTests : IAsyncLifetime
 
     (TransferPipeline, TransferCounters, ParkedTransfers, RecipientRoutes) Pipeline(Agreement[] agreements, params IRecipientAdapter[] adapters)
     {
-        var counters = new TransferCounters();
         var parked = new ParkedTransfers(_database, _sealer, TimeProvider.System);
         var routes = new RecipientRoutes(_database, TimeProvider.System, NullLogger<RecipientRoutes>.Instance);
-        var engine = new PolicyEngine(agreements);
-        var pipeline = new TransferPipeline(
-            engine, new RecipientAdapters(adapters), parked, routes, _ledger, _ledgerKeys, new SubjectStates(_database, _ledgerKeys),
-            new SubjectNotices(engine, _database, _ledgerKeys, NullLogger<SubjectNotices>.Instance), counters, TimeProvider.System,
-            Options.Create(new DeliveryOptions()), NullLogger<TransferPipeline>.Instance);
-        return (pipeline, counters, parked, routes);
+        var gateway = new TestGateway
+        {
+            Store = parked, Routes = routes, Ledger = _ledger, Keys = _ledgerKeys,
+            Subjects = new SubjectStates(_database, _ledgerKeys), History = new LedgerSubjectHistory(_database),
+        };
+        return (gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(adapters)), gateway.Counters, parked, routes);
     }
 
     static Task Process(TransferPipeline pipeline, Contracts.AbsenceReported e)

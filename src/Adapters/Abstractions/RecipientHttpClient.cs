@@ -82,9 +82,7 @@ public static class RecipientHttpClient
             .ValidateOnStart();
         services.AddHttpClient<TClient, TClientImplementation>((provider, http) => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value.Apply(http))
             .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value);
-        // Transient: typed HttpClients are cheap and must not be captured by a singleton (handler rotation).
-        services.AddTransient<IRecipientAdapter, TAdapter>();
-        return services;
+        return services.AddRecipient<TAdapter>(recipient);
     }
 
     /// <summary>The shared parts: one resilience pipeline per recipient, configured from <c>Delivery</c>.</summary>

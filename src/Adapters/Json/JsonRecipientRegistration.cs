@@ -35,8 +35,8 @@ public static class JsonRecipientRegistration
         services.AddHttpClient(clientName, (provider, http) => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient).Apply(http))
             .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient));
 
-        // Transient: an HttpClient from the factory per use keeps handler rotation working.
-        services.AddTransient<IRecipientAdapter>(provider => new JsonRecipientAdapter(
+        // An HttpClient from the factory per use keeps handler rotation working.
+        services.AddRecipient(recipient, provider => new JsonRecipientAdapter(
             recipient,
             provider.GetRequiredService<IHttpClientFactory>().CreateClient(clientName),
             provider.GetRequiredService<IOptionsMonitor<JsonRecipientOptions>>().Get(recipient)));

@@ -17,18 +17,19 @@ public static class DeliveryRegistration
         services.AddJsonRecipients(configuration);
 
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddScoped<RecipientAdapters>();
-        services.AddScoped<TransferPipeline>();
+        services.AddSingleton<RecipientAdapters>();
+        services.AddSingleton<TransferSettler>();
+        services.AddSingleton<TransferPipeline>();
         services.AddSingleton<TransferCounters>();
-        services.AddHostedService<ParkedTransferScheduler>();
+        services.AddSingleton<ParkedTransferScheduler>();
+        services.AddHostedService(provider => provider.GetRequiredService<ParkedTransferScheduler>());
         return services;
     }
 
     /// <summary>Every agreement must name a recipient the gateway can deliver to; checked before the bus starts.</summary>
     public static void EnsureEveryRecipientHasAnAdapter(this IServiceProvider services)
     {
-        using var scope = services.CreateScope();
-        var known = scope.ServiceProvider.GetRequiredService<RecipientAdapters>().Recipients;
+        var known = services.GetRequiredService<RecipientAdapters>().Recipients;
         var errors = services.GetRequiredService<PolicyEngine>().Agreements
             .Where(a => !known.Contains(a.Recipient))
             .Select(a => new AgreementError(a.SourceFile, 1, "unknown-recipient",

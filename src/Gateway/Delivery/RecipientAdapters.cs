@@ -1,21 +1,29 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using IntegrationGateway.Adapters;
 
 namespace IntegrationGateway.Gateway.Delivery;
 
-/// <summary>The registered adapters by recipient id. Scoped: adapters hold typed HttpClients.</summary>
-public sealed class RecipientAdapters(IEnumerable<IRecipientAdapter> adapters)
+/// <summary>
+/// The recipient directory: every recipient registered (<see cref="RecipientRegistrations.AddRecipient{TAdapter}"/>),
+/// its adapter resolved by key when a transfer goes out. A singleton: no DI scope and no HttpClient per message,
+/// only the adapter of the recipient a transfer is for.
+/// </summary>
+public sealed class RecipientAdapters(IServiceProvider services, IEnumerable<RecipientRegistration> registrations)
 {
-    readonly Dictionary<string, IRecipientAdapter> _byRecipient = adapters.ToDictionary(a => a.Recipient, StringComparer.Ordinal);
+    readonly FrozenSet<string> _ids = registrations.Select(r => r.Id).ToFrozenSet(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, bool> _takesErasureNotices = new(StringComparer.Ordinal);
 
     public IRecipientAdapter this[string recipient] =>
-        _byRecipient.TryGetValue(recipient, out var adapter)
-            ? adapter
+        _ids.Contains(recipient)
+            ? services.GetRequiredKeyedService<IRecipientAdapter>(recipient)
             : throw new InvalidOperationException($"no adapter is registered for recipient '{recipient}'");
 
-    public IReadOnlyCollection<string> Recipients => _byRecipient.Keys;
+    public IReadOnlyCollection<string> Recipients => _ids;
 
     /// <summary>Whether the recipient's adapter takes erasure notices; false for a recipient without an adapter.</summary>
-    public bool TakesErasureNotices(string recipient) => _byRecipient.TryGetValue(recipient, out var adapter) && adapter.TakesErasureNotices;
+    public bool TakesErasureNotices(string recipient) =>
+        _ids.Contains(recipient) && _takesErasureNotices.GetOrAdd(recipient, id => this[id].TakesErasureNotices);
 }
 
 public static class RecipientAdapterCalls

@@ -104,7 +104,10 @@ public static class GatewayApp
         // The ledger writer starts after the schema and stops after the intake (hosted services stop in reverse).
         services.AddSingleton(_ => LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]));
         services.AddSingleton<LedgerWriter>();
+        services.AddSingleton<ITransferLedger>(provider => provider.GetRequiredService<LedgerWriter>());
         services.AddSingleton<SubjectStates>();
+        services.AddSingleton<ISubjectRegistry>(provider => provider.GetRequiredService<SubjectStates>());
+        services.AddSingleton<ISubjectHistory, LedgerSubjectHistory>();
         services.AddSingleton<SubjectNotices>();
         services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());
         services.AddOptions<LedgerRetentionOptions>().Bind(configuration.GetSection(LedgerRetentionOptions.Section))
@@ -112,7 +115,9 @@ public static class GatewayApp
             .ValidateOnStart();
         services.AddHostedService<LedgerRetentionService>();
         services.AddSingleton<ParkedTransfers>();
+        services.AddSingleton<ITransferStore>(provider => provider.GetRequiredService<ParkedTransfers>());
         services.AddSingleton<RecipientRoutes>();
+        services.AddSingleton<IRecipientRoutes>(provider => provider.GetRequiredService<RecipientRoutes>());
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [HealthEndpoints.ReadyTag]);
         return services;
     }

@@ -3,6 +3,7 @@ using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Sealing;
+using IntegrationGateway.Gateway.Storage;
 using IntegrationGateway.Gateway.Subjects;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
@@ -31,8 +32,8 @@ internal sealed partial class IntakeConsumer(
     IOptions<RabbitMqOptions> broker,
     IOptions<IntakeOptions> intake,
     IntakeReader reader,
-    IServiceScopeFactory scopes,
-    SubjectStates subjects,
+    TransferPipeline pipeline,
+    ISubjectRegistry subjects,
     Sealer seal,
     IntakeCounters counters,
     TimeProvider time,
@@ -203,8 +204,7 @@ internal sealed partial class IntakeConsumer(
 
     async Task PipelineAsync(IntakeVerdict verdict, bool redelivered, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<TransferPipeline>().ProcessAsync(
+        await pipeline.ProcessAsync(
             verdict.EventId!.Value, EventFacts.Of(verdict.EventType!, verdict.Event), verdict.Event, cancellationToken, redelivered);
     }
 

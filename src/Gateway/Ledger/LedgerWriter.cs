@@ -10,7 +10,7 @@ namespace IntegrationGateway.Gateway.Ledger;
 /// its entries are committed; the pipeline awaits it before the message is acknowledged. Under an advisory lock,
 /// so gateways sharing the database append to one chain: each entry carries the keyed hash of the one before.
 /// </summary>
-public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys keys, TimeProvider time, ILogger<LedgerWriter> logger) : IHostedService
+public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys keys, TimeProvider time, ILogger<LedgerWriter> logger) : IHostedService, Storage.ITransferLedger
 {
     const int MaxBatch = 1000;
 

@@ -52,7 +52,7 @@ public sealed record ParkedTransfer(
 /// Transfers that could not be delivered now, stored durably before their message is acknowledged. The idempotency
 /// key is the primary key: parking the same transfer again updates it, never duplicates it.
 /// </summary>
-public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, TimeProvider time)
+public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, TimeProvider time) : ITransferStore
 {
     public async Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {

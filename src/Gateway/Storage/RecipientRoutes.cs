@@ -6,7 +6,7 @@ namespace IntegrationGateway.Gateway.Storage;
 /// Which recipients' routes are disabled (after a 410 Gone, or by an operator), kept in PostgreSQL so it survives
 /// restarts and holds for every gateway; read through a cache refreshed every few seconds.
 /// </summary>
-public sealed partial class RecipientRoutes(NpgsqlDataSource dataSource, TimeProvider time, ILogger<RecipientRoutes> logger)
+public sealed partial class RecipientRoutes(NpgsqlDataSource dataSource, TimeProvider time, ILogger<RecipientRoutes> logger) : IRecipientRoutes
 {
     static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     volatile IReadOnlySet<string> _disabled = new HashSet<string>();

@@ -29,7 +29,7 @@ namespace IntegrationGateway.Gateway.Subjects;
 /// reason. A recipient that received only data naming no one (no identifying field allowed) gets no notice: it
 /// holds nothing to correct or erase about a person.
 /// </summary>
-public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource dataSource, LedgerKeys keys, ILogger<SubjectNotices> logger)
+public sealed partial class SubjectNotices(PolicyEngine engine, Storage.ISubjectHistory history, LedgerKeys keys, ILogger<SubjectNotices> logger)
 {
     const string Rectified = nameof(PersonalDataRectified);
     const string Erasure = nameof(ErasureRequested);
@@ -66,7 +66,7 @@ public sealed partial class SubjectNotices(PolicyEngine engine, NpgsqlDataSource
         // What this sender disclosed to each recipient under each agreement: a sender tells the recipients of its own
         // transfers (another institution's are its own to tell), and only the recipient that had the data.
         var received = new Dictionary<(string Agreement, string Recipient), SortedSet<string>>();
-        foreach (var transfer in await SubjectReport.ForAsync(dataSource, pseudonyms, cancellationToken).ConfigureAwait(false))
+        foreach (var transfer in await history.TransfersAsync(pseudonyms, cancellationToken).ConfigureAwait(false))
         {
             if (transfer.Sender != facts.InstitutionId)
             {

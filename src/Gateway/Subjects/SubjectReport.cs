@@ -39,3 +39,10 @@ public static class SubjectReport
         return transfers;
     }
 }
+
+/// <summary>The ledger's answer as the notices ask it: who received the subject's data.</summary>
+public sealed class LedgerSubjectHistory(NpgsqlDataSource dataSource) : Storage.ISubjectHistory
+{
+    public Task<IReadOnlyList<SubjectTransfer>> TransfersAsync(IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken) =>
+        SubjectReport.ForAsync(dataSource, pseudonyms, cancellationToken);
+}

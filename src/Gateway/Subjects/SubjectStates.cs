@@ -11,7 +11,7 @@ namespace IntegrationGateway.Gateway.Subjects;
 /// (one per key the event names them by: BSN, rijksregisternummer, sender and local id), never an identifier. The
 /// policy engine reads it for every event, merged over every key the event names, toward stopping.
 /// </summary>
-public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys)
+public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) : Storage.ISubjectRegistry
 {
     /// <summary>Applies a data-subject event; a consent change only when it is not older than what is stored for that purpose.</summary>
     public async Task ApplyAsync(string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken)

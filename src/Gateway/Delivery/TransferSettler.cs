@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using IntegrationGateway.Adapters;
+using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Storage;
+using IntegrationGateway.Gateway.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationGateway.Gateway.Delivery;
+
+/// <summary>One attempt at a transfer: the first (from the pipeline) or a later one (a parked transfer, under a lease).</summary>
+/// <param name="Transfer">What goes out, with its idempotency key.</param>
+/// <param name="Recipient">Whose adapter sends it.</param>
+/// <param name="Context">The decision it was made under, as the ledger repeats it.</param>
+/// <param name="AttemptsBefore">Delivery rounds before this one (0 on the first).</param>
+/// <param name="Lease">The scheduler's claim on the parked row; null on the first attempt.</param>
+/// <param name="Redelivered">The broker delivered the event before: a first attempt may find a parked row of its own.</param>
+public sealed record TransferAttempt(OutboundTransfer Transfer, string Recipient, DecisionContext Context, int AttemptsBefore = 0, Guid? Lease = null, bool Redelivered = false)
+{
+    public bool IsLater => Lease is not null;
+
+    public static TransferAttempt Of(ParkedTransfer parked) => new(parked.Transfer, parked.Recipient, parked.Context, parked.Attempts, parked.LeaseId);
+}
+
+/// <summary>How an attempt ended, as the ledger records it and the scheduler acts on it.</summary>
+/// <param name="Outcome">What the counters and the metrics call it.</param>
+/// <param name="Recorded">The ledger's word: <c>delivered</c>, <c>rejected</c>, <c>held</c>, <c>parked</c>, <c>blocked</c>.</param>
+/// <param name="Result">The adapter's result; null when nothing was sent.</param>
+/// <param name="Took">The attempt's duration; null when nothing was sent.</param>
+/// <param name="RecipientFailing">The recipient fails or is gone: the rest of its batch is not worth trying now.</param>
+/// <param name="NextAttemptAt">When it is due again, when it stays parked.</param>
+public sealed record Settlement(TransferOutcome Outcome, string Recorded, DeliveryResult? Result, TimeSpan? Took, bool RecipientFailing, DateTimeOffset NextAttemptAt)
+{
+    /// <summary>This attempt's facts on a ledger entry: outcome, hash of the bytes sent, attempts, status, receipt, duration.</summary>
+    public LedgerEntry ApplyTo(LedgerEntry entry, TransferAttempt attempt) => entry with
+    {
+        Outcome = Recorded,
+        PayloadSha256 = Result?.SentSha256,
+        IdempotencyKey = attempt.Transfer.IdempotencyKey,
+        Attempts = attempt.AttemptsBefore + (Result is null ? 0 : 1),
+        StatusCode = Result?.StatusCode,
+        Receipt = Result?.Receipt,
+        DurationMs = Took is { } took ? LedgerEntry.Milliseconds(took) : null,
+        TraceId = Activity.Current?.TraceId.ToString(),
+    };
+}
+
+/// <summary>
+/// The one home of "what does a delivery result mean": it makes the attempt (one span, one adapter call, timed and
+/// counted), then parks, updates, removes, or disables the recipient's route, and writes a later attempt's outcome to
+/// the ledger before its row changes, so the evidence never lags the store. The pipeline (first attempts, whose
+/// outcomes go into its decision entries) and the scheduler (parked transfers) both settle through it.
+/// </summary>
+public sealed partial class TransferSettler(
+    ITransferStore store,
+    IRecipientRoutes routes,
+    ITransferLedger ledger,
+    TransferCounters counters,
+    TimeProvider time,
+    IOptions<DeliveryOptions> options,
+    ILogger<TransferSettler> logger)
+{
+    /// <summary>The one status→outcome map: what the counters count and the ledger records for each adapter status.</summary>
+    public static (TransferOutcome Outcome, string Recorded) Meaning(DeliveryStatus status) => status switch
+    {
+        DeliveryStatus.Delivered => (TransferOutcome.Delivered, "delivered"),
+        DeliveryStatus.Rejected => (TransferOutcome.Failed, "rejected"),
+        DeliveryStatus.Gone => (TransferOutcome.Parked, "held"),
+        _ => (TransferOutcome.Parked, "parked"),
+    };
+
+    /// <summary>One delivery through the recipient's adapter, settled. A first attempt to a disabled route is held, not sent.</summary>
+    public async Task<Settlement> DeliverAsync(TransferAttempt attempt, IRecipientAdapter adapter, CancellationToken cancellationToken)
+    {
+        var transfer = attempt.Transfer;
+        // A later attempt gets a trace of its own (the event's closed when its message was acknowledged); the ledger links both.
+        using var span = GatewayTelemetry.Source.StartActivity(
+            (attempt.IsLater ? "deliver parked " : "deliver ") + attempt.Recipient, ActivityKind.Internal, default(ActivityContext), [
+                new(GatewayTelemetry.Tags.Agreement, transfer.AgreementId), new(GatewayTelemetry.Tags.Recipient, attempt.Recipient),
+                new(GatewayTelemetry.Tags.EventId, transfer.EventId.ToString("D"))]);
+        if (!attempt.IsLater && (await routes.DisabledAsync(cancellationToken).ConfigureAwait(false)).Contains(attempt.Recipient))
+        {
+            await store.ParkAsync(Parked(attempt, ParkedState.RecipientDisabled, 0, null, "the recipient's route is disabled", time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            span?.SetTag(GatewayTelemetry.Tags.Outcome, "held");
+            return new Settlement(TransferOutcome.Parked, "held", null, null, RecipientFailing: true, time.GetUtcNow());
+        }
+
+        var started = time.GetTimestamp();
+        var result = await adapter.DeliverOrFailAsync(transfer, cancellationToken).ConfigureAwait(false);
+        var took = time.GetElapsedTime(started);
+        var settlement = await SettleAsync(attempt, result, took, cancellationToken).ConfigureAwait(false);
+        counters.Delivered(attempt.Recipient, settlement.Outcome, took);
+        span?.SetTag(GatewayTelemetry.Tags.Outcome, settlement.Recorded).SetTag(GatewayTelemetry.Tags.StatusCode, result.StatusCode);
+        if (settlement.Outcome is TransferOutcome.Failed or TransferOutcome.Parked)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, settlement.Recorded);
+        }
+
+        return settlement;
+    }
+
+    /// <summary>A parked transfer decided again and denied: recorded as blocked, and it leaves the store unsent.</summary>
+    public async Task BlockAsync(TransferAttempt attempt, IReadOnlyList<string> reasons, CancellationToken cancellationToken)
+    {
+        var settlement = new Settlement(TransferOutcome.Blocked, "blocked", null, null, RecipientFailing: false, time.GetUtcNow());
+        await ledger.AppendAsync([settlement.ApplyTo(OutcomeEntry(attempt), attempt) with { Reasons = reasons }], cancellationToken).ConfigureAwait(false);
+        await store.RemoveAsync(attempt.Transfer.IdempotencyKey, cancellationToken, attempt.Lease).ConfigureAwait(false);
+        counters.SettledLater(attempt.Recipient, TransferOutcome.Blocked);
+        LogBlockedLater(attempt.Transfer.EventId, attempt.Transfer.AgreementId, attempt.Recipient, string.Join(',', reasons));
+    }
+
+    /// <summary>A parked transfer that cannot be sent at all (its recipient has no adapter any more): kept as rejected for an operator.</summary>
+    public Task<Settlement> RefuseAsync(TransferAttempt attempt, string problem, CancellationToken cancellationToken) =>
+        SettleAsync(attempt, new DeliveryResult(DeliveryStatus.Rejected, null, null, problem), took: null, cancellationToken);
+
+    async Task<Settlement> SettleAsync(TransferAttempt attempt, DeliveryResult result, TimeSpan? took, CancellationToken cancellationToken)
+    {
+        var transfer = attempt.Transfer;
+        var (outcome, recorded) = Meaning(result.Status);
+        var now = time.GetUtcNow();
+        var next = result.Status == DeliveryStatus.Transient ? now + options.Value.ParkedBackoff(attempt.AttemptsBefore + 1, result.RetryAfter) : now;
+        var settlement = new Settlement(outcome, recorded, result, took, RecipientFailing: result.Status is DeliveryStatus.Transient or DeliveryStatus.Gone, next);
+        if (attempt.IsLater)
+        {
+            // Every later attempt is in the ledger, the failed ones too, before its row changes: operators see each try.
+            await ledger.AppendAsync([settlement.ApplyTo(OutcomeEntry(attempt), attempt)], cancellationToken).ConfigureAwait(false);
+        }
+
+        switch (result.Status)
+        {
+            case DeliveryStatus.Delivered:
+                if (attempt.IsLater || attempt.Redelivered)
+                {
+                    // A later attempt, or a redelivered message whose earlier delivery may have parked it: no further try.
+                    await store.RemoveAsync(transfer.IdempotencyKey, cancellationToken, attempt.Lease).ConfigureAwait(false);
+                }
+
+                LogDelivered(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.StatusCode, attempt.AttemptsBefore + 1);
+                break;
+            case DeliveryStatus.Rejected:
+                LogRejected(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.Problem);
+                await KeepAsync(attempt, ParkedState.Rejected, result, now, cancellationToken).ConfigureAwait(false);
+                break;
+            case DeliveryStatus.Gone:
+                await routes.DisableAsync(attempt.Recipient, result.Problem ?? "410 Gone", cancellationToken).ConfigureAwait(false);
+                await KeepAsync(attempt, ParkedState.RecipientDisabled, result, now, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                LogParked(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.Problem, (next - now).TotalSeconds, attempt.AttemptsBefore + 1);
+                await KeepAsync(attempt, ParkedState.Waiting, result, next, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+
+        if (attempt.IsLater && outcome is TransferOutcome.Delivered or TransferOutcome.Failed)
+        {
+            counters.SettledLater(attempt.Recipient, outcome);
+        }
+
+        return settlement;
+    }
+
+    /// <summary>Parks a first attempt (rounds count from 1); updates a later one's row under its lease.</summary>
+    Task KeepAsync(TransferAttempt attempt, string state, DeliveryResult result, DateTimeOffset next, CancellationToken cancellationToken) =>
+        attempt.Lease is { } lease
+            ? store.UpdateAsync(attempt.Transfer.IdempotencyKey, state, next, result.StatusCode, result.Problem, lease, cancellationToken)
+            : store.ParkAsync(Parked(attempt, state, 1, result.StatusCode, result.Problem, next), cancellationToken);
+
+    ParkedTransfer Parked(TransferAttempt attempt, string state, int rounds, int? status, string? problem, DateTimeOffset next) =>
+        new(attempt.Transfer, attempt.Recipient, state, rounds, next, status, problem) { Context = attempt.Context };
+
+    /// <summary>The ledger's line for a later outcome: the decision's context; <see cref="Settlement.ApplyTo"/> adds this attempt's facts.</summary>
+    static LedgerEntry OutcomeEntry(TransferAttempt attempt) => new()
+    {
+        Kind = LedgerKinds.Outcome,
+        EventId = attempt.Transfer.EventId,
+        EventType = attempt.Transfer.EventType,
+        Sender = attempt.Context.Sender,
+        AgreementId = attempt.Transfer.AgreementId,
+        AgreementVersion = attempt.Context.AgreementVersion,
+        Recipient = attempt.Recipient,
+        LegalBasis = attempt.Context.LegalBasis,
+        Outcome = "",
+        Reasons = [],
+        SubjectPseudonyms = attempt.Context.SubjectPseudonyms,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: delivered to {Recipient} under {AgreementId} ({StatusCode}, attempt {Attempt})")]
+    partial void LogDelivered(Guid eventId, string agreementId, string recipient, int? statusCode, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: {Recipient} rejected the transfer under {AgreementId}: {Problem}; kept as rejected for an operator")]
+    partial void LogRejected(Guid eventId, string agreementId, string recipient, string? problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: transfer to {Recipient} under {AgreementId} parked ({Problem}, attempt {Attempt}); next try in {DelaySeconds:0} s")]
+    partial void LogParked(Guid eventId, string agreementId, string recipient, string? problem, double delaySeconds, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: parked transfer to {Recipient} under {AgreementId} decided again and blocked ({Reasons}); not sent")]
+    partial void LogBlockedLater(Guid eventId, string agreementId, string recipient, string reasons);
+}

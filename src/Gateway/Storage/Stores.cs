@@ -1,0 +1,59 @@
+using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Policy;
+
+namespace IntegrationGateway.Gateway.Storage;
+
+// The small interfaces the intake handler, the pipeline, the settler and the scheduler see of their storage. The
+// gateway binds them to PostgreSQL; the component tests to in-memory stores, so that tier runs with no database.
+
+/// <summary>Transfers that could not be delivered now, kept durably until they are (<see cref="ParkedTransfers"/>).</summary>
+public interface ITransferStore
+{
+    /// <summary>Parks a transfer, or updates the one of the same idempotency key: never two rows for one transfer.</summary>
+    Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken);
+
+    /// <summary>Takes up to <paramref name="limit"/> due transfers under a new lease, skipping disabled recipients.</summary>
+    Task<IReadOnlyList<ParkedTransfer>> ClaimDueAsync(int limit, TimeSpan lease, IReadOnlyCollection<string> disabledRecipients, CancellationToken cancellationToken);
+
+    /// <summary>Delivered or decided against: it leaves the store (only while <paramref name="lease"/> is still its own, when given).</summary>
+    Task RemoveAsync(string idempotencyKey, CancellationToken cancellationToken, Guid? lease = null);
+
+    /// <summary>After an attempt that did not deliver: the new state and when to try next, while the lease is still its own.</summary>
+    Task UpdateAsync(string idempotencyKey, string state, DateTimeOffset nextAttemptAt, int? status, string? problem, Guid lease, CancellationToken cancellationToken);
+
+    /// <summary>Claimed transfers not tried (their recipient fails): due again at <paramref name="nextAttemptAt"/>.</summary>
+    Task GiveBackAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken);
+}
+
+/// <summary>Which recipients' routes are disabled (<see cref="RecipientRoutes"/>).</summary>
+public interface IRecipientRoutes
+{
+    Task<IReadOnlySet<string>> DisabledAsync(CancellationToken cancellationToken);
+
+    /// <summary>Disables the route and raises the alert.</summary>
+    Task DisableAsync(string recipient, string reason, CancellationToken cancellationToken);
+
+    Task<bool> EnableAsync(string recipient, CancellationToken cancellationToken);
+}
+
+/// <summary>The ledger as the hot path writes it: entries durably committed, chained, when the task completes (<see cref="LedgerWriter"/>).</summary>
+public interface ITransferLedger
+{
+    Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
+}
+
+/// <summary>What subjects said (consent, objection, erasure), by pseudonym (<see cref="Subjects.SubjectStates"/>).</summary>
+public interface ISubjectRegistry
+{
+    /// <summary>Applies a data-subject event (<c>ConsentChanged</c>, <c>ObjectionLodged</c>, <c>ErasureRequested</c>).</summary>
+    Task ApplyAsync(string eventType, System.Text.Json.JsonElement body, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The subject known by these pseudonyms, merged toward stopping; unknown when nothing was said.</summary>
+    Task<SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken);
+}
+
+/// <summary>Who received a subject's data, from the ledger (<see cref="Subjects.SubjectReport"/>): what notices are owed to.</summary>
+public interface ISubjectHistory
+{
+    Task<IReadOnlyList<Subjects.SubjectTransfer>> TransfersAsync(IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken);
+}

@@ -1,0 +1,50 @@
+using IntegrationGateway.Adapters;
+using IntegrationGateway.Gateway.Delivery;
+using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Storage;
+using IntegrationGateway.Gateway.Subjects;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationGateway.Tests;
+
+/// <summary>
+/// The delivery path put together by hand over whichever stores a test gives it: in-memory ones in the component
+/// tier, PostgreSQL in the integration tier. One place that knows the constructors.
+/// </summary>
+internal sealed class TestGateway
+{
+    public required ITransferStore Store { get; init; }
+    public required IRecipientRoutes Routes { get; init; }
+    public required ITransferLedger Ledger { get; init; }
+    public required ISubjectRegistry Subjects { get; init; }
+    public required ISubjectHistory History { get; init; }
+    public required LedgerKeys Keys { get; init; }
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+    public DeliveryOptions Delivery { get; init; } = new();
+    public TransferCounters Counters { get; } = new();
+
+    /// <summary>A recipient directory holding exactly these adapters, keyed by their recipient ids.</summary>
+    public static RecipientAdapters Adapters(params IRecipientAdapter[] adapters)
+    {
+        var services = new ServiceCollection();
+        foreach (var adapter in adapters)
+        {
+            services.AddRecipient(adapter.Recipient, _ => adapter);
+        }
+
+        var provider = services.BuildServiceProvider();
+        return new RecipientAdapters(provider, provider.GetServices<RecipientRegistration>());
+    }
+
+    public TransferSettler Settler() => new(Store, Routes, Ledger, Counters, Time, Options.Create(Delivery), NullLogger<TransferSettler>.Instance);
+
+    public TransferPipeline Pipeline(PolicyEngine engine, RecipientAdapters adapters) => new(
+        engine, adapters, Settler(), Ledger, Keys, Subjects, new SubjectNotices(engine, History, Keys, NullLogger<SubjectNotices>.Instance),
+        Counters, Time, NullLogger<TransferPipeline>.Instance);
+
+    public ParkedTransferScheduler Scheduler(PolicyEngine engine, RecipientAdapters adapters) => new(
+        adapters, engine, Subjects, Store, Routes, Settler(), Time, Options.Create(Delivery), NullLogger<ParkedTransferScheduler>.Instance);
+}
