@@ -307,7 +307,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Single(officer);
         Assert.Equal(1, parked);
         Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QuarantineQueue));
-        Assert.True(gateway.Services.GetRequiredService<IntakeConsumer>().IsConsuming);
+        Assert.True(gateway.Services.GetRequiredService<IntakeTransport>().IsConsuming);
     }
 
     [Fact]
@@ -338,7 +338,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Equal("processing", quarantined.Headers["x-quarantine-rule"]);
         Assert.Equal(e.EventId.ToString("D"), quarantined.MessageId);
         Assert.Equal(3, attempts); // the first and two retries
-        Assert.True(gateway.Services.GetRequiredService<IntakeConsumer>().IsConsuming);
+        Assert.True(gateway.Services.GetRequiredService<IntakeTransport>().IsConsuming);
     }
 
     sealed class ThrowingAdapter(string recipient, Action called) : Adapters.IRecipientAdapter

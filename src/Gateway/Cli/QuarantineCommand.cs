@@ -84,7 +84,7 @@ internal static class QuarantineCommand
                 republished++;
             }
 
-            await output.WriteLineAsync($"Republished {republished} of {chosen.Count} selected message(s) to '{IntakeTopology.ExchangeName(session.Intake)}'; {messages.Count - republished} left in {session.Queue}.");
+            await output.WriteLineAsync($"Republished {republished} of {chosen.Count} selected message(s) to '{session.IntakeExchange}'; {messages.Count - republished} left in {session.Queue}.");
             return republished == chosen.Count ? ExitCodes.Ok : ExitCodes.Failed;
         }, cancellationToken));
         return command;
@@ -126,17 +126,21 @@ internal static class QuarantineCommand
         return command;
     }
 
-    static bool Matches(QuarantineSession.Message m, string? rule, Guid? eventId) =>
+    static bool Matches(QuarantinedMessage m, string? rule, Guid? eventId) =>
         (rule is null || m.Rule == rule) && (eventId is null || m.EventId == eventId.Value.ToString("D"));
 
-    static async Task<int> WithQueueAsync(ParseResult parse, Func<QuarantineSession, TextWriter, Task<int>> action, CancellationToken cancellationToken)
+    static async Task<int> WithQueueAsync(ParseResult parse, Func<Quarantine, TextWriter, Task<int>> action, CancellationToken cancellationToken)
     {
         var (configuration, broker, intake) = CliSettings.Load(parse.UnmatchedTokens);
         var error = parse.InvocationConfiguration.Error;
         try
         {
-            await using var session = await QuarantineSession.OpenAsync(broker, intake, Sealer.FromBase64(configuration[Sealer.ConfigurationKey]), cancellationToken);
-            return await action(session, parse.InvocationConfiguration.Output);
+            // Every message is held unacknowledged while the verb runs: what it does not republish goes back, in order,
+            // when the channel closes.
+            await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-quarantine").CreateConnectionAsync(cancellationToken);
+            await using var channel = await Quarantine.ConfirmingChannelAsync(connection, cancellationToken);
+            var quarantine = new Quarantine(channel, intake, Sealer.FromBase64(configuration[Sealer.ConfigurationKey]), TimeProvider.System);
+            return await action(quarantine, parse.InvocationConfiguration.Output);
         }
         catch (BrokerUnreachableException ex)
         {
@@ -153,82 +157,5 @@ internal static class QuarantineCommand
             await error.WriteLineAsync("A quarantined message does not open with Sealing:Key: it was sealed under another key (see its x-sealed header).");
             return ExitCodes.Failed;
         }
-    }
-}
-
-/// <summary>
-/// The quarantine queue, read with every message held unacknowledged: what is not republished goes back to the
-/// queue, in order, when the session ends.
-/// </summary>
-internal sealed class QuarantineSession : IAsyncDisposable
-{
-    readonly IConnection _connection;
-    readonly IChannel _channel;
-
-    QuarantineSession(IConnection connection, IChannel channel, IntakeOptions intake, Sealer seal)
-    {
-        _connection = connection;
-        _channel = channel;
-        Intake = intake;
-        Seal = seal;
-    }
-
-    public sealed record Message(ulong DeliveryTag, string? EventId, string? EventType, string Rule, string Reasons, string? QuarantinedAt, bool MassTransitEnvelope, byte[] Sealed);
-
-    public IntakeOptions Intake { get; }
-
-    public Sealer Seal { get; }
-
-    public string Queue => IntakeTopology.QuarantineQueue(Intake);
-
-    public static async Task<QuarantineSession> OpenAsync(RabbitMqOptions broker, IntakeOptions intake, Sealer seal, CancellationToken cancellationToken)
-    {
-        var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-quarantine").CreateConnectionAsync(cancellationToken);
-        var channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
-        return new QuarantineSession(connection, channel, intake, seal);
-    }
-
-    public async Task<List<Message>> PeekAsync(CancellationToken cancellationToken)
-    {
-        var messages = new List<Message>();
-        while (await _channel.BasicGetAsync(Queue, autoAck: false, cancellationToken) is { } got)
-        {
-            var headers = got.BasicProperties.Headers ?? new Dictionary<string, object?>();
-            string? Header(string name) => headers.TryGetValue(name, out var value) && value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null;
-            messages.Add(new Message(
-                got.DeliveryTag,
-                got.BasicProperties.MessageId,
-                Header("x-event-type"),
-                Header("x-quarantine-rule") ?? "?",
-                Header("x-quarantine-reasons") ?? "?",
-                Header("x-quarantined-at"),
-                Header("x-original-envelope") == "masstransit",
-                got.Body.ToArray()));
-        }
-
-        return messages;
-    }
-
-    /// <summary>Back to the intake exchange as it was sent (envelope and all), confirmed; then off the quarantine.</summary>
-    public async Task RepublishAsync(Message message, string eventType, CancellationToken cancellationToken)
-    {
-        var properties = new BasicProperties
-        {
-            Persistent = true,
-            ContentType = message.MassTransitEnvelope ? IntakeReader.MassTransitContentType : "application/json",
-            Type = eventType,
-            MessageId = message.EventId,
-            Headers = new Dictionary<string, object?> { ["x-republished-from-quarantine"] = message.QuarantinedAt ?? "" },
-        };
-        await _channel.BasicPublishAsync(IntakeTopology.ExchangeName(Intake), "", mandatory: true, properties, Seal.Open(message.Sealed), cancellationToken);
-        await _channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        // Closing the channel hands every message not acknowledged back to the queue.
-        await _channel.DisposeAsync();
-        await _connection.DisposeAsync();
     }
 }

@@ -37,7 +37,7 @@ internal static class TopologyCommand
 
             await parse.InvocationConfiguration.Output.WriteLineAsync(
                 $"Declared at {broker.Address}: exchange and queue '{intake.QueueName}', {EventCatalogueCount} contract exchanges bound to it, " +
-                $"'{IntakeTopology.QuarantineQueue(intake)}', '{IntakeTopology.SubjectRightsQueue(intake)}'.");
+                $"'{IntakeTopology.QuarantineQueue(intake)}'.");
             return ExitCodes.Ok;
         });
         topology.Subcommands.Add(declare);

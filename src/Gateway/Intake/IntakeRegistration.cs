@@ -8,7 +8,7 @@ namespace IntegrationGateway.Gateway.Intake;
 
 public static class IntakeRegistration
 {
-    /// <summary>The intake: its topology, reader, quarantine seal, counters, consumer, and the <c>rabbitmq</c> readiness check.</summary>
+    /// <summary>The intake: reader, handler (broker-free), counters, the RabbitMQ transport, and the <c>rabbitmq</c> readiness check.</summary>
     public static IServiceCollection AddGatewayIntake(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RabbitMqOptions>().Bind(configuration.GetSection(RabbitMqOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -16,15 +16,16 @@ public static class IntakeRegistration
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<IntakeOptions>>().Value.MaxMessageBytes));
         services.AddSingleton<IntakeReader>();
         services.AddSingleton<IntakeCounters>();
-        services.AddSingleton<IntakeConsumer>();
-        services.AddHostedService(sp => sp.GetRequiredService<IntakeConsumer>());
+        services.AddSingleton<IntakeHandler>();
+        services.AddSingleton<IntakeTransport>();
+        services.AddHostedService(sp => sp.GetRequiredService<IntakeTransport>());
         services.AddHealthChecks().AddCheck<RabbitMqHealthCheck>("rabbitmq", tags: [HealthEndpoints.ReadyTag]);
         return services;
     }
 }
 
 /// <summary>Ready while the intake is connected and consuming; the description names the broker, never the password.</summary>
-internal sealed class RabbitMqHealthCheck(IntakeConsumer consumer, IOptions<RabbitMqOptions> broker) : IHealthCheck
+internal sealed class RabbitMqHealthCheck(IntakeTransport consumer, IOptions<RabbitMqOptions> broker) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(consumer.IsConsuming

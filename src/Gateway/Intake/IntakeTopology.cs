@@ -11,8 +11,7 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <item>the intake exchange (fanout, named as the queue) bound to the intake queue (quorum): raw JSON goes here;</item>
 /// <item>one fanout exchange per event contract, <c>IntegrationGateway.Contracts:&lt;EventType&gt;</c>, bound to the
 /// intake exchange: where MassTransit publishes a record;</item>
-/// <item><c>&lt;queue&gt;.quarantine</c>: refused messages, sealed, with the reasons in headers;</item>
-/// <item><c>&lt;queue&gt;.subject-rights</c>: where earlier versions held rectifications and erasures; the intake drains it.</item>
+/// <item><c>&lt;queue&gt;.quarantine</c>: refused messages, sealed, with the reasons in headers.</item>
 /// </list>
 /// </summary>
 public static class IntakeTopology
@@ -22,8 +21,6 @@ public static class IntakeTopology
     public static string ExchangeName(IntakeOptions intake) => intake.QueueName;
 
     public static string QuarantineQueue(IntakeOptions intake) => intake.QueueName + ".quarantine";
-
-    public static string SubjectRightsQueue(IntakeOptions intake) => intake.QueueName + ".subject-rights";
 
     /// <summary>The exchange MassTransit publishes a message type to: its namespace, ':' and its name.</summary>
     public static string ContractExchange(string eventType) => $"{ContractsNamespace}:{eventType}";
@@ -37,14 +34,10 @@ public static class IntakeTopology
         await DeclareQueueAsync(channel, intake.QueueName, cancellationToken);
         await channel.QueueBindAsync(intake.QueueName, exchange, routingKey: "", cancellationToken: cancellationToken);
         await DeclareQueueAsync(channel, QuarantineQueue(intake), cancellationToken);
-        await DeclareQueueAsync(channel, SubjectRightsQueue(intake), cancellationToken);
 
         foreach (var eventType in EventCatalogue.Default.Types.Keys)
         {
-            // Earlier versions bound the data-subject exchanges straight to the hold queue, unvalidated; those events
-            // now come through the intake like any other. Unbinding what is not bound is a no-op.
             await channel.ExchangeDeclareAsync(ContractExchange(eventType), ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-            await channel.QueueUnbindAsync(SubjectRightsQueue(intake), ContractExchange(eventType), routingKey: "", cancellationToken: cancellationToken);
 
             // Declared (above) as MassTransit declares a message type's exchange, so either side may come first.
             await channel.ExchangeBindAsync(exchange, ContractExchange(eventType), routingKey: "", cancellationToken: cancellationToken);

@@ -20,3 +20,31 @@ public static class RabbitMqConnections
         RequestedHeartbeat = TimeSpan.FromSeconds(30),
     };
 }
+
+public static partial class RabbitMqConnect
+{
+    /// <summary>
+    /// Retries until the broker answers or <see cref="RabbitMqOptions.StartTimeout"/> has passed: a broker started
+    /// alongside the gateway gets time to come up.
+    /// </summary>
+    public static async Task<IConnection> ConnectAsync(RabbitMqOptions options, string clientName, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        var factory = RabbitMqConnections.Factory(options, clientName);
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return await factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RabbitMQ.Client.Exceptions.BrokerUnreachableException ex) when (time.GetElapsedTime(started) + TimeSpan.FromSeconds(1) < options.StartTimeout)
+            {
+                LogBrokerNotYetReachable(logger, options.Address, ex.InnerException?.Message ?? ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "RabbitMQ at {Broker} not reachable yet ({Problem}); trying again")]
+    static partial void LogBrokerNotYetReachable(ILogger logger, string broker, string problem);
+}

@@ -220,7 +220,7 @@ internal sealed class TestBed : IAsyncDisposable
         // The test's queues and its intake exchange go; the shared contract exchanges stay.
         await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync();
-        foreach (var name in new[] { QueueName, QuarantineQueue, QueueName + ".subject-rights" })
+        foreach (var name in new[] { QueueName, QuarantineQueue })
         {
             await channel.QueueDeleteAsync(name);
             await channel.ExchangeDeleteAsync(name);

@@ -1,0 +1,26 @@
+namespace IntegrationGateway.Gateway.Intake;
+
+/// <summary>The intake's log lines: ids, types, rules and places, never a value from a message.</summary>
+static partial class IntakeLog
+{
+    [LoggerMessage(Level = LogLevel.Error, Message = "Event {EventId}: processing failed on attempt {Attempt} with {ExceptionType} at {StackTrace}")]
+    public static partial void LogProcessingFailed(this ILogger logger, Guid eventId, int attempt, string exceptionType, string? stackTrace);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reading a message failed with {ExceptionType} at {StackTrace}; quarantined as 'processing'")]
+    public static partial void LogReadFailed(this ILogger logger, string exceptionType, string? stackTrace);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consuming {Queue} at {Broker}, {Concurrency} at a time")]
+    public static partial void LogConsuming(this ILogger logger, string queue, string broker, int concurrency);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quarantined a message ({EventType}, event {EventId}): {Reasons}")]
+    public static partial void LogQuarantined(this ILogger logger, string eventType, Guid? eventId, string reasons);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A message is kept and tried again in {DelaySeconds:0.#} s: {Problem} (the database or the broker is away; not the message's fault)")]
+    public static partial void LogKeptForRetry(this ILogger logger, string problem, double delaySeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {DeliveryTag} could not be settled: its channel closed; the broker will deliver it again")]
+    public static partial void LogSettleLost(this ILogger logger, ulong deliveryTag);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped consuming {Queue}")]
+    public static partial void LogStopped(this ILogger logger, string queue);
+}
