@@ -5,6 +5,7 @@ using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Gateway.Storage;
 using IntegrationGateway.Gateway.Subjects;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -26,6 +27,9 @@ internal sealed class TestGateway
     public DeliveryOptions Delivery { get; init; } = new();
     public TransferCounters Counters { get; } = new();
 
+    /// <summary>Where the parts log; nowhere unless a test wants to read the lines.</summary>
+    public ILoggerFactory Loggers { get; init; } = NullLoggerFactory.Instance;
+
     /// <summary>A recipient directory holding exactly these adapters, keyed by their recipient ids.</summary>
     public static RecipientAdapters Adapters(params IRecipientAdapter[] adapters)
     {
@@ -39,12 +43,12 @@ internal sealed class TestGateway
         return new RecipientAdapters(provider, provider.GetServices<RecipientRegistration>());
     }
 
-    public TransferSettler Settler() => new(Store, Routes, Ledger, Counters, Time, Options.Create(Delivery), NullLogger<TransferSettler>.Instance);
+    public TransferSettler Settler() => new(Store, Routes, Ledger, Counters, Time, Options.Create(Delivery), Loggers.CreateLogger<TransferSettler>());
 
     public TransferPipeline Pipeline(PolicyEngine engine, RecipientAdapters adapters) => new(
-        engine, adapters, Settler(), Ledger, Keys, Subjects, new SubjectNotices(engine, History, Keys, NullLogger<SubjectNotices>.Instance),
-        Counters, Time, NullLogger<TransferPipeline>.Instance);
+        engine, adapters, Settler(), Ledger, Keys, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()),
+        Counters, Time, Loggers.CreateLogger<TransferPipeline>());
 
     public ParkedTransferScheduler Scheduler(PolicyEngine engine, RecipientAdapters adapters) => new(
-        adapters, engine, Subjects, Store, Routes, Settler(), Time, Options.Create(Delivery), NullLogger<ParkedTransferScheduler>.Instance);
+        adapters, engine, Subjects, Store, Routes, Settler(), Time, Options.Create(Delivery), Loggers.CreateLogger<ParkedTransferScheduler>());
 }

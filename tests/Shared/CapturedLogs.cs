@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace IntegrationGateway.IntegrationTests.Infrastructure;
+namespace IntegrationGateway.Testing;
 
 /// <summary>Every log line an in-process gateway writes, formatted as a sink would write it, exception included.</summary>
 internal sealed class CapturedLogs : ILoggerProvider

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace IntegrationGateway.IntegrationTests.Infrastructure;
+namespace IntegrationGateway.Testing;
 
 /// <summary>What a leak scan looks for in an event: the names, identifiers, contact details and addresses of the subject and guardians.</summary>
 internal static class PersonalValues

@@ -1,0 +1,139 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.Gateway.Hosting;
+using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+
+namespace IntegrationGateway.Tests.Component;
+
+/// <summary>
+/// The intake's decisions with no broker: the handler, the shipped agreements, the pipeline on in-memory stores and
+/// recipients that accept everything. The same 10,000-message corpus the integration tier sends through RabbitMQ.
+/// </summary>
+[Trait("Tier", "Component")]
+public class IntakeHandlerTests(ITestOutputHelper output) : IDisposable
+{
+    readonly ComponentBed _bed = new();
+    readonly CapturedLogs _logs = new();
+    ILoggerFactory? _loggers;
+
+    public void Dispose() => _loggers?.Dispose();
+
+    IntakeHandler Handler(TimeProvider time, ISubjectRegistry? subjects = null, int retryLimit = 3)
+    {
+        var agreements = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements;
+        var recipients = agreements.Select(a => a.Recipient).Distinct().Select(r => new ScriptedRecipient(r, ScriptedRecipient.Answer(201))).ToArray();
+        var loggers = _loggers = LoggerFactory.Create(b => b.AddProvider(_logs).SetMinimumLevel(LogLevel.Trace));
+        var gateway = new TestGateway { Store = _bed.Store, Routes = _bed.Routes, Ledger = _bed.Ledger, Subjects = subjects ?? _bed.Subjects, History = _bed.Ledger, Keys = _bed.Keys, Time = time, Loggers = loggers };
+        var intake = Options.Create(new IntakeOptions { RetryLimit = retryLimit });
+        return new IntakeHandler(
+            new IntakeReader(new EventValidator(time)), subjects ?? _bed.Subjects, gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(recipients)),
+            Counters, time, intake, new Logger<IntakeHandler>(loggers));
+    }
+
+    IntakeCounters Counters { get; } = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+
+    static IntakeMessage Raw(object e) => new(JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default), "application/json", e.GetType().Name, "integration-gateway.intake");
+
+    [Fact]
+    public async Task Fuzz_10000Messages_EachAcceptedOrQuarantinedByItsRule_NoPersonalValueInReasonsOrLogs()
+    {
+        // The corpus's events carry today's dates: the clock starts now, and stands still.
+        var handler = Handler(new FakeTimeProvider(TimeProvider.System.GetUtcNow()));
+        var (pool, messages) = FuzzCorpus.Build(10_000, "integration-gateway.intake");
+        var results = new List<(Fuzzed Message, IntakeResult Result)>(messages.Count);
+        var watch = Stopwatch.StartNew();
+
+        foreach (var message in messages)
+        {
+            results.Add((message, await handler.HandleAsync(message.Message, headers: null, redelivered: false, CancellationToken.None)));
+        }
+
+        var quarantined = results.Where(r => r.Result is IntakeResult.Quarantined).ToList();
+        var byRule = quarantined.GroupBy(r => ((IntakeResult.Quarantined)r.Result).Violations[0].Rule).ToDictionary(g => g.Key, g => g.Count());
+        output.WriteLine($"{messages.Count} messages in {watch.Elapsed.TotalSeconds:0.0} s: accepted {results.Count(r => r.Result is IntakeResult.Accepted)}, quarantined {quarantined.Count} "
+            + $"({string.Join(", ", byRule.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} {kv.Value}"))}); transfers decided {_bed.Ledger.Entries.Count}");
+        Assert.DoesNotContain(results, r => r.Result is IntakeResult.Retry);
+        Assert.All(results.Where(r => r.Message.Mutation.StartsWith("valid", StringComparison.Ordinal)), r => Assert.IsType<IntakeResult.Accepted>(r.Result));
+        Assert.All(results.Where(r => FuzzCorpus.AlwaysBroken.Contains(r.Message.Mutation)), r => Assert.IsType<IntakeResult.Quarantined>(r.Result));
+        Assert.All(FuzzCorpus.RulesSeen, rule => Assert.True(byRule.ContainsKey(rule), $"no message was quarantined for {rule}"));
+        Assert.Equal(results.Count - quarantined.Count, Counters.Accepted);
+
+        var personal = pool.SelectMany(p => PersonalValues.Of(JsonNode.Parse(p.Json)!)).Distinct().ToArray();
+        var search = SearchValues.Create(personal, StringComparison.Ordinal);
+        var reasons = quarantined.SelectMany(q => ((IntakeResult.Quarantined)q.Result).Violations).Select(v => v.ToString()).Distinct().ToList();
+        Assert.DoesNotContain(reasons, r => r.AsSpan().IndexOfAny(search) >= 0);
+        Assert.DoesNotContain(_logs.Lines, l => l.AsSpan().IndexOfAny(search) >= 0);
+        Assert.NotEmpty(_logs.Lines); // the scan saw the gateway's own lines
+    }
+
+    [Fact]
+    public async Task Handle_ConsentEvent_ChangesTheSubjectsState_TransfersNothing()
+    {
+        var generator = new SampleEventGenerator(3, _bed.Time);
+        var consent = generator.Next(nameof(Contracts.ConsentChanged));
+
+        var result = await Handler(_bed.Time).HandleAsync(Raw(consent), null, false, CancellationToken.None);
+
+        Assert.IsType<IntakeResult.Accepted>(result);
+        Assert.Empty(_bed.Ledger.Entries);
+        Assert.Equal((1, 1), (Counters.Accepted, Counters.SubjectStateOnly));
+        using var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(consent, consent.GetType(), EventJsonContext.Default));
+        Assert.NotEmpty((await _bed.Subjects.ForAsync(_bed.Keys.Pseudonyms(document.RootElement), default)).Consents);
+    }
+
+    [Fact]
+    public async Task Handle_ABugOnTheWayToTheDecisions_IsTriedAgainThenQuarantinedAsProcessing()
+    {
+        var subjects = new FailingSubjects(new InvalidOperationException("a bug"));
+        var handler = Handler(_bed.Time, subjects, retryLimit: 2);
+        var e = new SampleEventGenerator(4, _bed.Time).NextAbsenceReported();
+
+        var handling = handler.HandleAsync(Raw(e), null, false, CancellationToken.None);
+        while (!handling.IsCompleted)
+        {
+            _bed.Time.Advance(TimeSpan.FromMilliseconds(100)); // the retries' backoff runs on the fake clock
+            await Task.Yield();
+        }
+
+        var quarantined = Assert.IsType<IntakeResult.Quarantined>(await handling);
+        Assert.Equal("$: processing", Assert.Single(quarantined.Violations).ToString());
+        Assert.Equal(3, subjects.Calls); // the first try and two more
+        Assert.Contains(_logs.Lines, l => l.Contains("processing failed on attempt 2", StringComparison.Ordinal));
+        Assert.Empty(_bed.Ledger.Entries);
+    }
+
+    [Fact]
+    public async Task Handle_TheDatabaseAway_KeepsTheMessage_WithoutRetryingInside()
+    {
+        var subjects = new FailingSubjects(new TimeoutException());
+
+        var result = await Handler(_bed.Time, subjects).HandleAsync(Raw(new SampleEventGenerator(6, _bed.Time).NextAbsenceReported()), null, false, CancellationToken.None);
+
+        Assert.Equal("TimeoutException", Assert.IsType<IntakeResult.Retry>(result).Problem);
+        Assert.Equal(1, subjects.Calls);
+        Assert.Equal(0, Counters.Accepted);
+    }
+
+    sealed class FailingSubjects(Exception failure) : ISubjectRegistry
+    {
+        public int Calls { get; private set; }
+
+        public Task ApplyAsync(string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken)
+        {
+            Calls++;
+            throw failure;
+        }
+    }
+}

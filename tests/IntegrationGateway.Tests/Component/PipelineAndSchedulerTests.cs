@@ -1,0 +1,134 @@
+using System.Text.Json;
+using IntegrationGateway.Gateway.Delivery;
+using IntegrationGateway.Gateway.Ledger;
+using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Storage;
+
+namespace IntegrationGateway.Tests.Component;
+
+/// <summary>The pipeline on one event and the scheduler on what it parked: in-memory stores, a fake clock.</summary>
+[Trait("Tier", "Component")]
+public class PipelineAndSchedulerTests
+{
+    readonly ComponentBed _bed = new();
+
+    static Agreement Agreement(string id, string recipient, DateOnly? until = null, string[]? senders = null) =>
+        TestAgreements.Build(id: id, recipient: recipient, until: until, senders: senders, fields: ["eventId", "subject.bsn", "absence"]);
+
+    Task ProcessAsync(TransferPipeline pipeline, JsonElement body, bool redelivered = false) =>
+        pipeline.ProcessAsync(body.GetProperty("eventId").GetGuid(), EventFacts.Of("AbsenceReported", body), body, CancellationToken.None, redelivered);
+
+    [Fact]
+    public async Task Process_TwoRecipients_EachDecisionInTheLedgerWithItsFirstOutcome_TheFailingOneParked()
+    {
+        var (e, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(201));
+        var leerplicht = new ScriptedRecipient("leerplicht", ScriptedRecipient.Answer(503));
+        var pipeline = _bed.Gateway.Pipeline(new PolicyEngine([Agreement("a-duo", "duo"), Agreement("a-lp", "leerplicht")]), TestGateway.Adapters(duo, leerplicht));
+        Guid? settled = null;
+        _bed.Counters.EventSettled += id => settled = id;
+
+        await ProcessAsync(pipeline, body);
+
+        Assert.Equal(e.EventId, settled);
+        var entries = _bed.Ledger.Entries.OrderBy(x => x.Recipient).ToList();
+        Assert.Equal([("duo", "delivered", 1), ("leerplicht", "parked", 1)], entries.Select(x => (x.Recipient, x.Outcome, x.Attempts)));
+        Assert.All(entries, x => Assert.Equal(LedgerKinds.Decision, x.Kind));
+        Assert.All(entries, x => Assert.NotEmpty(x.SubjectPseudonyms));
+        Assert.Equal(["absence.from", "absence.hours", "absence.kind", "absence.to", "eventId", "subject.bsn"], entries[0].Disclosed.Where(p => !p.StartsWith("absence.remark", StringComparison.Ordinal)).Order());
+        Assert.DoesNotContain(entries[0].Disclosed, p => p.StartsWith("subject.familyName", StringComparison.Ordinal));
+        var row = Assert.Single(_bed.Store.Rows);
+        Assert.Equal(($"{e.EventId:D}:a-lp", ParkedState.Waiting), (row.Transfer.IdempotencyKey, row.State));
+        Assert.Equal(1, _bed.Counters.Snapshot().Count("duo", TransferOutcome.Delivered));
+        Assert.Equal(1, _bed.Counters.Snapshot().Count("leerplicht", TransferOutcome.Parked));
+        Assert.Equal(1, _bed.Subjects.Reads); // one subject read for the event, not one per agreement
+    }
+
+    [Fact]
+    public async Task Process_DeniedTransfer_IsRecordedBlocked_NeverSent()
+    {
+        var (_, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(201));
+        var pipeline = _bed.Gateway.Pipeline(new PolicyEngine([Agreement("a-duo", "duo", senders: ["99ZZ"])]), TestGateway.Adapters(duo));
+
+        await ProcessAsync(pipeline, body);
+
+        Assert.Equal(0, duo.Calls);
+        var entry = Assert.Single(_bed.Ledger.Entries);
+        Assert.Equal(("blocked", "sender-not-covered"), (entry.Outcome, string.Join(',', entry.Reasons)));
+        Assert.Empty(entry.Disclosed);
+    }
+
+    [Fact]
+    public async Task Scheduler_ParkedTransferDueLater_IsDeliveredWithTheSameKey_AndLeaves()
+    {
+        var (e, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(503), ScriptedRecipient.Answer(201));
+        var engine = new PolicyEngine([Agreement("a-duo", "duo")]);
+        var adapters = TestGateway.Adapters(duo);
+        await ProcessAsync(_bed.Gateway.Pipeline(engine, adapters), body);
+        var scheduler = _bed.Gateway.Scheduler(engine, adapters);
+
+        Assert.Equal(0, await scheduler.RunOnceAsync(default)); // not due yet
+        _bed.Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(1, await scheduler.RunOnceAsync(default));
+
+        Assert.Equal([$"{e.EventId:D}:a-duo", $"{e.EventId:D}:a-duo"], duo.Received.Select(t => t.IdempotencyKey));
+        Assert.Empty(_bed.Store.Rows);
+        Assert.Equal([(LedgerKinds.Decision, "parked"), (LedgerKinds.Outcome, "delivered")], _bed.Ledger.Entries.Select(x => (x.Kind, x.Outcome)));
+    }
+
+    [Fact]
+    public async Task Scheduler_RecipientStillFailing_GivesTheRestOfItsBatchBackUntried()
+    {
+        var generator = new Gateway.Events.SampleEventGenerator(5, _bed.Time);
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(503));
+        var engine = new PolicyEngine([Agreement("a-duo", "duo")]);
+        var adapters = TestGateway.Adapters(duo);
+        var pipeline = _bed.Gateway.Pipeline(engine, adapters);
+        for (var i = 0; i < 3; i++)
+        {
+            using var document = Gateway.Intake.EventJson.ToDocument(generator.NextAbsenceReported());
+            await ProcessAsync(pipeline, document.RootElement);
+        }
+
+        _bed.Time.Advance(TimeSpan.FromHours(2));
+        await _bed.Gateway.Scheduler(engine, adapters).RunOnceAsync(default);
+
+        Assert.Equal(4, duo.Calls); // three first attempts, then one for the batch
+        Assert.All(_bed.Store.Rows, r => Assert.Null(r.LeaseId));
+        Assert.Equal(1, _bed.Store.Rows.Count(r => r.Attempts == 2));
+    }
+
+    [Fact]
+    public async Task Scheduler_AgreementExpiredWhileParked_IsBlockedNotSent()
+    {
+        var (_, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(503), ScriptedRecipient.Answer(201));
+        var engine = new PolicyEngine([Agreement("a-duo", "duo", until: DateOnly.FromDateTime(ComponentBed.Start.UtcDateTime))]);
+        var adapters = TestGateway.Adapters(duo);
+        await ProcessAsync(_bed.Gateway.Pipeline(engine, adapters), body);
+
+        _bed.Time.Advance(TimeSpan.FromDays(2));
+        await _bed.Gateway.Scheduler(engine, adapters).RunOnceAsync(default);
+
+        Assert.Equal(1, duo.Calls);
+        Assert.Empty(_bed.Store.Rows);
+        Assert.Equal(("blocked", "agreement-expired"), (_bed.Ledger.Entries[^1].Outcome, string.Join(',', _bed.Ledger.Entries[^1].Reasons)));
+    }
+
+    [Fact]
+    public async Task Scheduler_DisabledRecipient_IsLeftAlone_UntilEnabled()
+    {
+        var (_, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(410), ScriptedRecipient.Answer(201));
+        var engine = new PolicyEngine([Agreement("a-duo", "duo")]);
+        var adapters = TestGateway.Adapters(duo);
+        await ProcessAsync(_bed.Gateway.Pipeline(engine, adapters), body);
+
+        _bed.Time.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(0, await _bed.Gateway.Scheduler(engine, adapters).RunOnceAsync(default));
+        Assert.Equal(ParkedState.RecipientDisabled, Assert.Single(_bed.Store.Rows).State);
+        Assert.Contains("duo", await _bed.Routes.DisabledAsync(default));
+    }
+}
