@@ -45,10 +45,12 @@ internal sealed class TestGateway
 
     public TransferSettler Settler() => new(Store, Routes, Ledger, Counters, Time, Options.Create(Delivery), Loggers.CreateLogger<TransferSettler>());
 
-    public TransferPipeline Pipeline(PolicyEngine engine, RecipientAdapters adapters) => new(
-        engine, adapters, Settler(), Ledger, Keys, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()),
-        Counters, Time, Loggers.CreateLogger<TransferPipeline>());
+    public TransferDecisions Decisions(PolicyEngine engine, RecipientAdapters adapters) =>
+        new(engine, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()), adapters, Time);
 
-    public ParkedTransferScheduler Scheduler(PolicyEngine engine, RecipientAdapters adapters) => new(
-        adapters, engine, Subjects, Store, Routes, Settler(), Time, Options.Create(Delivery), Loggers.CreateLogger<ParkedTransferScheduler>());
+    public TransferPipeline Pipeline(PolicyEngine engine, RecipientAdapters adapters) =>
+        new(Decisions(engine, adapters), adapters, Settler(), Ledger, Keys, Counters, Loggers.CreateLogger<TransferPipeline>());
+
+    public ParkedTransferScheduler Scheduler(PolicyEngine engine, RecipientAdapters adapters) =>
+        new(adapters, Decisions(engine, adapters), Store, Routes, Settler(), Time, Options.Create(Delivery), Loggers.CreateLogger<ParkedTransferScheduler>());
 }

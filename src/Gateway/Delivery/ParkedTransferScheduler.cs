@@ -16,8 +16,7 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// </summary>
 public sealed partial class ParkedTransferScheduler(
     RecipientAdapters adapters,
-    Policy.PolicyEngine engine,
-    ISubjectRegistry subjects,
+    TransferDecisions decide,
     ITransferStore parked,
     IRecipientRoutes routes,
     TransferSettler settler,
@@ -88,9 +87,7 @@ public sealed partial class ParkedTransferScheduler(
                 continue;
             }
 
-            // Decided again as of now: validity, agreement removed, and (not for a notice) what the subject said since.
-            var subject = EventKinds.Of(p.Transfer.EventType).IsNotice() ? null : await subjects.ForAsync(p.Context.SubjectPseudonyms, cancellationToken);
-            var reasons = engine.Recheck(p.Transfer.AgreementId, recipient, p.Context.Sender, subject, time.GetUtcNow());
+            var reasons = await decide.RecheckAsync(p, cancellationToken);
             if (reasons.Count > 0)
             {
                 await settler.BlockAsync(attempt, reasons, cancellationToken);

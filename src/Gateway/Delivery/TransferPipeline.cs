@@ -18,15 +18,12 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// message when this returns, so a failing recipient never holds the message, nor the others' deliveries.
 /// </summary>
 public sealed partial class TransferPipeline(
-    PolicyEngine engine,
+    TransferDecisions decide,
     RecipientAdapters adapters,
     TransferSettler settler,
     ITransferLedger ledger,
     LedgerKeys ledgerKeys,
-    ISubjectRegistry subjects,
-    SubjectNotices notices,
     TransferCounters counters,
-    TimeProvider time,
     ILogger<TransferPipeline> logger)
 {
     /// <summary>Decides, delivers or parks every transfer of one event; returns when all are settled.</summary>
@@ -41,7 +38,7 @@ public sealed partial class TransferPipeline(
         // allow or deny and the reasons), each delivery a child span (with the HTTP call under it).
         using var policy = GatewayTelemetry.Source.StartActivity("policy " + facts.EventType);
         var pseudonyms = ledgerKeys.Pseudonyms(body);
-        var decisions = await DecideAsync(facts, body, pseudonyms, cancellationToken).ConfigureAwait(false);
+        var decisions = await decide.DecideAsync(facts, body, pseudonyms, cancellationToken).ConfigureAwait(false);
         if (policy is not null)
         {
             policy.SetTag(GatewayTelemetry.Tags.EventType, facts.EventType).SetTag(GatewayTelemetry.Tags.Decisions, decisions.Count);
@@ -95,21 +92,6 @@ public sealed partial class TransferPipeline(
 
         // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
         counters.Settled(eventId, [.. settled.Select(s => s.Counted)]);
-    }
-
-    /// <summary>
-    /// A notice (rectification, erasure) goes to the recipients that had the data; any other event to the recipients
-    /// whose agreements route it, decided on what the subject has said (unknown means no consent given).
-    /// </summary>
-    async Task<IReadOnlyList<PolicyDecision>> DecideAsync(EventFacts facts, JsonElement body, byte[][] pseudonyms, CancellationToken cancellationToken)
-    {
-        if (EventKinds.Of(facts.EventType).IsNotice())
-        {
-            return await notices.DecideAsync(facts, body, time.GetUtcNow(), adapters.TakesErasureNotices, cancellationToken).ConfigureAwait(false);
-        }
-
-        var subject = await subjects.ForAsync(pseudonyms, cancellationToken).ConfigureAwait(false);
-        return engine.Evaluate(facts, body, subject, time.GetUtcNow());
     }
 
     /// <summary>At most this many paths the contract does not declare are named in one ledger entry; the rest are counted.</summary>

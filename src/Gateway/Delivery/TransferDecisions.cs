@@ -1,0 +1,39 @@
+using System.Text.Json;
+using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Gateway.Storage;
+using IntegrationGateway.Gateway.Subjects;
+
+namespace IntegrationGateway.Gateway.Delivery;
+
+/// <summary>
+/// The policy engine as the delivery path asks it, with what it needs to know looked up: the subject's state for a
+/// routed event, the earlier recipients for a notice, and, for a parked transfer about to go out, the same again as of
+/// now. The engine itself stays a pure function.
+/// </summary>
+public sealed class TransferDecisions(PolicyEngine engine, ISubjectRegistry subjects, SubjectNotices notices, RecipientAdapters adapters, TimeProvider time)
+{
+    /// <summary>
+    /// A notice (rectification, erasure) goes to the recipients that had the data; any other event to the recipients
+    /// whose agreements route it, decided on what the subject has said (unknown means no consent given).
+    /// </summary>
+    public async Task<IReadOnlyList<PolicyDecision>> DecideAsync(EventFacts facts, JsonElement body, byte[][] pseudonyms, CancellationToken cancellationToken)
+    {
+        if (EventKinds.Of(facts.EventType).IsNotice())
+        {
+            return await notices.DecideAsync(facts, body, time.GetUtcNow(), adapters.TakesErasureNotices, cancellationToken).ConfigureAwait(false);
+        }
+
+        var subject = await subjects.ForAsync(pseudonyms, cancellationToken).ConfigureAwait(false);
+        return engine.Evaluate(facts, body, subject, time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// A parked transfer decided again as of now (<see cref="PolicyEngine.Recheck"/>): validity, agreement removed, and
+    /// (not for a notice, which the subject's choices do not stop) what the subject said since. Empty: still allowed.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RecheckAsync(ParkedTransfer parked, CancellationToken cancellationToken)
+    {
+        var subject = EventKinds.Of(parked.Transfer.EventType).IsNotice() ? null : await subjects.ForAsync(parked.Context.SubjectPseudonyms, cancellationToken).ConfigureAwait(false);
+        return engine.Recheck(parked.Transfer.AgreementId, parked.Recipient, parked.Context.Sender, subject, time.GetUtcNow());
+    }
+}
