@@ -105,8 +105,10 @@ public sealed class TracingTests(ITestOutputHelper output)
         Assert.Equal(publisherTrace.ToString(), (string?)await command.ExecuteScalarAsync());
     }
 
-    [Fact]
-    public async Task OtlpOverHttp_ExportsTracesAndMetricsToTheConfiguredCollector_WithoutPersonalValues()
+    [Theory]
+    [InlineData("Telemetry")]
+    [InlineData("OTEL")]
+    public async Task OtlpOverHttp_ExportsTracesAndMetricsToTheConfiguredCollector_WithoutPersonalValues(string configuredBy)
     {
         // A stand-in collector: what arrives at /v1/traces and /v1/metrics, as bytes.
         var received = new ConcurrentQueue<(string Path, byte[] Body)>();
@@ -125,11 +127,11 @@ public sealed class TracingTests(ITestOutputHelper output)
 
         await using var bed = await TestBed.StartAsync();
         var absence = new SampleEventGenerator(1402, TimeProvider.System).NextAbsenceReported();
-        await using (var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>
-        {
-            ["Telemetry:OtlpEndpoint"] = $"http://127.0.0.1:{collectorPort}",
-            ["Telemetry:OtlpProtocol"] = "http/protobuf",
-        }))
+        // The gateway's own settings, or the standard OTEL_* variables (here as configuration, as the host reads the environment).
+        var settings = configuredBy == "OTEL"
+            ? new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{collectorPort}", ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf", ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000" }
+            : new Dictionary<string, string?> { ["Telemetry:OtlpEndpoint"] = $"http://127.0.0.1:{collectorPort}", ["Telemetry:OtlpProtocol"] = "http/protobuf" };
+        await using (var gateway = await bed.StartGatewayInProcessAsync(settings))
         {
             await bed.PublishAsync([absence]);
             await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));

@@ -87,9 +87,12 @@ public sealed class TelemetryOptions
 public static class TelemetryRegistration
 {
     /// <summary>
-    /// The tracer and meter providers, built by hand (<c>Sdk.Create…Builder()</c>: the hosting package is not in the
-    /// reachable registry), started with the host and disposed with it, which flushes what is still buffered.
-    /// Processors registered as <see cref="BaseProcessor{Activity}"/> are added (tests collect spans so).
+    /// Traces (the gateway's own spans and the HTTP calls under them) and metrics (intake and transfers) through
+    /// OpenTelemetry's hosting package: the providers start and stop with the host, which flushes what is buffered.
+    /// OTLP goes to <c>Telemetry:OtlpEndpoint</c> when set, else to <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> when that is
+    /// set (the exporter reads the other <c>OTEL_EXPORTER_OTLP_*</c> variables itself); otherwise nothing leaves the
+    /// process. <c>OTEL_SERVICE_NAME</c> wins over <c>Telemetry:ServiceName</c>. Processors registered as
+    /// <see cref="BaseProcessor{Activity}"/> are added (tests collect spans so).
     /// </summary>
     public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
@@ -97,38 +100,42 @@ public static class TelemetryRegistration
             .Validate(o => o.OtlpEndpoint is null || Uri.TryCreate(o.OtlpEndpoint, UriKind.Absolute, out _), $"{TelemetryOptions.Section}:OtlpEndpoint must be an absolute URL")
             .Validate(o => o.OtlpProtocol is "grpc" or "http/protobuf", $"{TelemetryOptions.Section}:OtlpProtocol must be grpc or http/protobuf")
             .ValidateOnStart();
-        services.AddSingleton(provider =>
-        {
-            var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value;
-            var builder = Sdk.CreateTracerProviderBuilder()
-                .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(options.ServiceName))
-                .AddSource(GatewayTelemetry.SourceName, "System.Net.Http");
-            foreach (var processor in provider.GetServices<BaseProcessor<Activity>>())
+        var options = configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        var fromEnvironment = !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource =>
             {
-                builder.AddProcessor(processor);
-            }
-
-            if (options.OtlpEndpoint is { } endpoint)
+                if (string.IsNullOrEmpty(configuration["OTEL_SERVICE_NAME"]))
+                {
+                    resource.AddService(options.ServiceName);
+                }
+            })
+            .WithTracing(tracing =>
             {
-                builder.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol, "v1/traces"));
-            }
-
-            return builder.Build();
-        });
-        services.AddSingleton(provider =>
-        {
-            var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value;
-            var builder = Sdk.CreateMeterProviderBuilder()
-                .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(options.ServiceName))
-                .AddMeter(Intake.IntakeCounters.MeterName, Delivery.TransferCounters.MeterName);
-            if (options.OtlpEndpoint is { } endpoint)
+                tracing.AddSource(GatewayTelemetry.SourceName, "System.Net.Http");
+                // Whatever processors the services hold (none, in production), as one; a composite may not be empty.
+                tracing.AddProcessor(provider => new CompositeProcessor<Activity>([new NoProcessor(), .. provider.GetServices<BaseProcessor<Activity>>()]));
+                if (options.OtlpEndpoint is { } endpoint)
+                {
+                    tracing.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol, "v1/traces"));
+                }
+                else if (fromEnvironment)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            })
+            .WithMetrics(metrics =>
             {
-                builder.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol, "v1/metrics"));
-            }
-
-            return builder.Build();
-        });
-        services.AddHostedService<TelemetryStart>();
+                metrics.AddMeter(Intake.IntakeCounters.MeterName, Delivery.TransferCounters.MeterName);
+                if (options.OtlpEndpoint is { } endpoint)
+                {
+                    metrics.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol, "v1/metrics"));
+                }
+                else if (fromEnvironment)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
         return services;
     }
 
@@ -143,16 +150,5 @@ public static class TelemetryRegistration
         otlp.Endpoint = grpc ? new Uri(endpoint) : new Uri(endpoint.TrimEnd('/') + "/" + signalPath);
     }
 
-    /// <summary>Builds the providers when the host starts, so listening begins before the first message.</summary>
-    sealed class TelemetryStart(TracerProvider tracing, MeterProvider metrics) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            GC.KeepAlive(tracing);
-            GC.KeepAlive(metrics);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
+    sealed class NoProcessor : BaseProcessor<Activity>;
 }
