@@ -16,10 +16,12 @@ public static class RecipientHttpClient
     /// Also, when the recipient's options ask for them: an OAuth2 bearer token per attempt (client credentials,
     /// cached, refreshed), and a client certificate for mutual TLS on the connection.
     /// </remarks>
-    public static IHttpClientBuilder AddRecipientHandlers(this IHttpClientBuilder builder, string recipient, Func<IServiceProvider, HttpRecipientOptions> options) =>
-        builder
-            .AddHttpMessageHandler(provider => new ResilienceHandler(
-                provider.GetRequiredService<RecipientResilience>().For(recipient, options(provider).Timeout)))
+    public static IHttpClientBuilder AddRecipientHandlers(this IHttpClientBuilder builder, string recipient, Func<IServiceProvider, HttpRecipientOptions> options)
+    {
+        builder.AddResilienceHandler($"recipient:{recipient}", (pipeline, context) =>
+            context.ServiceProvider.GetRequiredService<RecipientResilience>().Configure(pipeline, recipient, options(context.ServiceProvider).Timeout));
+        return builder
+            .AddHttpMessageHandler(() => new BodyWithinAttemptHandler())
             .AddHttpMessageHandler(provider => options(provider).OAuth is { } oauth
                 ? new OAuthHandler(recipient, oauth, provider.GetRequiredService<OAuthTokenCache>())
                 : new PassThroughHandler())
@@ -45,6 +47,7 @@ public static class RecipientHttpClient
 
                 return handler;
             });
+    }
 
     sealed class PassThroughHandler : DelegatingHandler;
 

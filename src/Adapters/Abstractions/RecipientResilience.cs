@@ -46,26 +46,28 @@ public sealed class RecipientResilienceOptions
 }
 
 /// <summary>
-/// One Polly pipeline per recipient, kept for the life of the process (so its circuit outlives the HTTP handlers
-/// the client factory rotates): retries with exponential backoff and jitter that honour <c>Retry-After</c> on 429
-/// and 503, no retry on other 4xx, a circuit breaker, and a timeout per attempt. While a recipient's circuit is
-/// open its transfers fail at once and are parked; the other recipients are not held up.
+/// What each recipient's resilience handler (Microsoft.Extensions.Http.Resilience, one named pipeline per recipient,
+/// kept by the factory's registry for the life of the process, so its circuit outlives the HTTP handlers the factory
+/// rotates) is made of: retries with exponential backoff and jitter that honour <c>Retry-After</c> on 429 and 503, but
+/// park the transfer at once when it asks for longer than <see cref="RecipientResilienceOptions.MaxRetryAfter"/>; no
+/// retry on other 4xx; a circuit breaker whose state the ops page reads; a timeout per attempt. While a recipient's
+/// circuit is open its transfers fail at once and are parked; the other recipients are not held up.
 /// </summary>
 public sealed partial class RecipientResilience(IOptions<RecipientResilienceOptions> options, TimeProvider time, ILogger<RecipientResilience> logger)
 {
-    readonly ConcurrentDictionary<string, (ResiliencePipeline<HttpResponseMessage> Pipeline, CircuitBreakerStateProvider Circuit)> _pipelines = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _circuits = new(StringComparer.Ordinal);
 
     /// <summary>The state of a recipient's circuit: <c>Closed</c>, <c>Open</c>, <c>HalfOpen</c> or <c>Isolated</c>; null before its first call.</summary>
-    public CircuitState? CircuitOf(string recipient) => _pipelines.TryGetValue(recipient, out var p) ? p.Circuit.CircuitState : null;
+    public CircuitState? CircuitOf(string recipient) => _circuits.TryGetValue(recipient, out var circuit) ? circuit.CircuitState : null;
 
-    public ResiliencePipeline<HttpResponseMessage> For(string recipient, TimeSpan attemptTimeout) =>
-        _pipelines.GetOrAdd(recipient, r => Build(r, attemptTimeout)).Pipeline;
-
-    (ResiliencePipeline<HttpResponseMessage>, CircuitBreakerStateProvider) Build(string recipient, TimeSpan attemptTimeout)
+    /// <summary>Adds the recipient's strategies to the pipeline its resilience handler builds (once, when first used).</summary>
+    public void Configure(ResiliencePipelineBuilder<HttpResponseMessage> builder, string recipient, TimeSpan attemptTimeout)
     {
         var settings = options.Value;
-        var circuit = new CircuitBreakerStateProvider();
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
+        // A state provider serves one circuit: a pipeline built again gets a new one, which the ops page then reads.
+        var circuit = _circuits[recipient] = new CircuitBreakerStateProvider();
+        builder.TimeProvider = time;
+        builder
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 MaxRetryAttempts = settings.Attempts - 1,
@@ -113,9 +115,7 @@ public sealed partial class RecipientResilience(IOptions<RecipientResilienceOpti
                     return ValueTask.CompletedTask;
                 },
             })
-            .AddTimeout(attemptTimeout)
-            .Build();
-        return (pipeline, circuit);
+            .AddTimeout(attemptTimeout);
     }
 
     static bool IsTransient(HttpStatusCode status) => (int)status is 408 or 429 or >= 500;
@@ -143,18 +143,16 @@ public sealed partial class RecipientResilience(IOptions<RecipientResilienceOpti
     partial void LogCircuitClosed(string recipient);
 }
 
-/// <summary>Runs every attempt of a request through the recipient's pipeline; sits outside the signing handler, so each attempt is signed afresh.</summary>
-public sealed class ResilienceHandler(ResiliencePipeline<HttpResponseMessage> pipeline) : DelegatingHandler
+/// <summary>
+/// Inside each attempt, under its timeout: reads the response's body into memory, so a recipient that sends headers
+/// and then stalls is a failed attempt, not a transfer held forever.
+/// </summary>
+public sealed class BodyWithinAttemptHandler : DelegatingHandler
 {
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-        await pipeline.ExecuteAsync(
-            async token =>
-            {
-                var response = await base.SendAsync(request, token).ConfigureAwait(false);
-                // The body too within the attempt's timeout: a recipient that sends headers and then stalls is a
-                // failed attempt, not a transfer held forever.
-                await response.Content.LoadIntoBufferAsync(token).ConfigureAwait(false);
-                return response;
-            },
-            cancellationToken).ConfigureAwait(false);
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+        return response;
+    }
 }
