@@ -30,9 +30,10 @@ export RabbitMq__Password="$IG_RABBITMQ_PASSWORD"
 export ConnectionStrings__Gateway="Host=127.0.0.1;Port=$IG_POSTGRES_PORT;Database=$IG_POSTGRES_DB;Username=$IG_POSTGRES_USER;Password=$IG_POSTGRES_PASSWORD;Timeout=5;Command Timeout=10"
 export Agreements__Directory="$IG_ROOT/deploy/config/agreements"
 # Every request to a recipient is signed (Standard Webhooks) with that recipient's secret. Locally: one random
-# secret per recipient id in appsettings.json, in .local/secrets/<id>.whsec; the gateway signs with it and the agency
+# secret per recipient id, in .local/secrets/<id>.whsec; the gateway signs with it and the agency
 # simulator verifies with it. A real deployment mounts each agency's secret instead.
-IG_RECIPIENTS="$(sed -n '/"Recipients": {/,/^  }/p' "$IG_ROOT/src/Gateway/appsettings.json" | grep -oE '^    "[^"]+"' | tr -d ' "' | tr 'A-Z' 'a-z' | tr '\n' ' ')"
+# The recipients are those the agreements name (every recipient has one), read from the agreement files' own key.
+IG_RECIPIENTS="$(awk '/^recipient:/ { print tolower($2) }' "$IG_ROOT"/deploy/config/agreements/*.yaml | sort -u | tr '\n' ' ')"
 export IG_RECIPIENTS
 export Signing__SecretsDirectory="$IG_ROOT/.local/secrets"
 mkdir -p "$Signing__SecretsDirectory"

@@ -117,19 +117,20 @@ public static class SimulatorApp
                 return Results.Problem($"the {IdempotencyKeyHeader} header is required", statusCode: StatusCodes.Status400BadRequest);
             }
 
+            // A recipient's own wire format is read back by the decoder in its adapter folder; anything else is JSON.
             JsonNode? body;
-            var xml = request.ContentType?.Contains("xml", StringComparison.OrdinalIgnoreCase) == true;
+            var decoder = WireFormats.Decoders.FirstOrDefault(d => d.Reads(request.ContentType));
             try
             {
-                body = xml ? XmlTransfer.ToJson(bytes) : JsonNode.Parse(bytes);
+                body = decoder is null ? JsonNode.Parse(bytes) : decoder.Decode(bytes);
             }
             catch (Exception ex) when (ex is JsonException or System.Xml.XmlException or FormatException)
             {
-                return Results.Problem(xml ? "the body is not the expected XML" : "the body is not JSON", statusCode: StatusCodes.Status400BadRequest);
+                return Results.Problem($"the body is not the expected {decoder?.Format ?? "JSON"}", statusCode: StatusCodes.Status400BadRequest);
             }
 
             var outside = allowLists.FieldsOutside(body);
-            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside, xml ? "xml" : "json", clientCertificate);
+            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside, decoder?.Format ?? "json", clientCertificate);
             return Results.Json(new { receiptId = receipt.ReceiptId, duplicate }, statusCode: duplicate ? StatusCodes.Status200OK : StatusCodes.Status201Created);
         });
         app.MapGet("/records", (string? recipient, ReceiptStore store) => Results.Json(store.List(recipient)));
@@ -241,4 +242,12 @@ public sealed class SimulatorBehaviour(TimeProvider time)
     public void RecordInvalidSignature(string recipient) => _invalidSignatures.AddOrUpdate(recipient, 1, (_, n) => n + 1);
 
     public int InvalidSignaturesFor(string recipient) => _invalidSignatures.TryGetValue(recipient, out var n) ? n : 0;
+}
+
+/// <summary>Every wire-format decoder the adapters declare, found once.</summary>
+static class WireFormats
+{
+    public static readonly IReadOnlyList<Adapters.IWireFormatDecoder> Decoders = [.. typeof(Adapters.IWireFormatDecoder).Assembly.GetExportedTypes()
+        .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(Adapters.IWireFormatDecoder).IsAssignableFrom(t))
+        .Select(t => (Adapters.IWireFormatDecoder)Activator.CreateInstance(t)!)];
 }

@@ -13,17 +13,31 @@ public static class HttpDelivery
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
-    public static async Task<DeliveryResult> PostAsync(
-        HttpClient client, string relativePath, OutboundTransfer transfer, HttpContent content, CancellationToken cancellationToken)
+    public static Task<DeliveryResult> PostAsync(
+        HttpClient client, string relativePath, OutboundTransfer transfer, HttpContent content, CancellationToken cancellationToken) =>
+        DeliverAsync(client.BaseAddress, content, async token =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, relativePath) { Content = content };
+            request.Headers.Add(IdempotencyKeyHeader, transfer.IdempotencyKey);
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            return await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>
+    /// One delivery however the request is made (by hand, or by a Refit client the recipient's folder declares): the
+    /// hash of the exact bytes sent, the answer mapped to a result, the failures that mean "try again" made transient.
+    /// </summary>
+    /// <param name="endpoint">Where it goes, for the problem text only.</param>
+    /// <param name="content">The body, as it goes on the wire.</param>
+    /// <param name="send">Sends it (the caller's client carries the idempotency key) and returns the answer.</param>
+    /// <param name="cancellationToken">Cancelled at shutdown.</param>
+    public static async Task<DeliveryResult> DeliverAsync(
+        Uri? endpoint, HttpContent content, Func<CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
         var sent = System.Security.Cryptography.SHA256.HashData(await content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
-        using var request = new HttpRequestMessage(HttpMethod.Post, relativePath) { Content = content };
-        request.Headers.Add(IdempotencyKeyHeader, transfer.IdempotencyKey);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         try
         {
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken)
-                .ConfigureAwait(false);
+            using var response = await send(cancellationToken).ConfigureAwait(false);
             var statusCode = (int)response.StatusCode;
             var receipt = response.IsSuccessStatusCode
                 ? await ReadReceiptAsync(response, cancellationToken).ConfigureAwait(false)
@@ -32,20 +46,20 @@ public static class HttpDelivery
         }
         catch (HttpRequestException ex) when (ex.InnerException is SocketException or IOException || ex.StatusCode is null)
         {
-            return DeliveryResult.Unreachable($"{client.BaseAddress}: {ex.HttpRequestError}");
+            return DeliveryResult.Unreachable($"{endpoint}: {ex.HttpRequestError}");
         }
         catch (Polly.Timeout.TimeoutRejectedException ex)
         {
-            return DeliveryResult.Unreachable($"{client.BaseAddress}: timed out after {ex.Timeout.TotalSeconds:0.#} s");
+            return DeliveryResult.Unreachable($"{endpoint}: timed out after {ex.Timeout.TotalSeconds:0.#} s");
         }
         catch (Polly.CircuitBreaker.BrokenCircuitException)
         {
             // Failing fast while the recipient is known to be down: no attempt was made.
-            return DeliveryResult.Unreachable($"{client.BaseAddress}: circuit open");
+            return DeliveryResult.Unreachable($"{endpoint}: circuit open");
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return DeliveryResult.Unreachable($"{client.BaseAddress}: timed out");
+            return DeliveryResult.Unreachable($"{endpoint}: timed out");
         }
     }
 

@@ -1,3 +1,4 @@
+using Refit;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
@@ -84,6 +85,28 @@ public static class RecipientHttpClient
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddHttpClient<TClient, TClientImplementation>((provider, http) => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value.Apply(http))
+            .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value);
+        return services.AddRecipient<TAdapter>(recipient);
+    }
+
+    /// <summary>
+    /// A recipient whose API its folder declares as a Refit interface <typeparamref name="TApi"/>: its options bound from
+    /// <paramref name="section"/> and checked at start, the generated client with every shared handler (resilience,
+    /// OAuth, signing, mutual TLS), and the adapter, keyed by <paramref name="recipient"/>.
+    /// </summary>
+    public static IServiceCollection AddRefitRecipient<TApi, TOptions, TAdapter>(
+        this IServiceCollection services, IConfiguration configuration, string recipient, string section)
+        where TApi : class
+        where TOptions : HttpRecipientOptions
+        where TAdapter : class, IRecipientAdapter
+    {
+        services.AddOptions<TOptions>()
+            .Bind(configuration.GetSection(section))
+            .PostConfigure(o => o.UseSecretsDirectory(configuration[HttpRecipientOptions.SecretsDirectoryKey], recipient))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddRefitClient<TApi>()
+            .ConfigureHttpClient((provider, http) => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value.Apply(http))
             .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value);
         return services.AddRecipient<TAdapter>(recipient);
     }

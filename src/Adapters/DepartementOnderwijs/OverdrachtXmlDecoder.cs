@@ -1,15 +1,19 @@
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
 
-namespace IntegrationGateway.AgencySimulator;
+namespace IntegrationGateway.Adapters.DepartementOnderwijs;
 
 /// <summary>
 /// Reads an XML transfer (the department's <c>Overdracht</c>) into the same JSON shape the other recipients get,
 /// so receipts, allow-list checks and summaries treat both alike. Leaf values stay text.
 /// </summary>
-public static class XmlTransfer
+public sealed class OverdrachtXmlDecoder : IWireFormatDecoder
 {
-    public static JsonNode ToJson(byte[] body)
+    public string Format => "xml";
+
+    public bool Reads(string? contentType) => contentType?.Contains("xml", StringComparison.OrdinalIgnoreCase) == true;
+
+    public JsonNode Decode(byte[] body)
     {
         using var stream = new MemoryStream(body);
         var root = XDocument.Load(stream, LoadOptions.None).Root ?? throw new FormatException("no root element");
