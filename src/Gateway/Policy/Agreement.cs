@@ -65,7 +65,7 @@ public sealed record Agreement
 
 /// <summary>
 /// A condition on one field of the event: it equals a given string (<c>equals</c>) or is present and not null
-/// (<c>present: true</c>). The path is a dot path through objects.
+/// (<c>present: true</c>; a list named by its plain name must also hold something). The path is a dot path through objects.
 /// </summary>
 public sealed record RouteCondition(string Path, string? EqualsValue)
 {
@@ -82,8 +82,9 @@ public sealed record RouteCondition(string Path, string? EqualsValue)
             }
         }
 
+        // Present: not null, and for a list, not empty (no guardians is no guardian).
         return EqualsValue is null
-            ? value.ValueKind != System.Text.Json.JsonValueKind.Null
+            ? value.ValueKind != System.Text.Json.JsonValueKind.Null && !(value.ValueKind == System.Text.Json.JsonValueKind.Array && value.GetArrayLength() == 0)
             : value.ValueKind == System.Text.Json.JsonValueKind.String && value.ValueEquals(EqualsValue);
     }
 
