@@ -112,9 +112,9 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
         }),
         nameof(AttendanceRegistered) => NextFlemish(c => new AttendanceRegistered
         {
-            EventId = c.Id, OccurredAt = c.Now, Source = c.Source with { System = "WISA" }, Jurisdiction = "BE-VLG", Subject = c.Subject,
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source with { System = "WISA" }, Jurisdiction = "BE-VLG", Subject = c.Subject, Guardians = c.Guardians,
             Attendance = new Attendance { PeriodFrom = c.Today.AddDays(-30), PeriodTo = c.Today.AddDays(-1), CourseCode = $"NT2-{_random.Next(1, 5)}.{_random.Next(1, 3)}", HoursScheduled = 40, HoursAttended = _random.Next(20, 41), HoursAbsentAuthorised = _random.Next(0, 5), HoursAbsentUnauthorised = _random.Next(0, 5) },
-        }),
+        }, mayBeMinor: true),
         nameof(IntegrationIntakeCompleted) => NextFlemish(c => new IntegrationIntakeCompleted
         {
             EventId = c.Id, OccurredAt = c.Now, Source = c.Source, Jurisdiction = "BE-VLG", Subject = c.Subject,
@@ -173,11 +173,14 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
         return build(new Common(absence.EventId, absence.OccurredAt, DateOnly.FromDateTime(absence.OccurredAt.UtcDateTime), absence.Source, absence.Subject, absence.Guardians));
     }
 
-    T NextFlemish<T>(Func<Common, T> build)
+    /// <param name="build">Makes the event from the common parts.</param>
+    /// <param name="mayBeMinor">One in three is a minor of 16 or 17 with a parent (seeds/000 §1.3: an adult-education centre enrols minors too).</param>
+    T NextFlemish<T>(Func<Common, T> build, bool mayBeMinor = false)
     {
         var now = time.GetUtcNow();
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        var birth = today.AddYears(-_random.Next(18, 60)).AddDays(-_random.Next(0, 365));
+        var minor = mayBeMinor && _random.Next(3) == 0;
+        var birth = today.AddYears(minor ? -_random.Next(16, 18) : -_random.Next(18, 60)).AddDays(-_random.Next(0, 365));
         var subject = new Subject
         {
             LocalId = $"KBI{_random.Next(100000, 999999)}",
@@ -192,7 +195,10 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
             Phone = $"+324{_random.Next(70000000, 99999999)}",
             Email = $"deelnemer{_random.Next(1000, 9999)}@example.be",
         };
-        return build(new Common(NextGuid(), now, today, new EventSource { InstitutionId = Pick(FlemishInstitutions), System = "KBI" }, subject, null));
+        IReadOnlyList<Guardian>? guardians = minor
+            ? [new Guardian { GivenName = Pick(FlemishGivenNames), FamilyName = subject.FamilyName, Relation = "parent", Phone = $"+324{_random.Next(70000000, 99999999)}" }]
+            : null;
+        return build(new Common(NextGuid(), now, today, new EventSource { InstitutionId = Pick(FlemishInstitutions), System = "KBI" }, subject, guardians));
     }
 
     /// <summary>
