@@ -105,7 +105,7 @@ public static class RecipientHttpClient
             .PostConfigure(o => o.UseSecretsDirectory(configuration[HttpRecipientOptions.SecretsDirectoryKey], recipient))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddRefitClient<TApi>()
+        services.AddRefitGeneratedClient<TApi>() // the source-generated client: no reflection at run time
             .ConfigureHttpClient((provider, http) => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value.Apply(http))
             .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value);
         return services.AddRecipient<TAdapter>(recipient);

@@ -94,7 +94,7 @@ public sealed partial class ParkedTransferScheduler(
                 continue;
             }
 
-            var settlement = await settler.DeliverAsync(attempt, adapters[recipient], cancellationToken);
+            var settlement = await settler.DeliverAsync(attempt, adapters, cancellationToken);
             if (settlement.RecipientFailing && queue.Count > 0)
             {
                 // The recipient still fails, or is gone: the others of this batch would too. Back, untried, for the same

@@ -21,27 +21,25 @@ public sealed class RecipientAdapters(IServiceProvider services, IEnumerable<Rec
 
     public IReadOnlyCollection<string> Recipients => _ids;
 
-    /// <summary>Whether the recipient's adapter takes erasure notices; false for a recipient without an adapter.</summary>
-    public bool TakesErasureNotices(string recipient) =>
-        _ids.Contains(recipient) && _takesErasureNotices.GetOrAdd(recipient, id => this[id].TakesErasureNotices);
-}
-
-public static class RecipientAdapterCalls
-{
     /// <summary>
-    /// One delivery through the adapter, whatever happens inside it: an adapter is not meant to throw, and if one does
-    /// (a bug, a token endpoint answering nonsense) that is a transient failure of this transfer alone, to be parked
-    /// like any other. The type goes into the problem, not the message, which could quote data.
+    /// One delivery through the recipient's adapter, whatever happens inside it, its making included: an adapter is not
+    /// meant to throw, and if one does (a bug, a client that cannot be built, a token endpoint answering nonsense) that
+    /// is a transient failure of this transfer alone, to be parked like any other. The type goes into the problem, not
+    /// the message, which could quote data.
     /// </summary>
-    public static async Task<DeliveryResult> DeliverOrFailAsync(this IRecipientAdapter adapter, OutboundTransfer transfer, CancellationToken cancellationToken)
+    public async Task<DeliveryResult> DeliverOrFailAsync(string recipient, OutboundTransfer transfer, CancellationToken cancellationToken)
     {
         try
         {
-            return await adapter.DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
+            return await this[recipient].DeliverAsync(transfer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             return DeliveryResult.Unreachable($"the adapter failed with {ex.GetType().Name}");
         }
     }
+
+    /// <summary>Whether the recipient's adapter takes erasure notices; false for a recipient without an adapter.</summary>
+    public bool TakesErasureNotices(string recipient) =>
+        _ids.Contains(recipient) && _takesErasureNotices.GetOrAdd(recipient, id => this[id].TakesErasureNotices);
 }

@@ -83,7 +83,7 @@ public sealed partial class TransferPipeline(
             var attempt = new TransferAttempt(
                 new OutboundTransfer(OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!),
                 agreement.Recipient, context, Redelivered: redelivered);
-            var settlement = await settler.DeliverAsync(attempt, adapters[agreement.Recipient], cancellationToken).ConfigureAwait(false);
+            var settlement = await settler.DeliverAsync(attempt, adapters, cancellationToken).ConfigureAwait(false);
             return (Counted: (agreement.Recipient, settlement.Outcome), Entry: settlement.ApplyTo(Entry(decision, context, body, facts, eventId), attempt));
         })).ConfigureAwait(false);
 

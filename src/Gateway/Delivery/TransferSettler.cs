@@ -69,7 +69,7 @@ public sealed partial class TransferSettler(
     };
 
     /// <summary>One delivery through the recipient's adapter, settled. A first attempt to a disabled route is held, not sent.</summary>
-    public async Task<Settlement> DeliverAsync(TransferAttempt attempt, IRecipientAdapter adapter, CancellationToken cancellationToken)
+    public async Task<Settlement> DeliverAsync(TransferAttempt attempt, RecipientAdapters adapters, CancellationToken cancellationToken)
     {
         var transfer = attempt.Transfer;
         // A later attempt gets a trace of its own (the event's closed when its message was acknowledged); the ledger links both.
@@ -85,7 +85,7 @@ public sealed partial class TransferSettler(
         }
 
         var started = time.GetTimestamp();
-        var result = await adapter.DeliverOrFailAsync(transfer, cancellationToken).ConfigureAwait(false);
+        var result = await adapters.DeliverOrFailAsync(attempt.Recipient, transfer, cancellationToken).ConfigureAwait(false);
         var took = time.GetElapsedTime(started);
         var settlement = await SettleAsync(attempt, result, took, cancellationToken).ConfigureAwait(false);
         counters.Delivered(attempt.Recipient, settlement.Outcome, took);

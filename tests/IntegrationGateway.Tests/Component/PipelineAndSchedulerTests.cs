@@ -131,4 +131,22 @@ public class PipelineAndSchedulerTests
         Assert.Equal(ParkedState.RecipientDisabled, Assert.Single(_bed.Store.Rows).State);
         Assert.Contains("duo", await _bed.Routes.DisabledAsync(default));
     }
+
+    [Fact]
+    public async Task Process_AnAdapterThatCannotBeMade_ParksItsTransferAlone_TheOthersGoOut()
+    {
+        var (_, _, body) = TestAgreements.AbsenceReported();
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Adapters.RecipientRegistrations.AddRecipient(services, "duo", _ => throw new InvalidOperationException("its client cannot be built"));
+        var leerplicht = new ScriptedRecipient("leerplicht", ScriptedRecipient.Answer(201));
+        Adapters.RecipientRegistrations.AddRecipient(services, "leerplicht", _ => leerplicht);
+        var provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+        var adapters = new RecipientAdapters(provider, Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetServices<Adapters.RecipientRegistration>(provider));
+
+        await ProcessAsync(_bed.Gateway.Pipeline(new PolicyEngine([Agreement("a-duo", "duo"), Agreement("a-lp", "leerplicht")]), adapters), body);
+
+        Assert.Equal(1, leerplicht.Calls);
+        var row = Assert.Single(_bed.Store.Rows);
+        Assert.Equal(("duo", ParkedState.Waiting, "the adapter failed with InvalidOperationException"), (row.Recipient, row.State, row.LastProblem));
+    }
 }

@@ -19,7 +19,7 @@ public class TransferSettlerTests
         await _bed.Store.ParkAsync(new ParkedTransfer(Transfer, "duo", ParkedState.Waiting, 1, _bed.Time.GetUtcNow(), 503, "was failing") { Context = Context }, default);
         var claimed = Assert.Single(await _bed.Store.ClaimDueAsync(10, TimeSpan.FromMinutes(2), [], default));
         var attempt = TransferAttempt.Of(claimed);
-        return (await _bed.Gateway.Settler().DeliverAsync(attempt, new ScriptedRecipient("duo", answers), default), attempt);
+        return (await _bed.Gateway.Settler().DeliverAsync(attempt, TestGateway.Adapters(new ScriptedRecipient("duo", answers)), default), attempt);
     }
 
     [Theory]
@@ -29,7 +29,7 @@ public class TransferSettlerTests
     [InlineData(503, TransferOutcome.Parked, "parked", ParkedState.Waiting)]
     public async Task DeliverAsync_FirstAttempt_ParksByStatus_AndLeavesTheLedgerToTheDecision(int status, TransferOutcome outcome, string recorded, string? parkedState)
     {
-        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, new ScriptedRecipient("duo", ScriptedRecipient.Answer(status)), default);
+        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(status))), default);
 
         Assert.Equal((outcome, recorded), (settlement.Outcome, settlement.Recorded));
         Assert.Equal(parkedState, _bed.Store[Transfer.IdempotencyKey]?.State);
@@ -43,7 +43,7 @@ public class TransferSettlerTests
     [Fact]
     public async Task DeliverAsync_Transient_WaitsTheParkedBackoff_OrTheRetryAfterWhenLonger()
     {
-        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, new ScriptedRecipient("duo", ScriptedRecipient.Answer(429, TimeSpan.FromMinutes(10))), default);
+        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(429, TimeSpan.FromMinutes(10)))), default);
 
         Assert.True(settlement.RecipientFailing);
         Assert.Equal(_bed.Time.GetUtcNow() + TimeSpan.FromMinutes(10), _bed.Store[Transfer.IdempotencyKey]!.NextAttemptAt);
@@ -55,7 +55,7 @@ public class TransferSettlerTests
         await _bed.Routes.DisableAsync("duo", "410", default);
         var recipient = new ScriptedRecipient("duo", ScriptedRecipient.Answer(201));
 
-        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, recipient, default);
+        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, TestGateway.Adapters(recipient), default);
 
         Assert.Equal("held", settlement.Recorded);
         Assert.Equal(0, recipient.Calls);
@@ -67,7 +67,7 @@ public class TransferSettlerTests
     {
         await _bed.Store.ParkAsync(new ParkedTransfer(Transfer, "duo", ParkedState.Waiting, 1, _bed.Time.GetUtcNow(), 503, null), default);
 
-        await _bed.Gateway.Settler().DeliverAsync(First with { Redelivered = true }, new ScriptedRecipient("duo", ScriptedRecipient.Answer(201)), default);
+        await _bed.Gateway.Settler().DeliverAsync(First with { Redelivered = true }, TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(201))), default);
 
         Assert.Empty(_bed.Store.Rows);
     }
@@ -100,7 +100,7 @@ public class TransferSettlerTests
         _bed.Time.Advance(TimeSpan.FromMinutes(3)); // the lease ran out; another gateway claims it
         Assert.Single(await _bed.Store.ClaimDueAsync(10, TimeSpan.FromMinutes(2), [], default));
 
-        await _bed.Gateway.Settler().DeliverAsync(stale, new ScriptedRecipient("duo", ScriptedRecipient.Answer(422)), default);
+        await _bed.Gateway.Settler().DeliverAsync(stale, TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(422))), default);
 
         Assert.Equal(ParkedState.Waiting, _bed.Store[Transfer.IdempotencyKey]!.State);
     }
