@@ -14,6 +14,7 @@ public static class DeliveryRegistration
         services.AddRecipientResilience(configuration);
         services.AddDuoAdapter(configuration);
         services.AddDepartementOnderwijsAdapter(configuration);
+        services.AddClbAdapter(configuration);
         services.AddJsonRecipients(configuration);
 
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
