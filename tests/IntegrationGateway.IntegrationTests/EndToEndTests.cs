@@ -98,6 +98,38 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AttendanceOfAMinorWithUnauthorisedAbsence_ReachesTheClbAsSignedCsvThroughItsRefitClient_AdultsNever()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var generator = new SampleEventGenerator(15, TimeProvider.System);
+        var events = Enumerable.Range(0, 30).Select(_ => (AttendanceRegistered)generator.Next(nameof(AttendanceRegistered))).ToList();
+        var minors = events.Where(e => e.Guardians is { Count: > 0 } && e.Attendance.HoursAbsentUnauthorised is not null).ToList();
+        Assert.NotEmpty(minors);
+
+        await bed.PublishAsync(events);
+        // Every event settled (all its transfers done), so a CLB receipt that should not be there would be.
+        var counters = gateway.Services.GetRequiredService<Gateway.Delivery.TransferCounters>();
+        await TestBed.WaitUntilAsync(() => counters.Snapshot().EventsSettled >= events.Count, TimeSpan.FromSeconds(60));
+        Assert.True(counters.Snapshot().EventsSettled >= events.Count, $"timed out waiting for {events.Count} events to settle");
+        var receipts = bed.Receipts.List("clb");
+
+        output.WriteLine($"{events.Count} attendance events, {minors.Count} of minors with unauthorised absence; CLB receipts {receipts.Count}");
+        Assert.Equal(minors.Select(m => $"{m.EventId:D}:clb-afwezigheden").Order(), receipts.Select(r => r.IdempotencyKey).Order());
+        Assert.All(receipts, r =>
+        {
+            Assert.Equal("csv", r.Format);
+            Assert.Equal("meldingen", r.Path);
+            Assert.Empty(r.FieldsOutsideAllowList);
+            Assert.Null(r.Body!["record"]!["subject"]!["rijksregisternummer"]); // no national identifier to the CLB
+        });
+        var minor = minors[0];
+        var record = Assert.Single(receipts, r => r.IdempotencyKey.StartsWith(minor.EventId.ToString("D"), StringComparison.Ordinal)).Body!["record"]!;
+        Assert.Equal(minor.Subject.FamilyName, record["subject"]!["familyName"]!.GetValue<string>());
+        Assert.Equal(minor.Guardians![0].Phone, record["guardians"]![0]!["phone"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task DataSubjectEvents_AreTakenFromTheIntake_AndNoticesGoOnlyWhereThereIsHistory()
     {
         await using var bed = await TestBed.StartAsync();
