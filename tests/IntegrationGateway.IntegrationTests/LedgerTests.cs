@@ -77,8 +77,10 @@ public sealed class LedgerTests(ITestOutputHelper output)
 
         // A forged later outcome appended with SQL (a second decision the unique index refuses): it cannot carry a valid keyed hash.
         await ExecuteAsync($"""
-            INSERT INTO ledger_entry SELECT seq + 1, recorded_at, 'outcome', event_id, event_type, sender, agreement_id, agreement_version, 'forged-recipient', legal_basis,
-                outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonym, entry_hash, entry_hash
+            INSERT INTO ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis,
+                outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash)
+            SELECT seq + 1, recorded_at, 'outcome', event_id, event_type, sender, agreement_id, agreement_version, 'forged-recipient', legal_basis,
+                outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, entry_hash, entry_hash
             FROM ledger_entry WHERE seq = {entries}
             """);
         var inserted = await VerifyAsync();
@@ -123,7 +125,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         Assert.Equal(entries - duo, await ScalarAsync<long>("SELECT count(*) FROM ledger_entry WHERE kind IN ('decision', 'outcome')"));
         // Nothing of a blanked entry is left but its place in the chain: no pseudonym, agreement, recipient or field name.
         Assert.Equal(duo, await ScalarAsync<long>(
-            "SELECT count(*) FROM ledger_entry WHERE kind = 'purged' AND agreement_id = '' AND recipient = '' AND cardinality(disclosed) = 0 AND cardinality(subject_pseudonyms) = 0 AND octet_length(subject_pseudonym) = 0 AND idempotency_key IS NULL"));
+            "SELECT count(*) FROM ledger_entry WHERE kind = 'purged' AND agreement_id = '' AND recipient = '' AND cardinality(disclosed) = 0 AND cardinality(subject_pseudonyms) = 0 AND idempotency_key IS NULL"));
 
         var intact = await VerifyAsync();
         output.WriteLine(intact.Out);
@@ -146,7 +148,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         await ExecuteAsync($$"""
             UPDATE ledger_entry SET kind = 'purged', event_id = '00000000-0000-0000-0000-000000000000', event_type = '', sender = '', agreement_id = '',
                 agreement_version = 0, recipient = '', legal_basis = '', outcome = '', reasons = '{}', disclosed = '{}', withheld = '{}', payload_sha256 = NULL,
-                idempotency_key = NULL, attempts = 0, status_code = NULL, receipt = NULL, trace_id = NULL, subject_pseudonym = ''::bytea, subject_pseudonyms = '{}',
+                idempotency_key = NULL, attempts = 0, status_code = NULL, receipt = NULL, trace_id = NULL, subject_pseudonyms = '{}',
                 duration_ms = NULL
             WHERE seq = {{kept}}
             """);

@@ -30,7 +30,7 @@ public sealed class PolicyCliTests : IDisposable
         var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", RepoPaths.Agreements);
 
         Assert.Equal(ExitCodes.Ok, exit);
-        Assert.Contains("14 agreement(s) checked, 0 error(s).", output);
+        Assert.Contains($"{ShippedFiles} agreement(s) checked, 0 error(s).", output);
     }
 
     [Fact]
@@ -247,7 +247,7 @@ public sealed class PolicyCliTests : IDisposable
 
         Assert.Equal(ExitCodes.Ok, exit);
         var ids = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Select(a => a.Id).ToList();
-        Assert.Equal(14, ids.Count);
+        Assert.Equal(ShippedFiles, ids.Count);
         Assert.All(ids, id => Assert.Contains($"| Agreement | `{id}` version 1 |", output));
         Assert.Contains("| National identifiers | bsn under", output);
         Assert.Contains("| Consent checked | school-photos |", output);
@@ -262,7 +262,10 @@ public sealed class PolicyCliTests : IDisposable
 
         Assert.Equal(ExitCodes.Ok, exit);
         var agreements = JsonDocument.Parse(output).RootElement.GetProperty("agreements").EnumerateArray().ToList();
-        Assert.Equal(14, agreements.Count);
+        Assert.Equal(ShippedFiles, agreements.Count);
         Assert.All(agreements, a => Assert.StartsWith("6(1)(", a.GetProperty("gdpr").GetString()));
     }
+
+    /// <summary>One agreement per file in the shipped folder.</summary>
+    static int ShippedFiles => Directory.GetFiles(RepoPaths.Agreements, "*.yaml").Length;
 }

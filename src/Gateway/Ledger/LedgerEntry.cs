@@ -70,19 +70,8 @@ public sealed record LedgerEntry
     public byte[] PreviousHash { get; init; } = [];
     public byte[] Hash { get; init; } = [];
 
-    /// <summary>
-    /// As read back: the single-pseudonym column that queries index; it must be the first of the pseudonyms the hash
-    /// covers. Null on an entry being written.
-    /// </summary>
-    public byte[]? StoredFirstPseudonym { get; init; }
-
-    /// <summary>
-    /// What the hash cannot cover, as read back: the indexed first pseudonym is the first of <see cref="SubjectPseudonyms"/>,
-    /// and only a purge entry carries purge columns.
-    /// </summary>
-    public bool Consistent =>
-        (StoredFirstPseudonym is null || StoredFirstPseudonym.AsSpan().SequenceEqual(SubjectPseudonyms.Count > 0 ? SubjectPseudonyms[0] : []))
-        && (Kind == LedgerKinds.Purge || (PurgedRanges is null && PurgedDigest is null));
+    /// <summary>What the hash cannot cover, as read back: only a purge entry carries purge columns.</summary>
+    public bool Consistent => Kind == LedgerKinds.Purge || (PurgedRanges is null && PurgedDigest is null);
 
     /// <summary>An entry about no event, no agreement and no person: what the ledger records of itself (a purge, a blanked place).</summary>
     public static LedgerEntry OfTheLedger(string kind, string outcome) => new()
@@ -106,7 +95,6 @@ public sealed record LedgerEntry
         RecordedAt = entry.RecordedAt,
         PreviousHash = entry.PreviousHash,
         Hash = entry.Hash,
-        StoredFirstPseudonym = [],
     };
 
     /// <summary>

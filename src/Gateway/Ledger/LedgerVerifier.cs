@@ -22,7 +22,7 @@ public static class LedgerVerifier
 {
     /// <summary>Every column of an entry, in the order <see cref="Read"/> takes them.</summary>
     internal const string Columns =
-        "seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, subject_pseudonym, purged_ranges, purged_digest, duration_ms";
+        "seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, purged_ranges, purged_digest, duration_ms";
 
     /// <param name="dataSource">The gateway's database.</param>
     /// <param name="keys">The ledger's keys.</param>
@@ -125,9 +125,8 @@ public static class LedgerVerifier
         SubjectPseudonyms = reader.GetFieldValue<byte[][]>(20),
         PreviousHash = reader.GetFieldValue<byte[]>(21),
         Hash = reader.GetFieldValue<byte[]>(22),
-        StoredFirstPseudonym = reader.GetFieldValue<byte[]>(23),
-        PurgedRanges = reader.IsDBNull(24) ? null : reader.GetFieldValue<string[]>(24),
-        PurgedDigest = reader.IsDBNull(25) ? null : reader.GetFieldValue<byte[]>(25),
-        DurationMs = reader.IsDBNull(26) ? null : reader.GetInt32(26),
+        PurgedRanges = reader.IsDBNull(23) ? null : reader.GetFieldValue<string[]>(23),
+        PurgedDigest = reader.IsDBNull(24) ? null : reader.GetFieldValue<byte[]>(24),
+        DurationMs = reader.IsDBNull(25) ? null : reader.GetInt32(25),
     };
 }

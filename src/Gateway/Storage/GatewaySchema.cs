@@ -8,25 +8,34 @@ namespace IntegrationGateway.Gateway.Storage;
 /// </summary>
 public static class GatewaySchema
 {
-    /// <summary>The migrations, oldest first. Append; never edit one that has shipped.</summary>
+    /// <summary>
+    /// The migrations, oldest first. Append; never edit one that has shipped. Nothing has shipped yet: the pre-release
+    /// chain (versions 1 to 7) was squashed into version 8, and a database made by that chain is refused with how to
+    /// recreate it, rather than carried along.
+    /// </summary>
     static readonly (int Version, string Description, string Sql)[] Migrations =
     [
-        (1, "parked transfers and recipient routes", """
+        (8, "the gateway's schema", """
+            -- Transfers that could not be delivered now; the payload sealed, the decision's context repeated.
             CREATE TABLE parked_transfer (
-                idempotency_key  text PRIMARY KEY,
-                event_id         uuid NOT NULL,
-                event_type       text NOT NULL,
-                agreement_id     text NOT NULL,
-                recipient        text NOT NULL,
-                payload_sealed   bytea NOT NULL,
-                sealed_with      text NOT NULL,
-                lease_id         uuid,
-                state            text NOT NULL CHECK (state IN ('waiting', 'rejected', 'recipient-disabled')),
-                attempts         integer NOT NULL,
-                next_attempt_at  timestamptz NOT NULL,
-                parked_at        timestamptz NOT NULL,
-                last_status      integer,
-                last_problem     text
+                idempotency_key     text PRIMARY KEY,
+                event_id            uuid NOT NULL,
+                event_type          text NOT NULL,
+                agreement_id        text NOT NULL,
+                recipient           text NOT NULL,
+                payload_sealed      bytea NOT NULL,
+                sealed_with         text NOT NULL,
+                lease_id            uuid,
+                state               text NOT NULL CHECK (state IN ('waiting', 'rejected', 'recipient-disabled')),
+                attempts            integer NOT NULL,
+                next_attempt_at     timestamptz NOT NULL,
+                parked_at           timestamptz NOT NULL,
+                last_status         integer,
+                last_problem        text,
+                sender              text NOT NULL,
+                agreement_version   integer NOT NULL,
+                legal_basis         text NOT NULL,
+                subject_pseudonyms  bytea[] NOT NULL
             );
             CREATE INDEX parked_transfer_due ON parked_transfer (next_attempt_at) WHERE state = 'waiting';
             CREATE TABLE recipient_route (
@@ -34,43 +43,44 @@ public static class GatewaySchema
                 disabled_at  timestamptz,
                 reason       text
             );
-            """),
-        (2, "the transfer ledger", """
+            -- The transfer ledger: chained, keyed hashes; field names and pseudonyms, never a value. A purge blanks
+            -- entries past their retention, keeping their place, and appends one entry naming them (purged_*).
             CREATE TABLE ledger_entry (
-                seq                bigint PRIMARY KEY,
-                recorded_at        timestamptz NOT NULL,
-                kind               text NOT NULL,
-                event_id           uuid NOT NULL,
-                event_type         text NOT NULL,
-                sender             text NOT NULL,
-                agreement_id       text NOT NULL,
-                agreement_version  integer NOT NULL,
-                recipient          text NOT NULL,
-                legal_basis        text NOT NULL,
-                outcome            text NOT NULL,
-                reasons            text[] NOT NULL,
-                disclosed          text[] NOT NULL,
-                withheld           text[] NOT NULL,
-                payload_sha256     bytea,
-                idempotency_key    text,
-                attempts           integer NOT NULL,
-                status_code        integer,
-                receipt            text,
-                trace_id           text,
-                subject_pseudonym  bytea NOT NULL,
-                previous_hash      bytea NOT NULL,
-                entry_hash         bytea NOT NULL
+                seq                 bigint PRIMARY KEY,
+                recorded_at         timestamptz NOT NULL,
+                kind                text NOT NULL,
+                event_id            uuid NOT NULL,
+                event_type          text NOT NULL,
+                sender              text NOT NULL,
+                agreement_id        text NOT NULL,
+                agreement_version   integer NOT NULL,
+                recipient           text NOT NULL,
+                legal_basis         text NOT NULL,
+                outcome             text NOT NULL,
+                reasons             text[] NOT NULL,
+                disclosed           text[] NOT NULL,
+                withheld            text[] NOT NULL,
+                payload_sha256      bytea,
+                idempotency_key     text,
+                attempts            integer NOT NULL,
+                status_code         integer,
+                receipt             text,
+                trace_id            text,
+                -- One per key the event names its subject by (BSN or rijksregisternummer, the sender's own number).
+                subject_pseudonyms  bytea[] NOT NULL,
+                purged_ranges       text[],
+                purged_digest       bytea,
+                duration_ms         integer,
+                previous_hash       bytea NOT NULL,
+                entry_hash          bytea NOT NULL
             );
-            CREATE INDEX ledger_entry_subject ON ledger_entry (subject_pseudonym);
             CREATE INDEX ledger_entry_event ON ledger_entry (event_id);
-            -- What a later outcome's ledger entry repeats from the decision.
-            ALTER TABLE parked_transfer
-                ADD COLUMN sender text NOT NULL DEFAULT '',
-                ADD COLUMN agreement_version integer NOT NULL DEFAULT 0,
-                ADD COLUMN legal_basis text NOT NULL DEFAULT '',
-                ADD COLUMN subject_pseudonym bytea NOT NULL DEFAULT ''::bytea;
-            """),
-        (3, "what data subjects have said, by pseudonym", """
+            CREATE INDEX ledger_entry_subjects ON ledger_entry USING gin (subject_pseudonyms);
+            CREATE INDEX ledger_entry_recorded ON ledger_entry (recorded_at) WHERE kind IN ('decision', 'outcome');
+            CREATE INDEX ledger_entry_transfer ON ledger_entry (event_id, agreement_id);
+            -- A redelivered message records its later outcome, not a second decision.
+            CREATE UNIQUE INDEX ledger_entry_one_decision ON ledger_entry (event_id, agreement_id) WHERE kind = 'decision';
+            -- What data subjects have said, by pseudonym.
             CREATE TABLE subject_state (
                 pseudonym   bytea PRIMARY KEY,
                 consents    jsonb NOT NULL DEFAULT '{}'::jsonb,
@@ -78,31 +88,8 @@ public static class GatewaySchema
                 erased      boolean NOT NULL DEFAULT false,
                 updated_at  timestamptz NOT NULL
             );
-            """),
-        (4, "every pseudonym of an entry's subject; one decision per event and agreement", """
-            -- An event may name its subject by BSN or rijksregisternummer and by the sender's own number: each gets a
-            -- pseudonym, so a report or a notice finds the person by any of them.
-            ALTER TABLE ledger_entry ADD COLUMN subject_pseudonyms bytea[] NOT NULL DEFAULT '{}';
-            UPDATE ledger_entry SET subject_pseudonyms = ARRAY[subject_pseudonym] WHERE octet_length(subject_pseudonym) > 0;
-            CREATE INDEX ledger_entry_subjects ON ledger_entry USING gin (subject_pseudonyms);
-            ALTER TABLE parked_transfer ADD COLUMN subject_pseudonyms bytea[] NOT NULL DEFAULT '{}';
-            UPDATE parked_transfer SET subject_pseudonyms = ARRAY[subject_pseudonym] WHERE octet_length(subject_pseudonym) > 0;
-            -- A redelivered message records its later outcome, not a second decision. Entries written before this
-            -- version may hold such doubles; they are part of the chain and stay, so the rule starts after them.
-            DO $$ BEGIN
-                EXECUTE format('CREATE UNIQUE INDEX ledger_entry_one_decision ON ledger_entry (event_id, agreement_id) WHERE kind = %L AND seq > %s',
-                               'decision', (SELECT coalesce(max(seq), 0) FROM ledger_entry));
-            END $$;
-            """),
-        (5, "ledger retention: purge records", """
-            -- A purge blanks entries past their retention, keeping their place in the chain, and appends one entry
-            -- naming them and a digest of their hashes, so the chain still verifies across them.
-            ALTER TABLE ledger_entry ADD COLUMN purged_ranges text[], ADD COLUMN purged_digest bytea;
-            CREATE INDEX ledger_entry_recorded ON ledger_entry (recorded_at) WHERE kind IN ('decision', 'outcome');
-            """),
-        (6, "ops app: who did what; how long each delivery took", """
-            -- Who viewed a subject report, replayed a transfer or changed a route, and when: names of staff, pseudonyms
-            -- and keys, never a person's identifier.
+            -- The ops app: who viewed a subject report, replayed a transfer or changed a route (staff names,
+            -- pseudonyms and keys, never a person's identifier); the sealed keys of its cookies and form tokens.
             CREATE TABLE ops_audit (
                 id      bigserial PRIMARY KEY,
                 at      timestamptz NOT NULL,
@@ -112,10 +99,6 @@ public static class GatewaySchema
                 detail  text NOT NULL DEFAULT ''
             );
             CREATE INDEX ops_audit_at ON ops_audit (at);
-            ALTER TABLE ledger_entry ADD COLUMN duration_ms integer;
-            CREATE INDEX ledger_entry_transfer ON ledger_entry (event_id, agreement_id);
-            """),
-        (7, "ops app: the keys of sign-in cookies and form tokens, sealed", """
             CREATE TABLE ops_key (
                 name        text PRIMARY KEY,
                 xml         text NOT NULL,
@@ -146,6 +129,13 @@ public static class GatewaySchema
             {
                 applied.Add(reader.GetInt32(0));
             }
+        }
+
+        if (applied.Count > 0 && applied.Max() < Migrations[0].Version)
+        {
+            throw new InvalidOperationException(
+                $"The database was made by a pre-release schema (version {applied.Max()}), which this gateway does not migrate. Recreate it: " +
+                "locally 'deploy/local/down.sh && rm -rf .local/postgres && deploy/local/up.sh' (the ledger, parked transfers and subject state go with it).");
         }
 
         if (applied.Count > 0 && applied.Max() > LatestVersion)

@@ -57,8 +57,8 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     public async Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
         const string sql = """
-            INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with, sender, agreement_version, legal_basis, subject_pseudonym, subject_pseudonyms)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with, sender, agreement_version, legal_basis, subject_pseudonyms)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
             ON CONFLICT (idempotency_key) DO UPDATE SET
                 payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = NULL, attempts = parked_transfer.attempts + EXCLUDED.attempts,
                 next_attempt_at = EXCLUDED.next_attempt_at, last_status = EXCLUDED.last_status, last_problem = EXCLUDED.last_problem
@@ -81,7 +81,6 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = parked.Context.Sender });
         command.Parameters.Add(new() { Value = parked.Context.AgreementVersion });
         command.Parameters.Add(new() { Value = parked.Context.LegalBasis });
-        command.Parameters.Add(new() { Value = parked.Context.SubjectPseudonyms.FirstOrDefault() ?? [] });
         command.Parameters.Add(new() { Value = parked.Context.SubjectPseudonyms, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
