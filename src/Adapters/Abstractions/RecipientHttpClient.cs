@@ -79,13 +79,9 @@ public static class RecipientHttpClient
         where TOptions : HttpRecipientOptions
         where TAdapter : class, IRecipientAdapter
     {
-        services.AddOptions<TOptions>()
-            .Bind(configuration.GetSection(section))
-            .PostConfigure(o => o.UseSecretsDirectory(configuration[HttpRecipientOptions.SecretsDirectoryKey], recipient))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        services.AddHttpClient<TClient, TClientImplementation>((provider, http) => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value.Apply(http))
-            .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value);
+        services.AddRecipientOptions<TOptions>(configuration, recipient, section)
+            .AddHttpClient<TClient, TClientImplementation>((provider, http) => OptionsOf<TOptions>(provider).Apply(http))
+            .AddRecipientHandlers(recipient, OptionsOf<TOptions>);
         return services.AddRecipient<TAdapter>(recipient);
     }
 
@@ -100,16 +96,27 @@ public static class RecipientHttpClient
         where TOptions : HttpRecipientOptions
         where TAdapter : class, IRecipientAdapter
     {
+        services.AddRecipientOptions<TOptions>(configuration, recipient, section)
+            .AddRefitGeneratedClient<TApi>() // the source-generated client: no reflection at run time
+            .ConfigureHttpClient((provider, http) => OptionsOf<TOptions>(provider).Apply(http))
+            .AddRecipientHandlers(recipient, OptionsOf<TOptions>);
+        return services.AddRecipient<TAdapter>(recipient);
+    }
+
+    /// <summary>A recipient's options bound from its section (its signing secret falling back to the secrets directory), checked at start.</summary>
+    static IServiceCollection AddRecipientOptions<TOptions>(this IServiceCollection services, IConfiguration configuration, string recipient, string section)
+        where TOptions : HttpRecipientOptions
+    {
         services.AddOptions<TOptions>()
             .Bind(configuration.GetSection(section))
             .PostConfigure(o => o.UseSecretsDirectory(configuration[HttpRecipientOptions.SecretsDirectoryKey], recipient))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddRefitGeneratedClient<TApi>() // the source-generated client: no reflection at run time
-            .ConfigureHttpClient((provider, http) => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value.Apply(http))
-            .AddRecipientHandlers(recipient, provider => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value);
-        return services.AddRecipient<TAdapter>(recipient);
+        return services;
     }
+
+    static TOptions OptionsOf<TOptions>(IServiceProvider provider)
+        where TOptions : HttpRecipientOptions => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TOptions>>().Value;
 
     /// <summary>The shared parts: one resilience pipeline per recipient, configured from <c>Delivery</c>.</summary>
     public static IServiceCollection AddRecipientResilience(this IServiceCollection services, IConfiguration configuration)
