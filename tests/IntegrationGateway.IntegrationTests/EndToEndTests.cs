@@ -110,7 +110,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await bed.PublishAsync(events);
         // Every event settled (all its transfers done), so a CLB receipt that should not be there would be.
         var counters = gateway.Services.GetRequiredService<Gateway.Delivery.TransferCounters>();
-        await TestBed.WaitUntilAsync(() => counters.Snapshot().EventsSettled >= events.Count, TimeSpan.FromSeconds(60));
+        await TestBed.WaitUntilAsync($"{events.Count} events to settle", () => counters.Snapshot().EventsSettled >= events.Count, TimeSpan.FromSeconds(60));
         Assert.True(counters.Snapshot().EventsSettled >= events.Count, $"timed out waiting for {events.Count} events to settle");
         var receipts = bed.Receipts.List("clb");
 
@@ -147,7 +147,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
         // Every message taken from the intake (the four subject events and the absence), not a fixed wait.
         var intake = gateway.Services.GetRequiredService<Gateway.Intake.IntakeCounters>();
-        await TestBed.WaitUntilAsync(() => intake.Accepted + intake.Quarantined >= subjectEvents.Length + 1, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync("every message to be taken from the intake", () => intake.Accepted + intake.Quarantined >= subjectEvents.Length + 1, TimeSpan.FromSeconds(30));
 
         Assert.Equal(subjectEvents.Length + 1, intake.Accepted);
         Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName));

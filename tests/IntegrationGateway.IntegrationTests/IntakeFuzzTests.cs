@@ -71,7 +71,7 @@ public sealed class IntakeFuzzTests(ITestOutputHelper output)
         }
 
         bool LastDelivered() => bed.Receipts.List("duo").Any(r => r.IdempotencyKey.StartsWith(last.EventId.ToString("D"), StringComparison.Ordinal));
-        await TestBed.WaitUntilAsync(LastDelivered, TimeSpan.FromSeconds(10));
+        await TestBed.WaitUntilAsync("the event published after the fuzz to reach DUO", LastDelivered, TimeSpan.FromSeconds(10));
         var lastDelivered = LastDelivered();
 
         var quarantined = await bed.DrainAsync(bed.QuarantineQueue);

@@ -173,7 +173,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         var counters = gateway.Services.GetRequiredService<IntakeCounters>();
-        await TestBed.WaitUntilAsync(() => !(counters.Quarantined < sent.Count), TimeSpan.FromSeconds(10));
+        await TestBed.WaitUntilAsync($"{sent.Count} quarantined messages", () => !(counters.Quarantined < sent.Count), TimeSpan.FromSeconds(10));
 
         var quarantined = await bed.DrainAsync(bed.QuarantineQueue);
         using var http = await OpsSignIn.ClientAsync(new Uri(gateway.Urls.First()), "operator");
@@ -241,7 +241,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         var counters = gateway.Services.GetRequiredService<IntakeCounters>();
-        await TestBed.WaitUntilAsync(() => !(counters.Quarantined < 2), TimeSpan.FromSeconds(10));
+        await TestBed.WaitUntilAsync("2 quarantined messages", () => !(counters.Quarantined < 2), TimeSpan.FromSeconds(10));
 
         var settings = GatewayCommandLine.BrokerSettings(bed);
         var list = await GatewayCommandLine.RunAsync(["quarantine", "list", .. settings]);
@@ -331,7 +331,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         var counters = gateway.Services.GetRequiredService<IntakeCounters>();
-        await TestBed.WaitUntilAsync(() => !(counters.Quarantined < 1), TimeSpan.FromSeconds(10));
+        await TestBed.WaitUntilAsync("the event quarantined as processing", () => !(counters.Quarantined < 1), TimeSpan.FromSeconds(10));
 
         var quarantined = Assert.Single(await bed.DrainAsync(bed.QuarantineQueue));
         output.WriteLine($"attempts {attempts}; quarantined {quarantined.Headers["x-quarantine-reasons"]}");

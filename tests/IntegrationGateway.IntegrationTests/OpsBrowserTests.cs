@@ -86,7 +86,7 @@ public sealed class OpsBrowserTests(ITestOutputHelper output)
         output.WriteLine(message);
         Assert.Contains("1 transfer(s) replayed", message);
         var replayed = $"{enrolment.EventId:D}:duo-bron-inschrijvingen-examens";
-        await TestBed.WaitUntilAsync(() => bed.Receipts.List("duo").Any(r => r.IdempotencyKey == replayed), TimeSpan.FromSeconds(20));
+        await TestBed.WaitUntilAsync("the replayed transfer at DUO", () => bed.Receipts.List("duo").Any(r => r.IdempotencyKey == replayed), TimeSpan.FromSeconds(20));
         Assert.Single(bed.Receipts.List("duo"), r => r.IdempotencyKey == replayed);
         await Task.Delay(500); // the outcome's ledger entry follows the delivery
         await page.GotoAsync($"/ops/transfers/{enrolment.EventId:D}/duo-bron-inschrijvingen-examens");

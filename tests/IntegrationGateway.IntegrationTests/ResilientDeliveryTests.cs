@@ -152,7 +152,7 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         bed.SimulatorBehaviour.Set("duo", new Misbehaviour(503, null, false, TimeSpan.Zero, null));
         await bed.PublishAsync(generator.AbsenceReported(count));
         await bed.WaitForReceiptsAsync("leerplicht", 2 * count, TimeSpan.FromSeconds(60));
-        await TestBed.WaitUntilAsync(() => resilience.CircuitOf("duo") == Polly.CircuitBreaker.CircuitState.Open, TimeSpan.FromSeconds(10));
+        await TestBed.WaitUntilAsync("DUO's circuit to open", () => resilience.CircuitOf("duo") == Polly.CircuitBreaker.CircuitState.Open, TimeSpan.FromSeconds(10));
 
         var callsBeforeOpen = bed.SimulatorBehaviour.FailuresFor("duo");
         var circuit = resilience.CircuitOf("duo");

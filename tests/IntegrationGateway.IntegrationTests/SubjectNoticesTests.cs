@@ -33,7 +33,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         };
         await bed.Publisher.Publish(rectification);
         var noticesExpected = before.Count(r => HadAddress(r));
-        await TestBed.WaitUntilAsync(() => ReceiptsOf(bed, rectification.EventId).Count >= noticesExpected, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync("the rectification's notices", () => ReceiptsOf(bed, rectification.EventId).Count >= noticesExpected, TimeSpan.FromSeconds(30));
         await Task.Delay(1000); // anything more that would (wrongly) arrive
 
         var notices = ReceiptsOf(bed, rectification.EventId);
@@ -81,7 +81,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
 
         var erasure = ((ErasureRequested)generator.Next(nameof(ErasureRequested))) with { Subject = person, Source = source, Jurisdiction = "NL" };
         await bed.Publisher.Publish(erasure);
-        await TestBed.WaitUntilAsync(() => ReceiptsOf(bed, erasure.EventId).Count >= 3, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync("the erasure's notices", () => ReceiptsOf(bed, erasure.EventId).Count >= 3, TimeSpan.FromSeconds(30));
         await Task.Delay(1000);
 
         var notices = ReceiptsOf(bed, erasure.EventId);
@@ -109,7 +109,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         // From now on: denied with subject-erased, except under the overriding legal obligations.
         var later = (StudentEnrolled)generator.Next(nameof(StudentEnrolled)) with { Subject = person, Source = source, Jurisdiction = "NL" };
         await bed.Publisher.Publish(later);
-        await TestBed.WaitUntilAsync(() => ReceiptsOf(bed, later.EventId).Count >= 2, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync("the later enrolment's receipts", () => ReceiptsOf(bed, later.EventId).Count >= 2, TimeSpan.FromSeconds(30));
         await Task.Delay(500);
         var afterwards = await LedgerOfAsync(later.EventId);
         output.WriteLine($"a later enrolment: {string.Join("; ", afterwards)}");
@@ -172,7 +172,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         await bed.Publisher.Publish(absence);
         string[] ids = [enrolment.EventId.ToString("D"), absence.EventId.ToString("D")];
         List<AgencySimulator.Receipt> Theirs() => [.. bed.Receipts.List(null).Where(r => ids.Contains(r.IdempotencyKey.Split(':')[0]))];
-        await TestBed.WaitUntilAsync(() => Theirs().Select(r => r.Recipient).Distinct().Count() >= (enrolled ? 3 : 2) + (photoConsent ? 1 : 0), TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync("the pupil's history at every recipient", () => Theirs().Select(r => r.Recipient).Distinct().Count() >= (enrolled ? 3 : 2) + (photoConsent ? 1 : 0), TimeSpan.FromSeconds(30));
         await Task.Delay(500);
         return (enrolment.Subject, enrolment.Source, Theirs());
     }

@@ -61,8 +61,8 @@ public sealed class TracingTests(ITestOutputHelper output)
         }
 
         var id = enrolment.EventId.ToString("D");
-        await TestBed.WaitUntilAsync(() => bed.Receipts.List(null).Count(r => r.IdempotencyKey.StartsWith(id, StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(30));
-        await TestBed.WaitUntilAsync(() => collected.Spans.Any(s => s.DisplayName.StartsWith("intake", StringComparison.Ordinal)), TimeSpan.FromSeconds(10));
+        await TestBed.WaitUntilAsync("three receipts of the enrolment", () => bed.Receipts.List(null).Count(r => r.IdempotencyKey.StartsWith(id, StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync("the intake span to be exported", () => collected.Spans.Any(s => s.DisplayName.StartsWith("intake", StringComparison.Ordinal)), TimeSpan.FromSeconds(10));
 
         var trace = collected.Spans.Where(s => s.TraceId == publisherTrace).ToList();
         foreach (var span in trace.OrderBy(s => s.StartTimeUtc))
@@ -138,7 +138,7 @@ public sealed class TracingTests(ITestOutputHelper output)
             await Task.Delay(500);
         } // stopping the gateway flushes both providers
 
-        await TestBed.WaitUntilAsync(() => received.Any(r => r.Path == "/v1/traces") && received.Any(r => r.Path == "/v1/metrics"), TimeSpan.FromSeconds(15));
+        await TestBed.WaitUntilAsync("a trace export and a metric export at the collector", () => received.Any(r => r.Path == "/v1/traces") && received.Any(r => r.Path == "/v1/metrics"), TimeSpan.FromSeconds(15));
         var traces = received.Where(r => r.Path == "/v1/traces").SelectMany(r => r.Body).ToArray();
         var metrics = received.Where(r => r.Path == "/v1/metrics").SelectMany(r => r.Body).ToArray();
         var text = System.Text.Encoding.Latin1.GetString([.. traces, .. metrics]);

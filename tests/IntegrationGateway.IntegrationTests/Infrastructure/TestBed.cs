@@ -112,12 +112,17 @@ internal sealed class TestBed : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until <paramref name="done"/> holds or <paramref name="timeout"/> has passed; the caller asserts what it needs.</summary>
-    public static async Task WaitUntilAsync(Func<bool> done, TimeSpan timeout)
+    /// <summary>Waits until <paramref name="done"/> holds; fails the test saying what it waited for when <paramref name="timeout"/> passes first.</summary>
+    public static async Task WaitUntilAsync(string what, Func<bool> done, TimeSpan timeout)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!done() && waited.Elapsed < timeout)
+        while (!done())
         {
+            if (waited.Elapsed >= timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0} s waiting for {what}");
+            }
+
             await Task.Delay(100);
         }
     }
