@@ -25,7 +25,7 @@ public sealed class DatabaseDumpTests(ITestOutputHelper output)
             }
 
             await bed.WaitForReceiptsAsync("duo", events.Count(e => e is AbsenceReported or StudentEnrolled or StudentDeregistered or ExamResultRecorded or DiplomaAwarded), TimeSpan.FromSeconds(60));
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await bed.WaitForTakenAsync(events.Count);
         }
 
         var dump = await PgDumpAsync();

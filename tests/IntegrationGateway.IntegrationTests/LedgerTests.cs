@@ -36,8 +36,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         {
             var generator = new SampleEventGenerator(909, TimeProvider.System);
             await bed.PublishAsync(Enumerable.Range(0, 10).Select(_ => (StudentEnrolled)generator.Next(nameof(StudentEnrolled))).ToList());
-            await bed.WaitForReceiptsAsync("ggd", 10, TimeSpan.FromSeconds(30));
-            await Task.Delay(500);
+            await bed.WaitForTakenAsync(10);
         }
 
         var intact = await VerifyAsync();
@@ -186,8 +185,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         {
             var generator = new SampleEventGenerator(910, TimeProvider.System);
             await bed.PublishAsync(generator.AbsenceReported(5));
-            await bed.WaitForReceiptsAsync("leerplicht", 5, TimeSpan.FromSeconds(30));
-            await Task.Delay(500);
+            await bed.WaitForTakenAsync(5);
         }
 
         await using var database = NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);

@@ -11,6 +11,7 @@ namespace IntegrationGateway.IntegrationTests;
 /// opens a blocked one, replays a refused one once its recipient is well again, and looks at the recipients.
 /// Screenshots go to <c>artifacts/screenshots</c>.
 /// </summary>
+[Trait("Tier", "Browser")]
 public sealed class OpsBrowserTests(ITestOutputHelper output)
 {
     const string Chromium = "/usr/bin/chromium";

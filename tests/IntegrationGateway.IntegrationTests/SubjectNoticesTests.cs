@@ -31,10 +31,11 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
             Subject = corrected, Source = source, Jurisdiction = "NL",
             Rectification = new Rectification { Date = DateOnly.FromDateTime(DateTime.UnixEpoch), ChangedFields = ["subject.address"] },
         };
+        var taken = bed.Taken;
         await bed.Publisher.Publish(rectification);
         var noticesExpected = before.Count(r => HadAddress(r));
         await TestBed.WaitUntilAsync("the rectification's notices", () => ReceiptsOf(bed, rectification.EventId).Count >= noticesExpected, TimeSpan.FromSeconds(30));
-        await Task.Delay(1000); // anything more that would (wrongly) arrive
+        await bed.WaitForTakenAsync(taken + 1); // the rectification settled: anything more that would (wrongly) arrive is there
 
         var notices = ReceiptsOf(bed, rectification.EventId);
         var hadAddress = before.Where(HadAddress).Select(Key).Order().ToList();
@@ -80,9 +81,10 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         var (person, source, before) = await PupilWithHistoryAsync(bed, generator, enrolled: true, photoConsent: true);
 
         var erasure = ((ErasureRequested)generator.Next(nameof(ErasureRequested))) with { Subject = person, Source = source, Jurisdiction = "NL" };
+        var taken = bed.Taken;
         await bed.Publisher.Publish(erasure);
         await TestBed.WaitUntilAsync("the erasure's notices", () => ReceiptsOf(bed, erasure.EventId).Count >= 3, TimeSpan.FromSeconds(30));
-        await Task.Delay(1000);
+        await bed.WaitForTakenAsync(taken + 1);
 
         var notices = ReceiptsOf(bed, erasure.EventId);
         var recorded = await LedgerOfAsync(erasure.EventId);
@@ -110,7 +112,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         var later = (StudentEnrolled)generator.Next(nameof(StudentEnrolled)) with { Subject = person, Source = source, Jurisdiction = "NL" };
         await bed.Publisher.Publish(later);
         await TestBed.WaitUntilAsync("the later enrolment's receipts", () => ReceiptsOf(bed, later.EventId).Count >= 2, TimeSpan.FromSeconds(30));
-        await Task.Delay(500);
+        await bed.WaitForTakenAsync(taken + 2);
         var afterwards = await LedgerOfAsync(later.EventId);
         output.WriteLine($"a later enrolment: {string.Join("; ", afterwards)}");
         Assert.Contains(afterwards, r => r.StartsWith("decision blocked ggd ggd-jeugdgezondheidszorg (subject-erased)", StringComparison.Ordinal));
@@ -161,7 +163,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
                 Subject = enrolment.Subject, Source = enrolment.Source, Jurisdiction = "NL", OccurredAt = TimeProvider.System.GetUtcNow().AddMinutes(-1),
                 Consent = new ConsentChange { Purpose = "school-photos", Status = "given", ChangedOn = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime) },
             });
-            await Task.Delay(500);
+            await bed.WaitForTakenAsync(1);
         }
 
         if (enrolled)
@@ -173,7 +175,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         string[] ids = [enrolment.EventId.ToString("D"), absence.EventId.ToString("D")];
         List<AgencySimulator.Receipt> Theirs() => [.. bed.Receipts.List(null).Where(r => ids.Contains(r.IdempotencyKey.Split(':')[0]))];
         await TestBed.WaitUntilAsync("the pupil's history at every recipient", () => Theirs().Select(r => r.Recipient).Distinct().Count() >= (enrolled ? 3 : 2) + (photoConsent ? 1 : 0), TimeSpan.FromSeconds(30));
-        await Task.Delay(500);
+        await bed.WaitForTakenAsync((photoConsent ? 1 : 0) + (enrolled ? 1 : 0) + 1);
         return (enrolment.Subject, enrolment.Source, Theirs());
     }
 

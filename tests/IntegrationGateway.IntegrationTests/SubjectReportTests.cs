@@ -33,7 +33,7 @@ public sealed class SubjectReportTests(ITestOutputHelper output)
 
             // The same event again, as a redelivery after a lost acknowledgement would bring it.
             await bed.Publisher.Publish(absence);
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            await bed.WaitForTakenAsync(theirs.Length + others.Length + 1);
         }
 
         var (exit, stdout, _) = await GatewayCommandLine.RunAsync(["subject", "report", "--id", person.Bsn!, "--format", "json", .. GatewayCommandLine.DatabaseSettings]);

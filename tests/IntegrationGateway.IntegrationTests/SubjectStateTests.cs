@@ -31,7 +31,7 @@ public sealed class SubjectStateTests(ITestOutputHelper output)
 
         // Consent given: the next enrolment reaches the photographer too.
         await bed.Publisher.Publish(Consent("given", TimeSpan.FromMinutes(2)));
-        await Task.Delay(500);
+        await bed.WaitForTakenAsync(2);
         var second = Enrolment(person, source);
         await bed.Publisher.Publish(second);
         var photographer = await bed.WaitForReceiptsAsync("schoolfotograaf", 1, TimeSpan.FromSeconds(30));
@@ -39,7 +39,7 @@ public sealed class SubjectStateTests(ITestOutputHelper output)
         // Withdrawn (and an older "given" arriving late changes nothing): the photographer gets nothing more.
         await bed.Publisher.Publish(Consent("withdrawn", TimeSpan.FromMinutes(1)));
         await bed.Publisher.Publish(Consent("given", TimeSpan.FromMinutes(3)));
-        await Task.Delay(500);
+        await bed.WaitForTakenAsync(5);
         var third = Enrolment(person, source);
         await bed.Publisher.Publish(third);
         await bed.WaitForReceiptsAsync("ggd", 3, TimeSpan.FromSeconds(30));
@@ -47,11 +47,10 @@ public sealed class SubjectStateTests(ITestOutputHelper output)
         // Erasure: later transfers are denied, except where the ground is a legal obligation that overrides it.
         var erasure = ((ErasureRequested)generator.Next(nameof(ErasureRequested))) with { Subject = person, Source = source, Jurisdiction = "NL" };
         await bed.Publisher.Publish(erasure);
-        await Task.Delay(500);
+        await bed.WaitForTakenAsync(7);
         var fourth = Enrolment(person, source);
         await bed.Publisher.Publish(fourth);
-        await bed.WaitForReceiptsAsync("duo", 4, TimeSpan.FromSeconds(30));
-        await Task.Delay(500);
+        await bed.WaitForTakenAsync(8);
 
         var outcomes = await OutcomesAsync(fourth.EventId);
         var thirdOutcomes = await OutcomesAsync(third.EventId);

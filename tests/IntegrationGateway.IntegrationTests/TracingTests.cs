@@ -134,8 +134,7 @@ public sealed class TracingTests(ITestOutputHelper output)
         await using (var gateway = await bed.StartGatewayInProcessAsync(settings))
         {
             await bed.PublishAsync([absence]);
-            await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
-            await Task.Delay(500);
+            await bed.WaitForTakenAsync(1);
         } // stopping the gateway flushes both providers
 
         await TestBed.WaitUntilAsync("a trace export and a metric export at the collector", () => received.Any(r => r.Path == "/v1/traces") && received.Any(r => r.Path == "/v1/metrics"), TimeSpan.FromSeconds(15));

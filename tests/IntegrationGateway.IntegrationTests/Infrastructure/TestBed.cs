@@ -84,7 +84,25 @@ internal sealed class TestBed : IAsyncDisposable
         }, replace);
         _cleanup.Add(gateway);
         await gateway.StartAsync();
+        InProcess = gateway;
         return gateway;
+    }
+
+    /// <summary>The gateway this bed started in process last, if any.</summary>
+    public WebApplication? InProcess { get; private set; }
+
+    /// <summary>Messages the in-process gateway has taken from its intake so far (accepted or quarantined).</summary>
+    public long Taken => InProcess?.Services.GetRequiredService<IntegrationGateway.Gateway.Intake.IntakeCounters>() is { } intake ? intake.Accepted + intake.Quarantined : 0;
+
+    /// <summary>
+    /// Waits until the in-process gateway has taken <paramref name="messages"/> messages from its intake since it started
+    /// (accepted or quarantined): each is then settled, its ledger entries committed and the message acknowledged. What
+    /// a test waits for instead of a fixed delay when nothing arrives at a recipient to show it.
+    /// </summary>
+    public Task WaitForTakenAsync(long messages, TimeSpan? timeout = null)
+    {
+        var intake = (InProcess ?? throw new InvalidOperationException("no gateway was started in process")).Services.GetRequiredService<IntegrationGateway.Gateway.Intake.IntakeCounters>();
+        return WaitUntilAsync($"{messages} message(s) taken from the intake", () => intake.Accepted + intake.Quarantined >= messages, timeout ?? TimeSpan.FromSeconds(30));
     }
 
     public GatewayProcess StartGatewayProcess(Dictionary<string, string?> settings)
