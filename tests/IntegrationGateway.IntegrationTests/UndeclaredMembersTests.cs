@@ -53,6 +53,8 @@ public sealed class UndeclaredMembersTests(ITestOutputHelper output)
             }
         }
 
+        // Every message taken (settled, its decisions in the ledger), then what arrived.
+        await bed.WaitForTakenAsync(events.Count, TimeSpan.FromSeconds(90));
         var byRecipient = expected.GroupBy(x => x.Agreement.Recipient).ToDictionary(g => g.Key, g => g.Count());
         foreach (var (recipient, count) in byRecipient)
         {
@@ -100,8 +102,10 @@ public sealed class UndeclaredMembersTests(ITestOutputHelper output)
         query.Parameters.Add(new() { Value = Guid.Parse(exam) });
         var withheld = (string[])(await query.ExecuteScalarAsync())!;
         output.WriteLine($"ledger, onderwijsinspectie-nl, withheld: {string.Join(", ", withheld)}");
-        Assert.Contains(withheld, p => p.EndsWith(".candidateBsn", StringComparison.Ordinal) && (p.StartsWith("exam.", StringComparison.Ordinal) || p.StartsWith("diploma.", StringComparison.Ordinal)));
-        Assert.Contains("exportNote.text", withheld);
+        // Named as far as the contracts' own vocabulary goes ("text" is a name no contract declares either: masked).
+        Assert.Contains(withheld, p => p is "exam.*" or "diploma.*");
+        Assert.Contains("*.*", withheld); // exportNote.text at the root
+        Assert.DoesNotContain(withheld, p => p.Contains("candidate", StringComparison.Ordinal) || p.Contains("exportNote", StringComparison.Ordinal));
     }
 
     static IEnumerable<string> Leaves(JsonNode? node, string prefix) => node switch

@@ -46,6 +46,14 @@ public class ClbCsvTests
     [InlineData("a;b\r\nc;d\r\n")]
     [InlineData("agreement;eventType;x\r\nclb;AttendanceRegistered\r\n")]
     [InlineData("agreement;eventType\r\nclb;AttendanceRegistered")]
+    [InlineData("agreement;eventType;x[\r\nclb;AttendanceRegistered;1\r\n")]
+    [InlineData("agreement;eventType;a;a.b\r\nclb;AttendanceRegistered;1;2\r\n")]
+    [InlineData("agreement;eventType;a.b;a\r\nclb;AttendanceRegistered;1;2\r\n")]
+    [InlineData("agreement;eventType;a[0];a[0].b\r\nclb;AttendanceRegistered;1;2\r\n")]
+    [InlineData("agreement;eventType;a;a\r\nclb;AttendanceRegistered;1;2\r\n")]
+    [InlineData("agreement;eventType;a[100]\r\nclb;AttendanceRegistered;1\r\n")]
+    [InlineData("agreement;eventType;a[-1]\r\nclb;AttendanceRegistered;1\r\n")]
+    [InlineData("agreement;eventType;[0]\r\nclb;AttendanceRegistered;1\r\n")]
     public void Decode_WhatIsNotANotice_IsAFormatError(string body)
     {
         Assert.Throws<FormatException>(() => new ClbCsvDecoder().Decode(Encoding.UTF8.GetBytes(body)));

@@ -147,43 +147,68 @@ public sealed class ClbCsvDecoder : IWireFormatDecoder
 
     public bool Reads(string? contentType) => contentType?.StartsWith(ClbCsv.MediaType, StringComparison.OrdinalIgnoreCase) == true;
 
+    /// <summary>Every malformed body (a bad column name, a path used both as a value and as an object, a repeated column) is a <see cref="FormatException"/>.</summary>
     public JsonNode Decode(byte[] body)
     {
         var columns = ClbCsv.Read(body);
         var record = new JsonObject();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (column, value) in columns.Skip(2))
         {
+            if (!seen.Add(column))
+            {
+                throw new FormatException($"column '{column}' appears twice");
+            }
+
             JsonNode parent = record;
             var segments = column.Split('.');
             for (var s = 0; s < segments.Length; s++)
             {
                 var last = s == segments.Length - 1;
                 var (name, index) = Segment(segments[s]);
-                var obj = parent.AsObject();
+                var obj = parent as JsonObject ?? throw new FormatException($"column '{column}' goes inside a value");
                 if (index is null)
                 {
-                    parent = last ? (obj[name] = JsonValue.Create(value))! : obj[name] ??= new JsonObject();
+                    if (last)
+                    {
+                        obj[name] = obj.ContainsKey(name) ? throw new FormatException($"column '{column}' names an object") : JsonValue.Create(value);
+                        break;
+                    }
+
+                    parent = obj[name] ??= new JsonObject();
                     continue;
                 }
 
-                var list = (obj[name] ??= new JsonArray()).AsArray();
+                var list = (obj[name] ??= new JsonArray()) as JsonArray ?? throw new FormatException($"column '{column}' indexes a value");
                 while (list.Count <= index)
                 {
-                    list.Add(last ? null : new JsonObject());
+                    list.Add(null);
                 }
 
-                parent = last ? (list[index.Value] = JsonValue.Create(value))! : list[index.Value]!;
+                if (last)
+                {
+                    list[index.Value] = list[index.Value] is null ? JsonValue.Create(value) : throw new FormatException($"column '{column}' names an object");
+                    break;
+                }
+
+                parent = list[index.Value] ??= new JsonObject();
             }
         }
 
         return new JsonObject { ["agreement"] = columns[0].Value, ["eventType"] = columns[1].Value, ["record"] = record };
     }
 
+    /// <summary>A column segment: a name, or a name and a list position (below 100: a record has no longer lists).</summary>
     static (string Name, int? Index) Segment(string segment)
     {
         var open = segment.IndexOf('[', StringComparison.Ordinal);
-        return open < 0 ? (segment, null)
-            : int.TryParse(segment.AsSpan(open + 1, segment.Length - open - 2), out var index) && segment.EndsWith(']') && index is >= 0 and < 1000
+        if (open < 0)
+        {
+            return segment.Length > 0 && !segment.Contains(']', StringComparison.Ordinal) ? (segment, null) : throw new FormatException($"column segment '{segment}' is not a name");
+        }
+
+        return open > 0 && segment.EndsWith(']') && segment.Length > open + 2
+            && int.TryParse(segment.AsSpan(open + 1, segment.Length - open - 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index) && index < 100
                 ? (segment[..open], index)
                 : throw new FormatException($"column segment '{segment}' is not name[index]");
     }

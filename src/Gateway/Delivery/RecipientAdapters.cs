@@ -39,7 +39,30 @@ public sealed class RecipientAdapters(IServiceProvider services, IEnumerable<Rec
         }
     }
 
-    /// <summary>Whether the recipient's adapter takes erasure notices; false for a recipient without an adapter.</summary>
-    public bool TakesErasureNotices(string recipient) =>
-        _ids.Contains(recipient) && _takesErasureNotices.GetOrAdd(recipient, id => this[id].TakesErasureNotices);
+    /// <summary>
+    /// Whether the recipient's adapter takes erasure notices; false for a recipient without an adapter. An adapter that
+    /// cannot be made now is taken to take them: the notice is decided and its delivery fails and parks like any
+    /// transfer, rather than the whole erasure failing (or the notice being recorded as not supported).
+    /// </summary>
+    public bool TakesErasureNotices(string recipient)
+    {
+        if (!_ids.Contains(recipient))
+        {
+            return false;
+        }
+
+        if (_takesErasureNotices.TryGetValue(recipient, out var known))
+        {
+            return known;
+        }
+
+        try
+        {
+            return _takesErasureNotices.GetOrAdd(recipient, this[recipient].TakesErasureNotices);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return true; // not cached: asked again once the adapter can be made
+        }
+    }
 }

@@ -81,9 +81,9 @@ internal sealed class IntakeTransport(
             }, _stopping.Token);
             await SettleAsync(delivery.DeliveryTag, ack: true);
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (Exception) when (_stopping.IsCancellationRequested)
         {
-            await SettleAsync(delivery.DeliveryTag, ack: false);
+            await SettleAsync(delivery.DeliveryTag, ack: false); // shutting down: back to the queue, whatever stopped it
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Text.Json;
 
 namespace IntegrationGateway.Gateway.Policy;
@@ -100,28 +101,18 @@ public sealed class FieldSelection
     }
 
     /// <summary>
-    /// A member name as it may stand in a recorded path: a plain camelCase name (the contracts' own style, which a
-    /// sloppy export also uses: <c>candidateBsn</c>) as it is, anything else (spaces, dots, '@', a leading digit or
-    /// capital, over 64 characters) as <c>*</c>, so that an identifier, an address or "Jan Jansen" used as a key
-    /// never reaches the ledger.
+    /// A member name as it may stand in a recorded path: a name some contract declares (<c>bsn</c>, <c>email</c>,
+    /// <c>givenName</c>: the gateway's own vocabulary, which tells a DPO what a sloppy export put where) as it is;
+    /// any other name as <c>*</c>. A sender may name a member after anything, a person or a number included
+    /// (<c>pietersen</c>, <c>s0123456782</c>), and the ledger, kept for years and beyond an erasure's reach, must not
+    /// hold it.
     /// </summary>
-    public static string PathSegment(string name)
-    {
-        if (name.Length is 0 or > 64 || !char.IsAsciiLetterLower(name[0]))
-        {
-            return "*";
-        }
+    public static string PathSegment(string name) => DeclaredNames.Contains(name) ? name : "*";
 
-        foreach (var c in name)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
-            {
-                return "*";
-            }
-        }
-
-        return name;
-    }
+    static readonly FrozenSet<string> DeclaredNames = EventCatalogue.Default.Types.Keys
+        .SelectMany(EventCatalogue.Default.FieldsOf)
+        .Select(f => f.Path.Split('.')[^1].TrimEnd(']').TrimEnd('['))
+        .ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>
     /// The allow-list bound to one contract: a tree of exactly the contract leaves the paths take in. An event type

@@ -118,16 +118,33 @@ public class PipelineAndSchedulerTests
     }
 
     [Fact]
-    public async Task Scheduler_DisabledRecipient_IsLeftAlone_UntilEnabled()
+    public async Task Scheduler_ATransferWaitingForADisabledRecipient_IsLeftAlone_UntilTheRouteIsEnabled()
     {
         var (_, _, body) = TestAgreements.AbsenceReported();
-        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(410), ScriptedRecipient.Answer(201));
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(503), ScriptedRecipient.Answer(201));
         var engine = new PolicyEngine([Agreement("a-duo", "duo")]);
         var adapters = TestGateway.Adapters(duo);
         await ProcessAsync(_bed.Gateway.Pipeline(engine, adapters), body);
+        await _bed.Routes.DisableAsync("duo", "by an operator", default); // the row still waits, and is due
 
         _bed.Time.Advance(TimeSpan.FromHours(2));
-        Assert.Equal(0, await _bed.Gateway.Scheduler(engine, adapters).RunOnceAsync(default));
+        var scheduler = _bed.Gateway.Scheduler(engine, adapters);
+        Assert.Equal(0, await scheduler.RunOnceAsync(default));
+        Assert.Equal((ParkedState.Waiting, 1), (Assert.Single(_bed.Store.Rows).State, duo.Calls));
+
+        await _bed.Routes.EnableAsync("duo", default);
+        Assert.Equal(1, await scheduler.RunOnceAsync(default));
+        Assert.Empty(_bed.Store.Rows);
+        Assert.Equal(2, duo.Calls);
+    }
+
+    [Fact]
+    public async Task Process_A410_DisablesTheRoute_AndHoldsTheTransfer()
+    {
+        var (_, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(410));
+        await ProcessAsync(_bed.Gateway.Pipeline(new PolicyEngine([Agreement("a-duo", "duo")]), TestGateway.Adapters(duo)), body);
+
         Assert.Equal(ParkedState.RecipientDisabled, Assert.Single(_bed.Store.Rows).State);
         Assert.Contains("duo", await _bed.Routes.DisabledAsync(default));
     }
