@@ -104,7 +104,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await using var gateway = await bed.StartGatewayInProcessAsync();
         var generator = new SampleEventGenerator(15, TimeProvider.System);
         var events = Enumerable.Range(0, 30).Select(_ => (AttendanceRegistered)generator.Next(nameof(AttendanceRegistered))).ToList();
-        var minors = events.Where(e => e.Guardians is { Count: > 0 } && e.Attendance.HoursAbsentUnauthorised is not null).ToList();
+        var minors = events.Where(e => e.Subject.BirthDate!.Value.AddYears(18) > DateOnly.FromDateTime(e.OccurredAt.UtcDateTime) && e.Attendance.HoursAbsentUnauthorised is not null).ToList();
         Assert.NotEmpty(minors);
 
         await bed.PublishAsync(events);

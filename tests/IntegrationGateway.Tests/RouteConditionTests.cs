@@ -31,4 +31,38 @@ public sealed class RouteConditionTests : IDisposable
         Assert.Contains("b.yaml", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("unknown-field", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("2009-01-02", true)]   // 17 on the day
+    [InlineData("2008-12-01", false)]  // 18 that very day
+    [InlineData("2008-11-30", false)]
+    [InlineData("not a date", false)]
+    [InlineData(null, false)]
+    public void YoungerThan_OnTheDayTheEventOccurred(string? birthDate, bool holds)
+    {
+        var date = birthDate is null ? "null" : "\"" + birthDate + "\"";
+        var body = JsonDocument.Parse("{\"occurredAt\":\"2026-12-01T09:00:00Z\",\"subject\":{\"birthDate\":" + date + "}}").RootElement;
+
+        Assert.Equal(holds, new RouteCondition("subject.birthDate", null, 18).HoldsFor(body));
+    }
+
+    [Fact]
+    public void YoungerThan_WithoutTheEventsMoment_DoesNotHold()
+    {
+        Assert.False(new RouteCondition("subject.birthDate", null, 18).HoldsFor(JsonDocument.Parse("""{"subject":{"birthDate":"2015-01-01"}}""").RootElement));
+    }
+
+    [Theory]
+    [InlineData("    youngerThan: 18", 0)]
+    [InlineData("    youngerThan: eighteen", 1)]
+    [InlineData("    youngerThan: 18\n    present: true", 1)]
+    public void Lint_YoungerThan_TakesWholeYears_AndStandsAlone(string condition, int errors)
+    {
+        File.WriteAllText(Path.Combine(_dir, "a.yaml"), TestAgreements.Yaml.Replace("purposes: [Testing]", "purposes: [Testing]\nwhen:\n  - path: subject.birthDate\n" + condition.Replace("\\n", "\n", StringComparison.Ordinal), StringComparison.Ordinal));
+
+        var (loaded, found) = AgreementLinter.LoadAndLint(_dir, EventCatalogue.Default);
+
+        Assert.Equal(errors, found.Count);
+        Assert.Equal(errors == 0 ? 18 : null, loaded.SingleOrDefault()?.When.Single().YoungerThanYears);
+    }
 }

@@ -67,7 +67,11 @@ public sealed record Agreement
 /// A condition on one field of the event: it equals a given string (<c>equals</c>) or is present and not null
 /// (<c>present: true</c>; a list named by its plain name must also hold something). The path is a dot path through objects.
 /// </summary>
-public sealed record RouteCondition(string Path, string? EqualsValue)
+/// <param name="Path">Dot path of the field.</param>
+/// <param name="EqualsValue">The string it must equal; null for <c>present</c> and <c>youngerThan</c>.</param>
+/// <param name="YoungerThanYears">With a date field (a birth date): the person is younger than this many years on the
+/// day the event occurred (<c>occurredAt</c>). No date, or no moment of the event, does not hold: deny by default.</param>
+public sealed record RouteCondition(string Path, string? EqualsValue, int? YoungerThanYears = null)
 {
     readonly byte[][] _segments = Path.Split('.').Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
 
@@ -82,13 +86,23 @@ public sealed record RouteCondition(string Path, string? EqualsValue)
             }
         }
 
+        if (YoungerThanYears is { } years)
+        {
+            return value.ValueKind == System.Text.Json.JsonValueKind.String
+                && DateOnly.TryParseExact(value.GetString(), "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var date)
+                && body.ValueKind == System.Text.Json.JsonValueKind.Object && body.TryGetProperty("occurredAt", out var occurred) && occurred.ValueKind == System.Text.Json.JsonValueKind.String && occurred.TryGetDateTimeOffset(out var at)
+                && date.AddYears(years) > DateOnly.FromDateTime(at.UtcDateTime);
+        }
+
         // Present: not null, and for a list, not empty (no guardians is no guardian).
         return EqualsValue is null
             ? value.ValueKind != System.Text.Json.JsonValueKind.Null && !(value.ValueKind == System.Text.Json.JsonValueKind.Array && value.GetArrayLength() == 0)
             : value.ValueKind == System.Text.Json.JsonValueKind.String && value.ValueEquals(EqualsValue);
     }
 
-    public override string ToString() => EqualsValue is null ? $"{Path} is present" : $"{Path} = {EqualsValue}";
+    public override string ToString() =>
+        YoungerThanYears is { } years ? $"{Path} younger than {years} years when the event occurred"
+        : EqualsValue is null ? $"{Path} is present" : $"{Path} = {EqualsValue}";
 }
 
 /// <summary>The lawful ground of an agreement.</summary>

@@ -79,7 +79,7 @@ public static class AgreementLinter
         {
             var path = agreement.When[i].Path;
             // A value can be compared; anything (an object, a list by its name) can be required present.
-            var present = agreement.When[i].EqualsValue is null;
+            var present = agreement.When[i] is { EqualsValue: null, YoungerThanYears: null };
             if (routed.Count > 0 && !routed.All(t => catalogue.Field(t, path) is { IsLeaf: true } || (present && (catalogue.Field(t, path) ?? catalogue.Field(t, path + "[]")) is not null)))
             {
                 yield return Error($"when[{i}]", "unknown-field", $"condition on '{path}', which is not a field of every routed event type ({string.Join(", ", routed)}), or not a value to compare");

@@ -238,17 +238,24 @@ public static class AgreementLoader
                         continue;
                     }
 
-                    reader.RejectUnknownKeys(condition, "when", ["path", "equals", "present"]);
+                    reader.RejectUnknownKeys(condition, "when", ["path", "equals", "present", "youngerThan"]);
                     var path = reader.RequiredString(condition, "path");
                     var equals = reader.OptionalString(condition, "equals");
                     var present = reader.OptionalBool(condition, "present");
-                    if (equals is null == !present)
+                    var youngerThan = reader.OptionalString(condition, "youngerThan");
+                    int? years = youngerThan is null ? null
+                        : int.TryParse(youngerThan, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var y) && y is > 0 and <= 150 ? y : -1;
+                    if ((equals is null ? 0 : 1) + (present ? 1 : 0) + (years is null ? 0 : 1) != 1)
                     {
-                        reader.Error(condition, "when", "a condition has either 'equals: VALUE' or 'present: true'");
+                        reader.Error(condition, "when", "a condition has one of 'equals: VALUE', 'present: true' or 'youngerThan: YEARS'");
+                    }
+                    else if (years == -1)
+                    {
+                        reader.Error(condition, "when", $"'youngerThan' is a whole number of years from 1 to 150, not '{youngerThan}'");
                     }
                     else if (path is not null)
                     {
-                        conditions.Add(new RouteCondition(path, equals));
+                        conditions.Add(new RouteCondition(path, equals, years));
                     }
                 }
 
