@@ -74,7 +74,7 @@ public sealed class FieldSelection
     }
 
     /// <summary>The contract leaves of <paramref name="eventType"/> this selection takes in, as catalogue paths.</summary>
-    public IEnumerable<string> LeavesOf(string eventType) =>
+    IEnumerable<string> LeavesOf(string eventType) =>
         _catalogue.FieldsOf(eventType).Where(f => f.IsLeaf && Paths.Any(p => EventCatalogue.Covers(p, f.Path))).Select(f => f.Path);
 
     /// <summary>The minimised record of an event of <paramref name="eventType"/> as UTF-8 JSON: exactly the bytes a recipient receives.</summary>

@@ -61,10 +61,7 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) 
         return command;
     }
 
-    /// <summary>The event's subject as the policy engine sees them: unknown unless something was said under one of their keys.</summary>
-    public Task<SubjectState> ForAsync(JsonElement body, CancellationToken cancellationToken) => ForAsync(keys.Pseudonyms(body), cancellationToken);
-
-    /// <summary>The subject known by these pseudonyms (e.g. of a parked transfer), merged the same way.</summary>
+    /// <summary>The subject known by these pseudonyms (an event's, or a parked transfer's): unknown unless something was said under one of them; merged toward stopping.</summary>
     public async Task<SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken)
     {
         if (pseudonyms.Length == 0)
