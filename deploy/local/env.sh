@@ -29,6 +29,20 @@ export RabbitMq__Username="$IG_RABBITMQ_USER"
 export RabbitMq__Password="$IG_RABBITMQ_PASSWORD"
 export ConnectionStrings__Gateway="Host=127.0.0.1;Port=$IG_POSTGRES_PORT;Database=$IG_POSTGRES_DB;Username=$IG_POSTGRES_USER;Password=$IG_POSTGRES_PASSWORD;Timeout=5;Command Timeout=10"
 export Agreements__Directory="$IG_ROOT/deploy/config/agreements"
+export Controllers__Directory="$IG_ROOT/deploy/config/controllers"
+
+# Each controller publishes as its own broker user (the registry's brokerUsers), with a random password per
+# checkout in .local/secrets/broker/<user>.password; up.sh creates the users with write permission on the intake
+# only. `events publish --as <user>` and the tests read the same files. A real deployment provisions its own.
+IG_PUBLISHERS="$(awk '/^brokerUsers:/ { on = 1; next } on && /^ *- / { print $2; next } on && /^[^ #-]/ { on = 0 }' "$IG_ROOT"/deploy/config/controllers/*.yaml | sort -u | tr '\n' ' ')"
+export IG_PUBLISHERS
+export Publishers__SecretsDirectory="$IG_ROOT/.local/secrets/broker"
+mkdir -p "$Publishers__SecretsDirectory" && chmod 700 "$Publishers__SecretsDirectory"
+for publisher in $IG_PUBLISHERS; do
+  if [ ! -s "$Publishers__SecretsDirectory/$publisher.password" ]; then
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$Publishers__SecretsDirectory/$publisher.password")
+  fi
+done
 # Every request to a recipient is signed (Standard Webhooks) with that recipient's secret. Locally: one random
 # secret per recipient id, in .local/secrets/<id>.whsec; the gateway signs with it and the agency
 # simulator verifies with it. A real deployment mounts each agency's secret instead.

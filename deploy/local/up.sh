@@ -131,7 +131,31 @@ CONF
     grep -qx "$vhost" <<<"$vhosts" || rabbit rabbitmqctl -q add_vhost "$vhost" >/dev/null
     rabbit rabbitmqctl -q set_permissions -p "$vhost" "$IG_RABBITMQ_USER" '.*' '.*' '.*' >/dev/null
   done
-  log "RabbitMQ ready: amqp://127.0.0.1:$IG_RABBITMQ_PORT, vhosts $IG_RABBITMQ_VHOST and $IG_RABBITMQ_TEST_VHOST, user $IG_RABBITMQ_USER"
+  create_publishers "$users"
+  log "RabbitMQ ready: amqp://127.0.0.1:$IG_RABBITMQ_PORT, vhosts $IG_RABBITMQ_VHOST and $IG_RABBITMQ_TEST_VHOST, user $IG_RABBITMQ_USER, publishers: $IG_PUBLISHERS"
+}
+
+# One broker user per controller publisher (deploy/config/controllers/*.yaml, brokerUsers). A publisher may write to
+# the intake exchange and the contract exchanges and read nothing: it cannot consume, get, purge, bind or declare a
+# queue. MassTransit declares the exchange of each type it publishes, which takes configure permission on it, so
+# publishers may (re)declare the contract exchanges and nothing else; set IG_PUBLISHER_CONFIGURE='^$' where every
+# publisher sends raw JSON. No tags: without 'impersonator', RabbitMQ refuses a user_id other than the user's own.
+create_publishers() {
+  local users="$1" publisher vhost
+  local contracts='IntegrationGateway\.Contracts:[A-Za-z]+'
+  local configure="${IG_PUBLISHER_CONFIGURE:-^${contracts}\$}"
+  for publisher in $IG_PUBLISHERS; do
+    # The password from its file, on stdin (not on the command line, where `ps` would show it).
+    if grep -qx "$publisher" <<<"$users"; then
+      rabbit rabbitmqctl -q change_password "$publisher" <"$Publishers__SecretsDirectory/$publisher.password" >/dev/null
+    else
+      rabbit rabbitmqctl -q add_user "$publisher" <"$Publishers__SecretsDirectory/$publisher.password" >/dev/null
+    fi
+    rabbit rabbitmqctl -q set_user_tags "$publisher" >/dev/null
+    # The demo's intake; in the tests' vhost also each test's own intake exchange (it.intake.<32 hex>).
+    rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|${contracts})\$" '^$' >/dev/null
+    rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32}|${contracts})\$" '^$' >/dev/null
+  done
 }
 
 install_packages

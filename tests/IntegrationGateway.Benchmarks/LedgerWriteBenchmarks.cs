@@ -66,6 +66,7 @@ public class LedgerWriteBenchmarks
             Kind = LedgerKinds.Decision,
             EventId = Guid.NewGuid(),
             EventType = "StudentEnrolled",
+            Controller = "school-003",
             Sender = "12AB",
             AgreementId = $"agreement-{a}",
             AgreementVersion = 1,

@@ -48,7 +48,7 @@ public class PolicyEvaluationBenchmarks
         {
             var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(generator.Next(type), EventJson.ContractType(type), EventJsonContext.Default));
             _documents.Add(document);
-            return (EventFacts.Of(type, document.RootElement), document.RootElement);
+            return (IntegrationGateway.Tests.TestAgreements.ShippedFacts(type, document.RootElement), document.RootElement);
         }).ToArray();
 
         var decisions = _events.Sum(e => _engine.Evaluate(e.Facts, e.Body, _subject, At).Count(d => d.Allowed));

@@ -354,9 +354,9 @@ public sealed class IntakeTests(ITestOutputHelper output)
 
     sealed class BuggySubjects(Action called) : Gateway.Storage.ISubjectRegistry
     {
-        public Task ApplyAsync(string eventType, System.Text.Json.JsonElement body, DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task ApplyAsync(string controller, string eventType, System.Text.Json.JsonElement body, DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public Task<Gateway.Policy.SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken)
+        public Task<Gateway.Policy.SubjectState> ForAsync(string controller, byte[][] pseudonyms, CancellationToken cancellationToken)
         {
             called();
             throw new InvalidOperationException("a bug");

@@ -91,7 +91,7 @@ public sealed class TransferPipelineTests : IAsyncLifetime
     static Task Process(TransferPipeline pipeline, Contracts.AbsenceReported e)
     {
         var body = EventJson.ToDocument(e).RootElement;
-        return pipeline.ProcessAsync(e.EventId, EventFacts.Of("AbsenceReported", body), body, CancellationToken.None);
+        return pipeline.ProcessAsync(e.EventId, EventFacts.Of("AbsenceReported", body, TestAgreements.Sender), body, CancellationToken.None);
     }
 
     async Task<List<(string Key, string State, byte[] Sealed, int Attempts)>> ParkedRowsAsync()

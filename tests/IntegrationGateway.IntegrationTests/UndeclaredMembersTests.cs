@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.IntegrationTests.Infrastructure;
+using IntegrationGateway.Tests;
 
 namespace IntegrationGateway.IntegrationTests;
 
@@ -37,7 +38,7 @@ public sealed class UndeclaredMembersTests(ITestOutputHelper output)
         {
             using var document = System.Text.Json.JsonDocument.Parse(e.ToJsonString());
             var body = document.RootElement;
-            expected.AddRange(engine.Evaluate(EventFacts.Of(type, body), body, SubjectState.Unknown, TimeProvider.System.GetUtcNow())
+            expected.AddRange(engine.Evaluate(TestAgreements.ShippedFacts(type, body), body, SubjectState.Unknown, TimeProvider.System.GetUtcNow())
                 .Where(d => d.Allowed).Select(d => (body.GetProperty("eventId").GetString()!, d.Agreement)));
         }
 

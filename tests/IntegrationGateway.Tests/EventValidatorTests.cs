@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Intake;
+using IntegrationGateway.Gateway.Policy;
 
 namespace IntegrationGateway.Tests;
 
@@ -45,7 +46,7 @@ public class EventValidatorTests
         { "jurisdiction", e => e["jurisdiction"] = "FR", "jurisdiction", "jurisdiction" },
         { "bsn", e => e["subject"]!["bsn"] = "123456789", "subject.bsn", "bsn-checksum" },
         { "bsn length", e => e["subject"]!["bsn"] = "12345678", "subject.bsn", "bsn-checksum" },
-        { "brin", e => e["source"]!["institutionId"] = "12AB3", "source.institutionId", "brin" },
+        { "brin", e => e["source"]!["institutionId"] = "12AB3", "source.institutionId", "institution-id" },
         { "birth in the future", e => e["subject"]!["birthDate"] = "2999-01-01", "subject.birthDate", "plausibility" },
         { "period ends before it starts", e => { e["absence"]!["from"] = "2026-11-10"; e["absence"]!["to"] = "2026-11-09"; }, "absence.to", "plausibility" },
         { "occurred in the future", e => e["occurredAt"] = "2999-01-01T00:00:00Z", "occurredAt", "plausibility" },
@@ -72,7 +73,7 @@ public class EventValidatorTests
     [InlineData("17.07.30-033.84", true)]  // born 2017: the check is over 2 followed by the number
     [InlineData("17073003384", true)]
     public void Rijksregisternummer_ChecksBothCenturies(string value, bool valid) =>
-        Assert.Equal(valid, IdentifierChecks.IsValidRijksregisternummer(value));
+        Assert.Equal(valid, SubjectIdentifiers.IsValidRijksregisternummer(value));
 
     [Fact]
     public void Validate_FlemishRules_PostalCodeInstitutionAndRijksregisternummer()
@@ -88,7 +89,7 @@ public class EventValidatorTests
 
         Assert.Contains(new Violation("subject.address.postalCode", "format-postal-code"), violations);
         Assert.Contains(new Violation("subject.rijksregisternummer", "rijksregisternummer-checksum"), violations);
-        Assert.Contains(new Violation("source.institutionId", "institution-number"), violations);
+        Assert.Contains(new Violation("source.institutionId", "institution-id"), violations);
         Assert.Contains(new Violation("intake.residenceStatus.until", "plausibility"), violations);
     }
 

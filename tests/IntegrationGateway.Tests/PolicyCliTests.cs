@@ -16,6 +16,28 @@ public sealed class PolicyCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    /// <summary>A controller folder with one Dutch school (BRIN 12AB, the test event's sender) party to the test agreement.</summary>
+    string Controllers(bool party = true)
+    {
+        var folder = Path.Combine(_dir, "controllers");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "test-school.yaml"), $$"""
+            id: test-school
+            legalName: Test school
+            kind: secondary-school
+            jurisdiction: NL
+            identifiers:
+              - scheme: brin
+                value: "12AB"
+            dpo:
+              name: DPO
+              email: dpo@example.org
+            brokerUsers: [test-school]
+            agreements: [{{(party ? "test-agreement" : "")}}]
+            """);
+        return folder;
+    }
+
     string Agreements(string yaml, string name = "agreement.yaml")
     {
         var folder = Path.Combine(_dir, "agreements");
@@ -27,16 +49,16 @@ public sealed class PolicyCliTests : IDisposable
     [Fact]
     public async Task Lint_ShippedAgreements_IsClean()
     {
-        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", RepoPaths.Agreements);
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", RepoPaths.Agreements, "--controllers", RepoPaths.Controllers);
 
         Assert.Equal(ExitCodes.Ok, exit);
-        Assert.Contains($"{ShippedFiles} agreement(s) checked, 0 error(s).", output);
+        Assert.Contains($"{ShippedFiles} agreement(s) and {Directory.GetFiles(RepoPaths.Controllers, "*.yaml").Length} controller(s) checked, 0 error(s).", output);
     }
 
     [Fact]
     public async Task Lint_LawfulBase_IsClean()
     {
-        var (exit, _, _) = await CliRunner.Run("policy", "lint", "--agreements", Agreements(Base));
+        var (exit, _, _) = await CliRunner.Run("policy", "lint", "--agreements", Agreements(Base), "--controllers", Controllers());
 
         Assert.Equal(ExitCodes.Ok, exit);
     }
@@ -79,7 +101,7 @@ public sealed class PolicyCliTests : IDisposable
         Assert.NotEqual(Base, yaml);
         var folder = Agreements(yaml);
 
-        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder);
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder, "--controllers", Controllers());
 
         Assert.Equal(ExitCodes.Failed, exit);
         Assert.Contains($"{Path.Combine(folder, "agreement.yaml")}:{line}: [{rule}]", output);
@@ -91,7 +113,7 @@ public sealed class PolicyCliTests : IDisposable
         Agreements(Base, "a.yaml");
         var folder = Agreements(Base, "b.yaml");
 
-        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder);
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder, "--controllers", Controllers());
 
         Assert.Equal(ExitCodes.Failed, exit);
         Assert.Contains($"{Path.Combine(folder, "b.yaml")}:1: [duplicate-id]", output); // the id's line
@@ -102,9 +124,10 @@ public sealed class PolicyCliTests : IDisposable
     {
         var yaml = Base.Replace("eventTypes: [AbsenceReported]", "eventTypes: [SupportPlanUpdated]", StringComparison.Ordinal)
             .Replace("  - absence.from", "  - supportPlan.medicalNotes", StringComparison.Ordinal)
-            .Replace("  instrument: Test act, art. 1", "  instrument: Test act, art. 1\n  art9Ground: 9(2)(h)", StringComparison.Ordinal);
+            .Replace("  instrument: Test act, art. 1", "  instrument: Test act, art. 1\n  art9Ground: 9(2)(h)", StringComparison.Ordinal)
+            .Replace("purposes: [Testing]", "purposes: [Testing]\nsenders: [secondary-school]", StringComparison.Ordinal);
 
-        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", Agreements(yaml));
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", Agreements(yaml), "--controllers", Controllers());
 
         Assert.True(exit == ExitCodes.Ok, output);
     }
@@ -127,9 +150,9 @@ public sealed class PolicyCliTests : IDisposable
         return path;
     }
 
-    async Task<JsonElement> EvaluateSingle(string yaml, params string[] extra)
+    async Task<JsonElement> EvaluateSingle(string yaml, string[]? extra = null, bool party = true)
     {
-        string[] args = ["policy", "evaluate", "--type", "AbsenceReported", "--event", EventFile(), "--agreements", Agreements(yaml), "--at", "2026-11-20T12:00:00Z", .. extra];
+        string[] args = ["policy", "evaluate", "--type", "AbsenceReported", "--event", EventFile(), "--agreements", Agreements(yaml), "--controllers", Controllers(party), "--at", "2026-11-20T12:00:00Z", .. extra ?? []];
         var (exit, output, error) = await CliRunner.Run(args);
         Assert.True(exit == ExitCodes.Ok, error);
         var result = JsonDocument.Parse(output).RootElement;
@@ -149,8 +172,8 @@ public sealed class PolicyCliTests : IDisposable
 
     public static TheoryData<string, string, string, string?> Reasons => new()
     {
-        // reason, text to replace in Base, replacement, subject-state entry
-        { ReasonCodes.SenderNotCovered, "purposes: [Testing]", "purposes: [Testing]\nsenders: [99ZZ]", null },
+        // reason, text to replace in Base, replacement, subject-state entry; "not party" empties the controller's list
+        { ReasonCodes.ControllerNotParty, "purposes: [Testing]", "purposes: [Testing]", "not party" },
         { ReasonCodes.AgreementNotYetValid, "validFrom: 2024-01-01", "validFrom: 2027-01-01", null },
         { ReasonCodes.AgreementExpired, "validFrom: 2024-01-01", "validFrom: 2024-01-01\nvalidUntil: 2025-12-31", null },
         { ReasonCodes.ConsentMissing, "gdpr: 6(1)(c)", "gdpr: 6(1)(a)", null },
@@ -170,9 +193,9 @@ public sealed class PolicyCliTests : IDisposable
             yaml += "\nconsentPurpose: school-photos\n"; // a consent ground names the consent it checks
         }
 
-        string[] extra = subjectState is null ? [] : ["--subject-state", SubjectStateFile(subjectState)];
+        string[] extra = subjectState is null or "not party" ? [] : ["--subject-state", SubjectStateFile(subjectState)];
 
-        var decision = await EvaluateSingle(yaml, extra);
+        var decision = await EvaluateSingle(yaml, extra, party: subjectState != "not party");
 
         Assert.Equal("deny", decision.GetProperty("outcome").GetString());
         Assert.Equal([reason], Strings(decision.GetProperty("reasons")));
@@ -203,7 +226,7 @@ public sealed class PolicyCliTests : IDisposable
     {
         var yaml = Base.Replace("gdpr: 6(1)(c)", "gdpr: 6(1)(a)", StringComparison.Ordinal) + "\nconsentPurpose: school-photos\n";
 
-        var decision = await EvaluateSingle(yaml, "--subject-state", SubjectStateFile("\"consents\": { \"school-photos\": \"given\" }"));
+        var decision = await EvaluateSingle(yaml, ["--subject-state", SubjectStateFile("\"consents\": { \"school-photos\": \"given\" }")]);
 
         Assert.Equal("allow", decision.GetProperty("outcome").GetString());
     }
@@ -214,7 +237,7 @@ public sealed class PolicyCliTests : IDisposable
         var path = Path.Combine(_dir, "broken.json");
         await File.WriteAllTextAsync(path, """{"subject": {"bsn": "123456782", """);
 
-        var (exit, _, error) = await CliRunner.Run("policy", "evaluate", "--type", "AbsenceReported", "--event", path, "--agreements", Agreements(Base));
+        var (exit, _, error) = await CliRunner.Run("policy", "evaluate", "--type", "AbsenceReported", "--event", path, "--agreements", Agreements(Base), "--controllers", Controllers());
 
         Assert.Equal(ExitCodes.Failed, exit);
         Assert.Contains("is not a valid AbsenceReported", error);
@@ -226,7 +249,7 @@ public sealed class PolicyCliTests : IDisposable
     [InlineData("AbsenceReported", "yesterday", "--at")]
     public async Task Evaluate_BadArgument_IsAUsageError(string type, string? at, string option)
     {
-        string[] args = ["policy", "evaluate", "--type", type, "--event", EventFile(), "--agreements", Agreements(Base)];
+        string[] args = ["policy", "evaluate", "--type", type, "--event", EventFile(), "--agreements", Agreements(Base), "--controllers", Controllers()];
         if (at is not null)
         {
             args = [.. args, "--at", at];
@@ -243,12 +266,12 @@ public sealed class PolicyCliTests : IDisposable
     [Fact]
     public async Task Register_Markdown_HasEveryShippedAgreement()
     {
-        var (exit, output, _) = await CliRunner.Run("policy", "register", "--format", "md", "--agreements", RepoPaths.Agreements);
+        var (exit, output, _) = await CliRunner.Run("policy", "register", "--format", "md", "--agreements", RepoPaths.Agreements, "--controllers", RepoPaths.Controllers);
 
         Assert.Equal(ExitCodes.Ok, exit);
         var ids = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Select(a => a.Id).ToList();
         Assert.Equal(ShippedFiles, ids.Count);
-        Assert.All(ids, id => Assert.Contains($"| Agreement | `{id}` version 1 |", output));
+        Assert.All(ids, id => Assert.Contains($"| Agreement | `{id}` version ", output));
         Assert.Contains("| National identifiers | bsn under", output);
         Assert.Contains("| Consent checked | school-photos |", output);
         Assert.Contains("| Only when | absence.kind = unauthorised |", output);
@@ -258,7 +281,7 @@ public sealed class PolicyCliTests : IDisposable
     [Fact]
     public async Task Register_Json_ListsEveryAgreementWithItsGround()
     {
-        var (exit, output, _) = await CliRunner.Run("policy", "register", "--format", "json", "--agreements", RepoPaths.Agreements);
+        var (exit, output, _) = await CliRunner.Run("policy", "register", "--format", "json", "--agreements", RepoPaths.Agreements, "--controllers", RepoPaths.Controllers);
 
         Assert.Equal(ExitCodes.Ok, exit);
         var agreements = JsonDocument.Parse(output).RootElement.GetProperty("agreements").EnumerateArray().ToList();

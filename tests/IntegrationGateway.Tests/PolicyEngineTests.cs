@@ -111,7 +111,7 @@ public class PolicyEngineTests
         var e = new Gateway.Events.SampleEventGenerator(8, TimeProvider.System).NextAbsenceReported();
         var body = Gateway.Intake.EventJson.ToDocument(e with { Absence = e.Absence with { Kind = kind } }).RootElement;
 
-        var decisions = new PolicyEngine(agreements).Evaluate(EventFacts.Of("AbsenceReported", body), body, SubjectState.Unknown, Now);
+        var decisions = new PolicyEngine(agreements).Evaluate(EventFacts.Of("AbsenceReported", body, TestAgreements.PartyTo(agreements.Select(a => a.Id))), body, SubjectState.Unknown, Now);
 
         // Sickness absence is health data: no agreement has a ground to pass it on, so nothing routes it.
         Assert.Equal(expected, decisions.Select(d => d.Agreement.Id).Order());
@@ -125,7 +125,7 @@ public class PolicyEngineTests
         string[] Routed(Contracts.SupportPlanUpdated e)
         {
             var body = Gateway.Intake.EventJson.ToDocument(e).RootElement;
-            return new PolicyEngine(agreements).Evaluate(EventFacts.Of("SupportPlanUpdated", body), body, SubjectState.Unknown, Now).Select(d => d.Agreement.Id).Order().ToArray();
+            return new PolicyEngine(agreements).Evaluate(EventFacts.Of("SupportPlanUpdated", body, TestAgreements.PartyTo(agreements.Select(a => a.Id))), body, SubjectState.Unknown, Now).Select(d => d.Agreement.Id).Order().ToArray();
         }
 
         Assert.Equal(["gezinscoach-gemeente", "samenwerkingsverband-passend-onderwijs"], Routed(plan with { SupportPlan = plan.SupportPlan with { Referral = new Contracts.Referral { ReferralId = "GEM-1" } } }));

@@ -53,7 +53,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             var body = document.RootElement;
             var eventLeaves = Leaves(body);
 
-            foreach (var decision in engine.Evaluate(EventFacts.Of(eventType, body), body, consentsForAll, At))
+            foreach (var decision in engine.Evaluate(TestAgreements.ShippedFacts(eventType, body), body, consentsForAll, At))
             {
                 if (!decision.Allowed)
                 {

@@ -9,7 +9,10 @@ namespace IntegrationGateway.Testing;
 /// <summary>A message as a publisher might send it, and how it was broken (<c>valid-*</c> when it was not).</summary>
 internal sealed record Fuzzed(string Mutation, string? ContentType, string? Type, string Exchange, byte[] Body)
 {
-    public IntakeMessage Message => new(Body, ContentType, Type, Exchange);
+    /// <summary>The broker user of the controller the event came from, before it was broken: who publishes it.</summary>
+    public string? UserId { get; init; }
+
+    public IntakeMessage Message => new(Body, ContentType, Type, Exchange, UserId);
 }
 
 /// <summary>
@@ -35,7 +38,15 @@ internal static class FuzzCorpus
             return (Type: type, Json: JsonSerializer.SerializeToUtf8Bytes(generator.Next(type), EventJson.ContractType(type), EventJsonContext.Default));
         }).ToList();
         var random = new Random(4242);
-        return (pool, Enumerable.Range(0, count).Select(i => Mutate(pool[i % Pool].Type, pool[i % Pool].Json, random, intakeExchange)).ToList());
+        var publishers = pool.Select(p => PublisherOf(p.Json)).ToList();
+        return (pool, Enumerable.Range(0, count).Select(i => Mutate(pool[i % Pool].Type, pool[i % Pool].Json, random, intakeExchange) with { UserId = publishers[i % Pool] }).ToList());
+    }
+
+    /// <summary>The broker user of the shipped controller the event's source.institutionId names.</summary>
+    public static string? PublisherOf(byte[] json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return IntegrationGateway.Tests.TestAgreements.Shipped.ByInstitution(Gateway.Policy.EventFacts.InstitutionOf(document.RootElement))?.BrokerUsers[0];
     }
 
     static Fuzzed Mutate(string type, byte[] json, Random random, string intakeExchange)

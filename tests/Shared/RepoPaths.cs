@@ -8,6 +8,8 @@ internal static class RepoPaths
 
     public static string Agreements => Path.Combine(Root, "deploy", "config", "agreements");
 
+    public static string Controllers => Path.Combine(Root, "deploy", "config", "controllers");
+
     static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

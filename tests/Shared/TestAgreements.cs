@@ -2,6 +2,7 @@ using System.Text.Json;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.Testing;
 
 namespace IntegrationGateway.Tests;
 
@@ -69,6 +70,35 @@ internal static class TestAgreements
     {
         var e = new SampleEventGenerator(seed, TimeProvider.System).NextAbsenceReported();
         var body = EventJson.ToDocument(e).RootElement;
-        return (e, EventFacts.Of("AbsenceReported", body), body);
+        return (e, EventFacts.Of("AbsenceReported", body, Sender), body);
     }
+
+    /// <summary>The controller registry as shipped (deploy/config/controllers).</summary>
+    public static ControllerRegistry Shipped { get; } = new(ControllerLoader.LoadDirectory(RepoPaths.Controllers).Controllers);
+
+    /// <summary>An event's facts with the shipped controller its source.institutionId names, as the intake would authenticate it.</summary>
+    public static EventFacts ShippedFacts(string eventType, JsonElement body) =>
+        EventFacts.Of(eventType, body, Shipped.ByInstitution(EventFacts.InstitutionOf(body)));
+
+    /// <summary>
+    /// A Dutch secondary school (BRIN 12AB, the generator's Dutch sender) party to the tests' own agreements (a1, a2,
+    /// a-duo, a-lp, test-agreement) and to every shipped one: what a test that is not about controllers sends as.
+    /// </summary>
+    public static Controller Sender { get; } = PartyTo([
+        "a1", "a2", "a-duo", "a-lp", "test-agreement",
+        .. AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Select(a => a.Id)]);
+
+    /// <summary>A test controller (a Dutch secondary school, BRIN 12AB) party to exactly these agreements.</summary>
+    public static Controller PartyTo(IEnumerable<string> agreementIds, string id = "test-school", string kind = "secondary-school", string jurisdiction = "NL") => new()
+    {
+        Id = id,
+        LegalName = id,
+        Kind = kind,
+        Jurisdiction = jurisdiction,
+        Identifiers = [new ControllerIdentifier(InstitutionIdentifiers.Brin, "12AB", null)],
+        Dpo = new DataProtectionOfficer("DPO", "dpo@example.org"),
+        BrokerUsers = [id],
+        Agreements = [.. agreementIds],
+        SourceFile = id + ".yaml",
+    };
 }

@@ -27,6 +27,9 @@ internal sealed class TestGateway
     public DeliveryOptions Delivery { get; init; } = new();
     public TransferCounters Counters { get; } = new();
 
+    /// <summary>The controllers a parked transfer is rechecked against: by default the test sender, party to every test agreement.</summary>
+    public ControllerRegistry Controllers { get; init; } = new([TestAgreements.Sender]);
+
     /// <summary>Where the parts log; nowhere unless a test wants to read the lines.</summary>
     public ILoggerFactory Loggers { get; init; } = NullLoggerFactory.Instance;
 
@@ -46,7 +49,7 @@ internal sealed class TestGateway
     public TransferSettler Settler() => new(Store, Routes, Ledger, Counters, Time, Options.Create(Delivery), Loggers.CreateLogger<TransferSettler>());
 
     public TransferDecisions Decisions(PolicyEngine engine, RecipientAdapters adapters) =>
-        new(engine, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()), adapters, Time);
+        new(engine, Controllers, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()), adapters, Time);
 
     public TransferPipeline Pipeline(PolicyEngine engine, RecipientAdapters adapters) =>
         new(Decisions(engine, adapters), adapters, Settler(), Ledger, Keys, Counters, Loggers.CreateLogger<TransferPipeline>());

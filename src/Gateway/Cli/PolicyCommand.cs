@@ -25,20 +25,30 @@ internal static class PolicyCommand
         DefaultValueFactory = _ => GatewayConfiguration.Load()[$"{AgreementsOptions.Section}:Directory"] ?? new AgreementsOptions().Directory,
     };
 
+    static Option<string> ControllersOption() => new("--controllers")
+    {
+        Description = "Folder of controller files (default: Controllers:Directory from the gateway's configuration).",
+        DefaultValueFactory = _ => GatewayConfiguration.Load()[$"{ControllersOptions.Section}:Directory"] ?? new ControllersOptions().Directory,
+    };
+
+    static (GatewayPolicy Policy, IReadOnlyList<AgreementError> Errors) Load(ParseResult parse, Option<string> agreements, Option<string> controllers) =>
+        GatewayPolicy.LoadAndLint(parse.GetValue(agreements)!, parse.GetValue(controllers)!, EventCatalogue.Default);
+
     static Command Lint()
     {
         var agreements = AgreementsOption();
-        var command = new Command("lint", "Check every agreement file; exit 0 when clean, 1 with errors (file:line: [rule] message).") { agreements };
+        var controllers = ControllersOption();
+        var command = new Command("lint", "Check every agreement and controller file; exit 0 when clean, 1 with errors (file:line: [rule] message).") { agreements, controllers };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            var (loaded, errors) = AgreementLinter.LoadAndLint(parse.GetValue(agreements)!, EventCatalogue.Default);
+            var (loaded, errors) = Load(parse, agreements, controllers);
             foreach (var error in errors)
             {
                 output.WriteLine(error.ToString());
             }
 
-            output.WriteLine($"{loaded.Count} agreement(s) checked, {errors.Count} error(s).");
+            output.WriteLine($"{loaded.Agreements.Count} agreement(s) and {loaded.Controllers.All.Count} controller(s) checked, {errors.Count} error(s).");
             return errors.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
         });
         return command;
@@ -50,7 +60,9 @@ internal static class PolicyCommand
         var eventFile = new Option<FileInfo>("--event") { Description = "The event as JSON.", Required = true };
         var at = new Option<string?>("--at") { Description = "The moment to decide for, ISO 8601 (default: now)." };
         var subjectState = new Option<FileInfo>("--subject-state") { Description = "Consents, objections and erasures of subjects, as JSON." };
+        var controller = new Option<string?>("--controller") { Description = "The controller it is sent as (default: the one whose identifiers include the event's source.institutionId)." };
         var agreements = AgreementsOption();
+        var controllers = ControllersOption();
         eventFile.AcceptExistingOnly();
         subjectState.AcceptExistingOnly();
         at.Validators.Add(r =>
@@ -63,16 +75,16 @@ internal static class PolicyCommand
 
         var command = new Command("evaluate", "Decide, per agreement that routes it, whether an event may be transferred and what would be sent; prints JSON.")
         {
-            type, eventFile, at, subjectState, agreements,
+            type, eventFile, at, subjectState, controller, agreements, controllers,
         };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            var (loaded, errors) = AgreementLinter.LoadAndLint(parse.GetValue(agreements)!, EventCatalogue.Default);
+            var (loaded, errors) = Load(parse, agreements, controllers);
             if (errors.Count > 0)
             {
-                error.WriteLine($"The agreements have {errors.Count} error(s); run 'policy lint'. First: {errors[0]}");
+                error.WriteLine($"The agreements or controllers have {errors.Count} error(s); run 'policy lint'. First: {errors[0]}");
                 return ExitCodes.Failed;
             }
 
@@ -109,7 +121,17 @@ internal static class PolicyCommand
 
                 var moment = parse.GetValue(at) is { } text && TryParseMoment(text, out var parsed) ? parsed : time.GetUtcNow();
                 var body = document.RootElement;
-                var decisions = new PolicyEngine(loaded).Evaluate(EventFacts.Of(eventType, body), body, SubjectStateFile.For(states, body), moment);
+                // As if published by the controller's own broker user: the one named, or the one the event names.
+                var sender = parse.GetValue(controller) is { } id ? loaded.Controllers.ById(id) : loaded.Controllers.ByInstitution(EventFacts.InstitutionOf(body));
+                if (sender is null || !sender.Identifies(EventFacts.InstitutionOf(body)))
+                {
+                    error.WriteLine(parse.GetValue(controller) is { } named && loaded.Controllers.ById(named) is null
+                        ? $"no controller '{named}'; known: {string.Join(", ", loaded.Controllers.All.Select(c => c.Id))}"
+                        : "the event's source.institutionId is not an identifier of that controller (or of any): the intake would quarantine it as sender-not-authenticated");
+                    return ExitCodes.Failed;
+                }
+
+                var decisions = new PolicyEngine(loaded.Agreements).Evaluate(EventFacts.Of(eventType, body, sender), body, SubjectStateFile.For(states, body), moment);
                 output.Write(EvaluationJson.Write(eventType, body, moment, decisions));
                 output.WriteLine();
                 return ExitCodes.Ok;
@@ -123,21 +145,30 @@ internal static class PolicyCommand
         var format = new Option<string>("--format") { Description = "md or json.", DefaultValueFactory = _ => "md" };
         format.AcceptOnlyFromAmong("md", "json");
         var agreements = AgreementsOption();
-        var command = new Command("register", "Print the GDPR art. 30 record of processing generated from the agreements.") { format, agreements };
+        var controllers = ControllersOption();
+        var controller = new Option<string?>("--controller") { Description = "The controller whose record it is (art. 30(1)); without it, every agreement (the platform's overview)." };
+        var command = new Command("register", "Print the GDPR art. 30 record of processing generated from the agreements (and the controller registry).") { format, controller, agreements, controllers };
         command.SetAction(parse =>
         {
-            var (loaded, errors) = AgreementLinter.LoadAndLint(parse.GetValue(agreements)!, EventCatalogue.Default);
+            var (loaded, errors) = Load(parse, agreements, controllers);
             if (errors.Count > 0)
             {
-                parse.InvocationConfiguration.Error.WriteLine($"The agreements have {errors.Count} error(s); run 'policy lint'. First: {errors[0]}");
+                parse.InvocationConfiguration.Error.WriteLine($"The agreements or controllers have {errors.Count} error(s); run 'policy lint'. First: {errors[0]}");
                 return ExitCodes.Failed;
             }
 
-            var entries = ProcessingRegister.Build(loaded, EventCatalogue.Default);
+            Controller? of = null;
+            if (parse.GetValue(controller) is { } id && (of = loaded.Controllers.ById(id)) is null)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"no controller '{id}'; known: {string.Join(", ", loaded.Controllers.All.Select(c => c.Id))}");
+                return ExitCodes.Failed;
+            }
+
+            var entries = ProcessingRegister.Build(loaded.Agreements, EventCatalogue.Default, of);
             var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
             parse.InvocationConfiguration.Output.Write(parse.GetValue(format) == "json"
-                ? ProcessingRegister.ToJson(entries, today) + Environment.NewLine
-                : ProcessingRegister.ToMarkdown(entries, today));
+                ? ProcessingRegister.ToJson(entries, today, of) + Environment.NewLine
+                : ProcessingRegister.ToMarkdown(entries, today, of));
             return ExitCodes.Ok;
         });
         return command;

@@ -26,9 +26,18 @@ internal static class PublishCommand
         var generate = new Option<int?>("--generate") { Description = "Send this many generated events instead of files." };
         var seed = new Option<int>("--seed") { Description = "Seed of the generated events.", DefaultValueFactory = _ => 1 };
         var skipValidation = new Option<bool>("--skip-validation") { Description = "Send events the intake will refuse (they end in its quarantine)." };
+        var asUser = new Option<string?>("--as")
+        {
+            Description = "Publish every event as this broker user (default: each as the broker user of the controller its source.institutionId names, from Controllers:Directory).",
+        };
+        var passwordFile = new Option<FileInfo>("--password-file")
+        {
+            Description = "With --as: the user's password, in a file (default: <Publishers:SecretsDirectory>/<user>.password, as deploy/local makes them).",
+        };
+        passwordFile.AcceptExistingOnly();
         var command = new Command("publish", "Publish events to the intake exchange (raw JSON; publisher confirms; mandatory). The broker and exchange come from RabbitMq:* and Intake:QueueName, as for the service.")
         {
-            type, files, generate, seed, skipValidation,
+            type, files, generate, seed, skipValidation, asUser, passwordFile,
         };
         command.TreatUnmatchedTokensAsErrors = false; // --RabbitMq:Port 5672 and the like
         command.Validators.Add(r =>
@@ -48,6 +57,10 @@ internal static class PublishCommand
             {
                 r.AddError("--generate must be between 1 and 1000000");
             }
+            else if (r.GetValue(passwordFile) is not null && r.GetValue(asUser) is null)
+            {
+                r.AddError("events publish: --password-file goes with --as");
+            }
             else if (hasFiles && r.GetValue(type) == "all")
             {
                 r.AddError("events publish: files need one event type (--type T); 'all' is for --generate");
@@ -60,7 +73,7 @@ internal static class PublishCommand
             var events = parse.GetValue(generate) is { } count
                 ? Generated(eventType, count, parse.GetValue(seed), time)
                 : paths.SelectMany(f => Read(new FileInfo(f), eventType));
-            return PublishAsync(parse, [.. events], [.. settings, .. parse.UnmatchedTokens], !parse.GetValue(skipValidation), time, cancellationToken);
+            return PublishAsync(parse, [.. events], [.. settings, .. parse.UnmatchedTokens], !parse.GetValue(skipValidation), (parse.GetValue(asUser), parse.GetValue(passwordFile)), time, cancellationToken);
         });
         return command;
     }
@@ -133,7 +146,7 @@ internal static class PublishCommand
         }
     }
 
-    static async Task<int> PublishAsync(ParseResult parse, IReadOnlyList<Outgoing> events, string[] settings, bool validate, TimeProvider time, CancellationToken cancellationToken)
+    static async Task<int> PublishAsync(ParseResult parse, IReadOnlyList<Outgoing> events, string[] settings, bool validate, (string? User, FileInfo? PasswordFile) publishAs, TimeProvider time, CancellationToken cancellationToken)
     {
         var output = parse.InvocationConfiguration.Output;
         var error = parse.InvocationConfiguration.Error;
@@ -164,14 +177,19 @@ internal static class PublishCommand
         var published = 0;
         try
         {
-            await using var publisher = await IntakePublisher.ConnectAsync(broker, intake, cancellationToken);
+            var configuration = GatewayConfiguration.Load(settings);
+            var (controllers, _) = Policy.ControllerLoader.LoadDirectory(configuration[$"{ControllersOptions.Section}:Directory"] ?? new ControllersOptions().Directory);
+            var passwords = publishAs.PasswordFile is { } file
+                ? _ => File.ReadAllText(file.FullName).Trim()
+                : ControllerPublishers.PasswordsIn(configuration[ControllerPublishers.SecretsDirectoryKey] ?? ".local/secrets/broker");
+            await using var publisher = new ControllerPublishers(broker, intake, new Policy.ControllerRegistry(controllers), passwords, publishAs.User);
             foreach (var e in events)
             {
-                await publisher.PublishAsync(e.EventType, e.Json, EventIdOf(e.Json), cancellationToken);
+                await publisher.PublishAsync(e.EventType, e.Json, EventIdOf(e.Json), InstitutionOf(e.Json), cancellationToken);
                 published++;
             }
 
-            await output.WriteLineAsync($"Published {published} event(s) to exchange '{publisher.Exchange}' at {broker.Address}; the broker confirmed each.");
+            await output.WriteLineAsync($"Published {published} event(s) to exchange '{IntakeTopology.ExchangeName(intake)}' at {broker.Address} as {string.Join(", ", publisher.Published.Select(p => $"{p.Key} ({p.Value})"))}; the broker confirmed each.");
             return ExitCodes.Ok;
         }
         catch (BrokerUnreachableException ex)
@@ -187,6 +205,19 @@ internal static class PublishCommand
     }
 
     /// <summary>The event id when the JSON has a well-formed one, for the AMQP message id.</summary>
+    static string InstitutionOf(byte[] json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return Policy.EventFacts.InstitutionOf(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return "";
+        }
+    }
+
     static Guid? EventIdOf(byte[] json)
     {
         try

@@ -13,14 +13,15 @@ internal static class SubjectCommand
     public static Command Create()
     {
         var subject = new Command("subject", "Data-subject rights: who received a person's data.");
-        var id = new Option<string?>("--id") { Description = "The person's BSN (9 digits) or rijksregisternummer (11 digits, separators allowed)." };
+        var id = new Option<string?>("--id") { Description = "The person's BSN or onderwijsnummer (9 digits), or rijksregisternummer or BIS number (11 digits, separators allowed)." };
+        var controller = new Option<string?>("--controller") { Description = "Only this controller's transfers (its DPO's answer); without it, every controller's (the platform DPO's)." };
         var institution = new Option<string?>("--institution") { Description = "With --local-id: for a person known to the sender only by its own number." };
         var localId = new Option<string?>("--local-id") { Description = "The sender's own number for the person (with --institution)." };
         var format = new Option<string>("--format") { Description = "md or json.", DefaultValueFactory = _ => "md" };
         format.AcceptOnlyFromAmong("md", "json");
         var report = new Command("report", "Every transfer of the person's data (GDPR art. 15(1)(c)): recipient, date, agreement, legal basis, fields disclosed.")
         {
-            id, institution, localId, format,
+            id, institution, localId, controller, format,
         };
         report.TreatUnmatchedTokensAsErrors = false;
         report.Validators.Add(r =>
@@ -31,7 +32,7 @@ internal static class SubjectCommand
             }
             else if (r.GetValue(id) is { } given && SubjectKey.ForIdentifier(given) is null)
             {
-                r.AddError("subject report: --id must be a BSN (9 digits) or a rijksregisternummer (11 digits)");
+                r.AddError("subject report: --id must be a BSN or onderwijsnummer (9 digits), or a rijksregisternummer or BIS number (11 digits)");
             }
         });
         report.SetAction((parse, cancellationToken) =>
@@ -41,7 +42,7 @@ internal static class SubjectCommand
             var key = parse.GetValue(id) is { } given ? SubjectKey.ForIdentifier(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
             return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
-                var transfers = await SubjectReport.ForAsync(database, [keys.PseudonymOf(key)], cancellationToken);
+                var transfers = await SubjectReport.ForAsync(database, parse.GetValue(controller), [keys.PseudonymOf(key)], cancellationToken);
                 await output.WriteAsync(parse.GetValue(format) == "json" ? Json(transfers) : Markdown(transfers));
                 return ExitCodes.Ok;
             });
@@ -56,12 +57,12 @@ internal static class SubjectCommand
         var text = new System.Text.StringBuilder();
         text.AppendLine("# Who received this person's data").AppendLine()
             .AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{transfers.Count} transfer(s) to {transfers.Select(t => t.Recipient).Distinct().Count()} recipient(s).").AppendLine()
-            .AppendLine("| date (UTC) | sent by | recipient | agreement | legal basis | event | fields disclosed |")
-            .AppendLine("|---|---|---|---|---|---|---|");
+            .AppendLine("| date (UTC) | controller | sent by | recipient | agreement | legal basis | event | fields disclosed |")
+            .AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var t in transfers)
         {
             text.AppendLine(System.Globalization.CultureInfo.InvariantCulture,
-                $"| {t.At:yyyy-MM-dd HH:mm} | {t.Sender} | {t.Recipient} | `{t.AgreementId}` v{t.AgreementVersion} | {t.LegalBasis.Replace("|", "/", StringComparison.Ordinal)} | {t.EventType} | {string.Join(", ", t.Disclosed)} |");
+                $"| {t.At:yyyy-MM-dd HH:mm} | {t.Controller} | {t.Sender} | {t.Recipient} | `{t.AgreementId}` v{t.AgreementVersion} | {t.LegalBasis.Replace("|", "/", StringComparison.Ordinal)} | {t.EventType} | {string.Join(", ", t.Disclosed)} |");
         }
 
         return text.ToString();
@@ -70,6 +71,6 @@ internal static class SubjectCommand
     static string Json(IReadOnlyList<SubjectTransfer> transfers) =>
         System.Text.Json.JsonSerializer.Serialize(transfers.Select(t => new
         {
-            at = t.At, sender = t.Sender, recipient = t.Recipient, agreement = t.AgreementId, agreementVersion = t.AgreementVersion, legalBasis = t.LegalBasis, eventType = t.EventType, disclosed = t.Disclosed,
+            at = t.At, controller = t.Controller, sender = t.Sender, recipient = t.Recipient, agreement = t.AgreementId, agreementVersion = t.AgreementVersion, legalBasis = t.LegalBasis, eventType = t.EventType, disclosed = t.Disclosed,
         }), new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
 }

@@ -10,11 +10,12 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// routed event, the earlier recipients for a notice, and, for a parked transfer about to go out, the same again as of
 /// now. The engine itself stays a pure function.
 /// </summary>
-public sealed class TransferDecisions(PolicyEngine engine, ISubjectRegistry subjects, SubjectNotices notices, RecipientAdapters adapters, TimeProvider time)
+public sealed class TransferDecisions(PolicyEngine engine, ControllerRegistry controllers, ISubjectRegistry subjects, SubjectNotices notices, RecipientAdapters adapters, TimeProvider time)
 {
     /// <summary>
     /// A notice (rectification, erasure) goes to the recipients that had the data; any other event to the recipients
-    /// whose agreements route it, decided on what the subject has said (unknown means no consent given).
+    /// whose agreements route it, decided on what the subject has said to this event's controller (unknown means no
+    /// consent given; what they said to another controller does not decide this one's transfers).
     /// </summary>
     public async Task<IReadOnlyList<PolicyDecision>> DecideAsync(EventFacts facts, JsonElement body, byte[][] pseudonyms, CancellationToken cancellationToken)
     {
@@ -23,7 +24,7 @@ public sealed class TransferDecisions(PolicyEngine engine, ISubjectRegistry subj
             return await notices.DecideAsync(facts, body, time.GetUtcNow(), adapters.TakesErasureNotices, cancellationToken).ConfigureAwait(false);
         }
 
-        var subject = await subjects.ForAsync(pseudonyms, cancellationToken).ConfigureAwait(false);
+        var subject = facts.Controller is { } controller ? await subjects.ForAsync(controller.Id, pseudonyms, cancellationToken).ConfigureAwait(false) : SubjectState.Unknown;
         return engine.Evaluate(facts, body, subject, time.GetUtcNow());
     }
 
@@ -33,7 +34,8 @@ public sealed class TransferDecisions(PolicyEngine engine, ISubjectRegistry subj
     /// </summary>
     public async Task<IReadOnlyList<string>> RecheckAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
-        var subject = EventKinds.Of(parked.Transfer.EventType).IsNotice() ? null : await subjects.ForAsync(parked.Context.SubjectPseudonyms, cancellationToken).ConfigureAwait(false);
-        return engine.Recheck(parked.Transfer.AgreementId, parked.Recipient, parked.Context.Sender, subject, time.GetUtcNow());
+        var subject = EventKinds.Of(parked.Transfer.EventType).IsNotice() ? null : await subjects.ForAsync(parked.Context.Controller, parked.Context.SubjectPseudonyms, cancellationToken).ConfigureAwait(false);
+        // The controller as configured now: one no longer party to the agreement sends nothing more under it.
+        return engine.Recheck(parked.Transfer.AgreementId, parked.Recipient, parked.Context.Sender, controllers.ById(parked.Context.Controller), subject, time.GetUtcNow());
     }
 }

@@ -73,7 +73,7 @@ public sealed partial class TransferPipeline(
         var settled = await Task.WhenAll(decisions.Select(async decision =>
         {
             var agreement = decision.Agreement;
-            var context = new DecisionContext(facts.InstitutionId, agreement.Version, LegalBasisOf(agreement), pseudonyms);
+            var context = new DecisionContext(facts.Controller?.Id ?? "", facts.InstitutionId, agreement.Version, LegalBasisOf(agreement), pseudonyms);
             if (!decision.Allowed)
             {
                 LogDenied(eventId, agreement.Id, agreement.Recipient, string.Join(',', decision.Reasons));
@@ -149,6 +149,7 @@ public sealed partial class TransferPipeline(
             Kind = LedgerKinds.Decision,
             EventId = eventId,
             EventType = facts.EventType,
+            Controller = context.Controller,
             Sender = context.Sender,
             AgreementId = decision.Agreement.Id,
             AgreementVersion = context.AgreementVersion,

@@ -173,6 +173,7 @@ public sealed partial class TransferSettler(
         Kind = LedgerKinds.Outcome,
         EventId = attempt.Transfer.EventId,
         EventType = attempt.Transfer.EventType,
+        Controller = attempt.Context.Controller,
         Sender = attempt.Context.Sender,
         AgreementId = attempt.Transfer.AgreementId,
         AgreementVersion = attempt.Context.AgreementVersion,

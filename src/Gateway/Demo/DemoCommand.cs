@@ -8,6 +8,7 @@ using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Subjects;
 using IntegrationGateway.Gateway.Ops;
+using IntegrationGateway.Gateway.Policy;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationGateway.Gateway.Demo;
@@ -112,9 +113,11 @@ internal static class DemoCommand
                 settledOurs.TryAdd(id, true);
             }
         };
-        // As a school system that is not .NET would: raw JSON on the intake exchange, confirmed, mandatory.
-        await using var publisher = await IntakePublisher.ConnectAsync(
-            app.Services.GetRequiredService<IOptions<RabbitMqOptions>>().Value, app.Services.GetRequiredService<IOptions<IntakeOptions>>().Value, stopping);
+        // As the controllers' own systems that are not .NET would: raw JSON on the intake exchange, confirmed,
+        // mandatory, each controller as its own broker user (the intake checks user_id against the event's sender).
+        await using var publisher = new ControllerPublishers(
+            app.Services.GetRequiredService<IOptions<RabbitMqOptions>>().Value, app.Services.GetRequiredService<IOptions<IntakeOptions>>().Value,
+            app.Services.GetRequiredService<ControllerRegistry>(), ControllerPublishers.PasswordsIn(app.Configuration[ControllerPublishers.SecretsDirectoryKey] ?? ".local/secrets/broker"));
         // Half the Dutch pupils' parents consent to school photos first, so the consent-based agreement has work too.
         var consents = events.OfType<Contracts.StudentEnrolled>().Where(e => e.Jurisdiction == "NL").Where((_, i) => i % 2 == 0)
             .Select(e => (object)((Contracts.ConsentChanged)generator.Next(nameof(Contracts.ConsentChanged)) with
@@ -145,7 +148,7 @@ internal static class DemoCommand
                 if (i % 3 == 2)
                 {
                     var e = events[i];
-                    await publisher.PublishAsync(e.GetType().Name, System.Text.Encoding.UTF8.GetBytes(SampleEventGenerator.AsSloppyExport(e).ToJsonString()), EventIdOf(e), stopping);
+                    await publisher.PublishAsync(e.GetType().Name, System.Text.Encoding.UTF8.GetBytes(SampleEventGenerator.AsSloppyExport(e).ToJsonString()), EventIdOf(e), InstitutionOf(e), stopping);
                 }
                 else
                 {
@@ -186,8 +189,11 @@ internal static class DemoCommand
             recorded = new(new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>());
         }
 
+        var byController = await DemoSummary.PerControllerAsync(app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), [.. ours], CancellationToken.None);
         Console.WriteLine();
         Console.WriteLine(DemoSummary.Render(count, held, Quarantined(), settled, recorded));
+        Console.WriteLine();
+        Console.WriteLine(DemoSummary.RenderPerController(publisher.Published, byController, app.Services.GetRequiredService<ControllerRegistry>()));
         var delivered = settled.Transfers.Where(kv => kv.Key.Outcome == TransferOutcome.Delivered).Sum(kv => kv.Value);
         var ok = settledOurs.Count >= toSettle && Quarantined() == 0 && recorded.Recorded.Values.Sum() == delivered
                  && recorded.OutsideAllowList.Values.Sum() == 0 && recorded.InvalidSignatures.Values.Sum() == 0;
@@ -208,8 +214,10 @@ internal static class DemoCommand
         return ok ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
-    static Task PublishAsync(IntakePublisher publisher, object e, CancellationToken cancellationToken) =>
-        publisher.PublishAsync(e.GetType().Name, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default), EventIdOf(e), cancellationToken);
+    static Task PublishAsync(ControllerPublishers publisher, object e, CancellationToken cancellationToken) =>
+        publisher.PublishAsync(e.GetType().Name, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default), EventIdOf(e), InstitutionOf(e), cancellationToken);
+
+    static string InstitutionOf(object e) => ((Contracts.EventSource)e.GetType().GetProperty("Source")!.GetValue(e)!).InstitutionId;
 
     static Guid EventIdOf(object e) => (Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!;
 

@@ -32,4 +32,38 @@ internal static class DemoSummary
         text.AppendLine(inv, $"  {"total".PadRight(width)} {Total(TransferOutcome.Delivered),9} {Total(TransferOutcome.Blocked),8} {Total(TransferOutcome.Parked),7} {Total(TransferOutcome.Failed),7} {recordedBySimulator.Values.Sum(),22} {recordedBySimulator.Values.Sum(),10} {simulator.OutsideAllowList.Values.Sum(),26} {simulator.InvalidSignatures.Values.Sum(),15}");
         return text.ToString().TrimEnd();
     }
+
+    /// <summary>The ledger's decisions for the run's events, per controller and outcome.</summary>
+    public static async Task<IReadOnlyDictionary<(string Controller, string Outcome), long>> PerControllerAsync(Npgsql.NpgsqlDataSource database, Guid[] eventIds, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT controller, outcome, count(*) FROM ledger_entry WHERE kind = 'decision' AND event_id = ANY($1) GROUP BY 1, 2");
+        command.Parameters.Add(new() { Value = eventIds });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new Dictionary<(string, string), long>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+        }
+
+        return counts;
+    }
+
+    /// <summary>Per controller: the broker user it published as, its messages, and its decisions by outcome.</summary>
+    public static string RenderPerController(IReadOnlyDictionary<string, int> publishedByUser, IReadOnlyDictionary<(string Controller, string Outcome), long> decisions, Policy.ControllerRegistry controllers)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var rows = publishedByUser.Select(p => (User: p.Key, Published: p.Value, Controller: controllers.ByBrokerUser(p.Key)?.Id ?? "?")).OrderBy(r => r.Controller, StringComparer.Ordinal).ToList();
+        var width = Math.Max(12, rows.Count == 0 ? 0 : rows.Max(r => r.Controller.Length));
+        var userWidth = Math.Max(11, rows.Count == 0 ? 0 : rows.Max(r => r.User.Length));
+        var text = new StringBuilder().AppendLine("Per controller (each published as its own broker user; decisions from the ledger)")
+            .AppendLine(inv, $"  {"controller".PadRight(width)} {"broker user".PadRight(userWidth)} {"messages",8} {"delivered",9} {"blocked",8} {"parked",7} {"other",6}");
+        foreach (var row in rows)
+        {
+            long Of(string outcome) => decisions.GetValueOrDefault((row.Controller, outcome));
+            var other = decisions.Where(d => d.Key.Controller == row.Controller && d.Key.Outcome is not ("delivered" or "blocked" or "parked")).Sum(d => d.Value);
+            text.AppendLine(inv, $"  {row.Controller.PadRight(width)} {row.User.PadRight(userWidth)} {row.Published,8} {Of("delivered"),9} {Of("blocked"),8} {Of("parked"),7} {other,6}");
+        }
+
+        return text.ToString().TrimEnd();
+    }
 }

@@ -13,14 +13,19 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
     static readonly string[] FamilyNames = ["de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "Yilmaz", "El Amrani", "Bos", "Vos", "Peters"];
     static readonly string[] Cities = ["Utrecht", "Zwolle", "Groningen", "Tilburg", "Arnhem", "Haarlem", "Leiden", "Delft"];
     static readonly string[] Streets = ["Kerkstraat", "Schoolstraat", "Molenweg", "Dorpsstraat", "Stationsweg", "Julianalaan"];
-    static readonly string[] Brins = ["12AB", "23CD", "34EF", "45GH"];
+    // The senders are the demo's three controllers (deploy/config/controllers): the Dutch school of seed 003 (BRIN
+    // 12AB, a placeholder), CVO Focus (instellingsnummer 126151, a placeholder) and IN-Gent (KBO 0507873093, seed 002).
+    static readonly string[] Brins = ["12AB"];
 
     readonly Random _random = new(seed);
 
     static readonly string[] FlemishGivenNames = ["Amina", "Olena", "Yusuf", "Mariam", "Dmytro", "Ahmad", "Fatou", "Lotte", "Wout", "Nour"];
     static readonly string[] FlemishFamilyNames = ["Peeters", "Janssens", "Maes", "Kovalenko", "Haddad", "Diallo", "Claes", "Wouters", "Nasser", "Goossens"];
     static readonly string[] FlemishCities = ["Gent", "Antwerpen", "Brussel", "Leuven", "Mechelen", "Brugge"];
-    static readonly string[] FlemishInstitutions = ["126151", "130211", "031286", "128751"]; // Flemish institution numbers
+    static readonly string[] FlemishInstitutions = ["126151"]; // adult-education centres' instellingsnummers
+
+    /// <summary>IN-Gent vzw's KBO enterprise number (seed 002): the integration agency sends the integration events.</summary>
+    public const string IntegrationAgency = "0507873093";
 
     /// <summary>The event types it can make, by contract name.</summary>
     public static IReadOnlyList<string> EventTypes { get; } =
@@ -112,7 +117,7 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
         }),
         nameof(AttendanceRegistered) => NextFlemish(c => new AttendanceRegistered
         {
-            EventId = c.Id, OccurredAt = c.Now, Source = c.Source with { System = "WISA" }, Jurisdiction = "BE-VLG", Subject = c.Subject, Guardians = c.Guardians,
+            EventId = c.Id, OccurredAt = c.Now, Source = new EventSource { InstitutionId = Pick(FlemishInstitutions), System = "WISA" }, Jurisdiction = "BE-VLG", Subject = c.Subject, Guardians = c.Guardians,
             Attendance = new Attendance { PeriodFrom = c.Today.AddDays(-30), PeriodTo = c.Today.AddDays(-1), CourseCode = $"NT2-{_random.Next(1, 5)}.{_random.Next(1, 3)}", HoursScheduled = 40, HoursAttended = _random.Next(20, 41), HoursAbsentAuthorised = _random.Next(0, 5), HoursAbsentUnauthorised = _random.Next(0, 5) },
         }, mayBeMinor: true),
         nameof(IntegrationIntakeCompleted) => NextFlemish(c => new IntegrationIntakeCompleted
@@ -138,7 +143,7 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
         }),
         nameof(TemporaryProtectionRegistered) => NextFlemish(c => new TemporaryProtectionRegistered
         {
-            EventId = c.Id, OccurredAt = c.Now, Source = c.Source with { InstitutionId = Pick(["126151", "130211", "031286"]) }, Jurisdiction = "BE-VLG", Subject = c.Subject,
+            EventId = c.Id, OccurredAt = c.Now, Source = c.Source with { System = "Centrale Registratietool" }, Jurisdiction = "BE-VLG", Subject = c.Subject,
             Protection = new TemporaryProtection { RegisteredOn = c.Today.AddDays(-_random.Next(0, 30)), ValidFrom = c.Today.AddDays(-60), ValidUntil = c.Today.AddDays(300), Municipality = Pick(FlemishCities), HouseholdSize = _random.Next(1, 6) },
         }),
         nameof(PersonalDataRectified) => NextDutch(c => new PersonalDataRectified
@@ -198,7 +203,7 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
         IReadOnlyList<Guardian>? guardians = minor
             ? [new Guardian { GivenName = Pick(FlemishGivenNames), FamilyName = subject.FamilyName, Relation = "parent", Phone = $"+324{_random.Next(70000000, 99999999)}" }]
             : null;
-        return build(new Common(NextGuid(), now, today, new EventSource { InstitutionId = Pick(FlemishInstitutions), System = "KBI" }, subject, guardians));
+        return build(new Common(NextGuid(), now, today, new EventSource { InstitutionId = IntegrationAgency, System = "KBI" }, subject, guardians));
     }
 
     /// <summary>

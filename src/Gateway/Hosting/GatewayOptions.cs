@@ -67,6 +67,15 @@ public sealed class IntakeOptions
 }
 
 /// <summary>Where agreement files are read from, bound to <c>Agreements</c>.</summary>
+public sealed class ControllersOptions
+{
+    public const string Section = "Controllers";
+
+    /// <summary>Folder of controller YAML files; a relative path is taken from the current directory.</summary>
+    [Required]
+    public string Directory { get; set; } = "deploy/config/controllers";
+}
+
 public sealed class AgreementsOptions
 {
     public const string Section = "Agreements";

@@ -283,13 +283,10 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
         }
 
         var institution = root.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.Object ? source.StringProperty("institutionId") : null;
-        if (institution is not null && jurisdiction == "NL" && !BrinPattern().IsMatch(institution))
+        if (institution is not null && jurisdiction is "NL" or "BE-VLG" && InstitutionIdentifiers.SchemeOf(jurisdiction, institution) is null)
         {
-            violations.Add(new("source.institutionId", "brin"));
-        }
-        else if (institution is not null && jurisdiction == "BE-VLG" && !FlemishInstitutionPattern().IsMatch(institution))
-        {
-            violations.Add(new("source.institutionId", "institution-number"));
+            // NL: a BRIN, a KvK number or an OIN; BE-VLG: an instellingsnummer or a KBO number (mod 97).
+            violations.Add(new("source.institutionId", "institution-id"));
         }
 
         if (!root.TryGetProperty("subject", out var subject) || subject.ValueKind != JsonValueKind.Object)
@@ -297,14 +294,16 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
             return;
         }
 
-        if (subject.StringProperty("bsn") is { } bsn && !IdentifierChecks.IsValidBsn(bsn))
+        // Each identifier in its own field, with its own check: a BIS number is refused as a rijksregisternummer, and
+        // an onderwijsnummer as a BSN (and the reverse).
+        CheckIdentifier(subject, "bsn", SubjectIdentifiers.IsValidBsn, violations);
+        CheckIdentifier(subject, "onderwijsnummer", SubjectIdentifiers.IsValidOnderwijsnummer, violations);
+        CheckIdentifier(subject, "rijksregisternummer", SubjectIdentifiers.IsValidRijksregisternummer, violations);
+        CheckIdentifier(subject, "bisnummer", SubjectIdentifiers.IsValidBisNumber, violations);
+        if (subject.StringProperty("bsn") is not null && subject.StringProperty("onderwijsnummer") is not null)
         {
-            violations.Add(new("subject.bsn", "bsn-checksum"));
-        }
-
-        if (subject.StringProperty("rijksregisternummer") is { } rrn && !IdentifierChecks.IsValidRijksregisternummer(rrn))
-        {
-            violations.Add(new("subject.rijksregisternummer", "rijksregisternummer-checksum"));
+            // DUO gives an onderwijsnummer only to a pupil without a BSN: both is a mistake, and would make two subjects of one.
+            violations.Add(new("subject.onderwijsnummer", "onderwijsnummer-with-bsn"));
         }
 
         CheckEmail(subject, "subject.email", violations);
@@ -350,6 +349,15 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
         if (root.TryGetProperty("intake", out var intake) && intake.ValueKind == JsonValueKind.Object)
         {
             CheckPeriod(intake, "residenceStatus", "from", "until", violations, "intake.");
+        }
+    }
+
+    /// <summary>A subject identifier that is there must pass its own check; the rule is named after the field (<c>bsn-checksum</c>).</summary>
+    static void CheckIdentifier(JsonElement subject, string field, Func<string, bool> valid, List<Violation> violations)
+    {
+        if (subject.StringProperty(field) is { } value && !valid(value))
+        {
+            violations.Add(new("subject." + field, field + "-checksum"));
         }
     }
 
@@ -402,11 +410,7 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
         value.ValueKind == JsonValueKind.String && value.GetString() is { } text && TimestampPattern().IsMatch(text)
         && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var moment) ? moment : null;
 
-    [GeneratedRegex(@"^[0-9]{2}[A-Z]{2}([0-9]{2})?$", RegexOptions.CultureInvariant)]
-    private static partial Regex BrinPattern();
 
-    [GeneratedRegex(@"^[0-9]{5,6}$", RegexOptions.CultureInvariant)]
-    private static partial Regex FlemishInstitutionPattern();
 
     [GeneratedRegex(@"^[1-9][0-9]{3} ?[A-Z]{2}$", RegexOptions.CultureInvariant)]
     private static partial Regex DutchPostalCodePattern();
@@ -419,43 +423,4 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
     private static partial Regex TimestampPattern();
-}
-
-/// <summary>Checksums of the national identifiers.</summary>
-public static class IdentifierChecks
-{
-    /// <summary>BSN/PGN: nine digits, 9·d1 + 8·d2 + … + 2·d8 − d9 divisible by 11.</summary>
-    public static bool IsValidBsn(string bsn)
-    {
-        if (bsn.Length != 9 || !bsn.All(char.IsAsciiDigit))
-        {
-            return false;
-        }
-
-        var sum = 0;
-        for (var i = 0; i < 8; i++)
-        {
-            sum += (9 - i) * (bsn[i] - '0');
-        }
-
-        sum -= bsn[8] - '0';
-        return sum % 11 == 0 && bsn != "000000000";
-    }
-
-    /// <summary>
-    /// Rijksregisternummer: eleven digits (dots, dashes and spaces allowed between), the last two 97 − (first nine mod
-    /// 97); for people born from 2000 on, the check is over 2 followed by the nine digits.
-    /// </summary>
-    public static bool IsValidRijksregisternummer(string value)
-    {
-        var digits = string.Concat(value.Where(c => c is not ('.' or '-' or ' ')));
-        if (digits.Length != 11 || !digits.All(char.IsAsciiDigit))
-        {
-            return false;
-        }
-
-        var body = long.Parse(digits.AsSpan(0, 9), CultureInfo.InvariantCulture);
-        var check = int.Parse(digits.AsSpan(9, 2), CultureInfo.InvariantCulture);
-        return 97 - (body % 97) == check || 97 - ((2_000_000_000 + body) % 97) == check;
-    }
 }

@@ -24,12 +24,15 @@ public abstract record IntakeResult
 
 /// <summary>
 /// The intake's decisions on one message, knowing nothing of RabbitMQ: read and validate it (<see cref="IntakeReader"/>),
-/// apply a data-subject event to the subject's state, hand a transferable event to the <see cref="TransferPipeline"/>.
+/// authenticate its sender (<see cref="ControllerRegistry.Authenticate"/>: the broker-proven <c>user_id</c> must publish
+/// for the controller its <c>source.institutionId</c> names, else quarantine as <c>sender-not-authenticated</c>), apply
+/// a data-subject event to that controller's subject state, hand a transferable event to the <see cref="TransferPipeline"/>.
 /// Unexpected errors are retried (<see cref="IntakeRetries.Processing"/>) and then quarantined as <c>processing</c>;
 /// the database being away is returned as <see cref="IntakeResult.Retry"/>, for the transport to keep the message.
 /// </summary>
 public sealed partial class IntakeHandler(
     IntakeReader reader,
+    ControllerRegistry controllers,
     ISubjectRegistry subjects,
     TransferPipeline pipeline,
     IntakeCounters counters,
@@ -70,6 +73,13 @@ public sealed partial class IntakeHandler(
 
         var eventType = verdict.EventType!;
         var eventId = verdict.EventId!.Value;
+        if (controllers.Authenticate(message.UserId, EventFacts.InstitutionOf(verdict.Event)) is not { } controller)
+        {
+            // No value in the reason: which user and which institution stay out of the header, as every value does.
+            return Quarantine(eventType, eventId, [new Violation(controllers.ByBrokerUser(message.UserId) is null ? "properties.user_id" : "source.institutionId", SenderNotAuthenticated)]);
+        }
+
+        span?.SetTag(Telemetry.GatewayTelemetry.Tags.Controller, controller.Id);
         var kind = EventKinds.Of(eventType);
         var context = IntakeRetries.Context(eventId, cancellationToken);
         try
@@ -79,12 +89,12 @@ public sealed partial class IntakeHandler(
                 if (kind.ChangesSubjectState())
                 {
                     // Applied first: a later event of this subject is decided on it, whatever happens to the notices.
-                    await subjects.ApplyAsync(eventType, verdict.Event, time.GetUtcNow(), attempt.CancellationToken).ConfigureAwait(false);
+                    await subjects.ApplyAsync(controller.Id, eventType, verdict.Event, time.GetUtcNow(), attempt.CancellationToken).ConfigureAwait(false);
                 }
 
                 if (kind.Transfers())
                 {
-                    await pipeline.ProcessAsync(eventId, EventFacts.Of(eventType, verdict.Event), verdict.Event, attempt.CancellationToken, redelivered || IntakeRetries.AttemptOf(attempt) > 0).ConfigureAwait(false);
+                    await pipeline.ProcessAsync(eventId, EventFacts.Of(eventType, verdict.Event, controller), verdict.Event, attempt.CancellationToken, redelivered || IntakeRetries.AttemptOf(attempt) > 0).ConfigureAwait(false);
                 }
             }, context).ConfigureAwait(false);
         }
@@ -105,6 +115,9 @@ public sealed partial class IntakeHandler(
         span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "accepted");
         return new IntakeResult.Accepted(eventType, eventId);
     }
+
+    /// <summary>The rule of a message whose broker user does not publish for the controller its event names, or names no user.</summary>
+    public const string SenderNotAuthenticated = "sender-not-authenticated";
 
     static IntakeResult.Quarantined Quarantine(string? eventType, Guid? eventId, IReadOnlyList<Violation> violations)
     {

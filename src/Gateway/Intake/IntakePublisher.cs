@@ -7,19 +7,22 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <summary>
 /// Publishes events to the intake as raw JSON, with the settings the publishing guide recommends to every
 /// publisher: persistent messages, publisher confirms and the mandatory flag, so a message the broker cannot
-/// route to a queue is an error here rather than a silent drop.
+/// route to a queue is an error here rather than a silent drop; and the AMQP <c>user_id</c> set to the connection's
+/// user, which the intake requires (RabbitMQ refuses any other value, so it proves who published).
 /// </summary>
 public sealed class IntakePublisher : IAsyncDisposable
 {
     readonly IConnection _connection;
     readonly IChannel _channel;
     readonly string _exchange;
+    readonly string _user;
 
-    IntakePublisher(IConnection connection, IChannel channel, string exchange)
+    IntakePublisher(IConnection connection, IChannel channel, string exchange, string user)
     {
         _connection = connection;
         _channel = channel;
         _exchange = exchange;
+        _user = user;
     }
 
     public string Exchange => _exchange;
@@ -29,7 +32,7 @@ public sealed class IntakePublisher : IAsyncDisposable
         var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-publisher").CreateConnectionAsync(cancellationToken);
         var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
-        return new IntakePublisher(connection, channel, IntakeTopology.ExchangeName(intake));
+        return new IntakePublisher(connection, channel, IntakeTopology.ExchangeName(intake), broker.Username);
     }
 
     /// <summary>
@@ -44,6 +47,7 @@ public sealed class IntakePublisher : IAsyncDisposable
             ContentType = "application/json",
             Type = eventType,
             MessageId = eventId?.ToString("D"),
+            UserId = _user,
         };
         try
         {
@@ -65,6 +69,11 @@ public sealed class IntakePublisher : IAsyncDisposable
                 $"RabbitMQ has no exchange '{_exchange}' (NOT_FOUND). Start the gateway once (it declares the intake " +
                 "exchange, queue and bindings) before publishing.", ex);
         }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 403)
+        {
+            throw new IntakePublishException(
+                $"RabbitMQ refused the publish (ACCESS_REFUSED): broker user '{_user}' may not write to '{_exchange}'. A controller's publisher writes to the intake exchange only; see deploy/config/controllers/README.md.", ex);
+        }
         catch (OperationInterruptedException ex)
         {
             // e.g. 404 NOT_FOUND when the exchange itself does not exist; the reply text names only the exchange.
@@ -80,4 +89,4 @@ public sealed class IntakePublisher : IAsyncDisposable
 }
 
 /// <summary>The broker did not take a published event; the message says why and what to do.</summary>
-public sealed class IntakePublishException(string message, Exception inner) : Exception(message, inner);
+public sealed class IntakePublishException(string message, Exception? inner) : Exception(message, inner);

@@ -8,7 +8,9 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <param name="ContentType">AMQP <c>content_type</c>: MassTransit's envelope is <see cref="IntakeReader.MassTransitContentType"/>; anything else is read as raw JSON.</param>
 /// <param name="Type">AMQP <c>type</c>: the event type, as <c>AbsenceReported</c> or <c>urn:message:IntegrationGateway.Contracts:AbsenceReported</c>.</param>
 /// <param name="Exchange">The exchange it was published to; a contract exchange names the type too.</param>
-public readonly record struct IntakeMessage(ReadOnlyMemory<byte> Body, string? ContentType, string? Type, string? Exchange);
+/// <param name="UserId">AMQP <c>user_id</c>: the broker user that published it. RabbitMQ refuses a publish whose
+/// <c>user_id</c> is not the connection's own user, so a value here is proven; none means the publisher did not say.</param>
+public readonly record struct IntakeMessage(ReadOnlyMemory<byte> Body, string? ContentType, string? Type, string? Exchange, string? UserId = null);
 
 /// <summary>
 /// The intake's reading of a message: which event type, the event itself (unwrapped from MassTransit's envelope),

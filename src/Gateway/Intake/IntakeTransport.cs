@@ -65,7 +65,7 @@ internal sealed class IntakeTransport(
             }
 
             var properties = delivery.BasicProperties;
-            var message = new IntakeMessage(delivery.Body, properties.ContentType, properties.Type, delivery.Exchange);
+            var message = new IntakeMessage(delivery.Body, properties.ContentType, properties.Type, delivery.Exchange, properties.UserId);
             var tries = 0;
             await _keepTrying.ExecuteAsync(async token =>
             {

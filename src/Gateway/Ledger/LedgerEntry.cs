@@ -32,6 +32,11 @@ public sealed record LedgerEntry
     public required string Kind { get; init; }
     public required Guid EventId { get; init; }
     public required string EventType { get; init; }
+
+    /// <summary>The controller the event was authenticated as from: whose record of processing the entry belongs to.</summary>
+    public required string Controller { get; init; }
+
+    /// <summary>The sending institution's id, as the event named it (one of the controller's identifiers).</summary>
     public required string Sender { get; init; }
     public required string AgreementId { get; init; }
     public required int AgreementVersion { get; init; }
@@ -79,6 +84,7 @@ public sealed record LedgerEntry
         Kind = kind,
         EventId = Guid.Empty,
         EventType = "",
+        Controller = "",
         Sender = "",
         AgreementId = "",
         AgreementVersion = 0,
@@ -112,6 +118,7 @@ public sealed record LedgerEntry
             json.WriteString("kind", Kind);
             json.WriteString("eventId", EventId);
             json.WriteString("eventType", EventType);
+            json.WriteString("controller", Controller);
             json.WriteString("sender", Sender);
             json.WriteString("agreementId", AgreementId);
             json.WriteNumber("agreementVersion", AgreementVersion);

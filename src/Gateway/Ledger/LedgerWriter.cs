@@ -109,7 +109,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
 
         entries = await LaterOutcomesAsync(connection, transaction, entries);
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, purged_ranges, purged_digest, duration_ms, previous_hash, entry_hash) FROM STDIN (FORMAT BINARY)"))
+            "COPY ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, purged_ranges, purged_digest, duration_ms, previous_hash, entry_hash, controller) FROM STDIN (FORMAT BINARY)"))
         {
             foreach (var draft in entries)
             {
@@ -143,6 +143,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
                 await WriteNullableAsync(copy, entry.DurationMs, NpgsqlDbType.Integer);
                 await copy.WriteAsync(entry.PreviousHash, NpgsqlDbType.Bytea);
                 await copy.WriteAsync(hash, NpgsqlDbType.Bytea);
+                await copy.WriteAsync(entry.Controller, NpgsqlDbType.Text);
                 previous = hash;
             }
 

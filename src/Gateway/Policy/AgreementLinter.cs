@@ -10,6 +10,8 @@ namespace IntegrationGateway.Gateway.Policy;
 /// <item><c>special-category</c>: a special-category field (GDPR art. 9) without an art. 9(2) ground.</item>
 /// <item><c>consent-purpose</c>: a consent ground without the consent purpose to check.</item>
 /// <item><c>erasure-override</c>: overriding erasure on a ground other than a legal obligation.</item>
+/// <item><c>sender-scope</c>: a national identifier or special-category data with no <c>senders</c>: such an agreement names
+/// the controllers (or kinds) it is made for, so a controller's file cannot make itself party to it alone.</item>
 /// </list>
 /// The loader adds the structural ones: <c>duplicate-id</c>, <c>validity-window</c> (from after until), <c>unknown-key</c>,
 /// <c>required</c>, <c>legal-basis</c>, <c>retention</c>, <c>transfer</c>, <c>field-path</c>, <c>yaml</c>.
@@ -73,6 +75,14 @@ public static class AgreementLinter
                         $"'{path}' carries special-category data ({special.SpecialCategory}: {special.Path}); legalBasis.art9Ground must name the GDPR art. 9(2) ground");
                 }
             }
+        }
+
+        var sensitive = routed.SelectMany(t => agreement.Fields.Paths.SelectMany(p => catalogue.LeavesUnder(t, p)))
+            .FirstOrDefault(f => f.NationalIdentifier is not null || f.SpecialCategory is not null);
+        if (sensitive is not null && agreement.Senders.Count == 0)
+        {
+            yield return Error("fields", "sender-scope",
+                $"'{sensitive.Path}' is {(sensitive.NationalIdentifier is not null ? "a national identifier" : "special-category data")}; 'senders' must name the controllers or controller kinds the agreement is made for");
         }
 
         for (var i = 0; i < agreement.When.Count; i++)

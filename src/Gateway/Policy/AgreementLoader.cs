@@ -1,5 +1,4 @@
 using System.Globalization;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace IntegrationGateway.Gateway.Policy;
@@ -23,7 +22,7 @@ public static class AgreementLoader
         "retention", "transfer",
     ];
 
-    static readonly string[] IdentifierKinds = [EventCatalogue.Bsn, EventCatalogue.Rijksregisternummer];
+    static readonly IReadOnlyList<string> IdentifierKinds = EventCatalogue.NationalIdentifierKinds;
 
     static readonly System.Text.RegularExpressions.Regex IsoDuration = new(
         @"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
@@ -74,46 +73,13 @@ public static class AgreementLoader
 
     public static (Agreement? Agreement, IReadOnlyList<AgreementError> Errors) LoadFile(string file)
     {
-        var reader = new MappingReader(file);
-        YamlMappingNode root;
-        try
+        var reader = new YamlMappingReader(file);
+        if (YamlMappingReader.LoadMapping(file, "an agreement", out var error) is not { } root)
         {
-            using var text = File.OpenText(file);
-            var stream = new YamlStream();
-            stream.Load(text);
-            if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode mapping)
-            {
-                return (null, [new(file, 1, "yaml", "an agreement file holds exactly one YAML mapping")]);
-            }
-
-            root = mapping;
-        }
-        catch (YamlException ex)
-        {
-            return (null, [new(file, LineOf(ex.Start), "yaml", ex.Message)]);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The scanner gives up on some malformed input without a position.
-            return (null, [new(file, 0, "yaml", $"not valid YAML: {ex.Message}")]);
+            return (null, [error!]);
         }
 
-        foreach (var key in root.Children.Keys)
-        {
-            if (!key.Tag.IsEmpty)
-            {
-                // A tagged key ('!!str senders') would pass the name check and then not be found: refuse it.
-                reader.Error(key, "unknown-key", "keys carry no YAML tags");
-            }
-            else if (key is YamlScalarNode { Value: { } name })
-            {
-                reader.Lines[name] = LineOf(key.Start);
-                if (!KnownKeys.Contains(name, StringComparer.Ordinal))
-                {
-                    reader.Error(key, "unknown-key", $"unknown key '{name}'; known keys: {string.Join(", ", KnownKeys)}");
-                }
-            }
-        }
+        reader.ReadKeys(root, KnownKeys);
 
         var id = reader.RequiredString(root, "id");
         var versionText = reader.RequiredString(root, "version");
@@ -146,7 +112,7 @@ public static class AgreementLoader
         {
             for (var i = 0; i < fieldNodes.Children.Count; i++)
             {
-                reader.Lines[$"fields[{i}]"] = LineOf(fieldNodes.Children[i].Start);
+                reader.Lines[$"fields[{i}]"] = YamlMappingReader.LineOf(fieldNodes.Children[i].Start);
             }
         }
         FieldSelection? fields = null;
@@ -196,7 +162,7 @@ public static class AgreementLoader
         }, []);
     }
 
-    static LegalBasis? ReadLegalBasis(MappingReader reader, YamlMappingNode root)
+    static LegalBasis? ReadLegalBasis(YamlMappingReader reader, YamlMappingNode root)
     {
         if (reader.RequiredMapping(root, "legalBasis", "required", ["gdpr", "instrument", "art9Ground", "overridesErasure"],
                 "legalBasis is required: a mapping with 'gdpr' and 'instrument' (no transfer without a stated ground)") is not { } mapping)
@@ -221,7 +187,7 @@ public static class AgreementLoader
         return gdpr is null || instrument is null ? null : new LegalBasis(gdpr, instrument, art9, overridesErasure);
     }
 
-    static List<RouteCondition> ReadConditions(MappingReader reader, YamlMappingNode root)
+    static List<RouteCondition> ReadConditions(YamlMappingReader reader, YamlMappingNode root)
     {
         var conditions = new List<RouteCondition>();
         switch (reader.NodeOf(root, "when"))
@@ -231,7 +197,7 @@ public static class AgreementLoader
             case YamlSequenceNode sequence:
                 for (var i = 0; i < sequence.Children.Count; i++)
                 {
-                    reader.Lines[$"when[{i}]"] = LineOf(sequence.Children[i].Start);
+                    reader.Lines[$"when[{i}]"] = YamlMappingReader.LineOf(sequence.Children[i].Start);
                     if (sequence.Children[i] is not YamlMappingNode condition)
                     {
                         reader.Error(sequence.Children[i], "when", "each condition is a mapping with 'path' and either 'equals' or 'present: true'");
@@ -266,7 +232,7 @@ public static class AgreementLoader
         }
     }
 
-    static Dictionary<string, string> ReadIdentifiers(MappingReader reader, YamlMappingNode root)
+    static Dictionary<string, string> ReadIdentifiers(YamlMappingReader reader, YamlMappingNode root)
     {
         var identifiers = new Dictionary<string, string>(StringComparer.Ordinal);
         switch (reader.NodeOf(root, "identifiers"))
@@ -280,7 +246,7 @@ public static class AgreementLoader
                     var kind = (key as YamlScalarNode)?.Value ?? "";
                     if (!IdentifierKinds.Contains(kind, StringComparer.Ordinal))
                     {
-                        reader.Error(key, "national-identifier", $"identifiers lists {string.Join(" and ", IdentifierKinds)}, not '{kind}'");
+                        reader.Error(key, "national-identifier", $"identifiers lists {string.Join(", ", IdentifierKinds)}, not '{kind}'");
                     }
                     else if (value is YamlScalarNode { Value: { Length: > 0 } instrument })
                     {
@@ -294,12 +260,12 @@ public static class AgreementLoader
 
                 return identifiers;
             case var other:
-                reader.Error(other, "national-identifier", "identifiers maps an identifier (bsn, rijksregisternummer) to the instrument permitting it");
+                reader.Error(other, "national-identifier", $"identifiers maps an identifier ({string.Join(", ", IdentifierKinds)}) to the instrument permitting it");
                 return identifiers;
         }
     }
 
-    static Retention? ReadRetention(MappingReader reader, YamlMappingNode root)
+    static Retention? ReadRetention(YamlMappingReader reader, YamlMappingNode root)
     {
         if (reader.RequiredMapping(root, "retention", "retention", ["duration", "trigger"],
                 "retention is required: a mapping with 'duration' (ISO 8601, e.g. P5Y) and 'trigger'") is not { } mapping)
@@ -322,7 +288,7 @@ public static class AgreementLoader
         return duration is null || trigger is null ? null : new Retention(duration, trigger);
     }
 
-    static TransferRegion? ReadTransfer(MappingReader reader, YamlMappingNode root)
+    static TransferRegion? ReadTransfer(YamlMappingReader reader, YamlMappingNode root)
     {
         if (reader.RequiredMapping(root, "transfer", "transfer", ["region", "safeguard"],
                 "transfer is required: a mapping with 'region' (EEA or a country code) and, outside the EEA, 'safeguard'") is not { } mapping)
@@ -338,153 +304,5 @@ public static class AgreementLoader
         }
 
         return region is null ? null : new TransferRegion(region, reader.OptionalString(mapping, "safeguard"));
-    }
-
-    // YamlDotNet's marks count lines from 1, as editors do.
-    static int LineOf(Mark mark) => (int)mark.Line;
-
-    /// <summary>Reads values out of a YAML mapping, collecting errors with their line numbers.</summary>
-    sealed class MappingReader(string file)
-    {
-        public List<AgreementError> Errors { get; } = [];
-
-        public Dictionary<string, int> Lines { get; } = new(StringComparer.Ordinal);
-
-        /// <summary>A required nested mapping whose keys must all be known; an error (on its line, or the file's) otherwise.</summary>
-        public YamlMappingNode? RequiredMapping(YamlMappingNode root, string key, string rule, string[] knownKeys, string message)
-        {
-            if (NodeOf(root, key) is not YamlMappingNode mapping)
-            {
-                Error(NodeOf(root, key) ?? root, rule, message);
-                return null;
-            }
-
-            RejectUnknownKeys(mapping, key, knownKeys);
-            return mapping;
-        }
-
-        public void RejectUnknownKeys(YamlMappingNode mapping, string parent, string[] known)
-        {
-            foreach (var key in mapping.Children.Keys)
-            {
-                if (key is YamlScalarNode { Value: { } name } && !known.Contains(name, StringComparer.Ordinal))
-                {
-                    Error(key, "unknown-key", $"unknown key '{parent}.{name}'; known keys: {string.Join(", ", known)}");
-                }
-            }
-        }
-
-        public string? OptionalString(YamlMappingNode mapping, string key) =>
-            NodeOf(mapping, key) switch
-            {
-                null or YamlScalarNode { Value: null or "" or "~" or "null" } => null,
-                YamlScalarNode { Value: { } value } => value,
-                var other => ErrorAndNull(other, $"'{key}' is a single value"),
-            };
-
-        public bool OptionalBool(YamlMappingNode mapping, string key)
-        {
-            switch (NodeOf(mapping, key))
-            {
-                case null:
-                    return false;
-                case YamlScalarNode { Value: "true" }:
-                    return true;
-                case YamlScalarNode { Value: "false" }:
-                    return false;
-                case var other:
-                    Error(other, "boolean", $"'{key}' is true or false");
-                    return false;
-            }
-        }
-
-        string? ErrorAndNull(YamlNode node, string message)
-        {
-            Error(node, "value", message);
-            return null;
-        }
-
-        public void Error(YamlNode node, string rule, string message) =>
-            Errors.Add(new(file, LineOf(node.Start), rule, message));
-
-        public YamlNode? NodeOf(YamlMappingNode mapping, string key) =>
-            mapping.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
-
-        public string? RequiredString(YamlMappingNode mapping, string key)
-        {
-            switch (NodeOf(mapping, key))
-            {
-                case null:
-                    Error(mapping, "required", $"'{key}' is required");
-                    return null;
-                case YamlScalarNode { Value: { Length: > 0 } value }:
-                    return value;
-                case var other:
-                    Error(other, "required", $"'{key}' must be a non-empty value");
-                    return null;
-            }
-        }
-
-        public IReadOnlyList<string> StringList(YamlMappingNode mapping, string key, bool required)
-        {
-            switch (NodeOf(mapping, key))
-            {
-                case null when required:
-                    Error(mapping, "required", $"'{key}' is required and lists at least one entry");
-                    return [];
-                case null:
-                    return [];
-                case YamlSequenceNode sequence:
-                    var values = new List<string>();
-                    foreach (var item in sequence)
-                    {
-                        if (item is YamlScalarNode { Value: { Length: > 0 } value })
-                        {
-                            values.Add(value);
-                        }
-                        else
-                        {
-                            Error(item, "list", $"every entry of '{key}' is a non-empty value");
-                        }
-                    }
-
-                    if (required && values.Count == 0)
-                    {
-                        Error(sequence, "required", $"'{key}' lists at least one entry");
-                    }
-
-                    foreach (var duplicate in values.GroupBy(v => v, StringComparer.Ordinal).Where(g => g.Count() > 1))
-                    {
-                        // An event type listed twice would route the event twice under one agreement.
-                        Error(sequence, "duplicate-entry", $"'{key}' lists '{duplicate.Key}' more than once");
-                    }
-
-                    return values;
-                case var other:
-                    Error(other, "list", $"'{key}' is a list");
-                    return [];
-            }
-        }
-
-        public DateOnly? OptionalDate(YamlMappingNode mapping, string key)
-        {
-            switch (NodeOf(mapping, key))
-            {
-                case null:
-                case YamlScalarNode { Value: null or "" or "null" or "~" }:
-                    return null;
-                case YamlScalarNode { Value: { } text } node:
-                    if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
-                    {
-                        return date;
-                    }
-
-                    Error(node, "date", $"'{key}' is a date written yyyy-MM-dd");
-                    return null;
-                case var other:
-                    Error(other, "date", $"'{key}' is a date written yyyy-MM-dd");
-                    return null;
-            }
-        }
     }
 }

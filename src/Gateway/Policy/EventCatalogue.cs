@@ -8,7 +8,7 @@ namespace IntegrationGateway.Gateway.Policy;
 /// <param name="Path">Dot path from the event's JSON root, <c>[]</c> after an array property.</param>
 /// <param name="IsLeaf">A value rather than an object.</param>
 /// <param name="Category">The data category a record of processing lists it under.</param>
-/// <param name="NationalIdentifier"><c>bsn</c> or <c>rijksregisternummer</c> when the field is one.</param>
+/// <param name="NationalIdentifier"><c>bsn</c>, <c>onderwijsnummer</c>, <c>rijksregisternummer</c> or <c>bisnummer</c> when the field is one.</param>
 /// <param name="SpecialCategory">The GDPR art. 9 category (<c>health</c>, <c>religion</c>) when the field is one.</param>
 public sealed record FieldInfo(string Path, bool IsLeaf, string Category, string? NationalIdentifier, string? SpecialCategory);
 
@@ -20,13 +20,14 @@ public sealed record FieldInfo(string Path, bool IsLeaf, string Category, string
 public sealed class EventCatalogue
 {
     public const string Bsn = "bsn";
+    public const string Onderwijsnummer = "onderwijsnummer";
     public const string Rijksregisternummer = "rijksregisternummer";
+    public const string Bisnummer = "bisnummer";
 
-    static readonly FrozenDictionary<string, string> NationalIdentifiers = new Dictionary<string, string>
-    {
-        ["subject.bsn"] = Bsn,
-        ["subject.rijksregisternummer"] = Rijksregisternummer,
-    }.ToFrozenDictionary();
+    /// <summary>The national identifiers, each its own permission in an agreement's <c>identifiers</c>.</summary>
+    public static IReadOnlyList<string> NationalIdentifierKinds { get; } = [Bsn, Onderwijsnummer, Rijksregisternummer, Bisnummer];
+
+    static readonly FrozenDictionary<string, string> NationalIdentifiers = NationalIdentifierKinds.ToFrozenDictionary(kind => "subject." + kind, kind => kind);
 
     static readonly FrozenDictionary<string, string> SpecialCategories = new Dictionary<string, string>
     {

@@ -6,8 +6,11 @@ namespace IntegrationGateway.Gateway.Policy;
 /// <summary>Reason codes of a deny decision. Fixed: they are written to records and documented for readers.</summary>
 public static class ReasonCodes
 {
-    /// <summary>The agreement names the senders it covers, and this sender is not one of them.</summary>
+    /// <summary>The agreement names the senders it covers (controllers or kinds), and this controller is not one of them.</summary>
     public const string SenderNotCovered = "sender-not-covered";
+
+    /// <summary>The agreement would route the event, but the event's controller is not party to it (deny by default).</summary>
+    public const string ControllerNotParty = "controller-not-party";
 
     /// <summary>The agreement's validity starts after today.</summary>
     public const string AgreementNotYetValid = "agreement-not-yet-valid";
@@ -37,20 +40,25 @@ public static class ReasonCodes
     public const string AgreementRemoved = "agreement-removed";
 
     public static readonly IReadOnlyList<string> All =
-        [SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved];
+        [ControllerNotParty, SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved];
 }
 
 /// <summary>What the engine needs to know about an event besides its body.</summary>
 /// <param name="EventType">Contract name, e.g. <c>AbsenceReported</c>.</param>
 /// <param name="Jurisdiction"><c>NL</c> or <c>BE-VLG</c>.</param>
-/// <param name="InstitutionId">The sender.</param>
-public sealed record EventFacts(string EventType, string Jurisdiction, string InstitutionId)
+/// <param name="InstitutionId">The sending institution, as the event names it.</param>
+/// <param name="Controller">The controller the intake authenticated the event as from; null: none, and nothing routes.</param>
+public sealed record EventFacts(string EventType, string Jurisdiction, string InstitutionId, Controller? Controller)
 {
-    /// <summary>Reads the facts from the common part of an event's JSON.</summary>
-    public static EventFacts Of(string eventType, JsonElement body) => new(
+    /// <summary>Reads the facts from the common part of an event's JSON, with the controller the intake authenticated.</summary>
+    public static EventFacts Of(string eventType, JsonElement body, Controller? controller) => new(
         eventType,
         body.StringProperty("jurisdiction") ?? "",
-        body.ValueKind == JsonValueKind.Object && body.TryGetProperty("source", out var source) ? source.StringProperty("institutionId") ?? "" : "");
+        InstitutionOf(body),
+        controller);
+
+    public static string InstitutionOf(JsonElement body) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty("source", out var source) ? source.StringProperty("institutionId") ?? "" : "";
 }
 
 /// <summary>The decision for one agreement that routes the event: allow with the minimised payload, or deny with reasons.</summary>
@@ -151,10 +159,10 @@ public sealed class PolicyEngine
     /// change since: the agreement's validity and terms, and what the subject said (null for a notice, which their
     /// choices do not stop). Routing (jurisdiction, conditions on the event) stays as it was decided. Empty: still allowed.
     /// </summary>
-    public IReadOnlyList<string> Recheck(string agreementId, string recipient, string sender, SubjectState? subject, DateTimeOffset at) =>
+    public IReadOnlyList<string> Recheck(string agreementId, string recipient, string sender, Controller? controller, SubjectState? subject, DateTimeOffset at) =>
         AgreementFor(agreementId, recipient) is not { } agreement
             ? [ReasonCodes.AgreementRemoved]
-            : Reasons(agreement, new EventFacts("", agreement.Jurisdiction, sender), subject, LegalDate(at)) ?? (IReadOnlyList<string>)[];
+            : Reasons(agreement, new EventFacts("", agreement.Jurisdiction, sender, controller), subject, LegalDate(at)) ?? (IReadOnlyList<string>)[];
 
     static bool Concerns(Agreement agreement, JsonElement body)
     {
@@ -197,7 +205,13 @@ public sealed class PolicyEngine
         List<string>? reasons = null;
         void Add(string reason) => (reasons ??= new List<string>(2)).Add(reason);
 
-        if (agreement.Senders.Count > 0 && !agreement.Senders.Contains(facts.InstitutionId, StringComparer.Ordinal))
+        // The controller must be party to the agreement (its registry entry says so) and, when the agreement names
+        // its senders, be one of them by id or kind: both, so neither file alone makes a controller a sender.
+        if (facts.Controller is not { } controller || !controller.PartyTo(agreement.Id))
+        {
+            Add(ReasonCodes.ControllerNotParty);
+        }
+        else if (!ControllerLoader.Covers(agreement, controller))
         {
             Add(ReasonCodes.SenderNotCovered);
         }

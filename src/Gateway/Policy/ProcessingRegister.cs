@@ -6,7 +6,9 @@ namespace IntegrationGateway.Gateway.Policy;
 
 /// <summary>
 /// The GDPR art. 30 record of processing, generated from the agreements: per recipient, what goes there, why, on
-/// which ground, which identifiers, for how long and where. For data-protection officers.
+/// which ground, which identifiers, for how long and where. For data-protection officers. Per controller (art. 30(1)
+/// is each controller's own record): its name, identifiers and DPO, its processors and joint controllers, and the
+/// agreements it is party to; without one, every agreement (the platform's overview).
 /// </summary>
 public static class ProcessingRegister
 {
@@ -36,8 +38,9 @@ public static class ProcessingRegister
         string? ValidFrom,
         string? ValidUntil);
 
-    public static IReadOnlyList<Entry> Build(IEnumerable<Agreement> agreements, EventCatalogue catalogue) =>
+    public static IReadOnlyList<Entry> Build(IEnumerable<Agreement> agreements, EventCatalogue catalogue, Controller? controller = null) =>
         agreements
+            .Where(a => controller is null || controller.PartyTo(a.Id))
             .OrderBy(a => a.Recipient, StringComparer.Ordinal).ThenBy(a => a.Id, StringComparer.Ordinal)
             .Select(a =>
             {
@@ -59,18 +62,36 @@ public static class ProcessingRegister
             })
             .ToList();
 
-    public static string ToJson(IReadOnlyList<Entry> entries, DateOnly generatedOn) =>
+    public static string ToJson(IReadOnlyList<Entry> entries, DateOnly generatedOn, Controller? controller = null) =>
         JsonSerializer.Serialize(
-            new { generatedOn = generatedOn.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), agreements = entries },
-            new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+            new
+            {
+                generatedOn = generatedOn.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                controller = controller is null ? null : new
+                {
+                    controller.Id, controller.LegalName, controller.Kind, controller.Jurisdiction,
+                    identifiers = controller.Identifiers.Select(i => new { i.Scheme, i.Value, i.Note }),
+                    dpo = controller.Dpo, processors = controller.Processors, jointControllers = controller.JointControllers, controller.Synthetic,
+                },
+                agreements = entries,
+            },
+            new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull });
 
-    public static string ToMarkdown(IReadOnlyList<Entry> entries, DateOnly generatedOn)
+    public static string ToMarkdown(IReadOnlyList<Entry> entries, DateOnly generatedOn, Controller? controller = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine("# Record of processing (GDPR art. 30)").AppendLine()
-            .AppendLine(inv, $"Generated on {generatedOn:yyyy-MM-dd} from {entries.Count} data-sharing agreements. Every transfer the gateway makes rests on one of them; what an agreement does not list is never sent.")
-            .AppendLine();
+        if (controller is null)
+        {
+            md.AppendLine("# Record of processing (GDPR art. 30)").AppendLine()
+                .AppendLine(inv, $"Generated on {generatedOn:yyyy-MM-dd} from {entries.Count} data-sharing agreements. Every transfer the gateway makes rests on one of them; what an agreement does not list is never sent.")
+                .AppendLine();
+        }
+        else
+        {
+            AppendController(md, controller, entries.Count, generatedOn);
+        }
+
         foreach (var recipient in entries.GroupBy(e => e.Recipient))
         {
             md.AppendLine(inv, $"## Recipient `{recipient.Key}`").AppendLine();
@@ -100,5 +121,27 @@ public static class ProcessingRegister
         }
 
         return md.ToString().TrimEnd() + Environment.NewLine;
+    }
+
+    static void AppendController(StringBuilder md, Controller c, int agreements, DateOnly generatedOn)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        md.AppendLine(inv, $"# Record of processing (GDPR art. 30): {c.LegalName}").AppendLine()
+            .AppendLine(inv, $"Generated on {generatedOn:yyyy-MM-dd} for controller `{c.Id}` from the controller registry and the {agreements} data-sharing agreement(s) it is party to. Transfers through the gateway rest on these only; what an agreement does not list is never sent.")
+            .AppendLine();
+        if (c.Synthetic)
+        {
+            md.AppendLine("> A synthetic controller, for the demo and the tests: not a real organisation.").AppendLine();
+        }
+
+        md.AppendLine("| Controller | |").AppendLine("|---|---|")
+            .AppendLine(inv, $"| Name | {c.LegalName} |")
+            .AppendLine(inv, $"| Kind | {c.Kind} |")
+            .AppendLine(inv, $"| Jurisdiction | {c.Jurisdiction} |")
+            .AppendLine(inv, $"| Identifiers | {string.Join("; ", c.Identifiers.Select(i => $"{i.Scheme} {i.Value}" + (i.Note is null ? "" : $" ({i.Note})")))} |")
+            .AppendLine(inv, $"| Data-protection officer | {c.Dpo.Name}, {c.Dpo.Email} |")
+            .AppendLine(inv, $"| Processors (art. 28) | {(c.Processors.Count == 0 ? "none named" : string.Join("; ", c.Processors.Select(p => $"{p.Name}: {p.Role} (agreement: {p.Dpa})")))} |")
+            .AppendLine(inv, $"| Joint controllers (art. 26) | {(c.JointControllers.Count == 0 ? "none" : string.Join("; ", c.JointControllers.Select(j => $"with {string.Join(", ", j.With)}: {j.Arrangement} (arrangement: {j.Reference})")))} |")
+            .AppendLine();
     }
 }

@@ -21,9 +21,19 @@ public static class SubjectKey
             yield return "bsn:" + bsn;
         }
 
+        if (subject.StringProperty("onderwijsnummer") is { } onderwijsnummer)
+        {
+            yield return "onderwijsnummer:" + onderwijsnummer;
+        }
+
         if (subject.StringProperty("rijksregisternummer") is { } rrn)
         {
             yield return "rijksregisternummer:" + Digits(rrn);
+        }
+
+        if (subject.StringProperty("bisnummer") is { } bis)
+        {
+            yield return "bisnummer:" + Digits(bis);
         }
 
         if (subject.StringProperty("localId") is { } localId && body.TryGetProperty("source", out var source) && source.StringProperty("institutionId") is { } institution)
@@ -39,13 +49,19 @@ public static class SubjectKey
         : institutionId is not null && localId is not null ? $"local:{institutionId}:{localId}"
         : null;
 
-    /// <summary>The key of an identifier as a person gives it: a BSN, or a rijksregisternummer with or without separators; null when it is neither.</summary>
+    /// <summary>
+    /// The key of an identifier as a person gives it: a BSN or an onderwijsnummer (told apart by their checks), a
+    /// rijksregisternummer or a BIS number (told apart by the month), with or without separators; null when it is none.
+    /// </summary>
     public static string? ForIdentifier(string identifier)
     {
+        var trimmed = identifier.Trim();
         var digits = Digits(identifier);
         return digits.Length switch
         {
-            9 when identifier.Trim().All(char.IsAsciiDigit) => For(digits, null, null, null),
+            9 when trimmed.All(char.IsAsciiDigit) && SubjectIdentifiers.IsValidOnderwijsnummer(trimmed) => "onderwijsnummer:" + trimmed,
+            9 when trimmed.All(char.IsAsciiDigit) => For(digits, null, null, null),
+            11 when identifier.Length <= 20 && SubjectIdentifiers.IsValidBisNumber(identifier) => "bisnummer:" + digits,
             11 when identifier.Length <= 20 => For(null, digits, null, null),
             _ => null,
         };

@@ -10,12 +10,12 @@ public static class GatewaySchema
 {
     /// <summary>
     /// The migrations, oldest first. Append; never edit one that has shipped. Nothing has shipped yet: the pre-release
-    /// chain (versions 1 to 7) was squashed into version 8, and a database made by that chain is refused with how to
-    /// recreate it, rather than carried along.
+    /// chain (versions 1 to 8) was squashed into version 9, which made every row name its controller, and a database
+    /// made by that chain is refused with how to recreate it, rather than carried along (its rows name no controller).
     /// </summary>
     static readonly (int Version, string Description, string Sql)[] Migrations =
     [
-        (8, "the gateway's schema", """
+        (9, "the gateway's schema, every row naming its controller", """
             -- Transfers that could not be delivered now; the payload sealed, the decision's context repeated.
             CREATE TABLE parked_transfer (
                 idempotency_key     text PRIMARY KEY,
@@ -35,8 +35,10 @@ public static class GatewaySchema
                 sender              text NOT NULL,
                 agreement_version   integer NOT NULL,
                 legal_basis         text NOT NULL,
-                subject_pseudonyms  bytea[] NOT NULL
+                subject_pseudonyms  bytea[] NOT NULL,
+                controller          text NOT NULL
             );
+            CREATE INDEX parked_transfer_controller ON parked_transfer (controller);
             CREATE INDEX parked_transfer_due ON parked_transfer (next_attempt_at) WHERE state = 'waiting';
             CREATE TABLE recipient_route (
                 recipient    text PRIMARY KEY,
@@ -51,6 +53,7 @@ public static class GatewaySchema
                 kind                text NOT NULL,
                 event_id            uuid NOT NULL,
                 event_type          text NOT NULL,
+                controller          text NOT NULL,
                 sender              text NOT NULL,
                 agreement_id        text NOT NULL,
                 agreement_version   integer NOT NULL,
@@ -78,16 +81,21 @@ public static class GatewaySchema
             CREATE INDEX ledger_entry_subjects ON ledger_entry USING gin (subject_pseudonyms);
             CREATE INDEX ledger_entry_recorded ON ledger_entry (recorded_at) WHERE kind IN ('decision', 'outcome');
             CREATE INDEX ledger_entry_transfer ON ledger_entry (event_id, agreement_id);
+            CREATE INDEX ledger_entry_controller ON ledger_entry (controller, recorded_at);
             -- A redelivered message records its later outcome, not a second decision.
             CREATE UNIQUE INDEX ledger_entry_one_decision ON ledger_entry (event_id, agreement_id) WHERE kind = 'decision';
-            -- What data subjects have said, by pseudonym.
+            -- What data subjects have said, to which controller, by pseudonym: each controller decides about its own
+            -- processing, so a consent, objection or erasure at one controller decides that controller's transfers only.
             CREATE TABLE subject_state (
-                pseudonym   bytea PRIMARY KEY,
+                controller  text NOT NULL,
+                pseudonym   bytea NOT NULL,
                 consents    jsonb NOT NULL DEFAULT '{}'::jsonb,
                 objected    boolean NOT NULL DEFAULT false,
                 erased      boolean NOT NULL DEFAULT false,
-                updated_at  timestamptz NOT NULL
+                updated_at  timestamptz NOT NULL,
+                PRIMARY KEY (controller, pseudonym)
             );
+            CREATE INDEX subject_state_pseudonym ON subject_state (pseudonym);
             -- The ops app: who viewed a subject report, replayed a transfer or changed a route (staff names,
             -- pseudonyms and keys, never a person's identifier); the sealed keys of its cookies and form tokens.
             CREATE TABLE ops_audit (

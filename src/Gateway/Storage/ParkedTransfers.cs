@@ -19,13 +19,14 @@ public static class ParkedState
 }
 
 /// <summary>The decision a transfer was made under, as the ledger records it.</summary>
+/// <param name="Controller">The controller the event was authenticated as from (its registry id).</param>
 /// <param name="Sender">The institution that sent the event.</param>
 /// <param name="AgreementVersion">The version of the agreement decided under.</param>
 /// <param name="LegalBasis">The ground as the ledger writes it.</param>
 /// <param name="SubjectPseudonyms">One per key the event names its subject by, most specific first (see <see cref="Policy.SubjectKey"/>).</param>
-public sealed record DecisionContext(string Sender, int AgreementVersion, string LegalBasis, byte[][] SubjectPseudonyms)
+public sealed record DecisionContext(string Controller, string Sender, int AgreementVersion, string LegalBasis, byte[][] SubjectPseudonyms)
 {
-    public static readonly DecisionContext None = new("", 0, "", []);
+    public static readonly DecisionContext None = new("", "", 0, "", []);
 }
 
 /// <summary>A transfer kept in PostgreSQL; its payload sealed, so the table holds no readable personal data.</summary>
@@ -57,8 +58,8 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     public async Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
         const string sql = """
-            INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with, sender, agreement_version, legal_basis, subject_pseudonyms)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+            INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with, sender, agreement_version, legal_basis, subject_pseudonyms, controller)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
             ON CONFLICT (idempotency_key) DO UPDATE SET
                 payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = NULL, attempts = parked_transfer.attempts + EXCLUDED.attempts,
                 next_attempt_at = EXCLUDED.next_attempt_at, last_status = EXCLUDED.last_status, last_problem = EXCLUDED.last_problem
@@ -82,6 +83,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = parked.Context.AgreementVersion });
         command.Parameters.Add(new() { Value = parked.Context.LegalBasis });
         command.Parameters.Add(new() { Value = parked.Context.SubjectPseudonyms, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new() { Value = parked.Context.Controller });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -98,7 +100,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
                 SELECT idempotency_key FROM parked_transfer
                 WHERE state = 'waiting' AND next_attempt_at <= $1 AND NOT (recipient = ANY($4)) AND sealed_with = $5
                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-            RETURNING idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, last_status, last_problem, sender, agreement_version, legal_basis, subject_pseudonyms
+            RETURNING idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, last_status, last_problem, sender, agreement_version, legal_basis, subject_pseudonyms, controller
             """;
         var now = time.GetUtcNow();
         await using var command = dataSource.CreateCommand(sql);
@@ -240,7 +242,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
                 reader.IsDBNull(9) ? null : reader.GetInt32(9),
                 reader.IsDBNull(10) ? null : reader.GetString(10))
             {
-                Context = new DecisionContext(reader.GetString(11), reader.GetInt32(12), reader.GetString(13), reader.GetFieldValue<byte[][]>(14)),
+                Context = new DecisionContext(reader.GetString(15), reader.GetString(11), reader.GetInt32(12), reader.GetString(13), reader.GetFieldValue<byte[][]>(14)),
             });
         }
 

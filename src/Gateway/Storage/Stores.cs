@@ -42,18 +42,24 @@ public interface ITransferLedger
     Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
 }
 
-/// <summary>What subjects said (consent, objection, erasure), by pseudonym (<see cref="Subjects.SubjectStates"/>).</summary>
+/// <summary>
+/// What subjects said (consent, objection, erasure) to each controller, by pseudonym (<see cref="Subjects.SubjectStates"/>):
+/// each controller decides about its own processing, so what is said to one decides that one's transfers only.
+/// </summary>
 public interface ISubjectRegistry
 {
-    /// <summary>Applies a data-subject event (<c>ConsentChanged</c>, <c>ObjectionLodged</c>, <c>ErasureRequested</c>).</summary>
-    Task ApplyAsync(string eventType, System.Text.Json.JsonElement body, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>Applies a data-subject event (<c>ConsentChanged</c>, <c>ObjectionLodged</c>, <c>ErasureRequested</c>) the controller sent.</summary>
+    Task ApplyAsync(string controller, string eventType, System.Text.Json.JsonElement body, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>The subject known by these pseudonyms, merged toward stopping; unknown when nothing was said.</summary>
-    Task<SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken);
+    /// <summary>The subject known by these pseudonyms to the controller, merged toward stopping; unknown when nothing was said to it.</summary>
+    Task<SubjectState> ForAsync(string controller, byte[][] pseudonyms, CancellationToken cancellationToken);
 }
 
 /// <summary>Who received a subject's data, from the ledger (<see cref="Subjects.SubjectReport"/>): what notices are owed to.</summary>
 public interface ISubjectHistory
 {
-    Task<IReadOnlyList<Subjects.SubjectTransfer>> TransfersAsync(IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken);
+    /// <param name="controller">Only this controller's transfers; null: every controller's (the platform DPO's answer).</param>
+    /// <param name="pseudonyms">Any of the subject's pseudonyms.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    Task<IReadOnlyList<Subjects.SubjectTransfer>> TransfersAsync(string? controller, IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken);
 }

@@ -23,7 +23,7 @@ namespace IntegrationGateway.Gateway.Subjects;
 /// under an agreement whose legal obligation overrides the erasure is told too: it keeps receiving what that
 /// obligation needs, and its own obligation decides what it keeps.</item>
 /// </list>
-/// Only the sender's own earlier transfers count (another institution tells its own recipients), and only to the
+/// Only the controller's own earlier transfers count (another controller tells its own recipients), and only to the
 /// recipient that had them.
 /// An agreement that no longer exists cannot carry a notice (counted in the log); one that expired records its
 /// reason. A recipient that received only data naming no one (no identifying field allowed) gets no notice: it
@@ -58,21 +58,16 @@ public sealed partial class SubjectNotices(PolicyEngine engine, Storage.ISubject
         EventFacts facts, JsonElement body, DateTimeOffset at, Func<string, bool> takesErasureNotices, CancellationToken cancellationToken)
     {
         var pseudonyms = keys.Pseudonyms(body);
-        if (pseudonyms.Length == 0)
+        if (pseudonyms.Length == 0 || facts.Controller is not { } controller)
         {
             return [];
         }
 
-        // What this sender disclosed to each recipient under each agreement: a sender tells the recipients of its own
-        // transfers (another institution's are its own to tell), and only the recipient that had the data.
+        // What this controller disclosed to each recipient under each agreement: a controller tells the recipients of its
+        // own transfers (another controller's are its own to tell), and only the recipient that had the data.
         var received = new Dictionary<(string Agreement, string Recipient), SortedSet<string>>();
-        foreach (var transfer in await history.TransfersAsync(pseudonyms, cancellationToken).ConfigureAwait(false))
+        foreach (var transfer in await history.TransfersAsync(controller.Id, pseudonyms, cancellationToken).ConfigureAwait(false))
         {
-            if (transfer.Sender != facts.InstitutionId)
-            {
-                continue;
-            }
-
             if (!received.TryGetValue((transfer.AgreementId, transfer.Recipient), out var fields))
             {
                 received[(transfer.AgreementId, transfer.Recipient)] = fields = new SortedSet<string>(StringComparer.Ordinal);

@@ -7,14 +7,16 @@ namespace IntegrationGateway.Gateway.Subjects;
 
 /// <summary>
 /// What data subjects have said (consents given or withdrawn per purpose, objections, erasure requests), from
-/// <c>ConsentChanged</c>, <c>ObjectionLodged</c> and <c>ErasureRequested</c>, stored under the subject's pseudonyms
-/// (one per key the event names them by: BSN, rijksregisternummer, sender and local id), never an identifier. The
-/// policy engine reads it for every event, merged over every key the event names, toward stopping.
+/// <c>ConsentChanged</c>, <c>ObjectionLodged</c> and <c>ErasureRequested</c>, stored per controller (the one that sent
+/// the event: each controller decides about its own processing) under the subject's pseudonyms (one per key the event
+/// names them by: BSN, rijksregisternummer, sender and local id), never an identifier. The policy engine reads it for
+/// every event, for that event's controller, merged over every key the event names, toward stopping. The pseudonyms
+/// are the same for every controller, so a platform DPO can still find one person across controllers.
 /// </summary>
 public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) : Storage.ISubjectRegistry
 {
     /// <summary>Applies a data-subject event; a consent change only when it is not older than what is stored for that purpose.</summary>
-    public async Task ApplyAsync(string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task ApplyAsync(string controller, string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var pseudonyms = keys.Pseudonyms(body);
         foreach (var pseudonym in pseudonyms)
@@ -23,13 +25,14 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) 
             {
                 nameof(Contracts.ConsentChanged) => Consent(body),
                 nameof(Contracts.ObjectionLodged) => dataSource.CreateCommand(
-                    "INSERT INTO subject_state (pseudonym, objected, updated_at) VALUES ($1, true, $2) ON CONFLICT (pseudonym) DO UPDATE SET objected = true, updated_at = $2"),
+                    "INSERT INTO subject_state (pseudonym, objected, updated_at, controller) VALUES ($1, true, $2, $3) ON CONFLICT (controller, pseudonym) DO UPDATE SET objected = true, updated_at = $2"),
                 nameof(Contracts.ErasureRequested) => dataSource.CreateCommand(
-                    "INSERT INTO subject_state (pseudonym, erased, updated_at) VALUES ($1, true, $2) ON CONFLICT (pseudonym) DO UPDATE SET erased = true, updated_at = $2"),
+                    "INSERT INTO subject_state (pseudonym, erased, updated_at, controller) VALUES ($1, true, $2, $3) ON CONFLICT (controller, pseudonym) DO UPDATE SET erased = true, updated_at = $2"),
                 _ => throw new ArgumentException($"{eventType} does not change a subject's state", nameof(eventType)),
             };
             command.Parameters.Insert(0, new() { Value = pseudonym });
             command.Parameters.Insert(1, new() { Value = now });
+            command.Parameters.Insert(2, new() { Value = controller });
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
@@ -38,12 +41,12 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) 
     {
         var consent = body.GetProperty("consent");
         var command = dataSource.CreateCommand("""
-            INSERT INTO subject_state (pseudonym, consents, updated_at) VALUES ($1, jsonb_build_object($3::text, jsonb_build_object('status', $4::text, 'at', $5::timestamptz)), $2)
-            ON CONFLICT (pseudonym) DO UPDATE SET
-                consents = CASE WHEN subject_state.consents -> $3::text IS NULL
-                                  OR (subject_state.consents -> $3::text ->> 'at')::timestamptz < $5::timestamptz
-                                  OR ((subject_state.consents -> $3::text ->> 'at')::timestamptz = $5::timestamptz AND $4::text = 'withdrawn')
-                                THEN subject_state.consents || jsonb_build_object($3::text, jsonb_build_object('status', $4::text, 'at', $5::timestamptz))
+            INSERT INTO subject_state (pseudonym, consents, updated_at, controller) VALUES ($1, jsonb_build_object($4::text, jsonb_build_object('status', $5::text, 'at', $6::timestamptz)), $2, $3)
+            ON CONFLICT (controller, pseudonym) DO UPDATE SET
+                consents = CASE WHEN subject_state.consents -> $4::text IS NULL
+                                  OR (subject_state.consents -> $4::text ->> 'at')::timestamptz < $6::timestamptz
+                                  OR ((subject_state.consents -> $4::text ->> 'at')::timestamptz = $6::timestamptz AND $5::text = 'withdrawn')
+                                THEN subject_state.consents || jsonb_build_object($4::text, jsonb_build_object('status', $5::text, 'at', $6::timestamptz))
                                 ELSE subject_state.consents END,
                 updated_at = $2
             """);
@@ -61,15 +64,19 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) 
         return command;
     }
 
-    /// <summary>The subject known by these pseudonyms (an event's, or a parked transfer's): unknown unless something was said under one of them; merged toward stopping.</summary>
-    public async Task<SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken)
+    /// <summary>
+    /// The subject known by these pseudonyms (an event's, or a parked transfer's) to <paramref name="controller"/>:
+    /// unknown unless something was said to it under one of them; merged toward stopping.
+    /// </summary>
+    public async Task<SubjectState> ForAsync(string controller, byte[][] pseudonyms, CancellationToken cancellationToken)
     {
         if (pseudonyms.Length == 0)
         {
             return SubjectState.Unknown;
         }
 
-        await using var command = dataSource.CreateCommand("SELECT consents::text, objected, erased FROM subject_state WHERE pseudonym = ANY($1)");
+        await using var command = dataSource.CreateCommand("SELECT consents::text, objected, erased FROM subject_state WHERE controller = $1 AND pseudonym = ANY($2)");
+        command.Parameters.Add(new() { Value = controller });
         command.Parameters.Add(new() { Value = pseudonyms });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var consents = new Dictionary<string, ConsentStatus>(StringComparer.Ordinal);

@@ -24,6 +24,7 @@ public static class GatewayTelemetry
     {
         public const string EventType = "integration_gateway.event.type";
         public const string EventId = "integration_gateway.event.id";
+        public const string Controller = "integration_gateway.controller";
         public const string IntakeOutcome = "integration_gateway.intake.outcome";
         public const string Rule = "integration_gateway.intake.rule";
         public const string Agreement = "integration_gateway.agreement.id";

@@ -166,33 +166,33 @@ internal sealed class InMemoryLedger : ITransferLedger, ISubjectHistory
     }
 
     /// <summary>As the ledger answers "who received this person's data": the first delivery of each transfer.</summary>
-    public Task<IReadOnlyList<SubjectTransfer>> TransfersAsync(IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<SubjectTransfer>> TransfersAsync(string? controller, IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken)
     {
         var wanted = pseudonyms.Select(Convert.ToBase64String).ToHashSet(StringComparer.Ordinal);
         var entries = Entries;
         var decisions = entries.Where(e => e.Kind == LedgerKinds.Decision && e.IdempotencyKey is not null).GroupBy(e => e.IdempotencyKey!).ToDictionary(g => g.Key, g => g.First());
         IReadOnlyList<SubjectTransfer> transfers = [.. entries
-            .Where(e => e.Outcome == "delivered" && e.IdempotencyKey is not null && e.SubjectPseudonyms.Any(p => wanted.Contains(Convert.ToBase64String(p))))
+            .Where(e => e.Outcome == "delivered" && e.IdempotencyKey is not null && (controller is null || e.Controller == controller) && e.SubjectPseudonyms.Any(p => wanted.Contains(Convert.ToBase64String(p))))
             .GroupBy(e => e.IdempotencyKey!).Select(g => g.First())
             .Select(e => new SubjectTransfer(
-                e.RecordedAt, e.Sender, e.Recipient, e.AgreementId, e.AgreementVersion, e.LegalBasis, e.EventType,
+                e.RecordedAt, e.Controller, e.Sender, e.Recipient, e.AgreementId, e.AgreementVersion, e.LegalBasis, e.EventType,
                 e.Disclosed.Count > 0 ? e.Disclosed : decisions.GetValueOrDefault(e.IdempotencyKey!)?.Disclosed ?? []))];
         return Task.FromResult(transfers);
     }
 }
 
-/// <summary>What subjects said, by pseudonym, merged toward stopping like the PostgreSQL registry.</summary>
+/// <summary>What subjects said to each controller, by pseudonym, merged toward stopping like the PostgreSQL registry.</summary>
 internal sealed class InMemorySubjects(LedgerKeys keys) : ISubjectRegistry
 {
     readonly Dictionary<string, SubjectState> _states = new(StringComparer.Ordinal);
 
     public int Reads { get; private set; }
 
-    public Task ApplyAsync(string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task ApplyAsync(string controller, string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken)
     {
         lock (_states)
         {
-            foreach (var pseudonym in keys.Pseudonyms(body).Select(Convert.ToBase64String))
+            foreach (var pseudonym in keys.Pseudonyms(body).Select(p => controller + "|" + Convert.ToBase64String(p)))
             {
                 var state = _states.GetValueOrDefault(pseudonym) ?? new SubjectState();
                 _states[pseudonym] = eventType switch
@@ -215,12 +215,12 @@ internal sealed class InMemorySubjects(LedgerKeys keys) : ISubjectRegistry
         return Task.CompletedTask;
     }
 
-    public Task<SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken)
+    public Task<SubjectState> ForAsync(string controller, byte[][] pseudonyms, CancellationToken cancellationToken)
     {
         lock (_states)
         {
             Reads++;
-            var known = pseudonyms.Select(Convert.ToBase64String).Select(p => _states.GetValueOrDefault(p)).OfType<SubjectState>().ToList();
+            var known = pseudonyms.Select(p => controller + "|" + Convert.ToBase64String(p)).Select(p => _states.GetValueOrDefault(p)).OfType<SubjectState>().ToList();
             return Task.FromResult(known.Count == 0 ? SubjectState.Unknown : new SubjectState
             {
                 Consents = known.SelectMany(s => s.Consents).GroupBy(c => c.Key)

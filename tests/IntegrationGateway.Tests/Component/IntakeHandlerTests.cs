@@ -36,13 +36,18 @@ public class IntakeHandlerTests(ITestOutputHelper output) : IDisposable
         var gateway = new TestGateway { Store = _bed.Store, Routes = _bed.Routes, Ledger = _bed.Ledger, Subjects = subjects ?? _bed.Subjects, History = _bed.Ledger, Keys = _bed.Keys, Time = time, Loggers = loggers };
         var intake = Options.Create(new IntakeOptions { RetryLimit = retryLimit });
         return new IntakeHandler(
-            new IntakeReader(new EventValidator(time)), subjects ?? _bed.Subjects, gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(recipients)),
+            new IntakeReader(new EventValidator(time)), TestAgreements.Shipped, subjects ?? _bed.Subjects, gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(recipients)),
             Counters, time, intake, new Logger<IntakeHandler>(loggers));
     }
 
     IntakeCounters Counters { get; } = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
 
-    static IntakeMessage Raw(object e) => new(JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default), "application/json", e.GetType().Name, "integration-gateway.intake");
+    /// <summary>The event as raw JSON, published by the broker user of the shipped controller it names.</summary>
+    static IntakeMessage Raw(object e)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(e, e.GetType(), EventJsonContext.Default);
+        return new(json, "application/json", e.GetType().Name, "integration-gateway.intake", FuzzCorpus.PublisherOf(json));
+    }
 
     [Fact]
     public async Task Fuzz_10000Messages_EachAcceptedOrQuarantinedByItsRule_NoPersonalValueInReasonsOrLogs()
@@ -88,7 +93,7 @@ public class IntakeHandlerTests(ITestOutputHelper output) : IDisposable
         Assert.Empty(_bed.Ledger.Entries);
         Assert.Equal((1, 1), (Counters.Accepted, Counters.SubjectStateOnly));
         using var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(consent, consent.GetType(), EventJsonContext.Default));
-        Assert.NotEmpty((await _bed.Subjects.ForAsync(_bed.Keys.Pseudonyms(document.RootElement), default)).Consents);
+        Assert.NotEmpty((await _bed.Subjects.ForAsync("school-003", _bed.Keys.Pseudonyms(document.RootElement), default)).Consents);
     }
 
     [Fact]
@@ -128,9 +133,9 @@ public class IntakeHandlerTests(ITestOutputHelper output) : IDisposable
     {
         public int Calls { get; private set; }
 
-        public Task ApplyAsync(string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task ApplyAsync(string controller, string eventType, JsonElement body, DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public Task<SubjectState> ForAsync(byte[][] pseudonyms, CancellationToken cancellationToken)
+        public Task<SubjectState> ForAsync(string controller, byte[][] pseudonyms, CancellationToken cancellationToken)
         {
             Calls++;
             throw failure;

@@ -16,7 +16,7 @@ public class PipelineAndSchedulerTests
         TestAgreements.Build(id: id, recipient: recipient, until: until, senders: senders, fields: ["eventId", "subject.bsn", "absence"]);
 
     Task ProcessAsync(TransferPipeline pipeline, JsonElement body, bool redelivered = false) =>
-        pipeline.ProcessAsync(body.GetProperty("eventId").GetGuid(), EventFacts.Of("AbsenceReported", body), body, CancellationToken.None, redelivered);
+        pipeline.ProcessAsync(body.GetProperty("eventId").GetGuid(), EventFacts.Of("AbsenceReported", body, TestAgreements.Sender), body, CancellationToken.None, redelivered);
 
     [Fact]
     public async Task Process_TwoRecipients_EachDecisionInTheLedgerWithItsFirstOutcome_TheFailingOneParked()

@@ -11,7 +11,7 @@ public class TransferSettlerTests
 {
     readonly ComponentBed _bed = new();
     static readonly OutboundTransfer Transfer = new("e:a1", Guid.Parse("8d7f5c52-1a3e-4d0e-9f55-3c1f6b0a2e11"), "AbsenceReported", "a1", "{}"u8.ToArray());
-    static readonly DecisionContext Context = new("12AB", 3, "GDPR 6(1)(c); act", [[9, 9]]);
+    static readonly DecisionContext Context = new("test-school", "12AB", 3, "GDPR 6(1)(c); act", [[9, 9]]);
     static readonly TransferAttempt First = new(Transfer, "duo", Context);
 
     async Task<(Settlement Settlement, TransferAttempt Attempt)> LaterAsync(params DeliveryResult[] answers)
@@ -36,7 +36,7 @@ public class TransferSettlerTests
         Assert.Empty(_bed.Ledger.Entries); // the pipeline writes the decision with this outcome
         Assert.Equal(0, _bed.Counters.Snapshot().Count("duo", outcome)); // the pipeline counts the event's transfers together
         Assert.Equal(status == 410, (await _bed.Routes.DisabledAsync(default)).Contains("duo"));
-        var entry = settlement.ApplyTo(new LedgerEntry { Kind = LedgerKinds.Decision, EventId = Transfer.EventId, EventType = "x", Sender = "s", AgreementId = "a1", AgreementVersion = 3, Recipient = "duo", LegalBasis = "l", Outcome = "", SubjectPseudonyms = [] }, First);
+        var entry = settlement.ApplyTo(new LedgerEntry { Kind = LedgerKinds.Decision, EventId = Transfer.EventId, EventType = "x", Controller = "test-school", Sender = "s", AgreementId = "a1", AgreementVersion = 3, Recipient = "duo", LegalBasis = "l", Outcome = "", SubjectPseudonyms = [] }, First);
         Assert.Equal((recorded, 1, status, Transfer.IdempotencyKey), (entry.Outcome, entry.Attempts, entry.StatusCode, entry.IdempotencyKey));
     }
 

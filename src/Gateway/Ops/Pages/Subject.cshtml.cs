@@ -33,7 +33,7 @@ public sealed class SubjectModel(NpgsqlDataSource database, LedgerKeys keys, Ops
         }
 
         var pseudonym = keys.PseudonymOf(key);
-        Transfers = await SubjectReport.ForAsync(database, [pseudonym], cancellationToken);
+        Transfers = await SubjectReport.ForAsync(database, null, [pseudonym], cancellationToken);
         await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.SubjectReportViewed, "pseudonym " + Convert.ToHexStringLower(pseudonym)[..16],
             $"{key.Split(':')[0]}; {Transfers.Count} transfer(s)", cancellationToken);
     }
