@@ -121,6 +121,8 @@ CONF
   users="$(rabbit rabbitmqctl -q list_users | awk '{print $1}')"
   grep -qx "$IG_RABBITMQ_USER" <<<"$users" || rabbit rabbitmqctl -q add_user "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
   rabbit rabbitmqctl -q change_password "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
+  # 'impersonator': the gateway republishes a quarantined message under its publisher's user_id (quarantine republish).
+  rabbit rabbitmqctl -q set_user_tags "$IG_RABBITMQ_USER" impersonator >/dev/null
   # The well-known guest/guest account is of no use here and a risk anywhere.
   if grep -qx guest <<<"$users"; then
     rabbit rabbitmqctl -q delete_user guest >/dev/null

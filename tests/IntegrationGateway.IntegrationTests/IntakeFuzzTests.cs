@@ -40,13 +40,34 @@ public sealed class IntakeFuzzTests(ITestOutputHelper output)
         var (pool, messages) = FuzzCorpus.Build(Messages, bed.QueueName);
 
         var publishing = Stopwatch.StartNew();
-        await using (var connection = await TestBed.ConnectAsync())
-        await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
+        // Each message as the controller whose event it was made from publishes it: its own connection and user_id.
+        var channels = new Dictionary<string, IChannel>(StringComparer.Ordinal);
+        var connections = new List<IConnection>();
+        foreach (var user in messages.Select(m => m.UserId!).Distinct())
+        {
+            var connection = await TestBed.ConnectAsPublisherAsync(user);
+            connections.Add(connection);
+            channels[user] = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        }
+
+        try
         {
             foreach (var chunk in messages.Chunk(100))
             {
                 await Task.WhenAll(chunk.Select(async m =>
-                    await channel.BasicPublishAsync(m.Exchange, "", mandatory: true, new BasicProperties { ContentType = m.ContentType, Type = m.Type, Persistent = true }, m.Body)));
+                    await channels[m.UserId!].BasicPublishAsync(m.Exchange, "", mandatory: true, new BasicProperties { ContentType = m.ContentType, Type = m.Type, Persistent = true, UserId = m.UserId }, m.Body)));
+            }
+        }
+        finally
+        {
+            foreach (var channel in channels.Values)
+            {
+                await channel.DisposeAsync();
+            }
+
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
             }
         }
 

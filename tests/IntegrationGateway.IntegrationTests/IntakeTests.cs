@@ -27,12 +27,12 @@ public sealed class IntakeTests(ITestOutputHelper output)
         var events = new SampleEventGenerator(31, TimeProvider.System).AbsenceReported(5);
 
         // What a publisher in any language does: no MassTransit, no envelope; the AMQP type property names the event.
-        await using (var connection = await TestBed.ConnectAsync())
+        await using (var connection = await TestBed.ConnectAsPublisherAsync())
         await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
         {
             foreach (var e in events)
             {
-                var properties = new BasicProperties { Persistent = true, ContentType = "application/json", Type = nameof(AbsenceReported), MessageId = e.EventId.ToString() };
+                var properties = new BasicProperties { UserId = "school-003-magister", Persistent = true, ContentType = "application/json", Type = nameof(AbsenceReported), MessageId = e.EventId.ToString() };
                 await channel.BasicPublishAsync(bed.QueueName, routingKey: "", mandatory: true, properties, Json(e));
             }
         }
@@ -163,12 +163,12 @@ public sealed class IntakeTests(ITestOutputHelper output)
             (null, Json(valid)),
         };
 
-        await using (var connection = await TestBed.ConnectAsync())
+        await using (var connection = await TestBed.ConnectAsPublisherAsync())
         await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
         {
             foreach (var (type, body) in sent)
             {
-                await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { Type = type, Persistent = true }, body);
+                await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { UserId = "school-003-magister", Type = type, Persistent = true }, body);
             }
         }
 
@@ -217,7 +217,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         var receipts = await bed.WaitForReceiptsAsync("duo", 7, TimeSpan.FromSeconds(30));
 
         Assert.Equal(0, exit);
-        Assert.Contains($"Published 7 event(s) to exchange '{bed.QueueName}'", stdout);
+        Assert.Contains($"Published 7 event(s) to exchange '{bed.QueueName}' at {TestServices.BrokerAddress} as school-003-magister (7)", stdout);
         Assert.DoesNotContain(TestServices.RabbitPassword, stdout + error);
         var expected = new SampleEventGenerator(36, TimeProvider.System).AbsenceReported(7).Select(e => e.EventId.ToString("D")).Order();
         Assert.Equal(expected, receipts.Select(r => r.IdempotencyKey.Split(':')[0]).Order());
@@ -232,12 +232,12 @@ public sealed class IntakeTests(ITestOutputHelper output)
         var untyped = generator.NextAbsenceReported();
         var badBsn = JsonSerializer.SerializeToNode(generator.NextAbsenceReported(), EventJsonContext.Default.AbsenceReported)!.AsObject();
         badBsn["subject"]!["bsn"] = "123456789";
-        await using (var connection = await TestBed.ConnectAsync())
+        await using (var connection = await TestBed.ConnectAsPublisherAsync())
         await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
         {
             // A publisher that forgot the type property, and one with a broken BSN.
-            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { Persistent = true, MessageId = untyped.EventId.ToString() }, Json(untyped));
-            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { Persistent = true, Type = "AbsenceReported" }, Encoding.UTF8.GetBytes(badBsn.ToJsonString()));
+            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { UserId = "school-003-magister", Persistent = true, MessageId = untyped.EventId.ToString() }, Json(untyped));
+            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { UserId = "school-003-magister", Persistent = true, Type = "AbsenceReported" }, Encoding.UTF8.GetBytes(badBsn.ToJsonString()));
         }
 
         var counters = gateway.Services.GetRequiredService<IntakeCounters>();

@@ -76,9 +76,9 @@ public sealed class LedgerTests(ITestOutputHelper output)
 
         // A forged later outcome appended with SQL (a second decision the unique index refuses): it cannot carry a valid keyed hash.
         await ExecuteAsync($"""
-            INSERT INTO ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis,
+            INSERT INTO ledger_entry (seq, recorded_at, kind, event_id, event_type, controller, sender, agreement_id, agreement_version, recipient, legal_basis,
                 outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash)
-            SELECT seq + 1, recorded_at, 'outcome', event_id, event_type, sender, agreement_id, agreement_version, 'forged-recipient', legal_basis,
+            SELECT seq + 1, recorded_at, 'outcome', event_id, event_type, controller, sender, agreement_id, agreement_version, 'forged-recipient', legal_basis,
                 outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, entry_hash, entry_hash
             FROM ledger_entry WHERE seq = {entries}
             """);
@@ -145,7 +145,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         Assert.StartsWith("Nothing to purge", again.Trim());
         var kept = await ScalarAsync<long>("SELECT min(seq) FROM ledger_entry WHERE agreement_id = 'leerplicht-verzuim'");
         await ExecuteAsync($$"""
-            UPDATE ledger_entry SET kind = 'purged', event_id = '00000000-0000-0000-0000-000000000000', event_type = '', sender = '', agreement_id = '',
+            UPDATE ledger_entry SET kind = 'purged', event_id = '00000000-0000-0000-0000-000000000000', event_type = '', controller = '', sender = '', agreement_id = '',
                 agreement_version = 0, recipient = '', legal_basis = '', outcome = '', reasons = '{}', disclosed = '{}', withheld = '{}', payload_sha256 = NULL,
                 idempotency_key = NULL, attempts = 0, status_code = NULL, receipt = NULL, trace_id = NULL, subject_pseudonyms = '{}',
                 duration_ms = NULL

@@ -28,7 +28,8 @@ public sealed class OpsBrowserTests(ITestOutputHelper output)
 
         await using var bed = await TestBed.StartAsync();
         await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery));
-        var generator = new SampleEventGenerator(1601, TimeProvider.System);
+        // A synthetic school party to the consent-based photographer agreement (deploy/config/controllers/demo-school-b.yaml).
+        var generator = new SampleEventGenerator(1601, TimeProvider.System) { DutchSchool = "23CD" };
         var enrolment = generator.NextDutchEnrolment();
 
         // DUO refuses the enrolment once (a 400: kept as refused, not retried by itself); the photographer's transfer is

@@ -44,10 +44,10 @@ public sealed class SecretsInLogsTests(ITestOutputHelper output)
         await bed.PublishAsync(Enumerable.Range(0, 5).Select(_ => (StudentEnrolled)generator.Next(nameof(StudentEnrolled))).ToList());
         await bed.WaitForReceiptsAsync("ggd", 10, TimeSpan.FromSeconds(30));
         await bed.WaitForReceiptsAsync("leerplicht", 10, TimeSpan.FromSeconds(30));
-        await using (var connection = await TestBed.ConnectAsync())
+        await using (var connection = await TestBed.ConnectAsPublisherAsync())
         await using (var channel = await connection.CreateChannelAsync())
         {
-            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { Type = "AbsenceReported" }, Encoding.UTF8.GetBytes("{not json"));
+            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { UserId = "school-003-magister", Type = "AbsenceReported" }, Encoding.UTF8.GetBytes("{not json"));
         }
 
         await Task.Delay(TimeSpan.FromSeconds(1));

@@ -77,7 +77,8 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         await using var bed = await TestBed.StartAsync();
         // The photographer (a JSON recipient) is set up as one that takes no erasure notices.
         await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?> { ["Recipients:schoolfotograaf:ErasureNotices"] = "false" });
-        var generator = new SampleEventGenerator(1302, TimeProvider.System);
+        // A synthetic school party to the consent-based photographer agreement (deploy/config/controllers/demo-school-b.yaml).
+        var generator = new SampleEventGenerator(1302, TimeProvider.System) { DutchSchool = "23CD" };
         var (person, source, before) = await PupilWithHistoryAsync(bed, generator, enrolled: true, photoConsent: true);
 
         var erasure = ((ErasureRequested)generator.Next(nameof(ErasureRequested))) with { Subject = person, Source = source, Jurisdiction = "NL" };

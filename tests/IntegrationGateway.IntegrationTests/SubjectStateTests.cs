@@ -13,7 +13,8 @@ public sealed class SubjectStateTests(ITestOutputHelper output)
     {
         await using var bed = await TestBed.StartAsync();
         await using var gateway = await bed.StartGatewayInProcessAsync();
-        var generator = new SampleEventGenerator(1201, TimeProvider.System);
+        // A synthetic school party to the consent-based photographer agreement (deploy/config/controllers/demo-school-b.yaml).
+        var generator = new SampleEventGenerator(1201, TimeProvider.System) { DutchSchool = "23CD" };
         var first = generator.NextDutchEnrolment();
         var (person, source) = (first.Subject, first.Source);
         StudentEnrolled Enrolment(Subject subject, EventSource from) => generator.NextDutchEnrolment() with { Subject = subject, Source = from };

@@ -48,12 +48,12 @@ public sealed class TracingTests(ITestOutputHelper output)
         // Published raw, as a school system with its own tracing would: W3C trace context in the message headers.
         var publisherTrace = ActivityTraceId.CreateRandom();
         var publisherSpan = ActivitySpanId.CreateRandom();
-        await using (var connection = await TestBed.ConnectAsync())
+        await using (var connection = await TestBed.ConnectAsPublisherAsync())
         await using (var channel = await connection.CreateChannelAsync())
         {
             var properties = new RabbitMQ.Client.BasicProperties
             {
-                Persistent = true, ContentType = "application/json", Type = nameof(StudentEnrolled), MessageId = enrolment.EventId.ToString("D"),
+                UserId = "school-003-magister", Persistent = true, ContentType = "application/json", Type = nameof(StudentEnrolled), MessageId = enrolment.EventId.ToString("D"),
                 Headers = new Dictionary<string, object?> { ["traceparent"] = $"00-{publisherTrace}-{publisherSpan}-01", ["tracestate"] = "school=1" },
             };
             await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, properties,
@@ -78,8 +78,8 @@ public sealed class TracingTests(ITestOutputHelper output)
         Assert.Equal("accepted", intake.GetTagItem(GatewayTelemetry.Tags.IntakeOutcome));
         Assert.Equal("school=1", intake.TraceStateString);
         var policy = Assert.Single(trace, s => s.ParentSpanId == intake.SpanId && s.DisplayName == "policy StudentEnrolled");
-        Assert.Equal(4, policy.Events.Count(e => e.Name == "decision")); // DUO, the officer, the GGD; the photographer denied (no consent)
-        Assert.Contains(policy.Events, e => e.Tags.Contains(new(GatewayTelemetry.Tags.Recipient, "schoolfotograaf")) && e.Tags.Contains(new(GatewayTelemetry.Tags.Reasons, "consent-missing")));
+        Assert.Equal(4, policy.Events.Count(e => e.Name == "decision")); // DUO, the officer, the GGD; the photographer denied (this school is not party to it)
+        Assert.Contains(policy.Events, e => e.Tags.Contains(new(GatewayTelemetry.Tags.Recipient, "schoolfotograaf")) && e.Tags.Contains(new(GatewayTelemetry.Tags.Reasons, "controller-not-party")));
         var deliveries = trace.Where(s => s.ParentSpanId == policy.SpanId && s.DisplayName.StartsWith("deliver ", StringComparison.Ordinal)).ToList();
         Assert.Equal(["duo", "ggd", "leerplicht"], deliveries.Select(d => (string)d.GetTagItem(GatewayTelemetry.Tags.Recipient)!).Order());
         Assert.All(deliveries, d =>

@@ -31,6 +31,12 @@ public sealed class UndeclaredMembersTests(ITestOutputHelper output)
         var events = objectAgreements.SelectMany(a => a.EventTypes).Distinct()
             .SelectMany(type => Enumerable.Range(0, EventsPerType).Select(_ => (Type: type, Json: SampleEventGenerator.AsSloppyExport(generator.Next(type)))))
             .ToList();
+        foreach (var (_, e) in events.Where(e => e.Type == "SupportPlanUpdated" && e.Json["supportPlan"]?["referral"] is not null))
+        {
+            // A referral by the municipality is the care centre's (seed 001: CvOZ, KvK 74378023, reports to the family coach).
+            e["source"]!["institutionId"] = "74378023";
+        }
+
         // What the gateway should send: the engine's own allow decisions on the events as published (nothing is known of these subjects).
         var engine = new PolicyEngine(agreements);
         var expected = new List<(string EventId, Agreement Agreement)>();
@@ -46,11 +52,11 @@ public sealed class UndeclaredMembersTests(ITestOutputHelper output)
 
         await using var bed = await TestBed.StartAsync();
         await using var gateway = await bed.StartGatewayInProcessAsync();
-        await using (var publisher = await bed.ConnectIntakePublisherAsync())
+        await using (var publisher = bed.ControllerPublishers())
         {
             foreach (var (type, e) in events)
             {
-                await publisher.PublishAsync(type, Encoding.UTF8.GetBytes(e.ToJsonString()), Guid.Parse(e["eventId"]!.GetValue<string>()));
+                await publisher.PublishAsync(type, Encoding.UTF8.GetBytes(e.ToJsonString()), Guid.Parse(e["eventId"]!.GetValue<string>()), e["source"]!["institutionId"]!.GetValue<string>(), CancellationToken.None);
             }
         }
 

@@ -23,6 +23,34 @@ public class PolicyEngineTests
     }
 
     [Fact]
+    public void Evaluate_ControllerNotParty_DeniesWithThatReasonAlone_AndNoControllerIsNoParty()
+    {
+        var (_, facts, body) = AbsenceReported();
+        var engine = new PolicyEngine([Build(consentPurpose: "x", legalBasis: new LegalBasis(LegalBasis.Consent, "consent"))]);
+
+        // Another controller, party to other agreements only: denied, and its consent (missing here) is not even asked.
+        var other = Assert.Single(engine.Evaluate(facts with { Controller = PartyTo(["a2"], id: "school-b") }, body, SubjectState.Unknown, Now));
+        var none = Assert.Single(engine.Evaluate(facts with { Controller = null }, body, SubjectState.Unknown, Now));
+
+        Assert.Equal([ReasonCodes.ControllerNotParty], other.Reasons);
+        Assert.Equal([ReasonCodes.ControllerNotParty], none.Reasons);
+        Assert.Null(other.Payload);
+    }
+
+    [Theory]
+    [InlineData("secondary-school", true)]
+    [InlineData("test-school", true)]
+    [InlineData("primary-school", false)]
+    [InlineData("school-b", false)]
+    public void Evaluate_Senders_NameControllersOrKinds(string sender, bool allowed)
+    {
+        var decision = Decide(Build(senders: [sender]));
+
+        Assert.Equal(allowed, decision.Allowed);
+        Assert.Equal(allowed ? [] : [ReasonCodes.SenderNotCovered], decision.Reasons);
+    }
+
+    [Fact]
     public void Evaluate_AgreementOfAnotherJurisdiction_DoesNotRoute()
     {
         var (_, facts, body) = AbsenceReported();

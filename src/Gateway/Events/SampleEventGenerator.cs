@@ -24,6 +24,9 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
     static readonly string[] FlemishCities = ["Gent", "Antwerpen", "Brussel", "Leuven", "Mechelen", "Brugge"];
     static readonly string[] FlemishInstitutions = ["126151"]; // adult-education centres' instellingsnummers
 
+    /// <summary>The BRIN of the Dutch school that sends the Dutch events (default: the seed 003 school's, 12AB).</summary>
+    public string DutchSchool { get; init; } = Brins[0];
+
     /// <summary>IN-Gent vzw's KBO enterprise number (seed 002): the integration agency sends the integration events.</summary>
     public const string IntegrationAgency = "0507873093";
 
@@ -229,7 +232,7 @@ public sealed class SampleEventGenerator(int seed, TimeProvider time)
         {
             EventId = NextGuid(),
             OccurredAt = now,
-            Source = new EventSource { InstitutionId = Pick(Brins), System = "Magister" },
+            Source = new EventSource { InstitutionId = Pick([DutchSchool]), System = "Magister" },
             Jurisdiction = "NL",
             Subject = new Subject
             {

@@ -7,7 +7,11 @@ using RabbitMQ.Client;
 namespace IntegrationGateway.Gateway.Intake;
 
 /// <summary>A message in the quarantine, as its headers describe it; the body stays sealed.</summary>
-public sealed record QuarantinedMessage(ulong DeliveryTag, string? EventId, string? EventType, string Rule, string Reasons, string? QuarantinedAt, bool MassTransitEnvelope, byte[] Sealed);
+public sealed record QuarantinedMessage(ulong DeliveryTag, string? EventId, string? EventType, string Rule, string Reasons, string? QuarantinedAt, bool MassTransitEnvelope, byte[] Sealed)
+{
+    /// <summary>The broker user that published it (its AMQP <c>user_id</c>, proven by the broker then), if it named one.</summary>
+    public string? UserId { get; init; }
+}
 
 /// <summary>
 /// The intake's quarantine, <c>&lt;queue&gt;.quarantine</c>, in one place: the header format (rule and path of the first
@@ -24,6 +28,13 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
     public const string ExchangeHeader = "x-original-exchange";
     public const string EnvelopeHeader = "x-original-envelope";
     public const string EventTypeHeader = "x-event-type";
+
+    /// <summary>
+    /// The publisher's broker user, as RabbitMQ proved it (<c>user_id</c>): a republished message is sent under it again, so
+    /// the intake authenticates it as it would have the first time. Only the gateway writes the quarantine, so the header
+    /// cannot be forged by a publisher; a broker user name is a system account, not a person.
+    /// </summary>
+    public const string UserIdHeader = "x-original-user-id";
 
     public string Queue => IntakeTopology.QuarantineQueue(intake);
 
@@ -59,6 +70,11 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
             headers[EventTypeHeader] = eventType;
         }
 
+        if (message.UserId is { Length: > 0 } user)
+        {
+            headers[UserIdHeader] = user;
+        }
+
         var properties = new BasicProperties
         {
             Persistent = true,
@@ -80,13 +96,17 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
             string? Header(string name) => headers.TryGetValue(name, out var value) && value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : null;
             messages.Add(new QuarantinedMessage(
                 got.DeliveryTag, got.BasicProperties.MessageId, Header(EventTypeHeader), Header(RuleHeader) ?? "?", Header(ReasonsHeader) ?? "?",
-                Header(AtHeader), Header(EnvelopeHeader) == "masstransit", got.Body.ToArray()));
+                Header(AtHeader), Header(EnvelopeHeader) == "masstransit", got.Body.ToArray()) { UserId = Header(UserIdHeader) });
         }
 
         return messages;
     }
 
-    /// <summary>Back to the intake exchange as it was sent (envelope and all), confirmed; then off the quarantine.</summary>
+    /// <summary>
+    /// Back to the intake exchange as it was sent (envelope and all), under its publisher's <c>user_id</c>, confirmed;
+    /// then off the quarantine. Setting another user's <c>user_id</c> takes the <c>impersonator</c> tag on the gateway's
+    /// broker user (deploy/local gives it); without it RabbitMQ closes the channel and nothing is republished.
+    /// </summary>
     public async Task RepublishAsync(QuarantinedMessage message, string eventType, CancellationToken cancellationToken)
     {
         var properties = new BasicProperties
@@ -95,6 +115,7 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
             ContentType = message.MassTransitEnvelope ? IntakeReader.MassTransitContentType : "application/json",
             Type = eventType,
             MessageId = message.EventId,
+            UserId = message.UserId,
             Headers = new Dictionary<string, object?> { ["x-republished-from-quarantine"] = message.QuarantinedAt ?? "" },
         };
         await channel.BasicPublishAsync(IntakeExchange, "", mandatory: true, properties, seal.Open(message.Sealed), cancellationToken).ConfigureAwait(false);

@@ -209,9 +209,11 @@ public sealed class PolicyEngine
         // its senders, be one of them by id or kind: both, so neither file alone makes a controller a sender.
         if (facts.Controller is not { } controller || !controller.PartyTo(agreement.Id))
         {
-            Add(ReasonCodes.ControllerNotParty);
+            // Alone: the agreement is not this controller's, so what its terms or this subject would say is beside the point.
+            return [ReasonCodes.ControllerNotParty];
         }
-        else if (!ControllerLoader.Covers(agreement, controller))
+
+        if (!ControllerLoader.Covers(agreement, controller))
         {
             Add(ReasonCodes.SenderNotCovered);
         }

@@ -17,6 +17,7 @@ internal static class GatewayCommandLine
         "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
         "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
         "--Sealing:Key", TestServices.SealingKey,
+        "--Controllers:Directory", RepoPaths.Controllers, "--Publishers:SecretsDirectory", TestServices.PublisherSecrets,
     ];
 
     /// <summary>The settings a verb needs to reach the tests' database and ledger.</summary>

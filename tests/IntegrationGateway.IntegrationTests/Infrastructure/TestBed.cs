@@ -17,20 +17,17 @@ internal sealed class TestBed : IAsyncDisposable
 {
     readonly List<IAsyncDisposable> _cleanup = [];
 
-    readonly ServiceProvider _publisherServices;
-
-    TestBed(WebApplication simulator, IBusControl publisher, ServiceProvider publisherServices)
+    TestBed(WebApplication simulator)
     {
         Simulator = simulator;
-        Publisher = publisher;
-        _publisherServices = publisherServices;
     }
 
     public string QueueName { get; } = $"it.intake.{Guid.NewGuid():N}";
     public string QuarantineQueue => QueueName + ".quarantine";
     public WebApplication Simulator { get; }
     public Uri SimulatorUrl => new(Simulator.Urls.First(u => u.StartsWith("http:", StringComparison.Ordinal)).TrimEnd('/') + "/");
-    public IBusControl Publisher { get; }
+    /// <summary>The controllers' systems as MassTransit publishers, each as its own broker user.</summary>
+    public ControllerBuses Publisher { get; } = new();
     public ReceiptStore Receipts => Simulator.Services.GetRequiredService<ReceiptStore>();
     public SimulatorBehaviour SimulatorBehaviour => Simulator.Services.GetRequiredService<SimulatorBehaviour>();
 
@@ -44,23 +41,7 @@ internal sealed class TestBed : IAsyncDisposable
 
         var simulator = SimulatorApp.Create([], simulatorUrls, TestServices.SimulatorSettings.Concat(simulatorSettings ?? []));
         await simulator.StartAsync();
-
-        // A school system as the publishing guide sets one up: publisher confirms on, its own connection, and
-        // MassTransit 8.5's usage telemetry off (it would try to reach the internet).
-        var services = new ServiceCollection().AddMassTransit(bus =>
-        {
-            bus.DisableUsageTelemetry();
-            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(
-                TestServices.RabbitHost, (ushort)TestServices.RabbitPort, TestServices.VirtualHost, host =>
-                {
-                    host.Username(TestServices.RabbitUser);
-                    host.Password(TestServices.RabbitPassword);
-                    host.PublisherConfirmation = true;
-                }));
-        }).BuildServiceProvider();
-        var publisher = services.GetRequiredService<IBusControl>();
-        await publisher.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-        return new TestBed(simulator, publisher, services);
+        return new TestBed(simulator);
     }
 
     public Dictionary<string, string?> GatewaySettings(int? httpPort = null) =>
@@ -126,7 +107,7 @@ internal sealed class TestBed : IAsyncDisposable
     {
         foreach (var message in messages)
         {
-            await Publisher.Publish(message, (PublishContext<T> context) => Mandatory(context));
+            await Publisher.Publish(message);
         }
     }
 
@@ -201,8 +182,17 @@ internal sealed class TestBed : IAsyncDisposable
 
     public IntakeOptions Intake => new() { QueueName = QueueName };
 
-    /// <summary>The publisher the docs recommend (confirms, mandatory), aimed at this test's intake exchange.</summary>
-    public Task<Gateway.Intake.IntakePublisher> ConnectIntakePublisherAsync() => Gateway.Intake.IntakePublisher.ConnectAsync(Broker, Intake);
+    /// <summary>The publisher the docs recommend (confirms, mandatory, user_id), as a controller's broker user, aimed at this test's intake exchange.</summary>
+    public Task<Gateway.Intake.IntakePublisher> ConnectIntakePublisherAsync(string user = "school-003-magister") =>
+        Gateway.Intake.IntakePublisher.ConnectAsync(TestServices.Publisher(user), Intake);
+
+    /// <summary>Publishers as the shipped controllers' systems: each event as the broker user of the controller its source names.</summary>
+    public Gateway.Intake.ControllerPublishers ControllerPublishers() =>
+        new(TestServices.Publisher("school-003-magister"), Intake, IntegrationGateway.Tests.TestAgreements.Shipped, TestServices.PublisherPassword);
+
+    /// <summary>The broker user of the shipped controller an institution id belongs to (the generator's: 12AB school-003, 126151 cvo-focus, 0507873093 in-gent).</summary>
+    public static string PublisherFor(string institutionId) =>
+        IntegrationGateway.Tests.TestAgreements.Shipped.ByInstitution(institutionId)?.BrokerUsers[0] ?? throw new ArgumentException($"no shipped controller has {institutionId}");
 
     /// <summary>Every message in a queue, taken off it (the test's queues go at the end anyway).</summary>
     public async Task<List<QueuedMessage>> DrainAsync(string queue)
@@ -229,6 +219,16 @@ internal sealed class TestBed : IAsyncDisposable
         Password = TestServices.RabbitPassword,
     }.CreateConnectionAsync();
 
+    /// <summary>A connection as a controller's publisher: write on the intake exchanges, nothing else; set <c>UserId</c> to <paramref name="user"/> on what it publishes.</summary>
+    public static Task<IConnection> ConnectAsPublisherAsync(string user = "school-003-magister") => new ConnectionFactory
+    {
+        HostName = TestServices.RabbitHost,
+        Port = TestServices.RabbitPort,
+        VirtualHost = TestServices.VirtualHost,
+        UserName = user,
+        Password = TestServices.PublisherPassword(user),
+    }.CreateConnectionAsync();
+
     public async ValueTask DisposeAsync()
     {
         for (var i = _cleanup.Count - 1; i >= 0; i--)
@@ -236,8 +236,7 @@ internal sealed class TestBed : IAsyncDisposable
             await _cleanup[i].DisposeAsync();
         }
 
-        await Publisher.StopAsync();
-        await _publisherServices.DisposeAsync();
+        await Publisher.DisposeAsync();
         await Simulator.DisposeAsync();
 
         // The test's queues and its intake exchange go; the shared contract exchanges stay.

@@ -32,7 +32,8 @@ public sealed class TransferDetailModel(OpsQueries queries, IOptions<TelemetryOp
 
     public static string Explain(string reason) => reason switch
     {
-        ReasonCodes.SenderNotCovered => "the agreement does not cover this sender",
+        ReasonCodes.ControllerNotParty => "the controller that sent the event is not party to this agreement",
+        ReasonCodes.SenderNotCovered => "the agreement's senders do not name this controller or its kind",
         ReasonCodes.AgreementNotYetValid => "the agreement is not valid yet",
         ReasonCodes.AgreementExpired => "the agreement has expired",
         ReasonCodes.ConsentMissing => "the ground is consent, and no consent of the subject is known",
