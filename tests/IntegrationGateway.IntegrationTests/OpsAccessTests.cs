@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using System.Net;
+using IntegrationGateway.Gateway.Ops;
 using IntegrationGateway.IntegrationTests.Infrastructure;
 using Npgsql;
 
@@ -116,6 +117,123 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         await bed.PublishAsync([absence]);
         await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
         return $"{absence.EventId:D}/duo-verzuimregister";
+    }
+
+    /// <summary>
+    /// The matrix's controller dimension: the staff of school A (school-003) against a gateway that holds school B's
+    /// (demo-school-b) transfers, parked transfers, audit rows and subject history too. Page by page and endpoint by
+    /// endpoint, A's operator, DPO and admin get A's rows and none of B's: an empty result or a 403, never B's data.
+    /// </summary>
+    [Fact]
+    public async Task AControllersStaff_SeeNoneOfAnotherControllersData_PageByPageAndEndpointByEndpoint()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>
+        {
+            // School B's own DPO, whose subject-report view is an audit row of B's.
+            ["Ops:Users:b-dpo:PasswordHash"] = OpsAccess.HashPassword(OpsSignIn.Password),
+            ["Ops:Users:b-dpo:Roles:0"] = "dpo",
+            ["Ops:Users:b-dpo:Controllers:0"] = "demo-school-b",
+        });
+        var address = new Uri(gateway.Urls.First());
+        var generator = new Gateway.Events.SampleEventGenerator(1503, TimeProvider.System);
+
+        // One pupil enrolled at both schools; the GGD refuses each school's first transfer, so both have a parked (refused) one.
+        bed.SimulatorBehaviour.Set("ggd", new AgencySimulator.Misbehaviour(422, null, false, TimeSpan.Zero, null, Times: 2));
+        var atA = generator.NextDutchEnrolment();
+        var atB = generator.NextDutchEnrolment() with { Subject = atA.Subject, Source = new Contracts.EventSource { InstitutionId = "23CD", System = "Magister" } };
+        await bed.Publisher.Publish(atA);
+        await bed.Publisher.Publish(atB);
+        await bed.WaitForTakenAsync(2);
+        Assert.Equal(2, await bed.WaitForParkedAsync(2, TimeSpan.FromSeconds(30)));
+        string A(string agreement) => $"{atA.EventId:D}/{agreement}";
+        string B(string agreement) => $"{atB.EventId:D}/{agreement}";
+        var bParkedKey = $"{atB.EventId:D}:ggd-jeugdgezondheidszorg";
+
+        using (var bDpo = await OpsSignIn.ClientAsync(address, "b-dpo"))
+        using (var viewed = await OpsSignIn.PostFormAsync(bDpo, "/ops/subject", new() { ["id"] = atA.Subject.Bsn! }))
+        {
+            Assert.Contains("demo-school-b", await viewed.Content.ReadAsStringAsync()); // B's DPO sees B's transfers
+        }
+
+        var bIds = new[] { atB.EventId.ToString("D"), atB.EventId.ToString("D")[..8], "demo-school-b", "b-dpo" };
+        var leaks = new List<string>();
+        var checks = 0;
+        async Task<string> Read(HttpClient http, string who, string path, HttpStatusCode expected, string? mustShow = null, Dictionary<string, string>? form = null)
+        {
+            using var response = form is null
+                ? await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, path) { Headers = { { "Accept", "text/html" } } })
+                : await OpsSignIn.PostFormAsync(http, path, form);
+            var body = await response.Content.ReadAsStringAsync();
+            output.WriteLine($"{(form is null ? "GET" : "POST")} {path} as {who}: {(int)response.StatusCode}");
+            checks++;
+            if (response.StatusCode != expected)
+            {
+                leaks.Add($"{path} as {who}: {(int)response.StatusCode}, expected {(int)expected}");
+            }
+
+            // What the reader typed may be said back to them ("no transfer of event ..."); anything else of B's may not.
+            foreach (var id in bIds.Where(id => body.Contains(id, StringComparison.Ordinal) && !path.Contains(id, StringComparison.Ordinal) && form?.ContainsValue(id) != true))
+            {
+                leaks.Add($"{path} as {who} shows school B's '{id}'");
+            }
+
+            if (mustShow is not null && !body.Contains(mustShow, StringComparison.Ordinal))
+            {
+                leaks.Add($"{path} as {who} does not show school A's '{mustShow}': the check would prove nothing");
+            }
+
+            return body;
+        }
+
+        foreach (var role in new[] { "operator", "admin" })
+        {
+            var who = $"school-{role}";
+            using var http = await OpsSignIn.ClientAsync(address, who);
+            await Read(http, who, "/ops/transfers", HttpStatusCode.OK, mustShow: atA.EventId.ToString("D")[..8]);
+            await Read(http, who, "/ops/transfers?recipient=ggd&outcome=parked", HttpStatusCode.OK);
+            await Read(http, who, "/ops/transfers/" + A("ggd-jeugdgezondheidszorg"), HttpStatusCode.OK, mustShow: atA.EventId.ToString("D"));
+            await Read(http, who, "/ops/transfers/" + B("ggd-jeugdgezondheidszorg"), HttpStatusCode.NotFound);
+            await Read(http, who, "/ops/transfers/" + B("duo-bron-inschrijvingen-examens"), HttpStatusCode.NotFound);
+            await Read(http, who, "/ops/parked", HttpStatusCode.OK, mustShow: atA.EventId.ToString("D"));
+            var recipients = await Read(http, who, "/ops/recipients", HttpStatusCode.OK);
+            // GGD's row: 0 waiting, 1 refused (A's), 0 held; the platform sees 2 refused.
+            Assert.Matches(@"<td>ggd</td>(?:\s*<td[^>]*>[^<]*</td>){4}\s*<td>0</td><td>1</td><td>0</td>", recipients);
+            await Read(http, who, "/ops/summary", HttpStatusCode.Forbidden);
+            await Read(http, who, "/ops/agreements", HttpStatusCode.OK, mustShow: "controller-school-003");
+        }
+
+        using (var admin = await OpsSignIn.ClientAsync(address, "school-admin"))
+        {
+            await Read(admin, "school-admin", "/ops/audit", HttpStatusCode.OK, mustShow: "school-admin");
+            // B's parked transfer is no transfer for A's admin: not replayed; A's own is.
+            var replay = await Read(admin, "school-admin", "/ops/parked/replay", HttpStatusCode.Found,
+                form: new() { ["keys"] = bParkedKey, ["returnUrl"] = "/ops/parked" });
+            await Read(admin, "school-admin", "/ops/parked", HttpStatusCode.OK, mustShow: "not found among your controllers");
+            await Read(admin, "school-admin", "/ops/recipients/route", HttpStatusCode.Forbidden, form: new() { ["recipient"] = "ggd", ["change"] = "disable" });
+        }
+
+        using (var dpo = await OpsSignIn.ClientAsync(address, "school-dpo"))
+        {
+            await Read(dpo, "school-dpo", "/ops/subject", HttpStatusCode.OK, mustShow: "school-003", form: new() { ["id"] = atA.Subject.Bsn! });
+            await Read(dpo, "school-dpo", "/ops/agreements", HttpStatusCode.OK, mustShow: "controller-school-003");
+        }
+
+        // The platform's staff see both schools: the same checks, the other way round, so they can fail.
+        using (var platform = await OpsSignIn.ClientAsync(address, "admin"))
+        {
+            var all = await platform.GetStringAsync("/ops/transfers");
+            Assert.Contains(atB.EventId.ToString("D")[..8], all);
+            Assert.Matches(@"<td>ggd</td>(?:\s*<td[^>]*>[^<]*</td>){4}\s*<td>0</td><td>2</td><td>0</td>", await platform.GetStringAsync("/ops/recipients"));
+            Assert.Contains("b-dpo", await platform.GetStringAsync("/ops/audit"));
+        }
+
+        await using var database = NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        await using var stillRefused = database.CreateCommand("SELECT state FROM parked_transfer WHERE idempotency_key = $1");
+        stillRefused.Parameters.Add(new() { Value = bParkedKey });
+        Assert.Equal("rejected", (string?)await stillRefused.ExecuteScalarAsync()); // A's admin did not replay it
+        output.WriteLine($"{checks} checks; {string.Join("; ", leaks)}");
+        Assert.Empty(leaks);
     }
 
     [Fact]

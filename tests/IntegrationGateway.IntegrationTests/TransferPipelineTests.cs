@@ -153,7 +153,7 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         Assert.Equal(1, counters.Snapshot().Count(_duo, TransferOutcome.Parked));
         Assert.Equal(1, counters.Snapshot().Count(_other, TransferOutcome.Delivered));
         Assert.Equal(1, counters.Snapshot().EventsSettled);
-        Assert.Contains((_duo, ParkedState.Waiting, 1L), await parked.CountsAsync(CancellationToken.None));
+        Assert.Contains((_duo, ParkedState.Waiting, 1L), await ParkedTransfers.CountsAsync(_database, CancellationToken.None));
     }
 
     [Fact]

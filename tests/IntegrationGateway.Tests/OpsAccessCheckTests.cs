@@ -16,7 +16,7 @@ public sealed class OpsAccessCheckTests
 
     [Fact]
     public void Check_TheRightPassword_GivesTheUsersRoles() =>
-        Assert.Equal(["operator", "admin"], OpsAccess.Check(Options, "ana", "a long enough password"));
+        Assert.Equal(["operator", "admin"], OpsAccess.Check(Options, "ana", "a long enough password")!.Roles);
 
     [Theory]
     [InlineData("ana", "a long enough passwor")]
@@ -36,9 +36,21 @@ public sealed class OpsAccessCheckTests
     [Fact]
     public void Principal_KeepsOnlyKnownRoles()
     {
-        var principal = OpsAccess.Principal("ana", ["admin", "root", "dpo"], "test");
+        var principal = OpsAccess.Principal("ana", ["admin", "root", "dpo"], [], "test");
         Assert.True(principal.IsInRole("admin"));
         Assert.True(principal.IsInRole("dpo"));
         Assert.False(principal.IsInRole("root"));
+    }
+
+    [Fact]
+    public void Scope_IsTheUsersControllers_AllOnlyForThePlatform_NoneByDefault()
+    {
+        var school = OpsScope.Of(OpsAccess.Principal("ana", ["operator"], ["school-003"], "test"));
+        var platform = OpsScope.Of(OpsAccess.Principal("ana", ["operator"], ["school-003", OpsScope.Platform], "test"));
+        var none = OpsScope.Of(OpsAccess.Principal("ana", ["operator"], [], "test"));
+
+        Assert.Equal((false, true, false), (school.IsPlatform, school.Sees("school-003"), school.Sees("demo-school-b")));
+        Assert.Equal((true, true), (platform.IsPlatform, platform.Sees("demo-school-b")));
+        Assert.Equal((false, false), (none.IsPlatform, none.Sees("school-003")));
     }
 }

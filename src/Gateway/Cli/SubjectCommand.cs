@@ -42,7 +42,7 @@ internal static class SubjectCommand
             var key = parse.GetValue(id) is { } given ? SubjectKey.ForIdentifier(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
             return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
-                var transfers = await SubjectReport.ForAsync(database, parse.GetValue(controller), [keys.PseudonymOf(key)], cancellationToken);
+                var transfers = await SubjectReport.ForAsync(database, parse.GetValue(controller) is { } only ? [only] : null, [keys.PseudonymOf(key)], cancellationToken);
                 await output.WriteAsync(parse.GetValue(format) == "json" ? Json(transfers) : Markdown(transfers));
                 return ExitCodes.Ok;
             });

@@ -86,6 +86,7 @@ internal static class DemoCommand
                     ["Ops:Users:demo:PasswordHash"] = OpsAccess.HashPassword(DemoPassword),
                     ["Ops:Users:demo:Roles:0"] = OpsRoles.Admin,
                     ["Ops:Users:demo:Roles:1"] = OpsRoles.Dpo,
+                    ["Ops:Users:demo:Controllers:0"] = OpsScope.Platform, // the demo's user is the platform's: it sees every controller
                 });
             }
 

@@ -130,8 +130,14 @@ public static class GatewayApp
     {
         app.MapGet("/", () => Results.Redirect("/ops/transfers"));
         app.MapGet("/ops", () => Results.Redirect("/ops/transfers"));
-        app.MapGet("/ops/summary", async (TransferCounters counters, IntakeCounters intake, RecipientResilience resilience, NpgsqlDataSource database, RecipientAdapters adapters, CancellationToken cancellationToken) =>
+        app.MapGet("/ops/summary", async (HttpContext http, TransferCounters counters, IntakeCounters intake, RecipientResilience resilience, NpgsqlDataSource database, RecipientAdapters adapters, CancellationToken cancellationToken) =>
         {
+            if (!OpsScope.Of(http.User).IsPlatform)
+            {
+                // The counters since start are the whole platform's: a controller's staff read the transfers and recipients pages.
+                return Results.Forbid();
+            }
+
             var snapshot = counters.Snapshot();
             IReadOnlyList<(string Recipient, string State, long Count)>? parked;
             try

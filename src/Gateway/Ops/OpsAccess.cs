@@ -61,6 +61,9 @@ public sealed class OpsUser
     public string PasswordHash { get; set; } = "";
 
     public List<string> Roles { get; set; } = [];
+
+    /// <summary>The controller ids whose transfers, parked transfers, audit and subjects this user sees; <c>*</c>: all (platform staff). None: nothing.</summary>
+    public List<string> Controllers { get; set; } = [];
 }
 
 /// <summary>An authenticating reverse proxy in front of the gateway: it signs people in and names them in headers.</summary>
@@ -75,6 +78,9 @@ public sealed class TrustedProxyOptions
 
     /// <summary>Comma-separated roles (<c>operator</c>, <c>dpo</c>, <c>admin</c>).</summary>
     public string RolesHeader { get; set; } = "X-Forwarded-Roles";
+
+    /// <summary>Comma-separated controller ids the person may see, or <c>*</c>; absent: none.</summary>
+    public string ControllersHeader { get; set; } = "X-Forwarded-Controllers";
 }
 
 public static class OpsAccess
@@ -90,7 +96,7 @@ public static class OpsAccess
     public static string HashPassword(string password) => Hasher.HashPassword("", password);
 
     /// <summary>The user's roles when the password is right; null otherwise (an unknown user costs a hash too, so timing tells nothing).</summary>
-    public static IReadOnlyList<string>? Check(OpsOptions options, string user, string password)
+    public static OpsUser? Check(OpsOptions options, string user, string password)
     {
         if (!options.Users.TryGetValue(user, out var known) || string.IsNullOrEmpty(known.PasswordHash))
         {
@@ -100,7 +106,7 @@ public static class OpsAccess
 
         try
         {
-            return Hasher.VerifyHashedPassword("", known.PasswordHash, password) == PasswordVerificationResult.Failed ? null : known.Roles;
+            return Hasher.VerifyHashedPassword("", known.PasswordHash, password) == PasswordVerificationResult.Failed ? null : known;
         }
         catch (FormatException)
         {
@@ -110,21 +116,24 @@ public static class OpsAccess
 
     static readonly Lazy<string> DummyHash = new(() => Hasher.HashPassword("", Guid.NewGuid().ToString()));
 
-    public static ClaimsPrincipal Principal(string user, IEnumerable<string> roles, string scheme, IEnumerable<Claim>? more = null) =>
+    public static ClaimsPrincipal Principal(string user, IEnumerable<string> roles, IEnumerable<string> controllers, string scheme, IEnumerable<Claim>? more = null) =>
         new(new ClaimsIdentity(
-            [new Claim(ClaimTypes.Name, user), .. roles.Where(OpsRoles.All.Contains).Distinct().Select(r => new Claim(ClaimTypes.Role, r)), .. more ?? []],
+            [
+                new Claim(ClaimTypes.Name, user), .. roles.Where(OpsRoles.All.Contains).Distinct().Select(r => new Claim(ClaimTypes.Role, r)),
+                .. controllers.Distinct(StringComparer.Ordinal).Select(c => new Claim(OpsScope.ClaimType, c)), .. more ?? [],
+            ],
             scheme, ClaimTypes.Name, ClaimTypes.Role));
 
     const string StampClaim = "ig-ops-stamp";
     const string SignedInClaim = "ig-ops-signed-in";
 
-    /// <summary>What a cookie's sign-in rests on: the user's hash and roles as configured. Changing either ends the sign-in.</summary>
+    /// <summary>What a cookie's sign-in rests on: the user's hash, roles and controllers as configured. Changing any ends the sign-in.</summary>
     static string Stamp(OpsUser user) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-        System.Text.Encoding.UTF8.GetBytes(user.PasswordHash + "|" + string.Join(",", user.Roles.Order(StringComparer.Ordinal)))))[..32];
+        System.Text.Encoding.UTF8.GetBytes(user.PasswordHash + "|" + string.Join(",", user.Roles.Order(StringComparer.Ordinal)) + "|" + string.Join(",", user.Controllers.Order(StringComparer.Ordinal)))))[..32];
 
-    /// <summary>The cookie's principal: name, roles, and what lets each request check that the sign-in still holds.</summary>
-    public static ClaimsPrincipal CookiePrincipal(OpsOptions options, string user, IReadOnlyList<string> roles, DateTimeOffset now) =>
-        Principal(user, roles, CookieAuthenticationDefaults.AuthenticationScheme, [
+    /// <summary>The cookie's principal: name, roles, controllers, and what lets each request check that the sign-in still holds.</summary>
+    public static ClaimsPrincipal CookiePrincipal(OpsOptions options, string user, DateTimeOffset now) =>
+        Principal(user, options.Users[user].Roles, options.Users[user].Controllers, CookieAuthenticationDefaults.AuthenticationScheme, [
             new Claim(StampClaim, Stamp(options.Users[user])),
             new Claim(SignedInClaim, now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)),
         ]);
@@ -145,6 +154,8 @@ public static class OpsAccess
     {
         services.AddOptions<OpsOptions>().Bind(configuration.GetSection(OpsOptions.Section))
             .Validate(o => o.Users.Values.All(u => u.Roles.All(OpsRoles.All.Contains)), $"{OpsOptions.Section}:Users: a role must be one of {string.Join(", ", OpsRoles.All)}")
+            .Validate<Policy.ControllerRegistry>((o, registry) => o.Users.Values.All(u => u.Controllers.All(c => c == OpsScope.Platform || registry.ById(c) is not null)),
+                $"{OpsOptions.Section}:Users: each of a user's Controllers is a controller id of deploy/config/controllers, or {OpsScope.Platform} for the platform's staff")
             .Validate(o => !o.TrustedProxy.Enabled || (o.TrustedProxy.Addresses.Count > 0 && o.TrustedProxy.Addresses.All(a => IPAddress.TryParse(a, out _))),
                 $"{OpsOptions.Section}:TrustedProxy:Addresses must list the proxy's IP addresses when the proxy is enabled")
             .ValidateOnStart();
@@ -252,9 +263,16 @@ internal sealed class TrustedProxyHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
+        var controllerHeaders = Request.Headers[proxy.ControllersHeader];
+        if (controllerHeaders.Count > 1)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
         var user = users[0]!;
         var roles = (roleHeaders.Count == 1 ? roleHeaders[0]! : "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(OpsAccess.Principal(user, roles, OpsAccess.ProxyScheme), OpsAccess.ProxyScheme)));
+        var controllers = (controllerHeaders.Count == 1 ? controllerHeaders[0]! : "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(OpsAccess.Principal(user, roles, controllers, OpsAccess.ProxyScheme), OpsAccess.ProxyScheme)));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -13,7 +13,7 @@ public sealed record TransferFilter(string? Recipient, string? Outcome, string? 
 
 /// <summary>One transfer (event × agreement) as the list shows it: its decision and its latest outcome.</summary>
 public sealed record TransferRow(
-    long Seq, DateTimeOffset DecidedAt, Guid EventId, string EventType, string Sender, string AgreementId, string Recipient,
+    long Seq, DateTimeOffset DecidedAt, Guid EventId, string EventType, string Controller, string Sender, string AgreementId, string Recipient,
     IReadOnlyList<string> Reasons, string Outcome, DateTimeOffset LastAt, int? StatusCode);
 
 /// <summary>A transfer as it waits in <c>parked_transfer</c>, without its (sealed) payload.</summary>
@@ -27,13 +27,16 @@ public sealed record RecipientActivity(DateTimeOffset? LastSuccess, long Attempt
     public double? ErrorRate => AttemptsLastDay == 0 ? null : (double)FailuresLastDay / AttemptsLastDay;
 }
 
-/// <summary>The ops app's reads: ledger entries and parked transfers, metadata only (never a payload).</summary>
+/// <summary>
+/// The ops app's reads: ledger entries and parked transfers, metadata only (never a payload), each within the reader's
+/// <see cref="OpsScope"/>: the rows of the controllers they may see, none of another's.
+/// </summary>
 public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
 {
-    public async Task<IReadOnlyList<TransferRow>> TransfersAsync(TransferFilter filter, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TransferRow>> TransfersAsync(TransferFilter filter, OpsScope scope, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT d.seq, d.recorded_at, d.event_id, d.event_type, d.sender, d.agreement_id, d.recipient, d.reasons,
+            SELECT d.seq, d.recorded_at, d.event_id, d.event_type, d.controller, d.sender, d.agreement_id, d.recipient, d.reasons,
                    coalesce(o.outcome, d.outcome), coalesce(o.recorded_at, d.recorded_at), coalesce(o.status_code, d.status_code)
             FROM ledger_entry d
             LEFT JOIN LATERAL (
@@ -48,6 +51,7 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
               AND ($5::timestamptz IS NULL OR d.recorded_at >= $5)
               AND ($6::timestamptz IS NULL OR d.recorded_at < $6)
               AND ($7::bigint IS NULL OR d.seq < $7)
+              AND ($9::text[] IS NULL OR d.controller = ANY($9))
             ORDER BY d.seq DESC LIMIT $8
             """);
         command.Parameters.Add(Text(filter.Recipient));
@@ -58,24 +62,27 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)filter.Until?.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)filter.Before ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = TransferFilter.PageSize });
+        command.Parameters.Add(scope.Parameter());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<TransferRow>();
         while (await reader.ReadAsync(cancellationToken))
         {
             rows.Add(new TransferRow(
-                reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
-                reader.GetString(6), reader.GetFieldValue<string[]>(7), reader.GetString(8), reader.GetFieldValue<DateTimeOffset>(9), reader.IsDBNull(10) ? null : reader.GetInt32(10)));
+                reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                reader.GetString(7), reader.GetFieldValue<string[]>(8), reader.GetString(9), reader.GetFieldValue<DateTimeOffset>(10), reader.IsDBNull(11) ? null : reader.GetInt32(11)));
         }
 
         return rows;
     }
 
-    /// <summary>Every ledger entry of one transfer, oldest first: its decision and each later outcome.</summary>
-    public async Task<IReadOnlyList<LedgerEntry>> TransferAsync(Guid eventId, string agreementId, CancellationToken cancellationToken)
+    /// <summary>Every ledger entry of one transfer, oldest first: its decision and each later outcome; none when it is not in scope.</summary>
+    public async Task<IReadOnlyList<LedgerEntry>> TransferAsync(Guid eventId, string agreementId, OpsScope scope, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {LedgerVerifier.Columns} FROM ledger_entry WHERE event_id = $1 AND agreement_id = $2 AND kind IN ('decision', 'outcome') ORDER BY seq");
+        await using var command = dataSource.CreateCommand(
+            $"SELECT {LedgerVerifier.Columns} FROM ledger_entry WHERE event_id = $1 AND agreement_id = $2 AND kind IN ('decision', 'outcome') AND ($3::text[] IS NULL OR controller = ANY($3)) ORDER BY seq");
         command.Parameters.Add(new() { Value = eventId });
         command.Parameters.Add(new() { Value = agreementId });
+        command.Parameters.Add(scope.Parameter());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var entries = new List<LedgerEntry>();
         while (await reader.ReadAsync(cancellationToken))
@@ -88,24 +95,30 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
 
     const string ParkedColumns = "idempotency_key, event_id, event_type, agreement_id, recipient, state, attempts, next_attempt_at, parked_at, last_status, last_problem";
 
-    public async Task<IReadOnlyList<ParkedRow>> ParkedAsync(string? recipient, string? state, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ParkedRow>> ParkedAsync(string? recipient, string? state, OpsScope scope, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {ParkedColumns} FROM parked_transfer
-            WHERE ($1::text IS NULL OR recipient = $1) AND ($2::text IS NULL OR state = $2)
+            WHERE ($1::text IS NULL OR recipient = $1) AND ($2::text IS NULL OR state = $2) AND ($3::text[] IS NULL OR controller = ANY($3))
             ORDER BY parked_at DESC LIMIT 500
             """);
         command.Parameters.Add(Text(recipient));
         command.Parameters.Add(Text(state));
+        command.Parameters.Add(scope.Parameter());
         return await ParkedRowsAsync(command, cancellationToken);
     }
 
-    public async Task<ParkedRow?> ParkedAsync(string idempotencyKey, CancellationToken cancellationToken)
+    public async Task<ParkedRow?> ParkedAsync(string idempotencyKey, OpsScope scope, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {ParkedColumns} FROM parked_transfer WHERE idempotency_key = $1");
+        await using var command = dataSource.CreateCommand($"SELECT {ParkedColumns} FROM parked_transfer WHERE idempotency_key = $1 AND ($2::text[] IS NULL OR controller = ANY($2))");
         command.Parameters.Add(new() { Value = idempotencyKey });
+        command.Parameters.Add(scope.Parameter());
         return (await ParkedRowsAsync(command, cancellationToken)).SingleOrDefault();
     }
+
+    /// <summary>How many transfers wait, per recipient and state, of the controllers in scope.</summary>
+    public Task<IReadOnlyList<(string Recipient, string State, long Count)>> ParkedCountsAsync(OpsScope scope, CancellationToken cancellationToken) =>
+        Storage.ParkedTransfers.CountsAsync(dataSource, cancellationToken, scope.Controllers);
 
     static async Task<IReadOnlyList<ParkedRow>> ParkedRowsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
@@ -125,17 +138,18 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
     /// Per recipient: the last delivery in the last 30 days (not a scan of the whole ledger), and over the last day
     /// the attempts that reached a recipient or failed to (delivered, parked, refused, held) and how many failed.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, RecipientActivity>> RecipientActivityAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, RecipientActivity>> RecipientActivityAsync(OpsScope scope, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             SELECT recipient,
                    max(recorded_at) FILTER (WHERE outcome = 'delivered'),
                    count(*) FILTER (WHERE recorded_at >= $1 AND outcome IN ('delivered', 'parked', 'rejected', 'held')),
                    count(*) FILTER (WHERE recorded_at >= $1 AND outcome IN ('parked', 'rejected', 'held'))
-            FROM ledger_entry WHERE kind IN ('decision', 'outcome') AND recorded_at >= $2 GROUP BY recipient
+            FROM ledger_entry WHERE kind IN ('decision', 'outcome') AND recorded_at >= $2 AND ($3::text[] IS NULL OR controller = ANY($3)) GROUP BY recipient
             """);
         command.Parameters.Add(new() { Value = time.GetUtcNow().AddDays(-1) });
         command.Parameters.Add(new() { Value = time.GetUtcNow().AddDays(-30) });
+        command.Parameters.Add(scope.Parameter());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var activity = new Dictionary<string, RecipientActivity>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))

@@ -104,7 +104,9 @@ public static class GatewaySchema
                 actor   text NOT NULL,
                 action  text NOT NULL,
                 target  text NOT NULL,
-                detail  text NOT NULL DEFAULT ''
+                detail  text NOT NULL DEFAULT '',
+                -- Whose staff may read the row: the controllers in the actor's view; NULL, the platform's staff only.
+                controllers  text[]
             );
             CREATE INDEX ops_audit_at ON ops_audit (at);
             CREATE TABLE ops_key (

@@ -188,7 +188,6 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     public Task<int> ReleaseAsync(string recipient, CancellationToken cancellationToken) => ReleaseAsync(dataSource, time, recipient, cancellationToken);
 
     /// <summary>How many transfers wait, per recipient and state (no payloads).</summary>
-    public Task<IReadOnlyList<(string Recipient, string State, long Count)>> CountsAsync(CancellationToken cancellationToken) => CountsAsync(dataSource, cancellationToken);
 
     /// <summary>For tools that hold no sealing key: the held transfers of a recipient become due now.</summary>
     public static async Task<int> ReleaseAsync(NpgsqlDataSource dataSource, TimeProvider time, string recipient, CancellationToken cancellationToken)
@@ -200,10 +199,12 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>For tools that hold no sealing key: how many transfers wait, per recipient and state.</summary>
-    public static async Task<IReadOnlyList<(string Recipient, string State, long Count)>> CountsAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    /// <summary>For tools that hold no sealing key: how many transfers wait, per recipient and state; only these controllers' when given.</summary>
+    public static async Task<IReadOnlyList<(string Recipient, string State, long Count)>> CountsAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken, IReadOnlyList<string>? controllers = null)
     {
-        await using var command = dataSource.CreateCommand("SELECT recipient, state, count(*) FROM parked_transfer GROUP BY recipient, state ORDER BY recipient, state");
+        await using var command = dataSource.CreateCommand(
+            "SELECT recipient, state, count(*) FROM parked_transfer WHERE $1::text[] IS NULL OR controller = ANY($1) GROUP BY recipient, state ORDER BY recipient, state");
+        command.Parameters.Add(new() { Value = (object?)controllers?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var counts = new List<(string, string, long)>();
         while (await reader.ReadAsync(cancellationToken))

@@ -14,10 +14,10 @@ public sealed record SubjectTransfer(
 public static class SubjectReport
 {
     /// <param name="dataSource">The gateway's database.</param>
-    /// <param name="controller">Only this controller's transfers; null: every controller's.</param>
+    /// <param name="controllers">Only these controllers' transfers; null: every controller's.</param>
     /// <param name="pseudonyms">Any of the subject's pseudonyms.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    public static async Task<IReadOnlyList<SubjectTransfer>> ForAsync(NpgsqlDataSource dataSource, string? controller, IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<SubjectTransfer>> ForAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? controllers, IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken)
     {
         // The first delivery of each transfer: a message delivered again records a later outcome of the same one.
         await using var command = dataSource.CreateCommand("""
@@ -28,12 +28,12 @@ public static class SubjectReport
                 FROM ledger_entry o
                 LEFT JOIN ledger_entry d ON o.kind = 'outcome' AND d.kind = 'decision' AND d.idempotency_key = o.idempotency_key
                 WHERE o.subject_pseudonyms && $1 AND o.kind IN ('decision', 'outcome') AND o.outcome = 'delivered'
-                  AND ($2::text IS NULL OR o.controller = $2)
+                  AND ($2::text[] IS NULL OR o.controller = ANY($2))
                 ORDER BY o.idempotency_key, o.seq) first_delivery
             ORDER BY seq
             """);
         command.Parameters.Add(new() { Value = pseudonyms.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bytea });
-        command.Parameters.Add(new() { Value = (object?)controller ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)controllers?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var transfers = new List<SubjectTransfer>();
         while (await reader.ReadAsync(cancellationToken))
@@ -50,5 +50,5 @@ public static class SubjectReport
 public sealed class LedgerSubjectHistory(NpgsqlDataSource dataSource) : Storage.ISubjectHistory
 {
     public Task<IReadOnlyList<SubjectTransfer>> TransfersAsync(string? controller, IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken) =>
-        SubjectReport.ForAsync(dataSource, controller, pseudonyms, cancellationToken);
+        SubjectReport.ForAsync(dataSource, controller is null ? null : [controller], pseudonyms, cancellationToken);
 }

@@ -11,11 +11,21 @@ internal static partial class OpsSignIn
 
     static readonly Lazy<string> Hash = new(() => OpsAccess.HashPassword(Password));
 
-    /// <summary>Users <c>operator</c>, <c>dpo</c> and <c>admin</c>, each with the role of that name.</summary>
+    /// <summary>The school the controller-scoped users (<c>school-operator</c>, ...) work for: school-003, BRIN 12AB.</summary>
+    public const string School = "school-003";
+
+    /// <summary>
+    /// Users <c>operator</c>, <c>dpo</c> and <c>admin</c>, each with the role of that name, the platform's staff (every
+    /// controller); and <c>school-operator</c>, <c>school-dpo</c>, <c>school-admin</c>, the same roles for <see cref="School"/> only.
+    /// </summary>
     public static IEnumerable<KeyValuePair<string, string?>> Users => OpsRoles.All.SelectMany(role => new KeyValuePair<string, string?>[]
     {
         new($"Ops:Users:{role}:PasswordHash", Hash.Value),
         new($"Ops:Users:{role}:Roles:0", role),
+        new($"Ops:Users:{role}:Controllers:0", OpsScope.Platform),
+        new($"Ops:Users:school-{role}:PasswordHash", Hash.Value),
+        new($"Ops:Users:school-{role}:Roles:0", role),
+        new($"Ops:Users:school-{role}:Controllers:0", School),
     }).Append(new("Ops:SignInAttemptsPerMinute", "1000")); // the tests sign in often, from one address
 
     /// <summary>A client that keeps cookies and does not follow redirects; signed in as <paramref name="user"/> unless it is null.</summary>

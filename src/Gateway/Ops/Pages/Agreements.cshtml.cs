@@ -8,15 +8,18 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 
 /// <summary>The GDPR art. 30 record of processing, from the agreements the gateway runs on, with their lint status.</summary>
 [Authorize(Policy = OpsPolicies.Register)]
-public sealed class AgreementsModel(PolicyEngine engine, IOptions<AgreementsOptions> options) : PageModel
+public sealed class AgreementsModel(PolicyEngine engine, ControllerRegistry controllers, IOptions<AgreementsOptions> options) : PageModel
 {
-    public IReadOnlyList<ProcessingRegister.Entry> Entries { get; private set; } = [];
+    /// <summary>Per controller the reader may see: the controller and the agreements it is party to (its art. 30 record).</summary>
+    public IReadOnlyList<(Controller Controller, IReadOnlyList<ProcessingRegister.Entry> Entries)> Records { get; private set; } = [];
     public IReadOnlyList<AgreementError> Findings { get; private set; } = [];
     public string Directory => options.Value.Directory;
 
     public void OnGet()
     {
-        Entries = ProcessingRegister.Build(engine.Agreements, EventCatalogue.Default);
-        Findings = AgreementLinter.Lint(engine.Agreements, EventCatalogue.Default);
+        var scope = OpsScope.Of(User);
+        Records = [.. controllers.All.Where(c => scope.Sees(c.Id)).OrderBy(c => c.Synthetic).ThenBy(c => c.Id, StringComparer.Ordinal)
+            .Select(c => (c, ProcessingRegister.Build(engine.Agreements, EventCatalogue.Default, c)))];
+        Findings = scope.IsPlatform ? AgreementLinter.Lint(engine.Agreements, EventCatalogue.Default) : [];
     }
 }

@@ -9,5 +9,5 @@ public sealed class AuditModel(OpsAudit audit) : PageModel
 {
     public IReadOnlyList<OpsAuditEntry> Entries { get; private set; } = [];
 
-    public async Task OnGetAsync(CancellationToken cancellationToken) => Entries = await audit.LatestAsync(200, cancellationToken);
+    public async Task OnGetAsync(CancellationToken cancellationToken) => Entries = await audit.LatestAsync(200, OpsScope.Of(User), cancellationToken);
 }

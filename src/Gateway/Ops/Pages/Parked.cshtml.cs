@@ -14,6 +14,6 @@ public sealed class ParkedModel(OpsQueries queries) : PageModel
     public async Task OnGetAsync(string? recipient, string? state, CancellationToken cancellationToken)
     {
         (Recipient, State, Message) = (recipient, state, TempData["Message"] as string);
-        Rows = await queries.ParkedAsync(recipient, state, cancellationToken);
+        Rows = await queries.ParkedAsync(recipient, state, OpsScope.Of(User), cancellationToken);
     }
 }

@@ -8,7 +8,7 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 
 /// <summary>Per recipient: its route, circuit, last success, error rate over the last day, and what waits for it.</summary>
 [Authorize(Policy = OpsPolicies.Flow)]
-public sealed class RecipientsModel(RecipientAdapters adapters, RecipientResilience resilience, RecipientRoutes routes, ParkedTransfers parked, OpsQueries queries) : PageModel
+public sealed class RecipientsModel(RecipientAdapters adapters, RecipientResilience resilience, RecipientRoutes routes, OpsQueries queries) : PageModel
 {
     public sealed record Row(string Recipient, bool Disabled, string Circuit, RecipientActivity? Activity, long Waiting, long Rejected, long Held);
 
@@ -19,8 +19,10 @@ public sealed class RecipientsModel(RecipientAdapters adapters, RecipientResilie
     {
         Message = TempData["Message"] as string;
         var disabled = await routes.DisabledAsync(cancellationToken);
-        var counts = await parked.CountsAsync(cancellationToken);
-        var activity = await queries.RecipientActivityAsync(cancellationToken);
+        // A recipient's route and circuit are the platform's; its counts, only those of the reader's controllers.
+        var scope = OpsScope.Of(User);
+        var counts = await queries.ParkedCountsAsync(scope, cancellationToken);
+        var activity = await queries.RecipientActivityAsync(scope, cancellationToken);
         long Count(string recipient, string state) => counts.Where(c => c.Recipient == recipient && c.State == state).Sum(c => c.Count);
         Rows = [.. adapters.Recipients.Order(StringComparer.Ordinal).Select(r => new Row(
             r, disabled.Contains(r), resilience.CircuitOf(r)?.ToString() ?? "Closed", activity.GetValueOrDefault(r),

@@ -10,17 +10,34 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 /// sends it. Admins only; who asked, when and for which transfers is recorded.
 /// </summary>
 [Authorize(Policy = OpsPolicies.Changes)]
-public sealed class ReplayModel(ParkedTransfers parked, OpsAudit audit) : PageModel
+public sealed class ReplayModel(ParkedTransfers parked, OpsQueries queries, OpsAudit audit) : PageModel
 {
     public IActionResult OnGet() => Redirect("/ops/parked");
 
     public async Task<IActionResult> OnPostAsync(string[]? keys, string? returnUrl, CancellationToken cancellationToken)
     {
-        var wanted = (keys ?? []).Where(k => k.Length is > 0 and <= 200).Distinct(StringComparer.Ordinal).Take(1000).ToList();
+        var asked = (keys ?? []).Where(k => k.Length is > 0 and <= 200).Distinct(StringComparer.Ordinal).Take(1000).ToList();
+        // Only the reader's controllers' transfers: another's key is treated as no transfer (not replayed, not named back).
+        var scope = OpsScope.Of(User);
+        var wanted = new List<string>();
+        foreach (var key in asked)
+        {
+            if (await queries.ParkedAsync(key, scope, cancellationToken) is not null)
+            {
+                wanted.Add(key);
+            }
+        }
+
+        var refused = asked.Count - wanted.Count;
+        foreach (var key in asked.Except(wanted, StringComparer.Ordinal))
+        {
+            await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.Replayed, key, "not replayed: no such parked transfer among the user's controllers", scope, cancellationToken);
+        }
+
         var back = Url.IsLocalUrl(returnUrl) ? returnUrl! : "/ops/parked";
         if (wanted.Count == 0)
         {
-            TempData["Message"] = "Nothing selected.";
+            TempData["Message"] = refused == 0 ? "Nothing selected." : $"Nothing replayed: {refused} not found among your controllers' parked transfers.";
             return LocalRedirect(back);
         }
 
@@ -29,12 +46,13 @@ public sealed class ReplayModel(ParkedTransfers parked, OpsAudit audit) : PageMo
         foreach (var key in wanted)
         {
             await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.Replayed, key,
-                replayed.Contains(key) ? "due now, decided again before it is sent" : "not replayed: being tried, delivered meanwhile, or its route is disabled", cancellationToken);
+                replayed.Contains(key) ? "due now, decided again before it is sent" : "not replayed: being tried, delivered meanwhile, or its route is disabled", scope, cancellationToken);
         }
 
         var left = wanted.Count - replayed.Count;
         var message = $"{replayed.Count} transfer(s) replayed: each is decided again as of now, then sent."
-                      + (left > 0 ? $" {left} not: being tried at this moment, delivered meanwhile, or their recipient's route is disabled (enable it first)." : "");
+                      + (left > 0 ? $" {left} not: being tried at this moment, delivered meanwhile, or their recipient's route is disabled (enable it first)." : "")
+                      + (refused > 0 ? $" {refused} not found among your controllers' parked transfers." : "");
         TempData["Message"] = message;
         return LocalRedirect(back);
     }

@@ -24,18 +24,23 @@ public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, Ti
     public async Task<IActionResult> OnPostAsync(string? user, string? password, CancellationToken cancellationToken)
     {
         var name = (user ?? "").Trim();
-        var roles = name.Length is > 0 and <= 100 ? OpsAccess.Check(options.Value, name, password ?? "") : null;
-        if (roles is null)
+        var known = name.Length is > 0 and <= 100 ? OpsAccess.Check(options.Value, name, password ?? "") : null;
+        if (known is null)
         {
-            // A name that is no user may be a password typed in the wrong box: it is not written down.
-            await audit.RecordAsync(options.Value.Users.ContainsKey(name) ? name : "(unknown user)", OpsAudit.Actions.SignInRefused, "", "", cancellationToken);
+            // A name that is no user may be a password typed in the wrong box: it is not written down. Seen by the
+            // platform's admins, and by those of the user's own controllers.
+            var scope = options.Value.Users.TryGetValue(name, out var user2) ? ScopeOf(user2) : OpsScope.All;
+            await audit.RecordAsync(options.Value.Users.ContainsKey(name) ? name : "(unknown user)", OpsAudit.Actions.SignInRefused, "", "", scope, cancellationToken);
             await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken); // slows guessing
             Refused = true;
             return Page();
         }
 
-        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, OpsAccess.CookiePrincipal(options.Value, name, roles, time.GetUtcNow()));
-        await audit.RecordAsync(name, OpsAudit.Actions.SignedIn, "", string.Join(",", roles), cancellationToken);
+        var roles = known.Roles;
+        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, OpsAccess.CookiePrincipal(options.Value, name, time.GetUtcNow()));
+        await audit.RecordAsync(name, OpsAudit.Actions.SignedIn, "", string.Join(",", roles), ScopeOf(known), cancellationToken);
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : roles.Contains(OpsRoles.Operator) || roles.Contains(OpsRoles.Admin) ? "/ops/transfers" : "/ops/agreements");
     }
+
+    static OpsScope ScopeOf(OpsUser user) => user.Controllers.Contains(OpsScope.Platform) ? OpsScope.All : new OpsScope(user.Controllers);
 }

@@ -33,8 +33,10 @@ public sealed class SubjectModel(NpgsqlDataSource database, LedgerKeys keys, Ops
         }
 
         var pseudonym = keys.PseudonymOf(key);
-        Transfers = await SubjectReport.ForAsync(database, null, [pseudonym], cancellationToken);
+        // The DPO of a controller answers for that controller's transfers; the platform's DPO for all.
+        var scope = OpsScope.Of(User);
+        Transfers = await SubjectReport.ForAsync(database, scope.Controllers, [pseudonym], cancellationToken);
         await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.SubjectReportViewed, "pseudonym " + Convert.ToHexStringLower(pseudonym)[..16],
-            $"{key.Split(':')[0]}; {Transfers.Count} transfer(s)", cancellationToken);
+            $"{key.Split(':')[0]}; {Transfers.Count} transfer(s)", scope, cancellationToken);
     }
 }

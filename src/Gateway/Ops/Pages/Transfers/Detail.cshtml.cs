@@ -21,9 +21,15 @@ public sealed class TransferDetailModel(OpsQueries queries, IOptions<TelemetryOp
     public async Task OnGetAsync(Guid eventId, string agreementId, CancellationToken cancellationToken)
     {
         (EventId, AgreementId, Message) = (eventId, agreementId, TempData["Message"] as string);
-        Entries = await queries.TransferAsync(eventId, agreementId, cancellationToken);
+        // Another controller's transfer is, for this reader, no transfer at all: the page says "not found", as for an unknown one.
+        var scope = OpsScope.Of(User);
+        Entries = await queries.TransferAsync(eventId, agreementId, scope, cancellationToken);
         Decision = Entries.FirstOrDefault(e => e.Kind == LedgerKinds.Decision) ?? Entries.FirstOrDefault();
-        Parked = await queries.ParkedAsync(Adapters.OutboundTransfer.KeyFor(eventId, agreementId), cancellationToken);
+        Parked = await queries.ParkedAsync(Adapters.OutboundTransfer.KeyFor(eventId, agreementId), scope, cancellationToken);
+        if (Decision is null)
+        {
+            Response.StatusCode = StatusCodes.Status404NotFound;
+        }
     }
 
     /// <summary>The trace viewer's page for the trace, when one is configured (<c>Telemetry:TraceViewerUrl</c>).</summary>

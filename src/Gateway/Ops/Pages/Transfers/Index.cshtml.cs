@@ -27,7 +27,7 @@ public sealed class TransfersModel(OpsQueries queries, Policy.PolicyEngine engin
         FromText = from;
         UntilText = until;
         Filter = new TransferFilter(recipient, outcome, eventType, agreement, Parse(from), Parse(until), before);
-        Rows = await queries.TransfersAsync(Filter, cancellationToken);
+        Rows = await queries.TransfersAsync(Filter, OpsScope.Of(User), cancellationToken);
         // What the filters offer comes from the configuration, not from a scan of the ledger.
         EventTypes = [.. Policy.EventCatalogue.Default.Types.Keys.Order(StringComparer.Ordinal)];
         Agreements = [.. engine.Agreements.Select(a => a.Id).Order(StringComparer.Ordinal)];
