@@ -263,6 +263,35 @@ public sealed class PolicyCliTests : IDisposable
 
     // ---- register ----
 
+    [Theory]
+    [InlineData("cvo-focus", "CVO Focus", "departement-onderwijs-volwassenenonderwijs")]
+    [InlineData("cvoz", "Centrum voor Onderwijs en Zorg", "gezinscoach-gemeente")]
+    [InlineData("in-gent", "IN-Gent vzw", "agii-kruispuntbank-inburgering")]
+    [InlineData("school-003", "seed 003", "duo-verzuimregister")]
+    [InlineData("onderwijs-pro", "Onderwijs.pro", "toetsbureau-examenaanmelding")]
+    public async Task Register_PerController_IsThatControllersRecord_WithOnlyItsAgreements(string controller, string name, string oneOfItsAgreements)
+    {
+        var (exit, output, error) = await CliRunner.Run("policy", "register", "--controller", controller, "--format", "md", "--agreements", RepoPaths.Agreements, "--controllers", RepoPaths.Controllers);
+
+        Assert.True(exit == ExitCodes.Ok, error);
+        Assert.StartsWith("# Record of processing (GDPR art. 30): ", output);
+        Assert.Contains(name, output.Split('\n')[0]);
+        Assert.Contains("| Data-protection officer |", output);
+        Assert.Contains($"| Agreement | `{oneOfItsAgreements}` version ", output);
+        var party = TestAgreements.Shipped.ById(controller)!.Agreements;
+        var listed = System.Text.RegularExpressions.Regex.Matches(output, @"\| Agreement \| `([^`]+)`").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(party.Order(), listed.Order()); // its own agreements, and no other controller's
+    }
+
+    [Fact]
+    public async Task Register_UnknownController_FailsNamingTheKnownOnes()
+    {
+        var (exit, _, error) = await CliRunner.Run("policy", "register", "--controller", "no-such-school", "--agreements", RepoPaths.Agreements, "--controllers", RepoPaths.Controllers);
+
+        Assert.Equal(ExitCodes.Failed, exit);
+        Assert.Contains("no controller 'no-such-school'; known: ", error);
+    }
+
     [Fact]
     public async Task Register_Markdown_HasEveryShippedAgreement()
     {
