@@ -10,20 +10,7 @@ public sealed class ControllerRegistryTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    const string School = """
-        id: school-a
-        legalName: School A
-        kind: secondary-school
-        jurisdiction: NL
-        identifiers:
-          - scheme: brin
-            value: "12AB"
-        dpo:
-          name: DPO
-          email: dpo@example.org
-        brokerUsers: [school-a]
-        agreements: [duo-verzuimregister]
-        """;
+    static readonly string School = TestAgreements.ControllerYaml("school-a", "duo-verzuimregister");
 
     IReadOnlyList<AgreementError> Lint(params (string Name, string Yaml)[] files)
     {
@@ -64,7 +51,7 @@ public sealed class ControllerRegistryTests : IDisposable
         { "party", "agreements: [duo-verzuimregister]", "agreements: [no-such-agreement]" },
         { "party", "agreements: [duo-verzuimregister]", "agreements: [agii-kruispuntbank-inburgering]" }, // of BE-VLG
         { "party", "kind: secondary-school", "kind: course-provider" }, // duo-verzuimregister names schools as its senders
-        { "unknown-key", "legalName: School A", "legalName: School A\nbrin: 12AB" },
+        { "unknown-key", "legalName: Test school school-a", "legalName: Test school school-a\nbrin: 12AB" },
         { "required", "brokerUsers: [school-a]\n", "" },
     };
 

@@ -21,20 +21,7 @@ public sealed class PolicyCliTests : IDisposable
     {
         var folder = Path.Combine(_dir, "controllers");
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "test-school.yaml"), $$"""
-            id: test-school
-            legalName: Test school
-            kind: secondary-school
-            jurisdiction: NL
-            identifiers:
-              - scheme: brin
-                value: "12AB"
-            dpo:
-              name: DPO
-              email: dpo@example.org
-            brokerUsers: [test-school]
-            agreements: [{{(party ? "test-agreement" : "")}}]
-            """);
+        File.WriteAllText(Path.Combine(folder, "test-school.yaml"), TestAgreements.ControllerYaml("test-school", party ? "test-agreement" : ""));
         return folder;
     }
 

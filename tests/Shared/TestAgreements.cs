@@ -73,6 +73,22 @@ internal static class TestAgreements
         return (e, EventFacts.Of("AbsenceReported", body, Sender), body);
     }
 
+    /// <summary>A lawful controller file: a Dutch secondary school, BRIN 12AB (the generator's Dutch sender), party to <paramref name="agreements"/>.</summary>
+    public static string ControllerYaml(string id, string agreements) => $$"""
+        id: {{id}}
+        legalName: Test school {{id}}
+        kind: secondary-school
+        jurisdiction: NL
+        identifiers:
+          - scheme: brin
+            value: "12AB"
+        dpo:
+          name: DPO
+          email: dpo@example.org
+        brokerUsers: [{{id}}]
+        agreements: [{{agreements}}]
+        """;
+
     /// <summary>The controller registry as shipped (deploy/config/controllers).</summary>
     public static ControllerRegistry Shipped { get; } = new(ControllerLoader.LoadDirectory(RepoPaths.Controllers).Controllers);
 
