@@ -45,7 +45,10 @@ public sealed record Controller
         Identifiers.Any(i => string.Equals(i.Value, institutionId, StringComparison.Ordinal)
             || (i.Scheme == InstitutionIdentifiers.Kbo && string.Equals(i.Value, institutionId.Replace(".", "", StringComparison.Ordinal), StringComparison.Ordinal)));
 
-    public bool PartyTo(string agreementId) => Agreements.Contains(agreementId, StringComparer.Ordinal);
+    /// <summary>Asked for every routed agreement of every event: a set, made on first use (a race makes two equal ones).</summary>
+    public bool PartyTo(string agreementId) => (_party ??= Agreements.ToFrozenSet(StringComparer.Ordinal)).Contains(agreementId);
+
+    FrozenSet<string>? _party;
 }
 
 /// <summary>One identifier of a controller.</summary>

@@ -199,8 +199,10 @@ public sealed class PolicyEngine
 
     static HourDate? s_lastDate;
 
+    static readonly IReadOnlyList<string> NotParty = Array.AsReadOnly([ReasonCodes.ControllerNotParty]);
+
     /// <summary>Why the agreement does not allow the transfer; null when nothing speaks against it. Without a subject, only the agreement's own terms count.</summary>
-    static List<string>? Reasons(Agreement agreement, EventFacts facts, SubjectState? subject, DateOnly today)
+    static IReadOnlyList<string>? Reasons(Agreement agreement, EventFacts facts, SubjectState? subject, DateOnly today)
     {
         List<string>? reasons = null;
         void Add(string reason) => (reasons ??= new List<string>(2)).Add(reason);
@@ -210,7 +212,7 @@ public sealed class PolicyEngine
         if (facts.Controller is not { } controller || !controller.PartyTo(agreement.Id))
         {
             // Alone: the agreement is not this controller's, so what its terms or this subject would say is beside the point.
-            return [ReasonCodes.ControllerNotParty];
+            return NotParty;
         }
 
         if (!ControllerLoader.Covers(agreement, controller))
