@@ -103,7 +103,7 @@ public static class ProcessingRegister
                     .AppendLine(inv, $"| Jurisdiction | {e.Jurisdiction} |")
                     .AppendLine(inv, $"| Events | {string.Join(", ", e.EventTypes)} |")
                     .AppendLine(inv, $"| Only when | {(e.OnlyWhen.Count == 0 ? "always" : string.Join(" and ", e.OnlyWhen))} |")
-                    .AppendLine(inv, $"| Senders | {(e.Senders.Count == 0 ? "every sender in " + e.Jurisdiction : string.Join(", ", e.Senders))} |")
+                    .AppendLine(inv, $"| Senders | {(e.Senders.Count == 0 ? $"any controller in {e.Jurisdiction} party to it" : string.Join(", ", e.Senders) + " (controllers or kinds), party to it")} |")
                     .AppendLine(inv, $"| Purposes | {string.Join("; ", e.Purposes)} |")
                     .AppendLine(inv, $"| Legal basis | GDPR art. {e.Gdpr} ({e.GroundName}): {e.Instrument} |")
                     .AppendLine(inv, $"| Special categories | {(e.SpecialCategories.Count == 0 ? "none" : string.Join(", ", e.SpecialCategories) + $" on ground {e.Art9Ground}")} |")
