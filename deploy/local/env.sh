@@ -34,7 +34,14 @@ export Controllers__Directory="$IG_ROOT/deploy/config/controllers"
 # Each controller publishes as its own broker user (the registry's brokerUsers), with a random password per
 # checkout in .local/secrets/broker/<user>.password; up.sh creates the users with write permission on the intake
 # only. `events publish --as <user>` and the tests read the same files. A real deployment provisions its own.
-IG_PUBLISHERS="$(awk '/^brokerUsers:/ { on = 1; next } on && /^ *- / { print $2; next } on && /^[^ #-]/ { on = 0 }' "$IG_ROOT"/deploy/config/controllers/*.yaml | sort -u | tr '\n' ' ')"
+# Block lists (`- name`) and flow lists (`[a, b]`), quotes and CRs stripped; only names the registry allows (the gateway's
+# loader refuses the file otherwise) become users and file names.
+IG_PUBLISHERS="$(awk '
+  FNR == 1 { on = 0 }
+  { sub(/\r$/, "") }
+  /^brokerUsers:/ { on = 1; rest = $0; sub(/^brokerUsers:[ ]*/, "", rest); if (rest ~ /^\[/) { gsub(/[][",'"'"' ]/, " ", rest); n = split(rest, users, " "); for (i = 1; i <= n; i++) print users[i]; on = 0 }; next }
+  on && /^ *- / { name = $2; gsub(/["'"'"']/, "", name); print name; next }
+  on && /^[^ #-]/ { on = 0 }' "$IG_ROOT"/deploy/config/controllers/*.yaml | grep -E '^[a-z0-9]+(-[a-z0-9]+)*$' | sort -u | tr '\n' ' ')"
 export IG_PUBLISHERS
 export Publishers__SecretsDirectory="$IG_ROOT/.local/secrets/broker"
 mkdir -p "$Publishers__SecretsDirectory" && chmod 700 "$Publishers__SecretsDirectory"

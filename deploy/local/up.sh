@@ -138,15 +138,18 @@ CONF
 }
 
 # One broker user per controller publisher (deploy/config/controllers/*.yaml, brokerUsers). A publisher may write to
-# the intake exchange and the contract exchanges and read nothing: it cannot consume, get, purge, bind or declare a
-# queue. MassTransit declares the exchange of each type it publishes, which takes configure permission on it, so
-# publishers may (re)declare the contract exchanges and nothing else; set IG_PUBLISHER_CONFIGURE='^$' where every
-# publisher sends raw JSON. No tags: without 'impersonator', RabbitMQ refuses a user_id other than the user's own.
+# the intake exchange, the shared contract exchanges and its own, and read nothing: it cannot consume, get, purge, bind
+# or declare a queue. MassTransit declares the exchange of each type it publishes, which takes configure permission on
+# it, so a publisher may (re)declare its own contract exchanges, <user>.IntegrationGateway.Contracts:<Type>, which the
+# gateway binds to the intake, and no one else's: deleting them cuts off no one but itself. Set IG_PUBLISHER_CONFIGURE='^$'
+# where every publisher sends raw JSON. No tags: without 'impersonator', RabbitMQ refuses a user_id but the user's own.
 create_publishers() {
   local users="$1" publisher vhost
   local contracts='IntegrationGateway\.Contracts:[A-Za-z]+'
-  local configure="${IG_PUBLISHER_CONFIGURE:-^${contracts}\$}"
   for publisher in $IG_PUBLISHERS; do
+    # Broker user names are [a-z0-9-] (the registry's rule): nothing in them needs escaping in a pattern.
+    local own="${publisher}\\.${contracts}"
+    local configure="${IG_PUBLISHER_CONFIGURE:-^${own}\$}"
     # The password from its file, on stdin (not on the command line, where `ps` would show it).
     if grep -qx "$publisher" <<<"$users"; then
       rabbit rabbitmqctl -q change_password "$publisher" <"$Publishers__SecretsDirectory/$publisher.password" >/dev/null
@@ -155,8 +158,8 @@ create_publishers() {
     fi
     rabbit rabbitmqctl -q set_user_tags "$publisher" >/dev/null
     # The demo's intake; in the tests' vhost also each test's own intake exchange (it.intake.<32 hex>).
-    rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|${contracts})\$" '^$' >/dev/null
-    rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32}|${contracts})\$" '^$' >/dev/null
+    rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|${contracts}|${own})\$" '^$' >/dev/null
+    rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32}|${contracts}|${own})\$" '^$' >/dev/null
   done
 }
 

@@ -95,6 +95,17 @@ public sealed class ControllerTests(ITestOutputHelper output)
         Assert.Equal(AccessRefused, await RefusedWith(c => c.QueuePurgeAsync(bed.QueueName)));
         Assert.Equal(AccessRefused, await RefusedWith(c => c.QueueDeleteAsync(bed.QueueName)));
         Assert.Equal(AccessRefused, await RefusedWith(c => c.ExchangeDeleteAsync(bed.QueueName)));
+        // The contract exchanges every MassTransit publisher shares, and another publisher's own: neither deleted nor re-declared.
+        Assert.Equal(AccessRefused, await RefusedWith(c => c.ExchangeDeleteAsync(IntakeTopology.ContractExchange(nameof(AbsenceReported)))));
+        Assert.Equal(AccessRefused, await RefusedWith(c => c.ExchangeDeclareAsync(IntakeTopology.ContractExchange(nameof(AbsenceReported)), ExchangeType.Direct, durable: true)));
+        Assert.Equal(AccessRefused, await RefusedWith(c => c.ExchangeDeleteAsync(IntakeTopology.ContractExchange(UserB, nameof(AbsenceReported)))));
+        // Its own, it may declare (MassTransit does before publishing), but not unbind from the intake (that takes read on it).
+        await using (var own = await connection.CreateChannelAsync())
+        {
+            await own.ExchangeDeclareAsync(IntakeTopology.ContractExchange(UserA, nameof(AbsenceReported)), ExchangeType.Fanout, durable: true, autoDelete: false);
+        }
+
+        Assert.Equal(AccessRefused, await RefusedWith(c => c.ExchangeUnbindAsync(bed.QueueName, IntakeTopology.ContractExchange(UserA, nameof(AbsenceReported)), "")));
         // Another user's user_id: RabbitMQ refuses the publish itself (406 PRECONDITION_FAILED), so a user_id that arrives is proven.
         Assert.Equal((ushort)406, await RefusedWith(c => c.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { UserId = UserB, Type = nameof(AbsenceReported) }, "{}"u8.ToArray()).AsTask()));
 
@@ -188,9 +199,9 @@ public sealed class ControllerTests(ITestOutputHelper output)
         // onderwijsnummer where a pupil would have a BSN (which the bureau never receives).
         var candidate = generator.NextDutchEnrolment() with { Source = new EventSource { InstitutionId = "12345678", System = "website" } };
         candidate = candidate with { Enrolment = candidate.Enrolment with { Programme = "Flexibele Leerroute" } };
-        // IN-Gent (seed 002) by its KBO number, with dots as the KBO writes it.
+        // IN-Gent (seed 002) by its KBO number.
         var intake = (IntegrationIntakeCompleted)generator.Next(nameof(IntegrationIntakeCompleted));
-        intake = intake with { Source = intake.Source with { InstitutionId = "0507.873.093" } };
+        intake = intake with { Source = intake.Source with { InstitutionId = "0507873093" } };
         // School A, for a pupil with an onderwijsnummer instead of a BSN: DUO gets it in its own field.
         var noBsn = generator.NextDutchEnrolment();
         noBsn = noBsn with { Subject = noBsn.Subject with { Bsn = null, Onderwijsnummer = "101222331" } };
@@ -200,7 +211,7 @@ public sealed class ControllerTests(ITestOutputHelper output)
             foreach (var e in new object[] { plan, candidate, intake, noBsn })
             {
                 var source = (EventSource)e.GetType().GetProperty("Source")!.GetValue(e)!;
-                await publishers.PublishAsync(e.GetType().Name, Json(e), (Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!, source.InstitutionId.Replace(".", "", StringComparison.Ordinal), CancellationToken.None);
+                await publishers.PublishAsync(e.GetType().Name, Json(e), (Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!, source.InstitutionId, CancellationToken.None);
             }
 
             Assert.Equal(["cvoz-clientdossier", "in-gent-kbi", "onderwijs-pro-web", "school-003-magister"], publishers.Published.Keys.Order());

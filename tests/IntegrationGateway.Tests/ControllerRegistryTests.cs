@@ -1,5 +1,7 @@
 using IntegrationGateway.Gateway.Policy;
 using IntegrationGateway.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IntegrationGateway.Tests;
 
@@ -55,6 +57,24 @@ public sealed class ControllerRegistryTests : IDisposable
         { "required", "brokerUsers: [school-a]\n", "" },
     };
 
+    [Fact]
+    public void TheBaseFile_IsClean_SoEachBrokenRowFailsForItsOwnReason() =>
+        // Alone in the registry, so an agreement naming a shipped controller in its senders is reported there; not here.
+        Assert.DoesNotContain(Lint(("school-a", School)), e => e.File.EndsWith("school-a.yaml", StringComparison.Ordinal));
+
+    [Fact]
+    public void TheGatewaysOwnBrokerUser_CannotPublishForAController()
+    {
+        File.WriteAllText(Path.Combine(_dir, "school-a.yaml"), School.Replace("brokerUsers: [school-a]", "brokerUsers: [gateway]", StringComparison.Ordinal));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Agreements:Directory"] = RepoPaths.Agreements, ["Controllers:Directory"] = _dir, ["RabbitMq:Username"] = "gateway",
+        }).Build();
+
+        var refused = Assert.Throws<AgreementsInvalidException>(() => { new ServiceCollection().AddGatewayPolicy(configuration); });
+        Assert.Contains(refused.Errors, e => e.Rule == "broker-user" && e.Message.Contains("gateway's own broker user", StringComparison.Ordinal));
+    }
+
     [Theory]
     [MemberData(nameof(Broken))]
     public void EachRule_RefusesWhatItIsAbout(string rule, string find, string replace)
@@ -80,11 +100,13 @@ public sealed class ControllerRegistryTests : IDisposable
 
         Assert.Equal("school-003", registry.Authenticate("school-003-magister", "12AB")?.Id);
         Assert.Equal("in-gent", registry.Authenticate("in-gent-kbi", "0507873093")?.Id);
-        Assert.Equal("in-gent", registry.Authenticate("in-gent-kbi", "0507.873.093")?.Id);
+        Assert.Null(registry.Authenticate("in-gent-kbi", "0507.873.093"));        // one spelling (the intake refuses this one first)
         Assert.Equal("cvoz", registry.Authenticate("cvoz-clientdossier", "74378023")?.Id);
         Assert.Null(registry.Authenticate("school-003-magister", "23CD"));  // another controller's school
         Assert.Null(registry.Authenticate(null, "12AB"));                   // no user_id
         Assert.Null(registry.Authenticate("gateway", "12AB"));              // not a publisher
+        Assert.Null(registry.Authenticate("SCHOOL-003-MAGISTER", "12AB"));  // user names are exact
+        Assert.Null(registry.Authenticate("school-003-magister", "12ab"));  // and so are ids
         Assert.Null(registry.Authenticate("school-003-magister", null));
     }
 }

@@ -41,7 +41,7 @@ public sealed class IdentifiersTests
 
     [Theory]
     [InlineData("kbo", "0507873093", true)]     // IN-Gent vzw: 05078730 mod 97 = 4; 97 − 4 = 93
-    [InlineData("kbo", "0507.873.093", true)]
+    [InlineData("kbo", "0507.873.093", false)]  // one spelling: the sender's id is part of pseudonyms and the ledger
     [InlineData("kbo", "0507873094", false)]
     [InlineData("kbo", "2507873093", false)]    // starts with neither 0 nor 1
     [InlineData("kvk", "74378023", true)]       // CvOZ, seed 001
@@ -111,6 +111,7 @@ public sealed class IdentifiersTests
     [InlineData("NL", "74378023", true)]        // the care centre's KvK number
     [InlineData("BE-VLG", "0507873093", true)]  // IN-Gent's KBO number
     [InlineData("BE-VLG", "0507873094", false)]
+    [InlineData("BE-VLG", "0507.873.093", false)]
     [InlineData("NL", "12AB3", false)]
     public void Intake_KnowsSendersByTheirSchemes(string jurisdiction, string institutionId, bool valid)
     {

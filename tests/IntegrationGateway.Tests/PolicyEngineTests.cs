@@ -37,6 +37,20 @@ public class PolicyEngineTests
         Assert.Null(other.Payload);
     }
 
+    [Fact]
+    public void DecideNotice_AControllerThatLeftTheAgreement_StillTellsItsEarlierRecipients()
+    {
+        var (_, facts, body) = AbsenceReported();
+        var agreement = Build();
+        var left = facts with { Controller = PartyTo(["a2"]) };
+
+        var notice = new PolicyEngine([agreement]).DecideNotice(agreement, left, body, agreement.Fields, Now);
+        var unknown = new PolicyEngine([agreement]).DecideNotice(agreement, facts with { Controller = null }, body, agreement.Fields, Now);
+
+        Assert.True(notice.Allowed); // art. 19: the duty comes from what it sent, which the ledger shows for this controller
+        Assert.Equal([ReasonCodes.ControllerNotParty], unknown.Reasons); // no authenticated controller: nothing
+    }
+
     [Theory]
     [InlineData("secondary-school", true)]
     [InlineData("test-school", true)]

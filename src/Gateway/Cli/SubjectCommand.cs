@@ -40,6 +40,17 @@ internal static class SubjectCommand
             var settings = CliSettings.Load(parse.UnmatchedTokens);
             var keys = LedgerKeys.FromBase64(settings.Configuration[LedgerKeys.ConfigurationKey]);
             var key = parse.GetValue(id) is { } given ? SubjectKey.ForIdentifier(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
+            if (parse.GetValue(controller) is { } only)
+            {
+                // A mistyped id would answer "0 transfers", which reads as a complete answer: refuse it instead.
+                var (controllers, _) = ControllerLoader.LoadDirectory(settings.Configuration[$"{ControllersOptions.Section}:Directory"] ?? new ControllersOptions().Directory);
+                if (controllers.All(c => c.Id != only))
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"no controller '{only}'; known: {string.Join(", ", controllers.Select(c => c.Id))}");
+                    return Task.FromResult(ExitCodes.Failed);
+                }
+            }
+
             return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
                 var transfers = await SubjectReport.ForAsync(database, parse.GetValue(controller) is { } only ? [only] : null, [keys.PseudonymOf(key)], cancellationToken);

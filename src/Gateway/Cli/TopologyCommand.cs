@@ -15,18 +15,20 @@ internal static class TopologyCommand
     public static Command Create()
     {
         var topology = new Command("topology", "The intake's place on the broker.");
-        var declare = new Command("declare", "Declare the intake exchange and queue, the contract exchanges bound to it, and the quarantine and subject-rights queues; then exit.")
+        var declare = new Command("declare", "Declare the intake exchange and queue, the contract exchanges bound to it (also under each controller publisher's prefix), and the quarantine queue; then exit.")
         {
             TreatUnmatchedTokensAsErrors = false, // --RabbitMq:Host and the like
         };
         declare.SetAction(async (parse, cancellationToken) =>
         {
-            var (_, broker, intake) = CliSettings.Load(parse.UnmatchedTokens);
+            var (configuration, broker, intake) = CliSettings.Load(parse.UnmatchedTokens);
+            var (controllers, _) = Policy.ControllerLoader.LoadDirectory(configuration[$"{ControllersOptions.Section}:Directory"] ?? new ControllersOptions().Directory);
+            var publishers = controllers.SelectMany(c => c.BrokerUsers).ToList();
+            IReadOnlyList<string> refused;
             try
             {
                 await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-topology").CreateConnectionAsync(cancellationToken);
-                await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-                await IntakeTopology.DeclareAsync(channel, intake, cancellationToken);
+                refused = await IntakeTopology.DeclareAsync(connection, intake, publishers, cancellationToken);
             }
             catch (Exception ex) when (ex is BrokerUnreachableException or OperationInterruptedException)
             {
@@ -36,7 +38,7 @@ internal static class TopologyCommand
             }
 
             await parse.InvocationConfiguration.Output.WriteLineAsync(
-                $"Declared at {broker.Address}: exchange and queue '{intake.QueueName}', {EventCatalogueCount} contract exchanges bound to it, " +
+                $"Declared at {broker.Address}: exchange and queue '{intake.QueueName}', {EventCatalogueCount} contract exchanges bound to it and as many for each of {publishers.Count} controller publisher(s){(refused.Count > 0 ? $" (not for {string.Join(", ", refused)}: an exchange of theirs is of another kind)" : "")}, " +
                 $"'{IntakeTopology.QuarantineQueue(intake)}'.");
             return ExitCodes.Ok;
         });

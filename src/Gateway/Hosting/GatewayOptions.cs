@@ -66,7 +66,7 @@ public sealed class IntakeOptions
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
-/// <summary>Where agreement files are read from, bound to <c>Agreements</c>.</summary>
+/// <summary>Where the controller registry is read from, bound to <c>Controllers</c>.</summary>
 public sealed class ControllersOptions
 {
     public const string Section = "Controllers";
@@ -76,6 +76,7 @@ public sealed class ControllersOptions
     public string Directory { get; set; } = "deploy/config/controllers";
 }
 
+/// <summary>Where agreement files are read from, bound to <c>Agreements</c>.</summary>
 public sealed class AgreementsOptions
 {
     public const string Section = "Agreements";

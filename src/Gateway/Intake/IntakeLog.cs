@@ -9,6 +9,9 @@ static partial class IntakeLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Reading a message failed with {ExceptionType} at {StackTrace}; quarantined as 'processing'")]
     public static partial void LogReadFailed(this ILogger logger, string exceptionType, string? stackTrace);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Broker user {Publisher} declared one of its own contract exchanges as another kind: its MassTransit publishes are not bound to the intake until an operator deletes those exchanges (raw JSON to the intake exchange still works)")]
+    public static partial void LogPublisherExchangesRefused(this ILogger logger, string publisher);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Consuming {Queue} at {Broker}, {Concurrency} at a time")]
     public static partial void LogConsuming(this ILogger logger, string queue, string broker, int concurrency);
 

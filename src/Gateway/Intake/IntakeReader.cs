@@ -67,7 +67,7 @@ public sealed class IntakeReader(EventValidator validator)
             return Refused(null, "$", "unknown-type");
         }
 
-        var fromExchange = TypeFrom(message.Exchange, ExchangePrefix);
+        var fromExchange = TypeFrom(IntakeTopology.WithoutPublisher(message.Exchange), ExchangePrefix);
         if (named is not null && fromExchange is not null && named != fromExchange)
         {
             return Refused(null, "$", "type-conflict");

@@ -15,7 +15,7 @@ namespace IntegrationGateway.Gateway.Intake;
 /// At shutdown no new message starts, those in flight get <see cref="IntakeOptions.StopTimeout"/>, the rest go back.
 /// </summary>
 internal sealed class IntakeTransport(
-    IOptions<RabbitMqOptions> broker, IOptions<IntakeOptions> intake, IntakeHandler handler, Sealer seal, IntakeCounters counters, TimeProvider time, ILogger<IntakeTransport> logger)
+    IOptions<RabbitMqOptions> broker, IOptions<IntakeOptions> intake, IntakeHandler handler, Sealer seal, IntakeCounters counters, Policy.ControllerRegistry controllers, TimeProvider time, ILogger<IntakeTransport> logger)
     : IHostedService, IAsyncDisposable
 {
     readonly CancellationTokenSource _stopping = new();
@@ -35,9 +35,9 @@ internal sealed class IntakeTransport(
     {
         var settings = intake.Value;
         _connection = await RabbitMqConnect.ConnectAsync(broker.Value, "integration-gateway", time, logger, cancellationToken);
-        await using (var setup = await _connection.CreateChannelAsync(cancellationToken: cancellationToken))
+        foreach (var publisher in await IntakeTopology.DeclareAsync(_connection, settings, controllers.All.SelectMany(c => c.BrokerUsers), cancellationToken))
         {
-            await IntakeTopology.DeclareAsync(setup, settings, cancellationToken);
+            logger.LogPublisherExchangesRefused(publisher);
         }
 
         // Quarantining on a connection of its own: when the broker blocks publishers (a memory or disk alarm), the

@@ -40,10 +40,12 @@ public sealed record Controller
 
     public int LineOf(string key) => Lines.TryGetValue(key, out var line) ? line : 1;
 
-    /// <summary>Whether the institution id is one of its identifiers (a KBO number with or without its dots).</summary>
+    /// <summary>
+    /// Whether the institution id is one of its identifiers, exactly as written (one spelling per institution: the
+    /// validator refuses a KBO number with dots, so a subject's pseudonyms and the ledger see one sender, not two).
+    /// </summary>
     public bool Identifies(string institutionId) =>
-        Identifiers.Any(i => string.Equals(i.Value, institutionId, StringComparison.Ordinal)
-            || (i.Scheme == InstitutionIdentifiers.Kbo && string.Equals(i.Value, institutionId.Replace(".", "", StringComparison.Ordinal), StringComparison.Ordinal)));
+        Identifiers.Any(i => string.Equals(i.Value, institutionId, StringComparison.Ordinal));
 
     /// <summary>Asked for every routed agreement of every event: a set, made on first use (a race makes two equal ones).</summary>
     public bool PartyTo(string agreementId) => (_party ??= Agreements.ToFrozenSet(StringComparer.Ordinal)).Contains(agreementId);

@@ -128,13 +128,14 @@ public static class InstitutionIdentifiers
     };
 
     /// <summary>
-    /// KBO/BCE enterprise number: ten digits starting with 0 or 1 (dots and spaces allowed between, as in
-    /// <c>0507.873.093</c>), the last two equal to 97 − (the first eight mod 97). Source: the FPS Economy's KBO
-    /// documentation as python-stdnum <c>be/vat.py</c> implements it.
+    /// KBO/BCE enterprise number: ten digits starting with 0 or 1, written without the dots of <c>0507.873.093</c>
+    /// (one spelling per institution: the sender's id is part of a subject's pseudonym and of the ledger), the last two
+    /// equal to 97 − (the first eight mod 97). Source: the FPS Economy's KBO documentation as python-stdnum
+    /// <c>be/vat.py</c> implements it.
     /// </summary>
     public static bool IsValidKbo(string value)
     {
-        var digits = string.Concat(value.Where(c => c is not ('.' or ' ')));
+        var digits = value;
         if (digits.Length != 10 || !digits.All(char.IsAsciiDigit) || digits[0] is not ('0' or '1'))
         {
             return false;

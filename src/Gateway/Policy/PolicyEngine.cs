@@ -208,14 +208,22 @@ public sealed class PolicyEngine
         void Add(string reason) => (reasons ??= new List<string>(2)).Add(reason);
 
         // The controller must be party to the agreement (its registry entry says so) and, when the agreement names
-        // its senders, be one of them by id or kind: both, so neither file alone makes a controller a sender.
-        if (facts.Controller is not { } controller || !controller.PartyTo(agreement.Id))
+        // its senders, be one of them by id or kind: both, so neither file alone makes a controller a sender. Not for a
+        // notice (no subject given): one that has left an agreement still tells the recipients it sent data to (art. 19);
+        // which recipients those are, the ledger says for this controller alone.
+        if (subject is null)
+        {
+            if (facts.Controller is null)
+            {
+                return NotParty;
+            }
+        }
+        else if (facts.Controller is not { } controller || !controller.PartyTo(agreement.Id))
         {
             // Alone: the agreement is not this controller's, so what its terms or this subject would say is beside the point.
             return NotParty;
         }
-
-        if (!ControllerLoader.Covers(agreement, controller))
+        else if (!ControllerLoader.Covers(agreement, controller))
         {
             Add(ReasonCodes.SenderNotCovered);
         }

@@ -63,6 +63,9 @@ internal sealed class ControllerBuses : IAsyncDisposable
                         host.Password(TestServices.PublisherPassword(user));
                         host.PublisherConfirmation = true;
                     });
+                    // Its own contract exchanges (<user>.IntegrationGateway.Contracts:<Type>, which the gateway binds): the
+                    // only exchanges a publisher may declare, as MassTransit does before it publishes.
+                    rabbit.MessageTopology.SetEntityNameFormatter(new PrefixEntityNameFormatter(rabbit.MessageTopology.EntityNameFormatter, user + "."));
                     // What the guide tells every MassTransit publisher: user_id on each message (RabbitMQ refuses any
                     // other than the connection's user, so the intake can trust it), and unroutable is an error.
                     rabbit.ConfigurePublish(publish => publish.UseExecute(context =>
