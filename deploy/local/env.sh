@@ -44,6 +44,14 @@ IG_PUBLISHERS="$(awk '
   on && /^[^ #-]/ { on = 0 }' "$IG_ROOT"/deploy/config/controllers/*.yaml | grep -E '^[a-z0-9]+(-[a-z0-9]+)*$' | sort -u | tr '\n' ' ')"
 export IG_PUBLISHERS
 export Publishers__SecretsDirectory="$IG_ROOT/.local/secrets/broker"
+# The quarantine's republisher (impersonator, write on the intake only): 'quarantine republish' uses it.
+export IG_RABBITMQ_REPUBLISHER_USER="${IG_RABBITMQ_REPUBLISHER_USER:-gateway-republisher}"
+export IG_REPUBLISHER_PASSWORD_FILE="$IG_ROOT/.local/secrets/republisher.password"
+mkdir -p "$IG_ROOT/.local/secrets"
+[ -s "$IG_REPUBLISHER_PASSWORD_FILE" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$IG_REPUBLISHER_PASSWORD_FILE")
+export Quarantine__Republisher__Username="$IG_RABBITMQ_REPUBLISHER_USER"
+Quarantine__Republisher__Password="$(tr -d '\n' < "$IG_REPUBLISHER_PASSWORD_FILE")"
+export Quarantine__Republisher__Password
 mkdir -p "$Publishers__SecretsDirectory" && chmod 700 "$Publishers__SecretsDirectory"
 for publisher in $IG_PUBLISHERS; do
   if [ ! -s "$Publishers__SecretsDirectory/$publisher.password" ]; then

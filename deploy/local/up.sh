@@ -121,8 +121,15 @@ CONF
   users="$(rabbit rabbitmqctl -q list_users | awk '{print $1}')"
   grep -qx "$IG_RABBITMQ_USER" <<<"$users" || rabbit rabbitmqctl -q add_user "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
   rabbit rabbitmqctl -q change_password "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
-  # 'impersonator': the gateway republishes a quarantined message under its publisher's user_id (quarantine republish).
-  rabbit rabbitmqctl -q set_user_tags "$IG_RABBITMQ_USER" impersonator >/dev/null
+  rabbit rabbitmqctl -q set_user_tags "$IG_RABBITMQ_USER" >/dev/null  # no tags: it cannot set another user's user_id
+  # The republisher: 'quarantine republish' sends a message under its publisher's user_id, which takes the
+  # 'impersonator' tag; so that user may write to the intake exchanges and nothing else.
+  if grep -qx "$IG_RABBITMQ_REPUBLISHER_USER" <<<"$users"; then
+    rabbit rabbitmqctl -q change_password "$IG_RABBITMQ_REPUBLISHER_USER" <"$IG_REPUBLISHER_PASSWORD_FILE" >/dev/null
+  else
+    rabbit rabbitmqctl -q add_user "$IG_RABBITMQ_REPUBLISHER_USER" <"$IG_REPUBLISHER_PASSWORD_FILE" >/dev/null
+  fi
+  rabbit rabbitmqctl -q set_user_tags "$IG_RABBITMQ_REPUBLISHER_USER" impersonator >/dev/null
   # The well-known guest/guest account is of no use here and a risk anywhere.
   if grep -qx guest <<<"$users"; then
     rabbit rabbitmqctl -q delete_user guest >/dev/null
@@ -133,6 +140,8 @@ CONF
     grep -qx "$vhost" <<<"$vhosts" || rabbit rabbitmqctl -q add_vhost "$vhost" >/dev/null
     rabbit rabbitmqctl -q set_permissions -p "$vhost" "$IG_RABBITMQ_USER" '.*' '.*' '.*' >/dev/null
   done
+  rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^integration-gateway\.intake$' '^$' >/dev/null
+  rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32})$' '^$' >/dev/null
   create_publishers "$users"
   log "RabbitMQ ready: amqp://127.0.0.1:$IG_RABBITMQ_PORT, vhosts $IG_RABBITMQ_VHOST and $IG_RABBITMQ_TEST_VHOST, user $IG_RABBITMQ_USER, publishers: $IG_PUBLISHERS"
 }

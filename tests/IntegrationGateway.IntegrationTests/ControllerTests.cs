@@ -109,6 +109,14 @@ public sealed class ControllerTests(ITestOutputHelper output)
         // Another user's user_id: RabbitMQ refuses the publish itself (406 PRECONDITION_FAILED), so a user_id that arrives is proven.
         Assert.Equal((ushort)406, await RefusedWith(c => c.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { UserId = UserB, Type = nameof(AbsenceReported) }, "{}"u8.ToArray()).AsTask()));
 
+        // Nor can the gateway's own broker user (it has no impersonator tag; only the quarantine's republisher has).
+        await using (var asGateway = await TestBed.ConnectAsync())
+        await using (var channel = await asGateway.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
+        {
+            var refused = await Assert.ThrowsAnyAsync<Exception>(() => channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, new BasicProperties { UserId = UserA, Type = nameof(AbsenceReported) }, "{}"u8.ToArray()).AsTask());
+            Assert.Equal((ushort)406, ((refused as OperationInterruptedException)?.ShutdownReason ?? channel.CloseReason)?.ReplyCode);
+        }
+
         // What it may do: publish to the intake, as itself.
         var e = new SampleEventGenerator(1702, TimeProvider.System).NextAbsenceReported();
         await using (var publisher = await bed.ConnectIntakePublisherAsync(UserA))

@@ -134,6 +134,14 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
             ["Ops:Users:b-dpo:PasswordHash"] = OpsAccess.HashPassword(OpsSignIn.Password),
             ["Ops:Users:b-dpo:Roles:0"] = "dpo",
             ["Ops:Users:b-dpo:Controllers:0"] = "demo-school-b",
+            // School B's admin, and a DPO of both schools, whose one view is two audit rows, one per school.
+            ["Ops:Users:b-admin:PasswordHash"] = OpsAccess.HashPassword(OpsSignIn.Password),
+            ["Ops:Users:b-admin:Roles:0"] = "admin",
+            ["Ops:Users:b-admin:Controllers:0"] = "demo-school-b",
+            ["Ops:Users:both-dpo:PasswordHash"] = OpsAccess.HashPassword(OpsSignIn.Password),
+            ["Ops:Users:both-dpo:Roles:0"] = "dpo",
+            ["Ops:Users:both-dpo:Controllers:0"] = "school-003",
+            ["Ops:Users:both-dpo:Controllers:1"] = "demo-school-b",
         });
         var address = new Uri(gateway.Urls.First());
         var generator = new Gateway.Events.SampleEventGenerator(1503, TimeProvider.System);
@@ -156,7 +164,23 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
             Assert.Contains("demo-school-b", await viewed.Content.ReadAsStringAsync()); // B's DPO sees B's transfers
         }
 
-        var bIds = new[] { atB.EventId.ToString("D"), atB.EventId.ToString("D")[..8], "demo-school-b", "b-dpo" };
+        using (var bothDpo = await OpsSignIn.ClientAsync(address, "both-dpo"))
+        using (var viewed = await OpsSignIn.PostFormAsync(bothDpo, "/ops/subject", new() { ["id"] = atA.Subject.Bsn! }))
+        {
+            var both = await viewed.Content.ReadAsStringAsync();
+            Assert.Contains("demo-school-b", both);
+            Assert.Contains("school-003", both);
+        }
+
+        using (var bAdmin = await OpsSignIn.ClientAsync(address, "b-admin"))
+        {
+            // The two-school DPO's view, as B's admin reads it: B's count, nothing of A's.
+            var audit = await bAdmin.GetStringAsync("/ops/audit");
+            Assert.Contains("transfer(s) of demo-school-b", audit);
+            Assert.DoesNotContain("of school-003", audit);
+        }
+
+        var bIds = new[] { atB.EventId.ToString("D"), atB.EventId.ToString("D")[..8], "demo-school-b", "b-dpo", "b-admin" };
         var leaks = new List<string>();
         var checks = 0;
         async Task<string> Read(HttpClient http, string who, string path, HttpStatusCode expected, string? mustShow = null, Dictionary<string, string>? form = null)

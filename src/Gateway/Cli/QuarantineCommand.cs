@@ -68,6 +68,21 @@ internal static class QuarantineCommand
         });
         command.SetAction((parse, cancellationToken) => WithQueueAsync(parse, async (session, output) =>
         {
+            // Under each message's own publisher (its user_id): only the republisher, a broker user with the impersonator
+            // tag and write on the intake exchange alone, may set another user's. Never the gateway's own user.
+            var (configuration, broker, _) = CliSettings.Load(parse.UnmatchedTokens);
+            if (configuration["Quarantine:Republisher:Username"] is not { Length: > 0 } user || configuration["Quarantine:Republisher:Password"] is not { Length: > 0 } password)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    "quarantine republish needs Quarantine:Republisher:Username and :Password: a broker user with the impersonator tag that may write to the intake exchange only (deploy/local/up.sh makes one; source deploy/local/env.sh).");
+                return ExitCodes.Failed;
+            }
+
+            await using var republisher = await RabbitMqConnections.Factory(new RabbitMqOptions
+            {
+                Host = broker.Host, Port = broker.Port, VirtualHost = broker.VirtualHost, Username = user, Password = password,
+            }, "integration-gateway-republisher").CreateConnectionAsync(cancellationToken);
+            await using var publishTo = await Quarantine.ConfirmingChannelAsync(republisher, cancellationToken);
             var messages = await session.PeekAsync(cancellationToken);
             var chosen = messages.Where(m => Matches(m, parse.GetValue(rule), parse.GetValue(eventId))).ToList();
             var republished = 0;
@@ -80,7 +95,7 @@ internal static class QuarantineCommand
                     continue;
                 }
 
-                await session.RepublishAsync(m, eventType, cancellationToken);
+                await session.RepublishAsync(m, eventType, publishTo, cancellationToken);
                 republished++;
             }
 

@@ -103,11 +103,12 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
     }
 
     /// <summary>
-    /// Back to the intake exchange as it was sent (envelope and all), under its publisher's <c>user_id</c>, confirmed;
-    /// then off the quarantine. Setting another user's <c>user_id</c> takes the <c>impersonator</c> tag on the gateway's
-    /// broker user (deploy/local gives it); without it RabbitMQ closes the channel and nothing is republished.
+    /// Back to the intake exchange as it was sent (envelope and all), under its publisher's <c>user_id</c>, confirmed
+    /// on <paramref name="publishTo"/>; then off the quarantine. Setting another user's <c>user_id</c> takes a broker user
+    /// with the <c>impersonator</c> tag: the republisher (<c>Quarantine:Republisher</c>), which may write to the intake
+    /// exchange and nothing else, so the gateway's own broker user never can.
     /// </summary>
-    public async Task RepublishAsync(QuarantinedMessage message, string eventType, CancellationToken cancellationToken)
+    public async Task RepublishAsync(QuarantinedMessage message, string eventType, IChannel publishTo, CancellationToken cancellationToken)
     {
         var properties = new BasicProperties
         {
@@ -118,7 +119,7 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
             UserId = message.UserId,
             Headers = new Dictionary<string, object?> { ["x-republished-from-quarantine"] = message.QuarantinedAt ?? "" },
         };
-        await channel.BasicPublishAsync(IntakeExchange, "", mandatory: true, properties, seal.Open(message.Sealed), cancellationToken).ConfigureAwait(false);
+        await publishTo.BasicPublishAsync(IntakeExchange, "", mandatory: true, properties, seal.Open(message.Sealed), cancellationToken).ConfigureAwait(false);
         await channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
     }
 

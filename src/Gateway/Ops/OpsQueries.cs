@@ -19,7 +19,7 @@ public sealed record TransferRow(
 /// <summary>A transfer as it waits in <c>parked_transfer</c>, without its (sealed) payload.</summary>
 public sealed record ParkedRow(
     string IdempotencyKey, Guid EventId, string EventType, string AgreementId, string Recipient, string State, int Attempts,
-    DateTimeOffset NextAttemptAt, DateTimeOffset ParkedAt, int? LastStatus, string? LastProblem);
+    DateTimeOffset NextAttemptAt, DateTimeOffset ParkedAt, int? LastStatus, string? LastProblem, string Controller);
 
 /// <summary>What the recipients page shows for one recipient, from the ledger and the parked transfers.</summary>
 public sealed record RecipientActivity(DateTimeOffset? LastSuccess, long AttemptsLastDay, long FailuresLastDay)
@@ -93,7 +93,7 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
         return entries;
     }
 
-    const string ParkedColumns = "idempotency_key, event_id, event_type, agreement_id, recipient, state, attempts, next_attempt_at, parked_at, last_status, last_problem";
+    const string ParkedColumns = "idempotency_key, event_id, event_type, agreement_id, recipient, state, attempts, next_attempt_at, parked_at, last_status, last_problem, controller";
 
     public async Task<IReadOnlyList<ParkedRow>> ParkedAsync(string? recipient, string? state, OpsScope scope, CancellationToken cancellationToken)
     {
@@ -128,7 +128,7 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
         {
             rows.Add(new ParkedRow(
                 reader.GetString(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6),
-                reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8), reader.IsDBNull(9) ? null : reader.GetInt32(9), reader.IsDBNull(10) ? null : reader.GetString(10)));
+                reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8), reader.IsDBNull(9) ? null : reader.GetInt32(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetString(11)));
         }
 
         return rows;

@@ -18,6 +18,7 @@ internal static class GatewayCommandLine
         "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
         "--Sealing:Key", TestServices.SealingKey,
         "--Controllers:Directory", RepoPaths.Controllers, "--Publishers:SecretsDirectory", TestServices.PublisherSecrets,
+        "--Quarantine:Republisher:Username", TestServices.RepublisherUser, "--Quarantine:Republisher:Password", TestServices.RepublisherPassword,
     ];
 
     /// <summary>The settings a verb needs to reach the tests' database and ledger.</summary>

@@ -32,6 +32,12 @@ internal static class TestServices
     /// <summary>A controller publisher's password; fails naming the file when deploy/local has not made it.</summary>
     public static string PublisherPassword(string user) => Gateway.Intake.ControllerPublishers.PasswordsIn(PublisherSecrets)(user);
 
+    /// <summary>The quarantine's republisher (impersonator, write on the intake only), as deploy/local makes it.</summary>
+    public static string RepublisherUser => Environment["Quarantine:Republisher:Username"] ?? "gateway-republisher";
+
+    public static string RepublisherPassword => Environment["Quarantine:Republisher:Password"]
+        ?? File.ReadAllText(Path.Combine(RepoPaths.Root, ".local", "secrets", "republisher.password")).Trim();
+
     /// <summary>The broker settings of a controller's publisher.</summary>
     public static RabbitMqOptions Publisher(string user) => new()
     {

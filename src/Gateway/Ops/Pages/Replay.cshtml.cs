@@ -20,18 +20,21 @@ public sealed class ReplayModel(ParkedTransfers parked, OpsQueries queries, OpsA
         // Only the reader's controllers' transfers: another's key is treated as no transfer (not replayed, not named back).
         var scope = OpsScope.Of(User);
         var wanted = new List<string>();
+        var controllerOf = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in asked)
         {
-            if (await queries.ParkedAsync(key, scope, cancellationToken) is not null)
+            if (await queries.ParkedAsync(key, scope, cancellationToken) is { } row)
             {
                 wanted.Add(key);
+                controllerOf[key] = row.Controller;
             }
         }
 
         var refused = asked.Count - wanted.Count;
         foreach (var key in asked.Except(wanted, StringComparer.Ordinal))
         {
-            await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.Replayed, key, "not replayed: no such parked transfer among the user's controllers", scope, cancellationToken);
+            // Its target names what the user typed, which may be another controller's: the row is for the platform's staff only.
+            await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.Replayed, key, "not replayed: no such parked transfer among the user's controllers", OpsScope.All, cancellationToken);
         }
 
         var back = Url.IsLocalUrl(returnUrl) ? returnUrl! : "/ops/parked";
@@ -46,7 +49,8 @@ public sealed class ReplayModel(ParkedTransfers parked, OpsQueries queries, OpsA
         foreach (var key in wanted)
         {
             await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.Replayed, key,
-                replayed.Contains(key) ? "due now, decided again before it is sent" : "not replayed: being tried, delivered meanwhile, or its route is disabled", scope, cancellationToken);
+                replayed.Contains(key) ? "due now, decided again before it is sent" : "not replayed: being tried, delivered meanwhile, or its route is disabled",
+                new OpsScope([controllerOf[key]]), cancellationToken); // the transfer's controller, not all of the user's
         }
 
         var left = wanted.Count - replayed.Count;

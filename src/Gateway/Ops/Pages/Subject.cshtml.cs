@@ -36,7 +36,19 @@ public sealed class SubjectModel(NpgsqlDataSource database, LedgerKeys keys, Ops
         // The DPO of a controller answers for that controller's transfers; the platform's DPO for all.
         var scope = OpsScope.Of(User);
         Transfers = await SubjectReport.ForAsync(database, scope.Controllers, [pseudonym], cancellationToken);
-        await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.SubjectReportViewed, "pseudonym " + Convert.ToHexStringLower(pseudonym)[..16],
-            $"{key.Split(':')[0]}; {Transfers.Count} transfer(s)", scope, cancellationToken);
+        var target = "pseudonym " + Convert.ToHexStringLower(pseudonym)[..16];
+        if (scope.Controllers is not { } controllers)
+        {
+            await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.SubjectReportViewed, target, $"{key.Split(':')[0]}; {Transfers.Count} transfer(s)", scope, cancellationToken);
+            return;
+        }
+
+        // One row per controller, with that controller's count, readable by that controller's staff: a user of two
+        // controllers does not show one's count to the other's.
+        foreach (var controller in controllers)
+        {
+            await audit.RecordAsync(User.Identity!.Name!, OpsAudit.Actions.SubjectReportViewed, target,
+                $"{key.Split(':')[0]}; {Transfers.Count(t => t.Controller == controller)} transfer(s) of {controller}", new OpsScope([controller]), cancellationToken);
+        }
     }
 }
