@@ -188,6 +188,54 @@ public sealed class ControllerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnErasureAtOneSchool_IsNoticedToThatSchoolsRecipientsOnly()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync();
+        var generator = new SampleEventGenerator(1705, TimeProvider.System);
+        var now = TimeProvider.System.GetUtcNow();
+        var atA = generator.NextDutchEnrolment();
+        var pupil = atA.Subject;
+        var sourceB = new EventSource { InstitutionId = SchoolB, System = "Magister" };
+        // School B (party to the photographer's agreement) has the parents' consent: its enrolment reaches the photographer too.
+        var consentAtB = ((ConsentChanged)generator.Next(nameof(ConsentChanged))) with
+        {
+            Subject = pupil, Source = sourceB, Jurisdiction = "NL", OccurredAt = now.AddMinutes(-5),
+            Consent = new ConsentChange { Purpose = "school-photos", Status = "given", ChangedOn = DateOnly.FromDateTime(now.UtcDateTime), GivenBy = "guardian" },
+        };
+        await bed.Publisher.Publish(consentAtB);
+        await bed.WaitForTakenAsync(1);
+        var atB = generator.NextDutchEnrolment() with { Subject = pupil, Source = sourceB };
+        await bed.Publisher.Publish(atA);
+        await bed.Publisher.Publish(atB);
+        await bed.WaitForTakenAsync(3);
+        Assert.Equal("demo-school-b delivered", await DecisionAsync(atB.EventId, "schoolfotograaf-beeldmateriaal"));
+
+        // School A's erasure request: A tells the recipients A sent the pupil's data to, and no one B alone did.
+        var erasure = ((ErasureRequested)generator.Next(nameof(ErasureRequested))) with { Subject = pupil, Source = atA.Source, Jurisdiction = "NL" };
+        await bed.Publisher.Publish(erasure);
+        await bed.WaitForTakenAsync(4);
+
+        await using var database = NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        await using var command = database.CreateCommand("SELECT controller || ' ' || agreement_id FROM ledger_entry WHERE kind = 'decision' AND event_id = $1 ORDER BY agreement_id");
+        command.Parameters.Add(new() { Value = erasure.EventId });
+        var notices = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                notices.Add(reader.GetString(0));
+            }
+        }
+
+        output.WriteLine(string.Join("; ", notices));
+        Assert.Equal(
+            ["school-003 duo-bron-inschrijvingen-examens", "school-003 ggd-jeugdgezondheidszorg", "school-003 leerplicht-inschrijvingen"],
+            notices);
+        Assert.DoesNotContain(bed.Receipts.List("schoolfotograaf"), r => r.IdempotencyKey.StartsWith(erasure.EventId.ToString("D"), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheCareCentre_TheCourseProvider_AndIntegrationAgency_AreKnownByTheirIds_AndTheirEventsRoute()
     {
         await using var bed = await TestBed.StartAsync();
