@@ -28,7 +28,7 @@ internal static class PolicyCommand
     static Option<string> ControllersOption() => new("--controllers")
     {
         Description = "Folder of controller files (default: Controllers:Directory from the gateway's configuration).",
-        DefaultValueFactory = _ => GatewayConfiguration.Load()[$"{ControllersOptions.Section}:Directory"] ?? new ControllersOptions().Directory,
+        DefaultValueFactory = _ => ControllersOptions.DirectoryIn(GatewayConfiguration.Load()),
     };
 
     static (GatewayPolicy Policy, IReadOnlyList<AgreementError> Errors) Load(ParseResult parse, Option<string> agreements, Option<string> controllers) =>

@@ -150,7 +150,7 @@ internal static class PublishCommand
     {
         var output = parse.InvocationConfiguration.Output;
         var error = parse.InvocationConfiguration.Error;
-        var (_, broker, intake) = CliSettings.Load(settings);
+        var (configuration, broker, intake) = CliSettings.Load(settings);
 
         if (validate)
         {
@@ -177,15 +177,15 @@ internal static class PublishCommand
         var published = 0;
         try
         {
-            var configuration = GatewayConfiguration.Load(settings);
-            var (controllers, _) = Policy.ControllerLoader.LoadDirectory(configuration[$"{ControllersOptions.Section}:Directory"] ?? new ControllersOptions().Directory);
+            var (controllers, _) = Policy.ControllerLoader.LoadDirectory(ControllersOptions.DirectoryIn(configuration));
             var passwords = publishAs.PasswordFile is { } file
                 ? _ => File.ReadAllText(file.FullName).Trim()
-                : ControllerPublishers.PasswordsIn(configuration[ControllerPublishers.SecretsDirectoryKey] ?? ".local/secrets/broker");
+                : ControllerPublishers.PasswordsIn(configuration);
             await using var publisher = new ControllerPublishers(broker, intake, new Policy.ControllerRegistry(controllers), passwords, publishAs.User);
             foreach (var e in events)
             {
-                await publisher.PublishAsync(e.EventType, e.Json, EventIdOf(e.Json), InstitutionOf(e.Json), cancellationToken);
+                var (eventId, institution) = IdentityOf(e.Json);
+                await publisher.PublishAsync(e.EventType, e.Json, eventId, institution, cancellationToken);
                 published++;
             }
 
@@ -204,31 +204,23 @@ internal static class PublishCommand
         }
     }
 
-    /// <summary>The event id when the JSON has a well-formed one, for the AMQP message id.</summary>
-    static string InstitutionOf(byte[] json)
+    /// <summary>
+    /// From one parse: the event id when the JSON has a well-formed one (the AMQP message id), and the sending
+    /// institution (whose controller's broker user publishes it); null and empty for what is not JSON.
+    /// </summary>
+    static (Guid? EventId, string Institution) IdentityOf(byte[] json)
     {
         try
         {
             using var document = JsonDocument.Parse(json);
-            return Policy.EventFacts.InstitutionOf(document.RootElement);
+            var root = document.RootElement;
+            var eventId = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("eventId", out var id)
+                && id.ValueKind == JsonValueKind.String && id.TryGetGuid(out var guid) ? guid : (Guid?)null;
+            return (eventId, Policy.EventFacts.InstitutionOf(root));
         }
         catch (JsonException)
         {
-            return "";
-        }
-    }
-
-    static Guid? EventIdOf(byte[] json)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("eventId", out var id)
-                && id.ValueKind == JsonValueKind.String && id.TryGetGuid(out var guid) ? guid : null;
-        }
-        catch (JsonException)
-        {
-            return null;
+            return (null, "");
         }
     }
 }

@@ -78,10 +78,7 @@ internal static class QuarantineCommand
                 return ExitCodes.Failed;
             }
 
-            await using var republisher = await RabbitMqConnections.Factory(new RabbitMqOptions
-            {
-                Host = broker.Host, Port = broker.Port, VirtualHost = broker.VirtualHost, Username = user, Password = password,
-            }, "integration-gateway-republisher").CreateConnectionAsync(cancellationToken);
+            await using var republisher = await RabbitMqConnections.Factory(broker.As(user, password), "integration-gateway-republisher").CreateConnectionAsync(cancellationToken);
             await using var publishTo = await Quarantine.ConfirmingChannelAsync(republisher, cancellationToken);
             var messages = await session.PeekAsync(cancellationToken);
             var chosen = messages.Where(m => Matches(m, parse.GetValue(rule), parse.GetValue(eventId))).ToList();

@@ -43,7 +43,7 @@ internal static class SubjectCommand
             if (parse.GetValue(controller) is { } only)
             {
                 // A mistyped id would answer "0 transfers", which reads as a complete answer: refuse it instead.
-                var (controllers, _) = ControllerLoader.LoadDirectory(settings.Configuration[$"{ControllersOptions.Section}:Directory"] ?? new ControllersOptions().Directory);
+                var (controllers, _) = ControllerLoader.LoadDirectory(ControllersOptions.DirectoryIn(settings.Configuration));
                 if (controllers.All(c => c.Id != only))
                 {
                     parse.InvocationConfiguration.Error.WriteLine($"no controller '{only}'; known: {string.Join(", ", controllers.Select(c => c.Id))}");

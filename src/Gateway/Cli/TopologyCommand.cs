@@ -22,7 +22,7 @@ internal static class TopologyCommand
         declare.SetAction(async (parse, cancellationToken) =>
         {
             var (configuration, broker, intake) = CliSettings.Load(parse.UnmatchedTokens);
-            var (controllers, _) = Policy.ControllerLoader.LoadDirectory(configuration[$"{ControllersOptions.Section}:Directory"] ?? new ControllersOptions().Directory);
+            var (controllers, _) = Policy.ControllerLoader.LoadDirectory(ControllersOptions.DirectoryIn(configuration));
             var publishers = controllers.SelectMany(c => c.BrokerUsers).ToList();
             IReadOnlyList<string> refused;
             try

@@ -119,7 +119,7 @@ internal static class DemoCommand
         // mandatory, each controller as its own broker user (the intake checks user_id against the event's sender).
         await using var publisher = new ControllerPublishers(
             app.Services.GetRequiredService<IOptions<RabbitMqOptions>>().Value, app.Services.GetRequiredService<IOptions<IntakeOptions>>().Value,
-            app.Services.GetRequiredService<ControllerRegistry>(), ControllerPublishers.PasswordsIn(app.Configuration[ControllerPublishers.SecretsDirectoryKey] ?? ".local/secrets/broker"));
+            app.Services.GetRequiredService<ControllerRegistry>(), ControllerPublishers.PasswordsIn(app.Configuration));
         // Half the Dutch pupils' parents consent to school photos first. The seed school is not party to the photographer's
         // agreement (seed 003 rules out commercial third parties), so these show that a consent does not make it one: controller-not-party.
         var consents = events.OfType<Contracts.StudentEnrolled>().Where(e => e.Jurisdiction == "NL").Where((_, i) => i % 2 == 0)

@@ -28,6 +28,12 @@ public sealed class RabbitMqOptions
 
     /// <summary>The address without credentials, for messages that tell an operator where the gateway looked.</summary>
     public string Address => $"amqp://{Host}:{Port}/{VirtualHost}";
+
+    /// <summary>The same broker, as another user (a controller's publisher, the quarantine's republisher).</summary>
+    public RabbitMqOptions As(string username, string password) => new()
+    {
+        Host = Host, Port = Port, VirtualHost = VirtualHost, StartTimeout = StartTimeout, Username = username, Password = password,
+    };
 }
 
 /// <summary>The intake queue, bound to <c>Intake</c>.</summary>
@@ -70,6 +76,9 @@ public sealed class IntakeOptions
 public sealed class ControllersOptions
 {
     public const string Section = "Controllers";
+
+    /// <summary>The folder a configuration names, or the default: what the verbs read the registry from.</summary>
+    public static string DirectoryIn(IConfiguration configuration) => configuration[$"{Section}:Directory"] ?? new ControllersOptions().Directory;
 
     /// <summary>Folder of controller YAML files; a relative path is taken from the current directory.</summary>
     [Required]

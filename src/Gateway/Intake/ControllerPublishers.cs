@@ -6,7 +6,7 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <summary>
 /// Publishes each event as the broker user of the controller it is from, as the controllers' own systems do (the demo
 /// and <c>events publish</c>): one connection per broker user, opened when first needed, the password read from
-/// <c>Publishers:SecretsDirectory/&lt;user&gt;.password</c> (<see cref="PasswordsIn"/>). Or, with <paramref name="asUser"/>,
+/// <c>Publishers:SecretsDirectory/&lt;user&gt;.password</c> (<see cref="PasswordsIn(IConfiguration)"/>). Or, with <paramref name="asUser"/>,
 /// every event as that one user, to try what the intake does with an event of another controller.
 /// </summary>
 public sealed class ControllerPublishers(RabbitMqOptions broker, IntakeOptions intake, ControllerRegistry controllers, Func<string, string> passwordOf, string? asUser = null) : IAsyncDisposable
@@ -24,16 +24,16 @@ public sealed class ControllerPublishers(RabbitMqOptions broker, IntakeOptions i
             ?? throw new IntakePublishException($"no controller is known by the institution id of this {eventType} (see deploy/config/controllers); publish it with --as <broker user> to see the intake refuse it.", null);
         if (!_byUser.TryGetValue(user, out var publisher))
         {
-            publisher = await IntakePublisher.ConnectAsync(new RabbitMqOptions
-            {
-                Host = broker.Host, Port = broker.Port, VirtualHost = broker.VirtualHost, Username = user, Password = passwordOf(user),
-            }, intake, cancellationToken).ConfigureAwait(false);
+            publisher = await IntakePublisher.ConnectAsync(broker.As(user, passwordOf(user)), intake, cancellationToken).ConfigureAwait(false);
             _byUser[user] = publisher;
         }
 
         await publisher.PublishAsync(eventType, json, eventId, cancellationToken).ConfigureAwait(false);
         Published[user] = Published.GetValueOrDefault(user) + 1;
     }
+
+    /// <summary>Each publisher's password from the folder the configuration names (default: deploy/local's <c>.local/secrets/broker</c>).</summary>
+    public static Func<string, string> PasswordsIn(IConfiguration configuration) => PasswordsIn(configuration[SecretsDirectoryKey] ?? ".local/secrets/broker");
 
     /// <summary>Each publisher's password from its file in <paramref name="directory"/>; a message names the file, never the content.</summary>
     public static Func<string, string> PasswordsIn(string directory) => user =>

@@ -410,8 +410,6 @@ public sealed partial class EventValidator(TimeProvider time, int maxBytes = Eve
         value.ValueKind == JsonValueKind.String && value.GetString() is { } text && TimestampPattern().IsMatch(text)
         && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var moment) ? moment : null;
 
-
-
     [GeneratedRegex(@"^[1-9][0-9]{3} ?[A-Z]{2}$", RegexOptions.CultureInvariant)]
     private static partial Regex DutchPostalCodePattern();
 

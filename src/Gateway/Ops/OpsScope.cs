@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using NpgsqlTypes;
 
 namespace IntegrationGateway.Gateway.Ops;
 
@@ -18,10 +17,13 @@ public sealed record OpsScope(IReadOnlyList<string>? Controllers)
 
     public static readonly OpsScope All = new((IReadOnlyList<string>?)null);
 
-    public static OpsScope Of(ClaimsPrincipal user)
+    public static OpsScope Of(ClaimsPrincipal user) => Of(user.FindAll(ClaimType).Select(c => c.Value));
+
+    /// <summary>The scope a list of controller ids stands for: all of them when it holds <see cref="Platform"/>.</summary>
+    public static OpsScope Of(IEnumerable<string> controllers)
     {
-        var controllers = user.FindAll(ClaimType).Select(c => c.Value).Distinct(StringComparer.Ordinal).ToList();
-        return controllers.Contains(Platform) ? All : new OpsScope(controllers);
+        var list = controllers.Distinct(StringComparer.Ordinal).ToList();
+        return list.Contains(Platform) ? All : new OpsScope(list);
     }
 
     public bool IsPlatform => Controllers is null;
@@ -29,8 +31,7 @@ public sealed record OpsScope(IReadOnlyList<string>? Controllers)
     public bool Sees(string controller) => Controllers is null || Controllers.Contains(controller, StringComparer.Ordinal);
 
     /// <summary>As a query parameter: null for the platform (no filter), else the controllers (<c>= ANY($n)</c>).</summary>
-    public Npgsql.NpgsqlParameter Parameter() =>
-        new() { Value = (object?)Controllers?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+    public Npgsql.NpgsqlParameter Parameter() => Storage.SqlParameters.TextsOrNull(Controllers);
 
     /// <summary>How the audit records whose view an action was in: null for the platform.</summary>
     public string[]? AuditControllers => Controllers?.ToArray();

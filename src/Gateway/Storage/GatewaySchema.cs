@@ -95,7 +95,6 @@ public static class GatewaySchema
                 updated_at  timestamptz NOT NULL,
                 PRIMARY KEY (controller, pseudonym)
             );
-            CREATE INDEX subject_state_pseudonym ON subject_state (pseudonym);
             -- The ops app: who viewed a subject report, replayed a transfer or changed a route (staff names,
             -- pseudonyms and keys, never a person's identifier); the sealed keys of its cookies and form tokens.
             CREATE TABLE ops_audit (

@@ -204,7 +204,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     {
         await using var command = dataSource.CreateCommand(
             "SELECT recipient, state, count(*) FROM parked_transfer WHERE $1::text[] IS NULL OR controller = ANY($1) GROUP BY recipient, state ORDER BY recipient, state");
-        command.Parameters.Add(new() { Value = (object?)controllers?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(SqlParameters.TextsOrNull(controllers));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var counts = new List<(string, string, long)>();
         while (await reader.ReadAsync(cancellationToken))

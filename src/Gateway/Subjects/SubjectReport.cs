@@ -33,7 +33,7 @@ public static class SubjectReport
             ORDER BY seq
             """);
         command.Parameters.Add(new() { Value = pseudonyms.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bytea });
-        command.Parameters.Add(new() { Value = (object?)controllers?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(Storage.SqlParameters.TextsOrNull(controllers));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var transfers = new List<SubjectTransfer>();
         while (await reader.ReadAsync(cancellationToken))

@@ -171,14 +171,7 @@ internal sealed class TestBed : IAsyncDisposable
         }
     }
 
-    public RabbitMqOptions Broker => new()
-    {
-        Host = TestServices.RabbitHost,
-        Port = TestServices.RabbitPort,
-        VirtualHost = TestServices.VirtualHost,
-        Username = TestServices.RabbitUser,
-        Password = TestServices.RabbitPassword,
-    };
+    public RabbitMqOptions Broker => TestServices.Broker;
 
     public IntakeOptions Intake => new() { QueueName = QueueName };
 

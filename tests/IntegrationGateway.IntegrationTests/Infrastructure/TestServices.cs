@@ -39,9 +39,16 @@ internal static class TestServices
         ?? File.ReadAllText(Path.Combine(RepoPaths.Root, ".local", "secrets", "republisher.password")).Trim();
 
     /// <summary>The broker settings of a controller's publisher.</summary>
-    public static RabbitMqOptions Publisher(string user) => new()
+    public static RabbitMqOptions Publisher(string user) => Broker.As(user, PublisherPassword(user));
+
+    /// <summary>The tests' broker as the gateway's own user.</summary>
+    public static RabbitMqOptions Broker => new()
     {
-        Host = RabbitHost, Port = RabbitPort, VirtualHost = VirtualHost, Username = user, Password = PublisherPassword(user),
+        Host = RabbitHost,
+        Port = RabbitPort,
+        VirtualHost = VirtualHost,
+        Username = RabbitUser,
+        Password = RabbitPassword,
     };
 
     /// <summary>The gateway's database settings with the tests' own database, so tests never touch the demo's parked transfers or routes.</summary>

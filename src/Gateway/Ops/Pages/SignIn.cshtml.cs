@@ -29,7 +29,7 @@ public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, Ti
         {
             // A name that is no user may be a password typed in the wrong box: it is not written down. Seen by the
             // platform's admins, and by those of the user's own controllers.
-            var scope = options.Value.Users.TryGetValue(name, out var user2) ? ScopeOf(user2) : OpsScope.All;
+            var scope = options.Value.Users.TryGetValue(name, out var configured) ? OpsScope.Of(configured.Controllers) : OpsScope.All;
             await audit.RecordAsync(options.Value.Users.ContainsKey(name) ? name : "(unknown user)", OpsAudit.Actions.SignInRefused, "", "", scope, cancellationToken);
             await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken); // slows guessing
             Refused = true;
@@ -38,9 +38,7 @@ public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, Ti
 
         var roles = known.Roles;
         await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, OpsAccess.CookiePrincipal(options.Value, name, time.GetUtcNow()));
-        await audit.RecordAsync(name, OpsAudit.Actions.SignedIn, "", string.Join(",", roles), ScopeOf(known), cancellationToken);
+        await audit.RecordAsync(name, OpsAudit.Actions.SignedIn, "", string.Join(",", roles), OpsScope.Of(known.Controllers), cancellationToken);
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : roles.Contains(OpsRoles.Operator) || roles.Contains(OpsRoles.Admin) ? "/ops/transfers" : "/ops/agreements");
     }
-
-    static OpsScope ScopeOf(OpsUser user) => user.Controllers.Contains(OpsScope.Platform) ? OpsScope.All : new OpsScope(user.Controllers);
 }
