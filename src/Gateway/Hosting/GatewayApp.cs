@@ -108,6 +108,7 @@ public static class GatewayApp
         services.AddSingleton<SubjectStates>();
         services.AddSingleton<ISubjectRegistry>(provider => provider.GetRequiredService<SubjectStates>());
         services.AddSingleton<ISubjectHistory, LedgerSubjectHistory>();
+        services.AddSingleton<IEventRegister, IntakeEvents>();
         services.AddSingleton<SubjectNotices>();
         services.AddHostedService(provider => provider.GetRequiredService<LedgerWriter>());
         services.AddOptions<LedgerRetentionOptions>().Bind(configuration.GetSection(LedgerRetentionOptions.Section))
@@ -155,6 +156,7 @@ public static class GatewayApp
                 {
                     accepted = intake.Accepted,
                     subjectStateOnly = intake.SubjectStateOnly,
+                    duplicates = intake.Duplicates,
                     quarantined = intake.Quarantined,
                     quarantinedByRule = intake.QuarantinedByRule,
                 },

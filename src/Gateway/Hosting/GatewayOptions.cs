@@ -70,6 +70,14 @@ public sealed class IntakeOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long the intake remembers an event id and its content hash: the same event published again within it is
+    /// acknowledged as a duplicate, unsent; the same id with other content is quarantined as <c>event-id-reused</c>.
+    /// After it, a republished event is worked on again (its recipients see the same idempotency keys).
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan EventMemory { get; set; } = TimeSpan.FromDays(90);
 }
 
 /// <summary>Where the controller registry is read from, bound to <c>Controllers</c>.</summary>

@@ -12,8 +12,11 @@ namespace IntegrationGateway.Gateway.Intake;
 /// <summary>What the intake made of one message; the transport acknowledges it, quarantines it first, or keeps it.</summary>
 public abstract record IntakeResult
 {
-    /// <summary>Taken: subject state applied and every transfer settled (or nothing to transfer). Acknowledge.</summary>
-    public sealed record Accepted(string EventType, Guid EventId) : IntakeResult;
+    /// <summary>
+    /// Taken: subject state applied and every transfer settled (or nothing to transfer), or, when <paramref name="Duplicate"/>,
+    /// the same event was settled before and nothing was done again. Acknowledge.
+    /// </summary>
+    public sealed record Accepted(string EventType, Guid EventId, bool Duplicate = false) : IntakeResult;
 
     /// <summary>Refused, or failing every try: goes to the quarantine with these reasons (path and rule, never a value), then acknowledged.</summary>
     public sealed record Quarantined(string? EventType, Guid? EventId, IReadOnlyList<Violation> Violations) : IntakeResult;
@@ -27,6 +30,9 @@ public abstract record IntakeResult
 /// authenticate its sender (<see cref="ControllerRegistry.Authenticate"/>: the broker-proven <c>user_id</c> must publish
 /// for the controller its <c>source.institutionId</c> names, else quarantine as <c>sender-not-authenticated</c>), apply
 /// a data-subject event to that controller's subject state, hand a transferable event to the <see cref="TransferPipeline"/>.
+/// Each event id is taken once (<see cref="IEventRegister"/>): the same event again, once settled, is acknowledged as a
+/// duplicate and nothing is sent again; the same id with other content is quarantined as <c>event-id-reused</c> and
+/// alerted, and nothing is sent. Two copies of one id in this process are worked on one after the other.
 /// Unexpected errors are retried (<see cref="IntakeRetries.Processing"/>) and then quarantined as <c>processing</c>;
 /// the database being away is returned as <see cref="IntakeResult.Retry"/>, for the transport to keep the message.
 /// </summary>
@@ -34,12 +40,15 @@ public sealed partial class IntakeHandler(
     IntakeReader reader,
     ControllerRegistry controllers,
     ISubjectRegistry subjects,
+    IEventRegister events,
+    Ledger.LedgerKeys keys,
     TransferPipeline pipeline,
     IntakeCounters counters,
     TimeProvider time,
     IOptions<IntakeOptions> intake,
     ILogger<IntakeHandler> logger)
 {
+    readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, TaskCompletionSource> _inFlight = new();
     readonly ResiliencePipeline _processing = IntakeRetries.Processing(intake.Value.RetryLimit, time, (eventId, attempt, exception) =>
         logger.LogProcessingFailed(eventId, attempt, exception.GetType().Name, exception.StackTrace));
 
@@ -81,11 +90,20 @@ public sealed partial class IntakeHandler(
 
         span?.SetTag(Telemetry.GatewayTelemetry.Tags.Controller, controller.Id);
         var kind = EventKinds.Of(eventType);
+        var content = keys.ContentOf(controller.Id, eventType, verdict.Event);
+        var turn = await TakeTurnAsync(eventId, cancellationToken).ConfigureAwait(false);
         var context = IntakeRetries.Context(eventId, cancellationToken);
+        var sighting = EventSighting.New;
         try
         {
             await _processing.ExecuteAsync(async attempt =>
             {
+                sighting = await events.SeeAsync(eventId, controller.Id, content, time.GetUtcNow(), attempt.CancellationToken).ConfigureAwait(false);
+                if (sighting is EventSighting.Settled or EventSighting.Reused)
+                {
+                    return;
+                }
+
                 if (kind.ChangesSubjectState())
                 {
                     // Applied first: a later event of this subject is decided on it, whatever happens to the notices.
@@ -94,8 +112,11 @@ public sealed partial class IntakeHandler(
 
                 if (kind.Transfers())
                 {
-                    await pipeline.ProcessAsync(eventId, EventFacts.Of(eventType, verdict.Event, controller), verdict.Event, attempt.CancellationToken, redelivered || IntakeRetries.AttemptOf(attempt) > 0).ConfigureAwait(false);
+                    await pipeline.ProcessAsync(eventId, EventFacts.Of(eventType, verdict.Event, controller), verdict.Event, attempt.CancellationToken,
+                        redelivered || sighting == EventSighting.Unsettled || IntakeRetries.AttemptOf(attempt) > 0).ConfigureAwait(false);
                 }
+
+                await events.SettledAsync(eventId, time.GetUtcNow(), attempt.CancellationToken).ConfigureAwait(false);
             }, context).ConfigureAwait(false);
         }
         catch (Exception ex) when (IntakeRetries.IsOutage(ex) && !cancellationToken.IsCancellationRequested)
@@ -109,12 +130,49 @@ public sealed partial class IntakeHandler(
         finally
         {
             ResilienceContextPool.Shared.Return(context);
+            _inFlight.TryRemove(new(eventId, turn));
+            turn.TrySetResult();
         }
 
-        counters.CountAccepted(subjectStateOnly: !kind.Transfers());
-        span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "accepted");
-        return new IntakeResult.Accepted(eventType, eventId);
+        switch (sighting)
+        {
+            case EventSighting.Reused:
+                // An alert, not a warning: a publisher's bug or someone replaying an id to slip other content through.
+                logger.LogEventIdReused(eventId, eventType, controller.Id);
+                return Quarantine(eventType, eventId, [new Violation("eventId", EventIdReused)]);
+            case EventSighting.Settled:
+                counters.CountDuplicate();
+                span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "duplicate");
+                logger.LogDuplicate(eventId, eventType);
+                return new IntakeResult.Accepted(eventType, eventId, Duplicate: true);
+            default:
+                counters.CountAccepted(subjectStateOnly: !kind.Transfers());
+                span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "accepted");
+                return new IntakeResult.Accepted(eventType, eventId);
+        }
     }
+
+    /// <summary>
+    /// Waits while another copy of the same event id is being worked on in this process (published twice in a row,
+    /// both prefetched), so the second sees the first settled; returns this copy's turn, to complete when done.
+    /// </summary>
+    async Task<TaskCompletionSource> TakeTurnAsync(Guid eventId, CancellationToken cancellationToken)
+    {
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        while (true)
+        {
+            var holder = _inFlight.GetOrAdd(eventId, mine);
+            if (holder == mine)
+            {
+                return mine;
+            }
+
+            await holder.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The rule of a message whose event id was taken before with other content (or from another controller).</summary>
+    public const string EventIdReused = "event-id-reused";
 
     /// <summary>The rule of a message whose broker user does not publish for the controller its event names, or names no user.</summary>
     public const string SenderNotAuthenticated = "sender-not-authenticated";

@@ -24,6 +24,12 @@ static partial class IntakeLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {DeliveryTag} could not be settled: its channel closed; the broker will deliver it again")]
     public static partial void LogSettleLost(this ILogger logger, ulong deliveryTag);
 
+    [LoggerMessage(Level = LogLevel.Critical, Message = "ALERT: event {EventId} ({EventType}) from {Controller} reuses an id taken before with other content; quarantined as 'event-id-reused', nothing sent. A publisher's bug, or an attempt to slip other content under a known id: ask the controller")]
+    public static partial void LogEventIdReused(this ILogger logger, Guid eventId, string eventType, string controller);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId} ({EventType}) was published again; it was settled before: acknowledged, nothing sent again")]
+    public static partial void LogDuplicate(this ILogger logger, Guid eventId, string eventType);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped consuming {Queue}")]
     public static partial void LogStopped(this ILogger logger, string queue);
 }

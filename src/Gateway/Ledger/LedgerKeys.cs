@@ -6,9 +6,11 @@ using IntegrationGateway.Gateway.Policy;
 namespace IntegrationGateway.Gateway.Ledger;
 
 /// <summary>
-/// The ledger's two keys, derived (HKDF-SHA256) from one secret, <c>Ledger:Key</c>, that is never stored in the
+/// The ledger's keys, derived (HKDF-SHA256) from one secret, <c>Ledger:Key</c>, that is never stored in the
 /// database: one keys the chain (so rows cannot be rewritten and re-chained by someone who can only write SQL), one
-/// keys the subject pseudonyms (so a dump holds no identifier, and a pseudonym cannot be computed without the key).
+/// keys the subject pseudonyms (so a dump holds no identifier, and a pseudonym cannot be computed without the key),
+/// one keys the intake's memory of each event's content (<see cref="ContentOf"/>: a hash of a few low-entropy values,
+/// unkeyed, could be reversed by trying them).
 /// </summary>
 public sealed class LedgerKeys
 {
@@ -16,6 +18,7 @@ public sealed class LedgerKeys
 
     readonly byte[] _chain;
     readonly byte[] _pseudonym;
+    readonly byte[] _content;
 
     public LedgerKeys(byte[] secret)
     {
@@ -26,6 +29,7 @@ public sealed class LedgerKeys
 
         _chain = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway ledger chain v1"u8.ToArray());
         _pseudonym = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway subject pseudonym v1"u8.ToArray());
+        _content = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway event content v1"u8.ToArray());
     }
 
     /// <summary>The key from its base64 text; the message says what is wrong and never repeats the text.</summary>
@@ -43,4 +47,53 @@ public sealed class LedgerKeys
 
     /// <summary>The pseudonym of a subject key (<c>bsn:…</c>, <c>rijksregisternummer:…</c>, <c>local:institution:id</c>, see <see cref="SubjectKey"/>).</summary>
     public byte[] PseudonymOf(string subjectKey) => HMACSHA256.HashData(_pseudonym, Encoding.UTF8.GetBytes(subjectKey));
+
+    /// <summary>
+    /// What an event said, as one keyed hash: the controller it came from, its type and its JSON in canonical form
+    /// (members sorted by name, no white space, strings escaped one way), so the same event published again, by
+    /// MassTransit or as raw JSON, hashes the same, and any changed value, added member or other sender does not.
+    /// </summary>
+    public byte[] ContentOf(string controller, string eventType, JsonElement body)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue(controller);
+            writer.WriteStringValue(eventType);
+            WriteCanonical(writer, body);
+            writer.WriteEndArray();
+        }
+
+        return HMACSHA256.HashData(_content, buffer.WrittenSpan);
+    }
+
+    static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var member in element.EnumerateObject().OrderBy(m => m.Name, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(member.Name);
+                    WriteCanonical(writer, member.Value);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteCanonical(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
+    }
 }

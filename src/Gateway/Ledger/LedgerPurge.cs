@@ -278,9 +278,13 @@ public static partial class LedgerPurge
     }
 }
 
-/// <summary>Purges the ledger every <see cref="LedgerRetentionOptions.PurgeEvery"/> in the running gateway.</summary>
+/// <summary>
+/// Purges the ledger every <see cref="LedgerRetentionOptions.PurgeEvery"/> in the running gateway, and forgets the
+/// event ids the intake saw longer ago than <see cref="Hosting.IntakeOptions.EventMemory"/>.
+/// </summary>
 internal sealed partial class LedgerRetentionService(
-    NpgsqlDataSource dataSource, LedgerKeys keys, Microsoft.Extensions.Options.IOptions<LedgerRetentionOptions> options, TimeProvider time, ILogger<LedgerRetentionService> logger) : BackgroundService
+    NpgsqlDataSource dataSource, LedgerKeys keys, Microsoft.Extensions.Options.IOptions<LedgerRetentionOptions> options,
+    Microsoft.Extensions.Options.IOptions<Hosting.IntakeOptions> intake, TimeProvider time, ILogger<LedgerRetentionService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -298,6 +302,12 @@ internal sealed partial class LedgerRetentionService(
                 if (result.PurgeEntries.Count > 0)
                 {
                     LogPurged(result.Entries, result.Groups.Count, string.Join(", ", result.PurgeEntries));
+                }
+
+                var forgotten = await Storage.IntakeEvents.ForgetAsync(dataSource, time.GetUtcNow() - intake.Value.EventMemory, stoppingToken);
+                if (forgotten > 0)
+                {
+                    LogForgotten(forgotten, intake.Value.EventMemory.TotalDays);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -326,6 +336,9 @@ internal sealed partial class LedgerRetentionService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ledger retention: purged {Entries} entries of {Agreements} agreement(s); purge entries {PurgeEntries}")]
     partial void LogPurged(long entries, int agreements, string purgeEntries);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Intake: forgot {Count} event ids first seen more than {Days:0} days ago")]
+    partial void LogForgotten(int count, double days);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "ALERT: ledger retention refused to purge: {Problem}")]
     partial void LogPurgeRefused(string problem);

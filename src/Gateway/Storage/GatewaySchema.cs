@@ -12,6 +12,7 @@ public static class GatewaySchema
     /// The migrations, oldest first. Append; never edit one that has shipped. Nothing has shipped yet: the pre-release
     /// chain (versions 1 to 8) was squashed into version 9, which made every row name its controller, and a database
     /// made by that chain is refused with how to recreate it, rather than carried along (its rows name no controller).
+    /// From version 9 on, each migration is kept as written.
     /// </summary>
     static readonly (int Version, string Description, string Sql)[] Migrations =
     [
@@ -113,6 +114,29 @@ public static class GatewaySchema
                 xml         text NOT NULL,
                 created_at  timestamptz NOT NULL
             );
+            """),
+        (10, "the intake's memory of event ids; gateway instances and the leases they hold", """
+            -- Every event id the intake took: a keyed hash of its content (never the content) and when its transfers
+            -- were all settled, so a republished event is not sent again and a reused id with other content is caught.
+            CREATE TABLE intake_event (
+                event_id       uuid PRIMARY KEY,
+                controller     text NOT NULL,
+                content_hmac   bytea NOT NULL,
+                first_seen_at  timestamptz NOT NULL,
+                settled_at     timestamptz
+            );
+            CREATE INDEX intake_event_seen ON intake_event (first_seen_at);
+            -- The gateways running now, one row per start; alive while the PostgreSQL session it names is (a process
+            -- killed with -9 loses its session at once), so another gateway takes over its leases in seconds.
+            CREATE TABLE gateway_instance (
+                id             uuid PRIMARY KEY,
+                host           text NOT NULL,
+                backend_pid    integer NOT NULL,
+                backend_start  timestamptz NOT NULL,
+                started_at     timestamptz NOT NULL
+            );
+            ALTER TABLE parked_transfer ADD COLUMN lease_owner uuid;
+            CREATE INDEX parked_transfer_leased ON parked_transfer (lease_owner) WHERE lease_owner IS NOT NULL;
             """),
     ];
 

@@ -63,3 +63,32 @@ public interface ISubjectHistory
     /// <param name="cancellationToken">Cancels the query.</param>
     Task<IReadOnlyList<Subjects.SubjectTransfer>> TransfersAsync(string? controller, IReadOnlyList<byte[]> pseudonyms, CancellationToken cancellationToken);
 }
+
+/// <summary>What the intake knew of an event id before this message (<see cref="IEventRegister.SeeAsync"/>).</summary>
+public enum EventSighting
+{
+    /// <summary>Never seen: work on it.</summary>
+    New,
+
+    /// <summary>Seen with the same content, not yet settled (a redelivery after a crash or a shutdown): work on it again.</summary>
+    Unsettled,
+
+    /// <summary>Seen with the same content and settled: a duplicate publish. Nothing more to do.</summary>
+    Settled,
+
+    /// <summary>Seen with other content (or from another controller): the id is reused. Nothing is sent.</summary>
+    Reused,
+}
+
+/// <summary>
+/// The intake's memory of every event id it took (<see cref="IntakeEvents"/>): a keyed hash of its content
+/// (<see cref="LedgerKeys.ContentOf"/>) and whether its transfers were settled; never the content itself.
+/// </summary>
+public interface IEventRegister
+{
+    /// <summary>Records the id with its content hash if it is new; says what was known of it otherwise.</summary>
+    Task<EventSighting> SeeAsync(Guid eventId, string controller, byte[] contentHash, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Every transfer of the event is settled and in the ledger: the same event published again is a duplicate.</summary>
+    Task SettledAsync(Guid eventId, DateTimeOffset now, CancellationToken cancellationToken);
+}

@@ -30,6 +30,7 @@ internal sealed class ComponentBed
     public InMemoryRoutes Routes { get; } = new();
     public InMemoryLedger Ledger { get; } = new();
     public InMemorySubjects Subjects { get; }
+    public InMemoryEventRegister Events { get; } = new();
     public TestGateway Gateway { get; }
     public TransferCounters Counters => Gateway.Counters;
 }

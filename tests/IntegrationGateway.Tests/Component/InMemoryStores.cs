@@ -231,3 +231,36 @@ internal sealed class InMemorySubjects(LedgerKeys keys) : ISubjectRegistry
         }
     }
 }
+
+/// <summary>The intake's memory of event ids, as the PostgreSQL <c>intake_event</c> keeps it.</summary>
+internal sealed class InMemoryEventRegister : IEventRegister
+{
+    readonly Dictionary<Guid, (byte[] Content, bool Settled)> _events = [];
+
+    public Task<EventSighting> SeeAsync(Guid eventId, string controller, byte[] contentHash, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_events)
+        {
+            if (!_events.TryGetValue(eventId, out var seen))
+            {
+                _events[eventId] = (contentHash, false);
+                return Task.FromResult(EventSighting.New);
+            }
+
+            return Task.FromResult(!seen.Content.AsSpan().SequenceEqual(contentHash) ? EventSighting.Reused : seen.Settled ? EventSighting.Settled : EventSighting.Unsettled);
+        }
+    }
+
+    public Task SettledAsync(Guid eventId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_events)
+        {
+            if (_events.TryGetValue(eventId, out var seen))
+            {
+                _events[eventId] = (seen.Content, true);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+}

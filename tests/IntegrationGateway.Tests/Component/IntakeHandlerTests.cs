@@ -36,7 +36,7 @@ public class IntakeHandlerTests(ITestOutputHelper output) : IDisposable
         var gateway = new TestGateway { Store = _bed.Store, Routes = _bed.Routes, Ledger = _bed.Ledger, Subjects = subjects ?? _bed.Subjects, History = _bed.Ledger, Keys = _bed.Keys, Time = time, Loggers = loggers };
         var intake = Options.Create(new IntakeOptions { RetryLimit = retryLimit });
         return new IntakeHandler(
-            new IntakeReader(new EventValidator(time)), TestAgreements.Shipped, subjects ?? _bed.Subjects, gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(recipients)),
+            new IntakeReader(new EventValidator(time)), TestAgreements.Shipped, subjects ?? _bed.Subjects, _bed.Events, _bed.Keys, gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(recipients)),
             Counters, time, intake, new Logger<IntakeHandler>(loggers));
     }
 
@@ -94,6 +94,50 @@ public class IntakeHandlerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal((1, 1), (Counters.Accepted, Counters.SubjectStateOnly));
         using var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(consent, consent.GetType(), EventJsonContext.Default));
         Assert.NotEmpty((await _bed.Subjects.ForAsync("school-003", _bed.Keys.Pseudonyms(document.RootElement), default)).Consents);
+    }
+
+    [Fact]
+    public async Task Handle_TheSameEventAgain_OnceSettled_IsADuplicate_AndNothingIsDecidedOrSentAgain()
+    {
+        var handler = Handler(_bed.Time);
+        var e = new SampleEventGenerator(7, _bed.Time).NextAbsenceReported();
+
+        Assert.False(Assert.IsType<IntakeResult.Accepted>(await handler.HandleAsync(Raw(e), null, false, CancellationToken.None)).Duplicate);
+        var entries = _bed.Ledger.Entries.Count;
+        // Once as published, once wrapped by MassTransit: the same event either way.
+        var raw = Raw(e);
+        var envelope = new IntakeMessage(System.Text.Encoding.UTF8.GetBytes(new JsonObject
+        {
+            ["messageType"] = new JsonArray($"urn:message:IntegrationGateway.Contracts:{nameof(Contracts.AbsenceReported)}"),
+            ["message"] = JsonNode.Parse(raw.Body.Span),
+        }.ToJsonString()), IntakeReader.MassTransitContentType, null, "integration-gateway.intake", raw.UserId);
+        var again = await handler.HandleAsync(raw, null, false, CancellationToken.None);
+        var wrapped = await handler.HandleAsync(envelope, null, true, CancellationToken.None);
+
+        Assert.True(Assert.IsType<IntakeResult.Accepted>(again).Duplicate);
+        Assert.True(Assert.IsType<IntakeResult.Accepted>(wrapped).Duplicate);
+        Assert.True(entries >= 2, $"the first copy was decided for its recipients ({entries} entries)");
+        Assert.Equal(entries, _bed.Ledger.Entries.Count);
+        Assert.Equal((3, 2), (Counters.Accepted, Counters.Duplicates));
+    }
+
+    [Fact]
+    public async Task Handle_AReusedEventIdWithOtherContent_IsQuarantinedAsEventIdReused_AndNothingIsSent()
+    {
+        var handler = Handler(_bed.Time);
+        var e = new SampleEventGenerator(8, _bed.Time).NextAbsenceReported();
+        await handler.HandleAsync(Raw(e), null, false, CancellationToken.None);
+        var entries = _bed.Ledger.Entries.Count;
+        var changed = JsonNode.Parse(JsonSerializer.SerializeToUtf8Bytes(e, EventJsonContext.Default.AbsenceReported))!;
+        changed["absence"]!["hours"] = (int)changed["absence"]!["hours"]! + 1;
+        var message = Raw(e) with { Body = System.Text.Encoding.UTF8.GetBytes(changed.ToJsonString()) };
+
+        var result = await handler.HandleAsync(message, null, false, CancellationToken.None);
+
+        Assert.Equal($"eventId: {IntakeHandler.EventIdReused}", Assert.Single(Assert.IsType<IntakeResult.Quarantined>(result).Violations).ToString());
+        Assert.Equal(entries, _bed.Ledger.Entries.Count);
+        var alert = Assert.Single(_logs.Lines, l => l.Contains("ALERT", StringComparison.Ordinal));
+        Assert.Contains(e.EventId.ToString(), alert, StringComparison.Ordinal);
     }
 
     [Fact]
