@@ -105,6 +105,79 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         AssertNoPersonalValues(events, first.Output + second.Output);
     }
 
+    /// <summary>
+    /// A gateway that dies (kill -9) or stops (SIGTERM) while the scheduler holds leases on parked transfers: the
+    /// gateway started next takes them over at its first round instead of waiting out the lease (2 minutes, as shipped).
+    /// </summary>
+    [Theory]
+    [InlineData("SIGKILL")]
+    [InlineData("SIGTERM")]
+    public async Task AGatewayGoneWhileItsParkedTransfersAreLeased_TheNextOneDeliversThemWithin10sOfStarting(string signal)
+    {
+        const int count = 20;
+        await using var bed = await TestBed.StartAsync();
+        bed.SimulatorBehaviour.FailWith = 503;
+        var settings = bed.GatewaySettings();
+        foreach (var (key, value) in TestServices.FastDelivery)
+        {
+            settings[key] = value;
+        }
+
+        Assert.False(settings.ContainsKey("Delivery:SchedulerLease"), "the lease as shipped: a restart must not wait it out");
+        // No circuit: the scheduler's calls reach the slow agency and hang there, under their lease, when the signal comes.
+        settings["Delivery:CircuitMinimumThroughput"] = "1000";
+        var events = new SampleEventGenerator(1503, TimeProvider.System).AbsenceReported(count);
+        var first = bed.StartGatewayProcess(settings);
+        await first.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        await bed.PublishAsync(events);
+        Assert.Equal(2 * count, await bed.WaitForParkedAsync(2 * count, TimeSpan.FromSeconds(60)));
+
+        // The agencies answer again, slowly: the scheduler takes a batch under its lease and is still sending it.
+        bed.SimulatorBehaviour.Latency = TimeSpan.FromSeconds(30);
+        bed.SimulatorBehaviour.FailWith = null;
+        var leased = await WaitForLeasedAsync(TimeSpan.FromSeconds(30));
+        if (signal == "SIGKILL")
+        {
+            first.KillHard();
+        }
+        else
+        {
+            first.Terminate();
+        }
+
+        await first.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        bed.SimulatorBehaviour.Latency = TimeSpan.Zero;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var second = bed.StartGatewayProcess(settings);
+        await second.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        var ready = started.Elapsed;
+        // Waited for past the lease, so a failure says how long it really took.
+        var duo = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(150));
+        var leerplicht = await bed.WaitForReceiptsAsync("leerplicht", count, TimeSpan.FromSeconds(150));
+        var took = started.Elapsed;
+        var left = await bed.WaitForParkedAsync(0, TimeSpan.FromSeconds(10));
+
+        output.WriteLine($"{signal} with {leased} of {2 * count} parked transfers leased; the next gateway ready after {ready.TotalSeconds:0.0} s, every transfer delivered {took.TotalSeconds:0.0} s after its start; left parked {left}");
+        Assert.Equal(count, duo.Count);
+        Assert.Equal(count, leerplicht.Count);
+        Assert.True(took < TimeSpan.FromSeconds(10), $"delivered {took.TotalSeconds:0.0} s after the start");
+        Assert.Equal(0, left);
+        Assert.Equal(0, bed.Receipts.DuplicateEffects("duo") + bed.Receipts.DuplicateEffects("leerplicht"));
+    }
+
+    static async Task<long> WaitForLeasedAsync(TimeSpan timeout)
+    {
+        await using var database = Npgsql.NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        var leased = 0L;
+        await TestBed.WaitUntilAsync("a parked transfer under a lease", () =>
+        {
+            using var command = database.CreateCommand("SELECT count(*) FROM parked_transfer WHERE lease_id IS NOT NULL");
+            leased = (long)command.ExecuteScalar()!;
+            return leased > 0;
+        }, timeout);
+        return leased;
+    }
+
     /// <summary>Nothing about the people in the events was written to the gateway's output on the way.</summary>
     static void AssertNoPersonalValues(IEnumerable<Contracts.AbsenceReported> events, string log)
     {

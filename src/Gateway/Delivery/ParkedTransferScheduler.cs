@@ -11,7 +11,8 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// Retries parked transfers when they are due, on a longer backoff than the in-process attempts, with the same
 /// idempotency key: delivered ones leave the table, refused ones stay as rejected, a 410 disables the route.
 /// Transfers of a disabled recipient are left alone. Several gateways can run it: a transfer is taken under a lease.
-/// Each is decided again before it is sent (<see cref="Policy.PolicyEngine.Recheck"/>): one whose agreement expired or
+/// A gateway that dies mid-round leaves its leases to the next round of another, or of itself started again
+/// (<see cref="ITransferStore.ReclaimAsync"/>). Each is decided again before it is sent (<see cref="Policy.PolicyEngine.Recheck"/>): one whose agreement expired or
 /// was removed, or whose subject has since withdrawn consent, objected or asked for erasure, is blocked, not sent.
 /// </summary>
 public sealed partial class ParkedTransferScheduler(
@@ -69,6 +70,11 @@ public sealed partial class ParkedTransferScheduler(
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        if (await parked.ReclaimAsync(cancellationToken) is > 0 and var reclaimed)
+        {
+            LogReclaimed(reclaimed);
+        }
+
         var due = await parked.ClaimDueAsync(settings.SchedulerBatchSize, settings.SchedulerLease, await routes.DisabledAsync(cancellationToken), cancellationToken);
         await Task.WhenAll(due.GroupBy(p => p.Recipient).Select(group => RetryAsync(group.Key, group, cancellationToken)));
         return due.Count;
@@ -105,6 +111,9 @@ public sealed partial class ParkedTransferScheduler(
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Took over {Count} parked transfer(s) leased by a gateway that is gone; due now")]
+    partial void LogReclaimed(int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Recipient} still fails: {Count} more of its parked transfers given back untried, due in {DelaySeconds:0} s")]
     partial void LogGivenBack(string recipient, int count, double delaySeconds);

@@ -115,6 +115,9 @@ public static class GatewayApp
             .Validate(Retention.IsValid, $"{LedgerRetentionOptions.Section}: every duration must be an ISO-8601 duration such as P7Y ('ledger purge --dry-run' names the one that is not)")
             .ValidateOnStart();
         services.AddHostedService<LedgerRetentionService>();
+        // Registered before the scheduler: it starts before it, and stops after it, giving back what it still leases.
+        services.AddSingleton<GatewayInstance>();
+        services.AddHostedService(provider => provider.GetRequiredService<GatewayInstance>());
         services.AddSingleton<ParkedTransfers>();
         services.AddSingleton<ITransferStore>(provider => provider.GetRequiredService<ParkedTransfers>());
         services.AddSingleton<RecipientRoutes>();

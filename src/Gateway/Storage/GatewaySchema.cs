@@ -126,14 +126,14 @@ public static class GatewaySchema
                 settled_at     timestamptz
             );
             CREATE INDEX intake_event_seen ON intake_event (first_seen_at);
-            -- The gateways running now, one row per start; alive while the PostgreSQL session it names is (a process
-            -- killed with -9 loses its session at once), so another gateway takes over its leases in seconds.
+            -- The gateways running now, one row per start; alive while a session of its own holds the advisory lock
+            -- (7352003, lock_key): a process killed with -9 loses its session, and the lock, at once, so another
+            -- gateway takes over its leases in seconds, not after the lease.
             CREATE TABLE gateway_instance (
-                id             uuid PRIMARY KEY,
-                host           text NOT NULL,
-                backend_pid    integer NOT NULL,
-                backend_start  timestamptz NOT NULL,
-                started_at     timestamptz NOT NULL
+                id          uuid PRIMARY KEY,
+                host        text NOT NULL,
+                lock_key    integer NOT NULL CHECK (lock_key > 0),
+                started_at  timestamptz NOT NULL
             );
             ALTER TABLE parked_transfer ADD COLUMN lease_owner uuid;
             CREATE INDEX parked_transfer_leased ON parked_transfer (lease_owner) WHERE lease_owner IS NOT NULL;

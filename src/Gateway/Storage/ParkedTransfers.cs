@@ -53,7 +53,11 @@ public sealed record ParkedTransfer(
 /// Transfers that could not be delivered now, stored durably before their message is acknowledged. The idempotency
 /// key is the primary key: parking the same transfer again updates it, never duplicates it.
 /// </summary>
-public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, TimeProvider time) : ITransferStore
+/// <remarks>
+/// The transfers this gateway leases name its <see cref="GatewayInstance"/> (when it has one: tools do not lease), so
+/// the leases of a gateway that died are taken over at the next round (<see cref="ReclaimAsync"/>).
+/// </remarks>
+public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, TimeProvider time, GatewayInstance? instance = null) : ITransferStore
 {
     public async Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
@@ -61,7 +65,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
             INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with, sender, agreement_version, legal_basis, subject_pseudonyms, controller)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
             ON CONFLICT (idempotency_key) DO UPDATE SET
-                payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = NULL, attempts = parked_transfer.attempts + EXCLUDED.attempts,
+                payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = NULL, lease_owner = NULL, attempts = parked_transfer.attempts + EXCLUDED.attempts,
                 next_attempt_at = EXCLUDED.next_attempt_at, last_status = EXCLUDED.last_status, last_problem = EXCLUDED.last_problem
             """;
         var t = parked.Transfer;
@@ -95,7 +99,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     public async Task<IReadOnlyList<ParkedTransfer>> ClaimDueAsync(int limit, TimeSpan lease, IReadOnlyCollection<string> disabledRecipients, CancellationToken cancellationToken)
     {
         const string sql = """
-            UPDATE parked_transfer SET next_attempt_at = $2, lease_id = $6
+            UPDATE parked_transfer SET next_attempt_at = $2, lease_id = $6, lease_owner = $7
             WHERE idempotency_key IN (
                 SELECT idempotency_key FROM parked_transfer
                 WHERE state = 'waiting' AND next_attempt_at <= $1 AND NOT (recipient = ANY($4)) AND sealed_with = $5
@@ -111,6 +115,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = sealer.KeyId });
         var claim = Guid.NewGuid();
         command.Parameters.Add(new() { Value = claim });
+        command.Parameters.Add(new() { Value = (object?)instance?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
         var (rows, unreadable) = await ReadAsync(command, cancellationToken);
         foreach (var key in unreadable)
         {
@@ -119,6 +124,36 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         }
 
         return rows.Select(r => r with { LeaseId = claim }).ToList();
+    }
+
+    /// <summary>
+    /// The leases of gateways that are gone (their advisory lock went with their session: killed, crashed, cut off)
+    /// become due now, and those gateways' rows leave <c>gateway_instance</c>; also checks that this gateway's own
+    /// session is alive. Run by the scheduler before each claim. Returns how many transfers were taken over.
+    /// </summary>
+    public async Task<int> ReclaimAsync(CancellationToken cancellationToken)
+    {
+        if (instance is null)
+        {
+            return 0;
+        }
+
+        await instance.EnsureAliveAsync(cancellationToken);
+        await using var command = dataSource.CreateCommand($$"""
+            WITH dead AS (
+                DELETE FROM gateway_instance g
+                WHERE g.id <> $1 AND NOT EXISTS (
+                    SELECT 1 FROM pg_locks l
+                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                      AND l.classid::bigint = {{GatewayInstance.LockSpace}} AND l.objid::bigint = g.lock_key)
+                RETURNING g.id)
+            UPDATE parked_transfer SET next_attempt_at = $2, lease_id = NULL, lease_owner = NULL
+            WHERE lease_owner IN (SELECT id FROM dead)
+            """);
+        command.Parameters.Add(new() { Value = instance.Id });
+        command.Parameters.Add(new() { Value = time.GetUtcNow() });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Delivered at last: it leaves the table (under <paramref name="lease"/> only while that lease is still the row's).</summary>
@@ -137,7 +172,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     public async Task UpdateAsync(string idempotencyKey, string state, DateTimeOffset nextAttemptAt, int? status, string? problem, Guid lease, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "UPDATE parked_transfer SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_status = $4, last_problem = $5, lease_id = NULL WHERE idempotency_key = $1 AND lease_id = $6");
+            "UPDATE parked_transfer SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_status = $4, last_problem = $5, lease_id = NULL, lease_owner = NULL WHERE idempotency_key = $1 AND lease_id = $6");
         command.Parameters.Add(new() { Value = idempotencyKey });
         command.Parameters.Add(new() { Value = state });
         command.Parameters.Add(new() { Value = nextAttemptAt });
@@ -150,7 +185,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     /// <summary>Gives back claimed rows not tried (their recipient is failing): due again at <paramref name="nextAttemptAt"/>.</summary>
     public async Task GiveBackAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("UPDATE parked_transfer SET next_attempt_at = $3, lease_id = NULL WHERE idempotency_key = ANY($1) AND lease_id = $2");
+        await using var command = dataSource.CreateCommand("UPDATE parked_transfer SET next_attempt_at = $3, lease_id = NULL, lease_owner = NULL WHERE idempotency_key = ANY($1) AND lease_id = $2");
         command.Parameters.Add(new() { Value = idempotencyKeys.ToArray() });
         command.Parameters.Add(new() { Value = lease });
         command.Parameters.Add(new() { Value = nextAttemptAt });
@@ -166,7 +201,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     {
         // The routes as the database has them now (not a cache): a route disabled a moment ago keeps its transfers.
         await using var command = dataSource.CreateCommand("""
-            UPDATE parked_transfer SET state = 'waiting', next_attempt_at = $2, lease_id = NULL
+            UPDATE parked_transfer SET state = 'waiting', next_attempt_at = $2, lease_id = NULL, lease_owner = NULL
             WHERE idempotency_key = ANY($1)
               AND recipient NOT IN (SELECT recipient FROM recipient_route WHERE disabled_at IS NOT NULL)
               AND NOT (lease_id IS NOT NULL AND state = 'waiting' AND next_attempt_at > $2)

@@ -23,6 +23,9 @@ public interface ITransferStore
 
     /// <summary>Claimed transfers not tried (their recipient fails): due again at <paramref name="nextAttemptAt"/>.</summary>
     Task GiveBackAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken);
+
+    /// <summary>The leases of gateways that are gone become due now; returns how many transfers were taken over.</summary>
+    Task<int> ReclaimAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Which recipients' routes are disabled (<see cref="RecipientRoutes"/>).</summary>

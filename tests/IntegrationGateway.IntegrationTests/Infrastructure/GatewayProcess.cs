@@ -11,6 +11,7 @@ namespace IntegrationGateway.IntegrationTests.Infrastructure;
 internal sealed partial class GatewayProcess : IAsyncDisposable
 {
     const int SigTerm = 15;
+    const int SigKill = 9;
 
     readonly Process _process;
     readonly StringBuilder _output = new();
@@ -115,6 +116,15 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         if (Kill(_process.Id, SigTerm) != 0)
         {
             throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Sends SIGKILL: the process ends at once, nothing of its own stopping runs (a crash, an OOM kill).</summary>
+    public void KillHard()
+    {
+        if (Kill(_process.Id, SigKill) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGKILL) failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 

@@ -112,7 +112,7 @@ internal static class TestServices
 
     /// <summary>
     /// The tests' database as a fresh gateway would find it: schema current, no parked transfers, every route
-    /// enabled. Tests run one at a time, and each run seals with a key of its own, so rows of earlier runs are useless.
+    /// enabled, no event id remembered (the generator's seeds give the same ids in every run). Tests run one at a time, and each run seals with a key of its own, so rows of earlier runs are useless.
     /// </summary>
     public static async Task ResetDatabaseAsync()
     {
@@ -124,14 +124,14 @@ internal static class TestServices
         catch (InvalidOperationException ex) when (ex.Message.Contains("pre-release schema", StringComparison.Ordinal))
         {
             // The tests' own database, made by an older checkout: its rows are of no use, so it is made anew.
-            await using (var drop = database.CreateCommand("DROP TABLE IF EXISTS gateway_schema, parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key CASCADE"))
+            await using (var drop = database.CreateCommand("DROP TABLE IF EXISTS gateway_schema, parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance CASCADE"))
             {
                 await drop.ExecuteNonQueryAsync();
             }
 
             await Gateway.Storage.GatewaySchema.MigrateAsync(database, TimeProvider.System, CancellationToken.None);
         }
-        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key");
+        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance");
         await command.ExecuteNonQueryAsync();
     }
 

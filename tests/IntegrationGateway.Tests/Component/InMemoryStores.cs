@@ -91,6 +91,9 @@ internal sealed class InMemoryTransferStore(TimeProvider time) : ITransferStore
         return Task.CompletedTask;
     }
 
+    /// <summary>One process, one store: no other gateway's leases to take over.</summary>
+    public Task<int> ReclaimAsync(CancellationToken cancellationToken) => Task.FromResult(0);
+
     public Task GiveBackAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken)
     {
         lock (_lock)
