@@ -37,12 +37,16 @@ public sealed class RecipientResilienceOptions
     [Range(2, 1000)]
     public int CircuitMinimumThroughput { get; set; } = 8;
 
+    /// <summary>
+    /// The window the failure ratio is measured over. Short, so a recipient that starts failing is cut off within
+    /// seconds however many successes came before (a 30 s window full of them took about 20 s to open).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
-    public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long an open circuit fails calls at once before it lets one through to probe.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
-    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>
@@ -53,17 +57,29 @@ public sealed class RecipientResilienceOptions
 /// retry on other 4xx; a circuit breaker whose state the ops page reads; a timeout per attempt. While a recipient's
 /// circuit is open its transfers fail at once and are parked; the other recipients are not held up.
 /// </summary>
+/// <remarks>
+/// A bulkhead before the circuit opens: a transfer is retried in process only while its recipient's last answer
+/// before this failure was not a failure too (<see cref="RecipientHealth"/>). One blip among successes is retried as
+/// before; once a recipient fails twice running, its transfers are parked after their first failed attempt, so they
+/// do not hold the intake's slots through backoffs (each message waits for all its transfers to settle) and the other
+/// recipients' deliveries go on at their rate. The first answer that is not a failure lets retries in again.
+/// </remarks>
 public sealed partial class RecipientResilience(IOptions<RecipientResilienceOptions> options, TimeProvider time, ILogger<RecipientResilience> logger)
 {
     readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _circuits = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, RecipientHealth> _health = new(StringComparer.Ordinal);
 
     /// <summary>The state of a recipient's circuit: <c>Closed</c>, <c>Open</c>, <c>HalfOpen</c> or <c>Isolated</c>; null before its first call.</summary>
     public CircuitState? CircuitOf(string recipient) => _circuits.TryGetValue(recipient, out var circuit) ? circuit.CircuitState : null;
+
+    /// <summary>Whether the recipient's last two answers were failures (its transfers are parked after one attempt).</summary>
+    public bool IsFailing(string recipient) => _health.TryGetValue(recipient, out var health) && health.Failing;
 
     /// <summary>Adds the recipient's strategies to the pipeline its resilience handler builds (once, when first used).</summary>
     public void Configure(ResiliencePipelineBuilder<HttpResponseMessage> builder, string recipient, TimeSpan attemptTimeout)
     {
         var settings = options.Value;
+        var health = _health.GetOrAdd(recipient, _ => new RecipientHealth());
         // A state provider serves one circuit: a pipeline built again gets a new one, which the ops page then reads.
         var circuit = _circuits[recipient] = new CircuitBreakerStateProvider();
         builder.TimeProvider = time;
@@ -75,14 +91,30 @@ public sealed partial class RecipientResilience(IOptions<RecipientResilienceOpti
                 UseJitter = true,
                 Delay = settings.RetryBaseDelay,
                 MaxDelay = settings.RetryMaxDelay,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                ShouldHandle = args =>
                 {
-                    { Exception: BrokenCircuitException } => false, // open: park it now, do not wait here
-                    { Exception: HttpRequestException failed } => failed.StatusCode is null || IsTransient(failed.StatusCode.Value),
-                    { Exception: TimeoutRejectedException } => true,
-                    { Result: { } response } => IsTransient(response.StatusCode) && !(RetryAfter(response, time) > settings.MaxRetryAfter),
-                    _ => false,
-                }),
+                    var failed = args.Outcome switch
+                    {
+                        { Exception: BrokenCircuitException } => (bool?)null, // open: park it now, do not wait here
+                        { Exception: HttpRequestException e } => e.StatusCode is null || IsTransient(e.StatusCode.Value),
+                        { Exception: TimeoutRejectedException } => true,
+                        { Result: { } response } => IsTransient(response.StatusCode),
+                        { Exception: not null } => null,
+                        _ => false,
+                    };
+                    if (failed is not true)
+                    {
+                        if (failed is false)
+                        {
+                            health.Answered();
+                        }
+
+                        return ValueTask.FromResult(false);
+                    }
+
+                    // Retried only when the recipient was not already failing, and not when it asks to wait longer than we would here.
+                    return ValueTask.FromResult(!health.FailedAgain() && !(args.Outcome.Result is { } r && RetryAfter(r, time) > settings.MaxRetryAfter));
+                },
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? RetryAfter(response, time) : null),
                 OnRetry = args =>
                 {
@@ -141,6 +173,23 @@ public sealed partial class RecipientResilience(IOptions<RecipientResilienceOpti
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Recipient}: circuit closed again")]
     partial void LogCircuitClosed(string recipient);
+}
+
+/// <summary>
+/// A recipient's last answers, as the bulkhead reads them: failing once its last two were failures (an error status
+/// that means "try again", a timeout, no connection), well again at the first answer that is not.
+/// </summary>
+public sealed class RecipientHealth
+{
+    int _failuresRunning;
+
+    public bool Failing => Volatile.Read(ref _failuresRunning) >= 2;
+
+    /// <summary>An answer that is not a failure (a success, or a refusal the recipient means).</summary>
+    public void Answered() => Volatile.Write(ref _failuresRunning, 0);
+
+    /// <summary>Records a failure; true when the answer before it was a failure too.</summary>
+    public bool FailedAgain() => Interlocked.Increment(ref _failuresRunning) >= 2;
 }
 
 /// <summary>

@@ -29,26 +29,21 @@ public abstract record IntakeResult
 /// The intake's decisions on one message, knowing nothing of RabbitMQ: read and validate it (<see cref="IntakeReader"/>),
 /// authenticate its sender (<see cref="ControllerRegistry.Authenticate"/>: the broker-proven <c>user_id</c> must publish
 /// for the controller its <c>source.institutionId</c> names, else quarantine as <c>sender-not-authenticated</c>), apply
-/// a data-subject event to that controller's subject state, hand a transferable event to the <see cref="TransferPipeline"/>.
-/// Each event id is taken once (<see cref="IEventRegister"/>): the same event again, once settled, is acknowledged as a
-/// duplicate and nothing is sent again; the same id with other content is quarantined as <c>event-id-reused</c> and
-/// alerted, and nothing is sent. Two copies of one id in this process are worked on one after the other.
+/// then hand the event to the <see cref="EventProcessor"/>, which takes each event id once: the same event again, once
+/// settled, is acknowledged as a duplicate and nothing is sent again; the same id with other content is quarantined
+/// as <c>event-id-reused</c> and alerted, and nothing is sent.
 /// Unexpected errors are retried (<see cref="IntakeRetries.Processing"/>) and then quarantined as <c>processing</c>;
 /// the database being away is returned as <see cref="IntakeResult.Retry"/>, for the transport to keep the message.
 /// </summary>
 public sealed partial class IntakeHandler(
     IntakeReader reader,
     ControllerRegistry controllers,
-    ISubjectRegistry subjects,
-    IEventRegister events,
-    Ledger.LedgerKeys keys,
-    TransferPipeline pipeline,
+    EventProcessor processor,
     IntakeCounters counters,
     TimeProvider time,
     IOptions<IntakeOptions> intake,
     ILogger<IntakeHandler> logger)
 {
-    readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, TaskCompletionSource> _inFlight = new();
     readonly ResiliencePipeline _processing = IntakeRetries.Processing(intake.Value.RetryLimit, time, (eventId, attempt, exception) =>
         logger.LogProcessingFailed(eventId, attempt, exception.GetType().Name, exception.StackTrace));
 
@@ -90,34 +85,14 @@ public sealed partial class IntakeHandler(
 
         span?.SetTag(Telemetry.GatewayTelemetry.Tags.Controller, controller.Id);
         var kind = EventKinds.Of(eventType);
-        var content = keys.ContentOf(controller.Id, eventType, verdict.Event);
-        var turn = await TakeTurnAsync(eventId, cancellationToken).ConfigureAwait(false);
         var context = IntakeRetries.Context(eventId, cancellationToken);
         var sighting = EventSighting.New;
         try
         {
+            using var turn = await processor.TakeTurnAsync(eventId, cancellationToken).ConfigureAwait(false);
             await _processing.ExecuteAsync(async attempt =>
-            {
-                sighting = await events.SeeAsync(eventId, controller.Id, content, time.GetUtcNow(), attempt.CancellationToken).ConfigureAwait(false);
-                if (sighting is EventSighting.Settled or EventSighting.Reused)
-                {
-                    return;
-                }
-
-                if (kind.ChangesSubjectState())
-                {
-                    // Applied first: a later event of this subject is decided on it, whatever happens to the notices.
-                    await subjects.ApplyAsync(controller.Id, eventType, verdict.Event, time.GetUtcNow(), attempt.CancellationToken).ConfigureAwait(false);
-                }
-
-                if (kind.Transfers())
-                {
-                    await pipeline.ProcessAsync(eventId, EventFacts.Of(eventType, verdict.Event, controller), verdict.Event, attempt.CancellationToken,
-                        redelivered || sighting == EventSighting.Unsettled || IntakeRetries.AttemptOf(attempt) > 0).ConfigureAwait(false);
-                }
-
-                await events.SettledAsync(eventId, time.GetUtcNow(), attempt.CancellationToken).ConfigureAwait(false);
-            }, context).ConfigureAwait(false);
+                sighting = await processor.ProcessAsync(eventId, eventType, verdict.Event, controller, redelivered || IntakeRetries.AttemptOf(attempt) > 0, attempt.CancellationToken).ConfigureAwait(false),
+                context).ConfigureAwait(false);
         }
         catch (Exception ex) when (IntakeRetries.IsOutage(ex) && !cancellationToken.IsCancellationRequested)
         {
@@ -130,8 +105,6 @@ public sealed partial class IntakeHandler(
         finally
         {
             ResilienceContextPool.Shared.Return(context);
-            _inFlight.TryRemove(new(eventId, turn));
-            turn.TrySetResult();
         }
 
         switch (sighting)
@@ -149,25 +122,6 @@ public sealed partial class IntakeHandler(
                 counters.CountAccepted(subjectStateOnly: !kind.Transfers());
                 span?.SetTag(Telemetry.GatewayTelemetry.Tags.IntakeOutcome, "accepted");
                 return new IntakeResult.Accepted(eventType, eventId);
-        }
-    }
-
-    /// <summary>
-    /// Waits while another copy of the same event id is being worked on in this process (published twice in a row,
-    /// both prefetched), so the second sees the first settled; returns this copy's turn, to complete when done.
-    /// </summary>
-    async Task<TaskCompletionSource> TakeTurnAsync(Guid eventId, CancellationToken cancellationToken)
-    {
-        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        while (true)
-        {
-            var holder = _inFlight.GetOrAdd(eventId, mine);
-            if (holder == mine)
-            {
-                return mine;
-            }
-
-            await holder.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -16,6 +16,7 @@ public static class IntakeRegistration
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<IntakeOptions>>().Value.MaxMessageBytes));
         services.AddSingleton<IntakeReader>();
         services.AddSingleton<IntakeCounters>();
+        services.AddSingleton<EventProcessor>();
         services.AddSingleton<IntakeHandler>();
         services.AddSingleton<IntakeTransport>();
         services.AddHostedService(sp => sp.GetRequiredService<IntakeTransport>());

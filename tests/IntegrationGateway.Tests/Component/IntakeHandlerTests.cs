@@ -36,7 +36,8 @@ public class IntakeHandlerTests(ITestOutputHelper output) : IDisposable
         var gateway = new TestGateway { Store = _bed.Store, Routes = _bed.Routes, Ledger = _bed.Ledger, Subjects = subjects ?? _bed.Subjects, History = _bed.Ledger, Keys = _bed.Keys, Time = time, Loggers = loggers };
         var intake = Options.Create(new IntakeOptions { RetryLimit = retryLimit });
         return new IntakeHandler(
-            new IntakeReader(new EventValidator(time)), TestAgreements.Shipped, subjects ?? _bed.Subjects, _bed.Events, _bed.Keys, gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(recipients)),
+            new IntakeReader(new EventValidator(time)), TestAgreements.Shipped,
+            new EventProcessor(subjects ?? _bed.Subjects, _bed.Events, _bed.Keys, gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(recipients)), time),
             Counters, time, intake, new Logger<IntakeHandler>(loggers));
     }
 
