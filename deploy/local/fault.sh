@@ -15,12 +15,12 @@ case "${1:-}" in
     rabbit rabbitmqctl -q stop "$IG_STATE_DIR/rabbitmq/rabbitmq.pid" >/dev/null
     log "RabbitMQ node $IG_RABBITMQ_NODENAME stopped" ;;
   rabbitmq-start)
-    "$here/up.sh" >/dev/null ;;
+    "$here/up.sh" rabbitmq-node >/dev/null ;;
   postgres-stop)
     as_user postgres "$(postgres_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null
     log "PostgreSQL stopped" ;;
   postgres-start)
-    "$here/up.sh" >/dev/null ;;
+    "$here/up.sh" postgres >/dev/null ;;
   disk-alarm)
     case "${2:-}" in
       # A limit above any disk: the alarm goes off at the next check (about a second) and blocks every publisher.

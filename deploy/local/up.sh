@@ -115,6 +115,7 @@ CONF
   done
   rabbit rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1 \
     || die "RabbitMQ does not answer on 127.0.0.1:$IG_RABBITMQ_PORT; see $dir/log"
+  [ "${1:-}" = node-only ] && return 0
 
   # Listings are read whole before they are searched: grep -q closing a pipe early fails it under pipefail.
   local users vhosts
@@ -171,6 +172,15 @@ create_publishers() {
     rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32}|${contracts}|${own})\$" '^$' >/dev/null
   done
 }
+
+# `up.sh postgres` or `up.sh rabbitmq-node` starts that one again and nothing else (deploy/local/fault.sh, after
+# it stopped it: the users, vhosts and database are there already).
+case "${1:-}" in
+  postgres) resolve_state_dir; start_postgres; exit 0 ;;
+  rabbitmq-node) resolve_state_dir; start_rabbitmq node-only; exit 0 ;;
+  "") ;;
+  *) die "usage: $0 [postgres|rabbitmq-node]" ;;
+esac
 
 install_packages
 resolve_state_dir

@@ -46,14 +46,17 @@ internal sealed class TestGateway
         return new RecipientAdapters(provider, provider.GetServices<RecipientRegistration>());
     }
 
-    public TransferSettler Settler() => new(Store, Routes, Ledger, Counters, Time, Options.Create(Delivery), Loggers.CreateLogger<TransferSettler>());
+    public TransferSettler Settler(RecipientAdapters adapters) => new(adapters, Store, Routes, Ledger, Counters, Time, Options.Create(Delivery), new DeliveryLog(Loggers.CreateLogger<TransferSettler>(), Time));
 
     public TransferDecisions Decisions(PolicyEngine engine, RecipientAdapters adapters) =>
         new(engine, Controllers, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()), adapters, Time);
 
     public TransferPipeline Pipeline(PolicyEngine engine, RecipientAdapters adapters) =>
-        new(Decisions(engine, adapters), adapters, Settler(), Ledger, Keys, Counters, Loggers.CreateLogger<TransferPipeline>());
+        new(Decisions(engine, adapters), Settler(adapters), Ledger, Keys, Counters, Loggers.CreateLogger<TransferPipeline>());
 
     public ParkedTransferScheduler Scheduler(PolicyEngine engine, RecipientAdapters adapters) =>
-        new(adapters, Decisions(engine, adapters), Store, Routes, Settler(), Time, Options.Create(Delivery), Loggers.CreateLogger<ParkedTransferScheduler>());
+        new(Decisions(engine, adapters), Store, Routes, Settler(adapters), Outage, Time, Options.Create(Delivery), Loggers.CreateLogger<ParkedTransferScheduler>());
+
+    /// <summary>What the handler and the scheduler wait on when the database is away: here it answers at once.</summary>
+    public DatabaseOutage Outage { get; init; } = new(() => Task.CompletedTask, () => { }, TimeProvider.System, NullLogger.Instance);
 }

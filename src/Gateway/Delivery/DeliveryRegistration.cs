@@ -19,6 +19,7 @@ public static class DeliveryRegistration
 
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<RecipientAdapters>();
+        services.AddSingleton<DeliveryLog>();
         services.AddSingleton<TransferSettler>();
         services.AddSingleton<TransferDecisions>();
         services.AddSingleton<TransferPipeline>();

@@ -16,11 +16,11 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// was removed, or whose subject has since withdrawn consent, objected or asked for erasure, is blocked, not sent.
 /// </summary>
 public sealed partial class ParkedTransferScheduler(
-    RecipientAdapters adapters,
     TransferDecisions decide,
     ITransferStore parked,
     IRecipientRoutes routes,
     TransferSettler settler,
+    DatabaseOutage outage,
     TimeProvider time,
     IOptions<DeliveryOptions> options,
     ILogger<ParkedTransferScheduler> logger) : BackgroundService
@@ -43,8 +43,17 @@ public sealed partial class ParkedTransferScheduler(
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
             {
-                // The database is away: what was taken stays leased and comes round again.
-                LogSchedulerFailed(ex.GetType().Name, ex.Message);
+                // The database is away: what was taken stays leased and comes round again, once it answers.
+                try
+                {
+                    await outage.WaitUntilBackAsync("scheduler", ex.GetType().Name, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
             }
             catch (Exception ex)
             {
@@ -87,7 +96,7 @@ public sealed partial class ParkedTransferScheduler(
         while (queue.TryDequeue(out var p))
         {
             var attempt = TransferAttempt.Of(p);
-            if (!adapters.Recipients.Contains(recipient))
+            if (!settler.Delivers(recipient))
             {
                 await settler.RefuseAsync(attempt, "no adapter is configured for this recipient any more", cancellationToken);
                 continue;
@@ -100,7 +109,7 @@ public sealed partial class ParkedTransferScheduler(
                 continue;
             }
 
-            var settlement = await settler.DeliverAsync(attempt, adapters, cancellationToken);
+            var settlement = await settler.DeliverAsync(attempt, cancellationToken);
             if (settlement.RecipientFailing && queue.Count > 0)
             {
                 // The recipient still fails, or is gone: the others of this batch would too. Back, untried, for the same
@@ -115,7 +124,7 @@ public sealed partial class ParkedTransferScheduler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Took over {Count} parked transfer(s) leased by a gateway that is gone; due now")]
     partial void LogReclaimed(int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Recipient} still fails: {Count} more of its parked transfers given back untried, due in {DelaySeconds:0} s")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Recipient} still fails: {Count} more of its parked transfers given back untried, due in {DelaySeconds:0} s")]
     partial void LogGivenBack(string recipient, int count, double delaySeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Parked-transfer scheduler: {ExceptionType}: {Problem}; trying again")]

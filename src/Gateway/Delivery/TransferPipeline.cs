@@ -19,7 +19,6 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// </summary>
 public sealed partial class TransferPipeline(
     TransferDecisions decide,
-    RecipientAdapters adapters,
     TransferSettler settler,
     ITransferLedger ledger,
     LedgerKeys ledgerKeys,
@@ -83,7 +82,7 @@ public sealed partial class TransferPipeline(
             var attempt = new TransferAttempt(
                 new OutboundTransfer(OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!),
                 agreement.Recipient, context, Redelivered: redelivered);
-            var settlement = await settler.DeliverAsync(attempt, adapters, cancellationToken).ConfigureAwait(false);
+            var settlement = await settler.DeliverAsync(attempt, cancellationToken).ConfigureAwait(false);
             return (Counted: (agreement.Recipient, settlement.Outcome), Entry: settlement.ApplyTo(Entry(decision, context, body, facts, eventId), attempt));
         })).ConfigureAwait(false);
 

@@ -50,14 +50,15 @@ public sealed record Settlement(TransferOutcome Outcome, string Recorded, Delive
 /// the ledger before its row changes, so the evidence never lags the store. The pipeline (first attempts, whose
 /// outcomes go into its decision entries) and the scheduler (parked transfers) both settle through it.
 /// </summary>
-public sealed partial class TransferSettler(
+public sealed class TransferSettler(
+    RecipientAdapters adapters,
     ITransferStore store,
     IRecipientRoutes routes,
     ITransferLedger ledger,
     TransferCounters counters,
     TimeProvider time,
     IOptions<DeliveryOptions> options,
-    ILogger<TransferSettler> logger)
+    DeliveryLog log)
 {
     /// <summary>The one status→outcome map: what the counters count and the ledger records for each adapter status.</summary>
     public static (TransferOutcome Outcome, string Recorded) Meaning(DeliveryStatus status) => status switch
@@ -68,8 +69,11 @@ public sealed partial class TransferSettler(
         _ => (TransferOutcome.Parked, "parked"),
     };
 
+    /// <summary>Whether a recipient has an adapter to deliver with.</summary>
+    public bool Delivers(string recipient) => adapters.Recipients.Contains(recipient);
+
     /// <summary>One delivery through the recipient's adapter, settled. A first attempt to a disabled route is held, not sent.</summary>
-    public async Task<Settlement> DeliverAsync(TransferAttempt attempt, RecipientAdapters adapters, CancellationToken cancellationToken)
+    public async Task<Settlement> DeliverAsync(TransferAttempt attempt, CancellationToken cancellationToken)
     {
         var transfer = attempt.Transfer;
         // A later attempt gets a trace of its own (the event's closed when its message was acknowledged); the ledger links both.
@@ -105,7 +109,7 @@ public sealed partial class TransferSettler(
         await ledger.AppendAsync([settlement.ApplyTo(OutcomeEntry(attempt), attempt) with { Reasons = reasons }], cancellationToken).ConfigureAwait(false);
         await store.RemoveAsync(attempt.Transfer.IdempotencyKey, cancellationToken, attempt.Lease).ConfigureAwait(false);
         counters.SettledLater(attempt.Recipient, TransferOutcome.Blocked);
-        LogBlockedLater(attempt.Transfer.EventId, attempt.Transfer.AgreementId, attempt.Recipient, string.Join(',', reasons));
+        log.BlockedLater(attempt.Transfer.EventId, attempt.Transfer.AgreementId, attempt.Recipient, string.Join(',', reasons));
     }
 
     /// <summary>A parked transfer that cannot be sent at all (its recipient has no adapter any more): kept as rejected for an operator.</summary>
@@ -134,10 +138,10 @@ public sealed partial class TransferSettler(
                     await store.RemoveAsync(transfer.IdempotencyKey, cancellationToken, attempt.Lease).ConfigureAwait(false);
                 }
 
-                LogDelivered(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.StatusCode, attempt.AttemptsBefore + 1);
+                log.Delivered(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.StatusCode, attempt.AttemptsBefore + 1);
                 break;
             case DeliveryStatus.Rejected:
-                LogRejected(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.Problem);
+                log.Rejected(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.Problem);
                 await KeepAsync(attempt, ParkedState.Rejected, result, now, cancellationToken).ConfigureAwait(false);
                 break;
             case DeliveryStatus.Gone:
@@ -145,7 +149,7 @@ public sealed partial class TransferSettler(
                 await KeepAsync(attempt, ParkedState.RecipientDisabled, result, now, cancellationToken).ConfigureAwait(false);
                 break;
             default:
-                LogParked(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.Problem, (next - now).TotalSeconds, attempt.AttemptsBefore + 1);
+                log.Parking(transfer.EventId, transfer.AgreementId, attempt.Recipient, result.Problem, (next - now).TotalSeconds, attempt.AttemptsBefore + 1);
                 await KeepAsync(attempt, ParkedState.Waiting, result, next, cancellationToken).ConfigureAwait(false);
                 break;
         }
@@ -183,16 +187,4 @@ public sealed partial class TransferSettler(
         Reasons = [],
         SubjectPseudonyms = attempt.Context.SubjectPseudonyms,
     };
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: delivered to {Recipient} under {AgreementId} ({StatusCode}, attempt {Attempt})")]
-    partial void LogDelivered(Guid eventId, string agreementId, string recipient, int? statusCode, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: {Recipient} rejected the transfer under {AgreementId}: {Problem}; kept as rejected for an operator")]
-    partial void LogRejected(Guid eventId, string agreementId, string recipient, string? problem);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: transfer to {Recipient} under {AgreementId} parked ({Problem}, attempt {Attempt}); next try in {DelaySeconds:0} s")]
-    partial void LogParked(Guid eventId, string agreementId, string recipient, string? problem, double delaySeconds, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: parked transfer to {Recipient} under {AgreementId} decided again and blocked ({Reasons}); not sent")]
-    partial void LogBlockedLater(Guid eventId, string agreementId, string recipient, string reasons);
 }

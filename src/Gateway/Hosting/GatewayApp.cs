@@ -103,6 +103,7 @@ public static class GatewayApp
         services.AddHostedService<SchemaMigration>();
         // The ledger writer starts after the schema and stops after the intake (hosted services stop in reverse).
         services.AddSingleton(_ => LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]));
+        services.AddSingleton<DatabaseOutage>();
         services.AddSingleton<LedgerWriter>();
         services.AddSingleton<ITransferLedger>(provider => provider.GetRequiredService<LedgerWriter>());
         services.AddSingleton<SubjectStates>();

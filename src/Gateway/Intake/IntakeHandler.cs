@@ -21,7 +21,7 @@ public abstract record IntakeResult
     /// <summary>Refused, or failing every try: goes to the quarantine with these reasons (path and rule, never a value), then acknowledged.</summary>
     public sealed record Quarantined(string? EventType, Guid? EventId, IReadOnlyList<Violation> Violations) : IntakeResult;
 
-    /// <summary>Not the message's fault (the database is away): keep it and try again in place.</summary>
+    /// <summary>Not the message's fault (the database was away, and answers again): keep it and try again in place.</summary>
     public sealed record Retry(string Problem) : IntakeResult;
 }
 
@@ -33,12 +33,14 @@ public abstract record IntakeResult
 /// settled, is acknowledged as a duplicate and nothing is sent again; the same id with other content is quarantined
 /// as <c>event-id-reused</c> and alerted, and nothing is sent.
 /// Unexpected errors are retried (<see cref="IntakeRetries.Processing"/>) and then quarantined as <c>processing</c>;
-/// the database being away is returned as <see cref="IntakeResult.Retry"/>, for the transport to keep the message.
+/// the database being away is waited out (<see cref="DatabaseOutage"/>) and returned as <see cref="IntakeResult.Retry"/>,
+/// for the transport to try the message again at once.
 /// </summary>
 public sealed partial class IntakeHandler(
     IntakeReader reader,
     ControllerRegistry controllers,
     EventProcessor processor,
+    DatabaseOutage outage,
     IntakeCounters counters,
     TimeProvider time,
     IOptions<IntakeOptions> intake,
@@ -96,6 +98,8 @@ public sealed partial class IntakeHandler(
         }
         catch (Exception ex) when (IntakeRetries.IsOutage(ex) && !cancellationToken.IsCancellationRequested)
         {
+            // Waited out here, with every other handler, on the one probe: back the moment the database answers.
+            await outage.WaitUntilBackAsync("intake", ex.GetType().Name, cancellationToken).ConfigureAwait(false);
             return new IntakeResult.Retry(ex.GetType().Name);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
@@ -183,7 +187,11 @@ public static partial class IntakeRetries
             },
         }).Build();
 
-    /// <summary>For as long as an outage lasts: 1 s doubling to 30 s, until shutdown. One line per try, without a stack trace.</summary>
+    /// <summary>
+    /// For as long as an outage lasts, until shutdown. The database's was waited out by the handler (the one probe
+    /// of <see cref="DatabaseOutage"/>): tried again at once. Anything thrown around the handler (the broker did not
+    /// confirm a quarantine copy): 1 s doubling to 30 s, one line for the first wait of the message.
+    /// </summary>
     public static ResiliencePipeline<IntakeResult> KeepTrying(TimeProvider time, Action<string, TimeSpan> waiting) =>
         new ResiliencePipelineBuilder<IntakeResult> { TimeProvider = time }.AddRetry(new RetryStrategyOptions<IntakeResult>
         {
@@ -195,9 +203,14 @@ public static partial class IntakeRetries
             Delay = TimeSpan.FromSeconds(1),
             MaxDelay = TimeSpan.FromSeconds(30),
             UseJitter = true,
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Outcome.Result is IntakeResult.Retry ? TimeSpan.Zero : null),
             OnRetry = args =>
             {
-                waiting(args.Outcome.Result is IntakeResult.Retry retry ? retry.Problem : args.Outcome.Exception!.GetType().Name, args.RetryDelay);
+                if (args.Outcome.Exception is { } exception && args.AttemptNumber == 0)
+                {
+                    waiting(exception.GetType().Name, args.RetryDelay);
+                }
+
                 return default;
             },
         }).Build();

@@ -18,7 +18,7 @@ static partial class IntakeLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Quarantined a message ({EventType}, event {EventId}): {Reasons}")]
     public static partial void LogQuarantined(this ILogger logger, string eventType, Guid? eventId, string reasons);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A message is kept and tried again in {DelaySeconds:0.#} s: {Problem} (the database or the broker is away; not the message's fault)")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "A message is kept and tried again in {DelaySeconds:0.#} s, and on until it goes through: {Problem} (the broker is away; not the message's fault)")]
     public static partial void LogKeptForRetry(this ILogger logger, string problem, double delaySeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {DeliveryTag} could not be settled: its channel closed; the broker will deliver it again")]

@@ -10,7 +10,8 @@ namespace IntegrationGateway.Gateway.Ledger;
 /// its entries are committed; the pipeline awaits it before the message is acknowledged. Under an advisory lock,
 /// so gateways sharing the database append to one chain: each entry carries the keyed hash of the one before.
 /// </summary>
-public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys keys, TimeProvider time, ILogger<LedgerWriter> logger) : IHostedService, Storage.ITransferLedger
+public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys keys, TimeProvider time, ILogger<LedgerWriter> logger, Storage.DatabaseOutage? outage = null)
+    : IHostedService, Storage.ITransferLedger
 {
     const int MaxBatch = 1000;
 
@@ -79,8 +80,16 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
             }
             catch (Exception ex)
             {
-                // Not committed: every caller of this batch learns so, and its message is not acknowledged.
-                LogWriteFailed(count, ex.GetType().Name, ex.Message);
+                // Not committed: every caller of this batch learns so, and its message is not acknowledged. The
+                // database being away is the outage's one line, not a line per batch.
+                if (outage is not null && ex is NpgsqlException or TimeoutException)
+                {
+                    _ = outage.NoticedAsync("ledger writer", ex.GetType().Name);
+                }
+                else
+                {
+                    LogWriteFailed(count, ex.GetType().Name, ex.Message);
+                }
                 batch.ForEach(p => p.Committed.TrySetException(ex));
             }
         }

@@ -38,7 +38,7 @@ public class IntakeHandlerTests(ITestOutputHelper output) : IDisposable
         return new IntakeHandler(
             new IntakeReader(new EventValidator(time)), TestAgreements.Shipped,
             new EventProcessor(subjects ?? _bed.Subjects, _bed.Events, _bed.Keys, gateway.Pipeline(new PolicyEngine(agreements), TestGateway.Adapters(recipients)), time),
-            Counters, time, intake, new Logger<IntakeHandler>(loggers));
+            gateway.Outage, Counters, time, intake, new Logger<IntakeHandler>(loggers));
     }
 
     IntakeCounters Counters { get; } = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());

@@ -19,7 +19,7 @@ public class TransferSettlerTests
         await _bed.Store.ParkAsync(new ParkedTransfer(Transfer, "duo", ParkedState.Waiting, 1, _bed.Time.GetUtcNow(), 503, "was failing") { Context = Context }, default);
         var claimed = Assert.Single(await _bed.Store.ClaimDueAsync(10, TimeSpan.FromMinutes(2), [], default));
         var attempt = TransferAttempt.Of(claimed);
-        return (await _bed.Gateway.Settler().DeliverAsync(attempt, TestGateway.Adapters(new ScriptedRecipient("duo", answers)), default), attempt);
+        return (await _bed.Gateway.Settler(TestGateway.Adapters(new ScriptedRecipient("duo", answers))).DeliverAsync(attempt, default), attempt);
     }
 
     [Theory]
@@ -29,7 +29,7 @@ public class TransferSettlerTests
     [InlineData(503, TransferOutcome.Parked, "parked", ParkedState.Waiting)]
     public async Task DeliverAsync_FirstAttempt_ParksByStatus_AndLeavesTheLedgerToTheDecision(int status, TransferOutcome outcome, string recorded, string? parkedState)
     {
-        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(status))), default);
+        var settlement = await _bed.Gateway.Settler(TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(status)))).DeliverAsync(First, default);
 
         Assert.Equal((outcome, recorded), (settlement.Outcome, settlement.Recorded));
         Assert.Equal(parkedState, _bed.Store[Transfer.IdempotencyKey]?.State);
@@ -43,7 +43,7 @@ public class TransferSettlerTests
     [Fact]
     public async Task DeliverAsync_Transient_WaitsTheParkedBackoff_OrTheRetryAfterWhenLonger()
     {
-        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(429, TimeSpan.FromMinutes(10)))), default);
+        var settlement = await _bed.Gateway.Settler(TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(429, TimeSpan.FromMinutes(10))))).DeliverAsync(First, default);
 
         Assert.True(settlement.RecipientFailing);
         Assert.Equal(_bed.Time.GetUtcNow() + TimeSpan.FromMinutes(10), _bed.Store[Transfer.IdempotencyKey]!.NextAttemptAt);
@@ -55,7 +55,7 @@ public class TransferSettlerTests
         await _bed.Routes.DisableAsync("duo", "410", default);
         var recipient = new ScriptedRecipient("duo", ScriptedRecipient.Answer(201));
 
-        var settlement = await _bed.Gateway.Settler().DeliverAsync(First, TestGateway.Adapters(recipient), default);
+        var settlement = await _bed.Gateway.Settler(TestGateway.Adapters(recipient)).DeliverAsync(First, default);
 
         Assert.Equal("held", settlement.Recorded);
         Assert.Equal(0, recipient.Calls);
@@ -67,7 +67,7 @@ public class TransferSettlerTests
     {
         await _bed.Store.ParkAsync(new ParkedTransfer(Transfer, "duo", ParkedState.Waiting, 1, _bed.Time.GetUtcNow(), 503, null), default);
 
-        await _bed.Gateway.Settler().DeliverAsync(First with { Redelivered = true }, TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(201))), default);
+        await _bed.Gateway.Settler(TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(201)))).DeliverAsync(First with { Redelivered = true }, default);
 
         Assert.Empty(_bed.Store.Rows);
     }
@@ -100,7 +100,7 @@ public class TransferSettlerTests
         _bed.Time.Advance(TimeSpan.FromMinutes(3)); // the lease ran out; another gateway claims it
         Assert.Single(await _bed.Store.ClaimDueAsync(10, TimeSpan.FromMinutes(2), [], default));
 
-        await _bed.Gateway.Settler().DeliverAsync(stale, TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(422))), default);
+        await _bed.Gateway.Settler(TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(422)))).DeliverAsync(stale, default);
 
         Assert.Equal(ParkedState.Waiting, _bed.Store[Transfer.IdempotencyKey]!.State);
     }
@@ -111,7 +111,7 @@ public class TransferSettlerTests
         await _bed.Store.ParkAsync(new ParkedTransfer(Transfer, "duo", ParkedState.Waiting, 1, _bed.Time.GetUtcNow(), 503, null) { Context = Context }, default);
         var attempt = TransferAttempt.Of(Assert.Single(await _bed.Store.ClaimDueAsync(10, TimeSpan.FromMinutes(2), [], default)));
 
-        await _bed.Gateway.Settler().BlockAsync(attempt, ["agreement-expired"], default);
+        await _bed.Gateway.Settler(TestGateway.Adapters()).BlockAsync(attempt, ["agreement-expired"], default);
 
         var entry = Assert.Single(_bed.Ledger.Entries);
         Assert.Equal(("blocked", "agreement-expired", 1), (entry.Outcome, string.Join(',', entry.Reasons), entry.Attempts));
@@ -125,7 +125,7 @@ public class TransferSettlerTests
         await _bed.Store.ParkAsync(new ParkedTransfer(Transfer, "gone", ParkedState.Waiting, 1, _bed.Time.GetUtcNow(), 503, null) { Context = Context }, default);
         var attempt = TransferAttempt.Of(Assert.Single(await _bed.Store.ClaimDueAsync(10, TimeSpan.FromMinutes(2), [], default)));
 
-        await _bed.Gateway.Settler().RefuseAsync(attempt, "no adapter", default);
+        await _bed.Gateway.Settler(TestGateway.Adapters()).RefuseAsync(attempt, "no adapter", default);
 
         Assert.Equal((ParkedState.Rejected, "no adapter"), (_bed.Store[Transfer.IdempotencyKey]!.State, _bed.Store[Transfer.IdempotencyKey]!.LastProblem));
         Assert.Equal("rejected", Assert.Single(_bed.Ledger.Entries).Outcome);
