@@ -103,6 +103,9 @@ public sealed partial class DeliveryLog : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Recipient}: {Count} more transfer(s) parked in the last {Seconds:0} s (last: {Problem})")]
     partial void LogParkedSummary(string recipient, long count, double seconds, string? problem);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: the transfer to {Recipient} still in flight when it was parked could not be settled ({ExceptionType}); it is tried again when its lease is given back or taken over")]
+    public partial void UnsettledInFlight(Guid eventId, string recipient, string exceptionType);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: parked transfer to {Recipient} under {AgreementId} decided again and blocked ({Reasons}); not sent")]
     partial void LogBlockedLater(Guid eventId, string agreementId, string recipient, string reasons);
 }

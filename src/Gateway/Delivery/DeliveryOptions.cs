@@ -31,6 +31,15 @@ public sealed class DeliveryOptions
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
     public TimeSpan SchedulerLease { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long a message waits for a transfer's first attempt (its in-process retries included). Longer, and the
+    /// transfer is parked under this gateway's lease while the attempt goes on and is settled when it ends, so the
+    /// message is acknowledged and a slow recipient does not hold the intake; the recipient counts as slow until it
+    /// answers within this again (<see cref="RecipientBulkhead"/>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan FirstAttemptWait { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>When a parked transfer is next due after <paramref name="attempts"/> attempts; a <c>Retry-After</c> that asks for longer wins.</summary>
     public TimeSpan ParkedBackoff(int attempts, TimeSpan? retryAfter)
     {

@@ -21,6 +21,9 @@ public sealed class RecipientAdapters(IServiceProvider services, IEnumerable<Rec
 
     public IReadOnlyCollection<string> Recipients => _ids;
 
+    /// <summary>Each recipient's health as first attempts see it: which are failing or slow now.</summary>
+    public RecipientBulkhead Bulkhead { get; } = new();
+
     /// <summary>
     /// One delivery through the recipient's adapter, whatever happens inside it, its making included: an adapter is not
     /// meant to throw, and if one does (a bug, a client that cannot be built, a token endpoint answering nonsense) that

@@ -68,26 +68,40 @@ public sealed partial class TransferPipeline(
             return;
         }
 
-        // The recipients side by side: one that is slow or failing does not delay the others' transfers.
-        var settled = await Task.WhenAll(decisions.Select(async decision =>
+        // The recipients side by side: one that is slow or failing does not delay the others' transfers. An attempt
+        // still in flight when it is parked writes its outcome once the decisions below are committed.
+        var decided = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ((string Recipient, TransferOutcome Outcome) Counted, LedgerEntry Entry)[] settled;
+        try
         {
-            var agreement = decision.Agreement;
-            var context = new DecisionContext(facts.Controller?.Id ?? "", facts.InstitutionId, agreement.Version, LegalBasisOf(agreement), pseudonyms);
-            if (!decision.Allowed)
+            settled = await Task.WhenAll(decisions.Select(async decision =>
             {
-                LogDenied(eventId, agreement.Id, agreement.Recipient, string.Join(',', decision.Reasons));
-                return (Counted: (agreement.Recipient, TransferOutcome.Blocked), Entry: Entry(decision, context, body, facts, eventId) with { Outcome = "blocked" });
-            }
+                var agreement = decision.Agreement;
+                var context = new DecisionContext(facts.Controller?.Id ?? "", facts.InstitutionId, agreement.Version, LegalBasisOf(agreement), pseudonyms);
+                if (!decision.Allowed)
+                {
+                    LogDenied(eventId, agreement.Id, agreement.Recipient, string.Join(',', decision.Reasons));
+                    return (Counted: (agreement.Recipient, TransferOutcome.Blocked), Entry: Entry(decision, context, body, facts, eventId) with { Outcome = "blocked" });
+                }
 
-            var attempt = new TransferAttempt(
-                new OutboundTransfer(OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!),
-                agreement.Recipient, context, Redelivered: redelivered);
-            var settlement = await settler.DeliverAsync(attempt, cancellationToken).ConfigureAwait(false);
-            return (Counted: (agreement.Recipient, settlement.Outcome), Entry: settlement.ApplyTo(Entry(decision, context, body, facts, eventId), attempt));
-        })).ConfigureAwait(false);
+                var attempt = new TransferAttempt(
+                    new OutboundTransfer(OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!),
+                    agreement.Recipient, context, Redelivered: redelivered) { Decided = decided.Task };
+                var settlement = await settler.DeliverAsync(attempt, cancellationToken).ConfigureAwait(false);
+                return (Counted: (agreement.Recipient, settlement.Outcome), Entry: settlement.ApplyTo(Entry(decision, context, body, facts, eventId), attempt));
+            })).ConfigureAwait(false);
 
-        // The decisions and their outcomes are committed to the ledger before the message is acknowledged.
-        await ledger.AppendAsync([.. settled.Select(s => s.Entry)], cancellationToken).ConfigureAwait(false);
+            // The decisions and their outcomes are committed to the ledger before the message is acknowledged.
+            await ledger.AppendAsync([.. settled.Select(s => s.Entry)], cancellationToken).ConfigureAwait(false);
+            decided.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            // Nothing decided is committed: an attempt still in flight leaves its row under this gateway's lease.
+            decided.TrySetException(ex);
+            _ = decided.Task.Exception; // observed: no attempt may be waiting on it
+            throw;
+        }
 
         // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
         counters.Settled(eventId, [.. settled.Select(s => s.Counted)]);

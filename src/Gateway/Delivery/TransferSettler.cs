@@ -18,6 +18,12 @@ public sealed record TransferAttempt(OutboundTransfer Transfer, string Recipient
 {
     public bool IsLater => Lease is not null;
 
+    /// <summary>
+    /// A first attempt's: completes when its decision is committed to the ledger. An attempt settled after the message
+    /// (one still in flight when it was parked) writes its outcome only then, so the ledger has the decision first.
+    /// </summary>
+    public Task? Decided { get; init; }
+
     public static TransferAttempt Of(ParkedTransfer parked) => new(parked.Transfer, parked.Recipient, parked.Context, parked.Attempts, parked.LeaseId);
 }
 
@@ -88,9 +94,41 @@ public sealed class TransferSettler(
             return new Settlement(TransferOutcome.Parked, "held", null, null, RecipientFailing: true, time.GetUtcNow());
         }
 
+        var bulkhead = adapters.Bulkhead;
+        var probe = false;
+        if (!attempt.IsLater && bulkhead.Impaired(attempt.Recipient) && !(probe = bulkhead.TryProbe(attempt.Recipient)))
+        {
+            // Failing or slow, and another transfer is finding out whether it still is: this one waits for the scheduler.
+            span?.SetTag(GatewayTelemetry.Tags.Outcome, "parked");
+            return await ParkUntriedAsync(attempt, cancellationToken).ConfigureAwait(false);
+        }
+
         var started = time.GetTimestamp();
-        var result = await adapters.DeliverOrFailAsync(attempt.Recipient, transfer, cancellationToken).ConfigureAwait(false);
+        var delivery = adapters.DeliverOrFailAsync(attempt.Recipient, transfer, cancellationToken);
+        var wait = options.Value.FirstAttemptWait;
+        if (!attempt.IsLater && !delivery.IsCompleted
+            && await Task.WhenAny(delivery, Task.Delay(wait, time, cancellationToken)).ConfigureAwait(false) != delivery)
+        {
+            bulkhead.OutlastedTheWait(attempt.Recipient);
+            span?.SetTag(GatewayTelemetry.Tags.Outcome, "parked");
+            return await ParkInFlightAsync(attempt, delivery, started, probe, cancellationToken).ConfigureAwait(false);
+        }
+
+        DeliveryResult result;
+        try
+        {
+            result = await delivery.ConfigureAwait(false);
+        }
+        finally
+        {
+            if (probe)
+            {
+                bulkhead.ProbeDone(attempt.Recipient);
+            }
+        }
+
         var took = time.GetElapsedTime(started);
+        bulkhead.Answered(attempt.Recipient, result.Status, took < wait);
         var settlement = await SettleAsync(attempt, result, took, cancellationToken).ConfigureAwait(false);
         counters.Delivered(attempt.Recipient, settlement.Outcome, took);
         span?.SetTag(GatewayTelemetry.Tags.Outcome, settlement.Recorded).SetTag(GatewayTelemetry.Tags.StatusCode, result.StatusCode);
@@ -100,6 +138,79 @@ public sealed class TransferSettler(
         }
 
         return settlement;
+    }
+
+    /// <summary>A first attempt to a recipient that is failing or slow: parked untried, due at the first backoff.</summary>
+    async Task<Settlement> ParkUntriedAsync(TransferAttempt attempt, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var next = now + options.Value.ParkedBackoff(1, null);
+        const string problem = "not tried: the recipient is failing or slow";
+        await store.ParkAsync(Parked(attempt, ParkedState.Waiting, 0, null, problem, next), cancellationToken).ConfigureAwait(false);
+        log.Parking(attempt.Transfer.EventId, attempt.Transfer.AgreementId, attempt.Recipient, problem, (next - now).TotalSeconds, 0);
+        return new Settlement(TransferOutcome.Parked, "parked", null, null, RecipientFailing: true, next);
+    }
+
+    /// <summary>
+    /// A first attempt still going after <see cref="DeliveryOptions.FirstAttemptWait"/>: parked under a lease of this
+    /// gateway (so no scheduler takes it while it is in flight, and another gateway does once this one is gone), and
+    /// settled as a later attempt when it ends, after its decision is in the ledger (<see cref="TransferAttempt.Decided"/>).
+    /// </summary>
+    async Task<Settlement> ParkInFlightAsync(TransferAttempt attempt, Task<DeliveryResult> delivery, long started, bool probe, CancellationToken cancellationToken)
+    {
+        var lease = Guid.NewGuid();
+        var now = time.GetUtcNow();
+        var until = now + options.Value.SchedulerLease;
+        try
+        {
+            await store.ParkAsync(Parked(attempt, ParkedState.Waiting, 0, null, "the first attempt is still in flight", until) with { LeaseId = lease }, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Not parked: this message is not acknowledged, and is worked on again; the attempt ends on its own.
+            _ = delivery.ContinueWith(_ => { if (probe) adapters.Bulkhead.ProbeDone(attempt.Recipient); }, TaskScheduler.Default);
+            throw;
+        }
+
+        log.Parking(attempt.Transfer.EventId, attempt.Transfer.AgreementId, attempt.Recipient, "still in flight", (until - now).TotalSeconds, 1);
+        _ = FinishAsync(attempt with { Lease = lease }, delivery, started, probe, cancellationToken);
+        return new Settlement(TransferOutcome.Parked, "parked", null, null, RecipientFailing: true, until);
+    }
+
+    async Task FinishAsync(TransferAttempt attempt, Task<DeliveryResult> delivery, long started, bool probe, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await delivery.ConfigureAwait(false);
+            var took = time.GetElapsedTime(started);
+            adapters.Bulkhead.Answered(attempt.Recipient, result.Status, took < options.Value.FirstAttemptWait);
+            if (probe)
+            {
+                adapters.Bulkhead.ProbeDone(attempt.Recipient);
+                probe = false;
+            }
+
+            if (attempt.Decided is { } decided)
+            {
+                await decided.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var settlement = await SettleAsync(attempt, result, took, cancellationToken).ConfigureAwait(false);
+            counters.Delivered(attempt.Recipient, settlement.Outcome, took);
+        }
+        catch (Exception ex)
+        {
+            // Shutdown, the database away, or the decision not committed: the row stays under this gateway's lease, which
+            // it gives back when it stops, or which another gateway takes over once it is gone; tried again then.
+            log.UnsettledInFlight(attempt.Transfer.EventId, attempt.Recipient, ex.GetType().Name);
+        }
+        finally
+        {
+            if (probe)
+            {
+                adapters.Bulkhead.ProbeDone(attempt.Recipient);
+            }
+        }
     }
 
     /// <summary>A parked transfer decided again and denied: recorded as blocked, and it leaves the store unsent.</summary>

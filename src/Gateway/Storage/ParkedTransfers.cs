@@ -62,10 +62,10 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     public async Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
         const string sql = """
-            INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with, sender, agreement_version, legal_basis, subject_pseudonyms, controller)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            INSERT INTO parked_transfer (idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, parked_at, last_status, last_problem, sealed_with, sender, agreement_version, legal_basis, subject_pseudonyms, controller, lease_id, lease_owner)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, CASE WHEN $19 IS NULL THEN NULL ELSE $20 END)
             ON CONFLICT (idempotency_key) DO UPDATE SET
-                payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = NULL, lease_owner = NULL, attempts = parked_transfer.attempts + EXCLUDED.attempts,
+                payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = EXCLUDED.lease_id, lease_owner = EXCLUDED.lease_owner, attempts = parked_transfer.attempts + EXCLUDED.attempts,
                 next_attempt_at = EXCLUDED.next_attempt_at, last_status = EXCLUDED.last_status, last_problem = EXCLUDED.last_problem
             """;
         var t = parked.Transfer;
@@ -88,6 +88,9 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = parked.Context.LegalBasis });
         command.Parameters.Add(new() { Value = parked.Context.SubjectPseudonyms, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         command.Parameters.Add(new() { Value = parked.Context.Controller });
+        // A transfer parked while its first attempt is still in flight stays this gateway's until that attempt ends.
+        command.Parameters.Add(new() { Value = (object?)parked.LeaseId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new() { Value = (object?)instance?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

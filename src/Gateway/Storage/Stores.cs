@@ -9,7 +9,10 @@ namespace IntegrationGateway.Gateway.Storage;
 /// <summary>Transfers that could not be delivered now, kept durably until they are (<see cref="ParkedTransfers"/>).</summary>
 public interface ITransferStore
 {
-    /// <summary>Parks a transfer, or updates the one of the same idempotency key: never two rows for one transfer.</summary>
+    /// <summary>
+    /// Parks a transfer, or updates the one of the same idempotency key: never two rows for one transfer. Under the
+    /// transfer's <see cref="ParkedTransfer.LeaseId"/> when it has one (its first attempt still in flight), else free.
+    /// </summary>
     Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken);
 
     /// <summary>Takes up to <paramref name="limit"/> due transfers under a new lease, skipping disabled recipients.</summary>

@@ -41,7 +41,7 @@ internal sealed class InMemoryTransferStore(TimeProvider time) : ITransferStore
         lock (_lock)
         {
             var attempts = parked.Attempts + (_rows.TryGetValue(parked.Transfer.IdempotencyKey, out var earlier) ? earlier.Attempts : 0);
-            _rows[parked.Transfer.IdempotencyKey] = parked with { Attempts = attempts, LeaseId = null };
+            _rows[parked.Transfer.IdempotencyKey] = parked with { Attempts = attempts };
         }
 
         return Task.CompletedTask;
