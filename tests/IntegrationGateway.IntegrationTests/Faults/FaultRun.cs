@@ -29,14 +29,14 @@ internal sealed class FaultRun : IAsyncDisposable
         Events = events;
     }
 
-    /// <summary>Events per scenario: <c>IG_FAULT_EVENTS</c>, or 400.</summary>
-    public static int Count { get; } = int.TryParse(Environment.GetEnvironmentVariable("IG_FAULT_EVENTS"), out var n) && n > 0 ? n : 400;
+    /// <summary>Events per scenario: <c>IG_FAULT_EVENTS</c>, or 200 (CI's smoke set).</summary>
+    public static int Count { get; } = int.TryParse(Environment.GetEnvironmentVariable("IG_FAULT_EVENTS"), out var n) && n > 0 ? n : 200;
 
     /// <summary>The full form (thousands of events): faults last as the issue states them, not shortened for CI.</summary>
     public static bool Full => Count >= 2000;
 
-    /// <summary>How long a timed fault lasts: 30 s in the full form, 5 s in the smoke set.</summary>
-    public static TimeSpan FaultLength => Full ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(5);
+    /// <summary>How long a timed fault lasts: 30 s in the full form, 4 s in the smoke set.</summary>
+    public static TimeSpan FaultLength => Full ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(4);
 
     public string Scenario { get; }
 
@@ -64,8 +64,10 @@ internal sealed class FaultRun : IAsyncDisposable
         var events = new SampleEventGenerator(Random.Shared.Next(), TimeProvider.System).AbsenceReported(Count);
         if (!Full)
         {
-            // The smoke set is small; a little latency keeps it draining long enough for the fault to land mid-drain.
+            // The smoke set is small; a little latency keeps it draining long enough for the fault to land mid-drain,
+            // and a shorter circuit break keeps its recovery short.
             bed.SimulatorBehaviour.Latency = TimeSpan.FromMilliseconds(40);
+            settings["Delivery:CircuitBreakDuration"] = "00:00:05";
         }
 
         return new FaultRun(scenario, bed, settings, events);
