@@ -24,7 +24,15 @@ case "${1:-}" in
   disk-alarm)
     case "${2:-}" in
       # A limit above any disk: the alarm goes off at the next check (about a second) and blocks every publisher.
-      on) rabbit rabbitmqctl -q set_disk_free_limit 100000GB >/dev/null; log "disk alarm set" ;;
+      on)
+        rabbit rabbitmqctl -q set_disk_free_limit 100000GB >/dev/null
+        # Returns once the broker reports the alarm (it checks the disk about once a second).
+        for _ in $(seq 1 60); do
+          alarms="$(rabbit rabbitmq-diagnostics -q alarms 2>/dev/null || true)"  # read whole: grep -q would cut the pipe
+          grep -qi disk <<<"$alarms" && { log "disk alarm on"; exit 0; }
+          sleep 0.5
+        done
+        die "the disk alarm did not go off within 30 s" ;;
       off) rabbit rabbitmqctl -q set_disk_free_limit 50MB >/dev/null; log "disk alarm cleared" ;;
       *) die "usage: $0 disk-alarm on|off" ;;
     esac ;;

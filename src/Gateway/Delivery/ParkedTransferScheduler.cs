@@ -41,7 +41,7 @@ public sealed partial class ParkedTransferScheduler(
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (Exception ex) when (Intake.IntakeRetries.IsDatabaseOutage(ex))
             {
                 // The database is away: what was taken stays leased and comes round again, once it answers.
                 try
@@ -72,6 +72,13 @@ public sealed partial class ParkedTransferScheduler(
         }
     }
 
+    /// <summary>Stops the rounds, then lets the first attempts still in flight in the background settle (up to 10 s).</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await settler.DrainAsync(TimeSpan.FromSeconds(10));
+    }
+
     /// <summary>
     /// One round: claims what is due and settles each through the <see cref="TransferSettler"/>, one recipient's
     /// transfers in turn, recipients side by side, so a slow one does not hold up the rest. Returns how many it claimed.
@@ -79,7 +86,8 @@ public sealed partial class ParkedTransferScheduler(
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        if (await parked.ReclaimAsync(cancellationToken) is > 0 and var reclaimed)
+        // A gateway whose session broke (a database restart) gets two rounds to come back before its leases go.
+        if (await parked.ReclaimAsync(2 * settings.SchedulerInterval, cancellationToken) is > 0 and var reclaimed)
         {
             LogReclaimed(reclaimed);
         }

@@ -75,6 +75,8 @@ public sealed class TransferSettler(
         _ => (TransferOutcome.Parked, "parked"),
     };
 
+    readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _finishing = new();
+
     /// <summary>Whether a recipient has an adapter to deliver with.</summary>
     public bool Delivers(string recipient) => adapters.Recipients.Contains(recipient);
 
@@ -173,11 +175,34 @@ public sealed class TransferSettler(
         }
 
         log.Parking(attempt.Transfer.EventId, attempt.Transfer.AgreementId, attempt.Recipient, "still in flight", (until - now).TotalSeconds, 1);
-        _ = FinishAsync(attempt with { Lease = lease }, delivery, started, probe, cancellationToken);
+        var finishing = FinishAsync(attempt with { Lease = lease }, delivery, started, probe);
+        _finishing.TryAdd(finishing, 0);
+        _ = finishing.ContinueWith(done => _finishing.TryRemove(done, out _), TaskScheduler.Default);
         return new Settlement(TransferOutcome.Parked, "parked", null, null, RecipientFailing: true, until);
     }
 
-    async Task FinishAsync(TransferAttempt attempt, Task<DeliveryResult> delivery, long started, bool probe, CancellationToken cancellationToken)
+    /// <summary>
+    /// At shutdown (the scheduler's stop, before this gateway gives its leases back): waits up to <paramref name="bound"/>
+    /// for the attempts still being finished, so one that was answered is settled, not sent again by another gateway.
+    /// </summary>
+    public async Task DrainAsync(TimeSpan bound)
+    {
+        try
+        {
+            await Task.WhenAll(_finishing.Keys).WaitAsync(bound).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // What is left keeps its lease, which this gateway now gives back: tried again, same idempotency key.
+        }
+    }
+
+    /// <summary>
+    /// Settles an attempt that outlasted the wait once its answer is in. Settled with no cancellation once the answer
+    /// is known (bounded by the database's command timeout), so an answer is never half recorded: the ledger's outcome
+    /// committed but the row left to be sent again.
+    /// </summary>
+    async Task FinishAsync(TransferAttempt attempt, Task<DeliveryResult> delivery, long started, bool probe)
     {
         try
         {
@@ -192,10 +217,10 @@ public sealed class TransferSettler(
 
             if (attempt.Decided is { } decided)
             {
-                await decided.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await decided.ConfigureAwait(false);
             }
 
-            var settlement = await SettleAsync(attempt, result, took, cancellationToken).ConfigureAwait(false);
+            var settlement = await SettleAsync(attempt, result, took, CancellationToken.None).ConfigureAwait(false);
             counters.Delivered(attempt.Recipient, settlement.Outcome, took);
         }
         catch (Exception ex)

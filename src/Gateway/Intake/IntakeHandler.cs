@@ -155,10 +155,17 @@ public static partial class IntakeRetries
     static readonly ResiliencePropertyKey<Guid> EventIdKey = new("event-id");
     static readonly ResiliencePropertyKey<int> AttemptKey = new("attempt");
 
-    /// <summary>The database or the broker is away, or slow: nothing the message did.</summary>
+    /// <summary>
+    /// The database or the broker is away, or slow: nothing the message did. Of the database's errors only the
+    /// transient ones (no connection, a timeout, the server shutting down or refusing connections: Npgsql's
+    /// <c>IsTransient</c>); a disk-full, read-only or constraint error is the processing retries' and then the quarantine's.
+    /// </summary>
     public static bool IsOutage(Exception exception) =>
-        exception is Npgsql.NpgsqlException or TimeoutException or RabbitMQ.Client.Exceptions.AlreadyClosedException
+        exception is Npgsql.NpgsqlException { IsTransient: true } or TimeoutException or RabbitMQ.Client.Exceptions.AlreadyClosedException
             or RabbitMQ.Client.Exceptions.BrokerUnreachableException or RabbitMQ.Client.Exceptions.OperationInterruptedException;
+
+    /// <summary>The database is away (a transient error of its own, or a timeout): the <see cref="Storage.DatabaseOutage"/>'s case.</summary>
+    public static bool IsDatabaseOutage(Exception exception) => exception is Npgsql.NpgsqlException { IsTransient: true } or TimeoutException;
 
     public static ResilienceContext Context(Guid eventId, CancellationToken cancellationToken)
     {

@@ -279,8 +279,9 @@ public static partial class LedgerPurge
 }
 
 /// <summary>
-/// Purges the ledger every <see cref="LedgerRetentionOptions.PurgeEvery"/> in the running gateway, and forgets the
-/// event ids the intake saw longer ago than <see cref="Hosting.IntakeOptions.EventMemory"/>.
+/// Purges the ledger every <see cref="LedgerRetentionOptions.PurgeEvery"/> in the running gateway (not at all when it
+/// is 0), and forgets the event ids the intake saw longer ago than <see cref="Hosting.IntakeOptions.EventMemory"/>
+/// as often, or daily when the purge is left to the command.
 /// </summary>
 internal sealed partial class LedgerRetentionService(
     NpgsqlDataSource dataSource, LedgerKeys keys, Microsoft.Extensions.Options.IOptions<LedgerRetentionOptions> options,
@@ -288,26 +289,37 @@ internal sealed partial class LedgerRetentionService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var every = options.Value.PurgeEvery;
-        if (every <= TimeSpan.Zero)
-        {
-            return;
-        }
-
+        // Event ids are forgotten daily however the ledger is purged (PurgeEvery 0 leaves that to 'ledger purge').
+        var purging = options.Value.PurgeEvery > TimeSpan.Zero;
+        var every = purging ? options.Value.PurgeEvery : TimeSpan.FromDays(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var result = await LedgerPurge.RunAsync(dataSource, keys, options.Value, time.GetUtcNow(), dryRun: false, stoppingToken);
-                if (result.PurgeEntries.Count > 0)
-                {
-                    LogPurged(result.Entries, result.Groups.Count, string.Join(", ", result.PurgeEntries));
-                }
-
                 var forgotten = await Storage.IntakeEvents.ForgetAsync(dataSource, time.GetUtcNow() - intake.Value.EventMemory, stoppingToken);
                 if (forgotten > 0)
                 {
                     LogForgotten(forgotten, intake.Value.EventMemory.TotalDays);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogForgetFailed(ex.GetType().Name);
+            }
+
+            try
+            {
+                if (purging)
+                {
+                    var result = await LedgerPurge.RunAsync(dataSource, keys, options.Value, time.GetUtcNow(), dryRun: false, stoppingToken);
+                    if (result.PurgeEntries.Count > 0)
+                    {
+                        LogPurged(result.Entries, result.Groups.Count, string.Join(", ", result.PurgeEntries));
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -339,6 +351,9 @@ internal sealed partial class LedgerRetentionService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Intake: forgot {Count} event ids first seen more than {Days:0} days ago")]
     partial void LogForgotten(int count, double days);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Intake: old event ids not forgotten ({ExceptionType}); tried again next time")]
+    partial void LogForgetFailed(string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "ALERT: ledger retention refused to purge: {Problem}")]
     partial void LogPurgeRefused(string problem);

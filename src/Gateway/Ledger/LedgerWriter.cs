@@ -82,7 +82,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
             {
                 // Not committed: every caller of this batch learns so, and its message is not acknowledged. The
                 // database being away is the outage's one line, not a line per batch.
-                if (outage is not null && ex is NpgsqlException or TimeoutException)
+                if (outage is not null && Intake.IntakeRetries.IsDatabaseOutage(ex))
                 {
                     _ = outage.NoticedAsync("ledger writer", ex.GetType().Name);
                 }

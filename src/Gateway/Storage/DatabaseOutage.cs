@@ -88,10 +88,11 @@ public sealed partial class DatabaseOutage
     async Task ProbeAsync()
     {
         var started = _time.GetTimestamp();
-        // Off the caller's stack: it only waits for this.
-        await Task.Yield();
         while (true)
         {
+            // First a pause, also when it answers at once: the callers then try again, and an error that only looked
+            // like an outage must not turn into a loop that never waits.
+            await Task.Delay(ProbeInterval, _time).ConfigureAwait(false);
             try
             {
                 await _answers().ConfigureAwait(false);
@@ -102,8 +103,6 @@ public sealed partial class DatabaseOutage
                 // The pool's idle connections died with the server: drop them, or the next try gets one of them.
                 _dropIdleConnections();
             }
-
-            await Task.Delay(ProbeInterval, _time).ConfigureAwait(false);
         }
 
         _dropIdleConnections();

@@ -17,6 +17,7 @@ public sealed partial class GatewayInstance(NpgsqlDataSource dataSource, TimePro
 
     readonly SemaphoreSlim _gate = new(1, 1);
     NpgsqlConnection? _session;
+    int _lockKey;
 
     public Guid Id { get; } = Guid.NewGuid();
 
@@ -27,9 +28,10 @@ public sealed partial class GatewayInstance(NpgsqlDataSource dataSource, TimePro
     }
 
     /// <summary>
-    /// Checks that the session holding the lock is still there, and if it is not (the database restarted, the
-    /// connection broke) opens another and takes a lock again under the same id. Other gateways may have taken this
-    /// one's leases meanwhile: its updates under those leases are then ignored, as any lease that passed on.
+    /// Checks that the session holding the lock is still there and stamps <c>last_seen_at</c>; if the session is gone
+    /// (the database restarted, the connection broke) opens another and takes the same lock again under the same id.
+    /// Within the grace period (<see cref="ParkedTransfers.ReclaimAsync"/>) no other gateway takes its leases; after
+    /// it, its updates under leases another took over are ignored, as for any lease that passed on.
     /// </summary>
     public async Task EnsureAliveAsync(CancellationToken cancellationToken)
     {
@@ -40,8 +42,10 @@ public sealed partial class GatewayInstance(NpgsqlDataSource dataSource, TimePro
             {
                 try
                 {
-                    await using var ping = new NpgsqlCommand("SELECT 1", _session);
-                    await ping.ExecuteScalarAsync(cancellationToken);
+                    // The database's clock, which every gateway shares, not this host's.
+                    await using var seen = new NpgsqlCommand("UPDATE gateway_instance SET last_seen_at = now() WHERE id = $1", _session);
+                    seen.Parameters.Add(new() { Value = Id });
+                    await seen.ExecuteNonQueryAsync(cancellationToken);
                     return;
                 }
                 catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
@@ -52,17 +56,17 @@ public sealed partial class GatewayInstance(NpgsqlDataSource dataSource, TimePro
             }
 
             var session = await dataSource.OpenConnectionAsync(cancellationToken);
+            // The same key again after a lost session, so the others see the same lock; a new one if it is taken.
+            var key = _lockKey;
             try
             {
-                int key;
-                do
+                while (key <= 0 || !await TryLockAsync(session, key, cancellationToken))
                 {
                     key = Random.Shared.Next(1, int.MaxValue);
                 }
-                while (!await TryLockAsync(session, key, cancellationToken));
 
                 await using var register = new NpgsqlCommand(
-                    "INSERT INTO gateway_instance (id, host, lock_key, started_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET lock_key = EXCLUDED.lock_key", session);
+                    "INSERT INTO gateway_instance (id, host, lock_key, started_at, last_seen_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (id) DO UPDATE SET lock_key = EXCLUDED.lock_key, last_seen_at = now()", session);
                 register.Parameters.Add(new() { Value = Id });
                 register.Parameters.Add(new() { Value = Environment.MachineName });
                 register.Parameters.Add(new() { Value = key });
@@ -76,6 +80,7 @@ public sealed partial class GatewayInstance(NpgsqlDataSource dataSource, TimePro
             }
 
             _session = session;
+            _lockKey = key;
         }
         finally
         {

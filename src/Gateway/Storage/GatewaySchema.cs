@@ -128,12 +128,15 @@ public static class GatewaySchema
             CREATE INDEX intake_event_seen ON intake_event (first_seen_at);
             -- The gateways running now, one row per start; alive while a session of its own holds the advisory lock
             -- (7352003, lock_key): a process killed with -9 loses its session, and the lock, at once, so another
-            -- gateway takes over its leases in seconds, not after the lease.
+            -- gateway takes over its leases in seconds, not after the lease. last_seen_at (the database's clock) is
+            -- stamped each scheduler round: a gateway whose session broke a moment ago (a database restart) keeps
+            -- its leases for a grace period while it reconnects.
             CREATE TABLE gateway_instance (
-                id          uuid PRIMARY KEY,
-                host        text NOT NULL,
-                lock_key    integer NOT NULL CHECK (lock_key > 0),
-                started_at  timestamptz NOT NULL
+                id            uuid PRIMARY KEY,
+                host          text NOT NULL,
+                lock_key      integer NOT NULL CHECK (lock_key > 0),
+                started_at    timestamptz NOT NULL,
+                last_seen_at  timestamptz NOT NULL
             );
             ALTER TABLE parked_transfer ADD COLUMN lease_owner uuid;
             CREATE INDEX parked_transfer_leased ON parked_transfer (lease_owner) WHERE lease_owner IS NOT NULL;

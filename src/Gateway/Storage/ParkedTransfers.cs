@@ -59,6 +59,10 @@ public sealed record ParkedTransfer(
 /// </remarks>
 public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, TimeProvider time, GatewayInstance? instance = null) : ITransferStore
 {
+    /// <remarks>
+    /// A row under a lease that has not run out is left alone: another attempt at the same transfer (the scheduler's,
+    /// or a first attempt still in flight) holds it and settles it; overwriting its lease would let a second attempt in.
+    /// </remarks>
     public async Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
         const string sql = """
@@ -67,6 +71,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
             ON CONFLICT (idempotency_key) DO UPDATE SET
                 payload_sealed = EXCLUDED.payload_sealed, sealed_with = EXCLUDED.sealed_with, state = EXCLUDED.state, lease_id = EXCLUDED.lease_id, lease_owner = EXCLUDED.lease_owner, attempts = parked_transfer.attempts + EXCLUDED.attempts,
                 next_attempt_at = EXCLUDED.next_attempt_at, last_status = EXCLUDED.last_status, last_problem = EXCLUDED.last_problem
+            WHERE parked_transfer.lease_id IS NULL OR parked_transfer.next_attempt_at <= $10
             """;
         var t = parked.Transfer;
         await using var command = dataSource.CreateCommand(sql);
@@ -130,11 +135,12 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     }
 
     /// <summary>
-    /// The leases of gateways that are gone (their advisory lock went with their session: killed, crashed, cut off)
-    /// become due now, and those gateways' rows leave <c>gateway_instance</c>; also checks that this gateway's own
-    /// session is alive. Run by the scheduler before each claim. Returns how many transfers were taken over.
+    /// The leases of gateways that are gone (their advisory lock went with their session: killed, crashed, cut off,
+    /// and not seen for <paramref name="grace"/>) become due now, and those gateways' rows leave
+    /// <c>gateway_instance</c>; also checks that this gateway's own session is alive and stamps it seen. Run by the
+    /// scheduler before each claim. Returns how many transfers were taken over.
     /// </summary>
-    public async Task<int> ReclaimAsync(CancellationToken cancellationToken)
+    public async Task<int> ReclaimAsync(TimeSpan grace, CancellationToken cancellationToken)
     {
         if (instance is null)
         {
@@ -150,12 +156,14 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
                     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                       AND l.classid::bigint = {{GatewayInstance.LockSpace}} AND l.objid::bigint = g.lock_key)
+                  AND g.last_seen_at < now() - $3::interval
                 RETURNING g.id)
             UPDATE parked_transfer SET next_attempt_at = $2, lease_id = NULL, lease_owner = NULL
             WHERE lease_owner IN (SELECT id FROM dead)
             """);
         command.Parameters.Add(new() { Value = instance.Id });
         command.Parameters.Add(new() { Value = time.GetUtcNow() });
+        command.Parameters.Add(new() { Value = grace });
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

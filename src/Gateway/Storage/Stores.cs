@@ -27,8 +27,8 @@ public interface ITransferStore
     /// <summary>Claimed transfers not tried (their recipient fails): due again at <paramref name="nextAttemptAt"/>.</summary>
     Task GiveBackAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken);
 
-    /// <summary>The leases of gateways that are gone become due now; returns how many transfers were taken over.</summary>
-    Task<int> ReclaimAsync(CancellationToken cancellationToken);
+    /// <summary>The leases of gateways gone for longer than <paramref name="grace"/> become due now; returns how many transfers were taken over.</summary>
+    Task<int> ReclaimAsync(TimeSpan grace, CancellationToken cancellationToken);
 }
 
 /// <summary>Which recipients' routes are disabled (<see cref="RecipientRoutes"/>).</summary>

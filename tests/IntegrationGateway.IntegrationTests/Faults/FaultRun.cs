@@ -86,6 +86,11 @@ internal sealed class FaultRun : IAsyncDisposable
     /// <summary>Publishes raw JSON with confirms, four publishers side by side, as the school's system.</summary>
     public async Task PublishAsync(IEnumerable<AbsenceReported> events) => await PublishAsync(events.Select(e => (e.EventId, Json(e))));
 
+    long _published;
+
+    /// <summary>Messages published and confirmed so far.</summary>
+    public long Published => Interlocked.Read(ref _published);
+
     public async Task PublishAsync(IEnumerable<(Guid Id, byte[] Json)> messages)
     {
         var all = messages.ToList();
@@ -95,6 +100,7 @@ internal sealed class FaultRun : IAsyncDisposable
             foreach (var (id, json) in chunk)
             {
                 await publisher.PublishAsync(nameof(AbsenceReported), json, id);
+                Interlocked.Increment(ref _published);
             }
         }));
     }

@@ -40,6 +40,11 @@ internal sealed class InMemoryTransferStore(TimeProvider time) : ITransferStore
     {
         lock (_lock)
         {
+            if (_rows.TryGetValue(parked.Transfer.IdempotencyKey, out var held) && held.LeaseId is not null && held.NextAttemptAt > time.GetUtcNow())
+            {
+                return Task.CompletedTask; // under a live lease: its holder settles it
+            }
+
             var attempts = parked.Attempts + (_rows.TryGetValue(parked.Transfer.IdempotencyKey, out var earlier) ? earlier.Attempts : 0);
             _rows[parked.Transfer.IdempotencyKey] = parked with { Attempts = attempts };
         }
@@ -92,7 +97,7 @@ internal sealed class InMemoryTransferStore(TimeProvider time) : ITransferStore
     }
 
     /// <summary>One process, one store: no other gateway's leases to take over.</summary>
-    public Task<int> ReclaimAsync(CancellationToken cancellationToken) => Task.FromResult(0);
+    public Task<int> ReclaimAsync(TimeSpan grace, CancellationToken cancellationToken) => Task.FromResult(0);
 
     public Task GiveBackAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken)
     {

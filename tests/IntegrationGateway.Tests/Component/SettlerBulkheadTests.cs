@@ -110,8 +110,10 @@ public class SettlerBulkheadTests
         // The agency answers; the outcome waits for the decision to be committed, then the row goes.
         Assert.True(recipient.Waiting.TryDequeue(out var answer));
         answer.SetResult(ScriptedRecipient.Answer(201));
-        await Task.Yield();
+        // It cannot settle before the decision: given time (a bound, not a guess), it is still waiting.
+        await settler.DrainAsync(TimeSpan.FromMilliseconds(300));
         Assert.Empty(_bed.Ledger.Entries);
+        Assert.Single(_bed.Store.Rows);
         decided.SetResult();
         await TestBedWait.UntilAsync(() => _bed.Store.Rows.Count == 0);
         var outcome = Assert.Single(_bed.Ledger.Entries);
