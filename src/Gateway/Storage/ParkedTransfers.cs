@@ -136,7 +136,8 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
 
     /// <summary>
     /// The leases of gateways that are gone (their advisory lock went with their session: killed, crashed, cut off,
-    /// and not seen for <paramref name="grace"/>) become due now, and those gateways' rows leave
+    /// and not seen for <paramref name="grace"/>) become due since they were parked, so the next claims take them
+    /// first (they were being sent when their gateway went), and those gateways' rows leave
     /// <c>gateway_instance</c>; also checks that this gateway's own session is alive and stamps it seen. Run by the
     /// scheduler before each claim. Returns how many transfers were taken over.
     /// </summary>
@@ -158,7 +159,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
                       AND l.classid::bigint = {{GatewayInstance.LockSpace}} AND l.objid::bigint = g.lock_key)
                   AND g.last_seen_at < now() - $3::interval
                 RETURNING g.id)
-            UPDATE parked_transfer SET next_attempt_at = $2, lease_id = NULL, lease_owner = NULL
+            UPDATE parked_transfer SET next_attempt_at = LEAST(parked_at, $2), lease_id = NULL, lease_owner = NULL
             WHERE lease_owner IN (SELECT id FROM dead)
             """);
         command.Parameters.Add(new() { Value = instance.Id });

@@ -132,12 +132,13 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
 
         // DUO's rate in the 5 s before the fault, and while it lasted (up to DUO's last receipt, if it finished first).
         var duo = run.Receipts().Where(r => r.Recipient == "duo").Select(r => r.FirstReceivedAt).Order().ToList();
-        var window = TimeSpan.FromSeconds(5);
-        var rateBefore = duo.Count(t => t >= started - window && t < started) / window.TotalSeconds;
+        // The 5 s before the fault, or since DUO's first receipt if the drain began later.
+        var from = new[] { started - TimeSpan.FromSeconds(5), duo[0] }.Max();
+        var rateBefore = duo.Count(t => t >= from && t < started) / (started - from).TotalSeconds;
         var duringEnd = new[] { ended, duo[^1] }.Min();
         var rateDuring = duringEnd > started ? duo.Count(t => t >= started && t <= duringEnd) / (duringEnd - started).TotalSeconds : double.NaN;
         var note = $"leerplicht {(misbehaviour.Status is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{misbehaviour.Latency.TotalSeconds:0} s slow")} for {FaultRun.FaultLength.TotalSeconds:0} s; " +
-                   $"DUO {rateBefore:0} transfers/s before, {rateDuring:0}/s during ({rateDuring / rateBefore:P0}; over {(duringEnd - started).TotalSeconds:0.0} s)";
+                   $"DUO {rateBefore:0} transfers/s before (over {(started - from).TotalSeconds:0.0} s), {rateDuring:0}/s during ({rateDuring / rateBefore:P0}; over {(duringEnd - started).TotalSeconds:0.0} s)";
         output.WriteLine((await run.CheckAsync(recovered, note)).ToString());
         if (FaultRun.Full && misbehaviour.Status is not null)
         {

@@ -224,15 +224,28 @@ internal sealed class TestBed : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
+        try
         {
-            await _cleanup[i].DisposeAsync();
+            for (var i = _cleanup.Count - 1; i >= 0; i--)
+            {
+                await _cleanup[i].DisposeAsync();
+            }
+
+            await Publisher.DisposeAsync();
+            await Simulator.DisposeAsync();
         }
+        finally
+        {
+            await DeleteQueuesAsync();
+        }
+    }
 
-        await Publisher.DisposeAsync();
-        await Simulator.DisposeAsync();
-
-        // The test's queues and its intake exchange go; the shared contract exchanges stay.
+    /// <summary>
+    /// The test's queues and its intake exchange go, whatever failed before: left behind, the intake exchange stays
+    /// bound to the contract exchanges and a later test's "nothing is bound" publish is confirmed instead.
+    /// </summary>
+    async Task DeleteQueuesAsync()
+    {
         await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync();
         foreach (var name in new[] { QueueName, QuarantineQueue })
