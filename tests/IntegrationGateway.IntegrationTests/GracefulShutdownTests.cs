@@ -64,11 +64,7 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         const int count = 40;
         await using var bed = await TestBed.StartAsync();
         bed.SimulatorBehaviour.FailWith = 503;
-        var settings = bed.GatewaySettings();
-        foreach (var (key, value) in TestServices.FastDelivery)
-        {
-            settings[key] = value;
-        }
+        var settings = bed.FastGatewaySettings();
 
         var events = new SampleEventGenerator(404, TimeProvider.System).AbsenceReported(count);
 
@@ -117,11 +113,7 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         const int count = 20;
         await using var bed = await TestBed.StartAsync();
         bed.SimulatorBehaviour.FailWith = 503;
-        var settings = bed.GatewaySettings();
-        foreach (var (key, value) in TestServices.FastDelivery)
-        {
-            settings[key] = value;
-        }
+        var settings = bed.FastGatewaySettings();
 
         Assert.False(settings.ContainsKey("Delivery:SchedulerLease"), "the lease as shipped: a restart must not wait it out");
         // No circuit: the scheduler's calls reach the slow agency and hang there, under their lease, when the signal comes.

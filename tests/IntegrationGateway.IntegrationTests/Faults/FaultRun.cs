@@ -38,6 +38,9 @@ internal sealed class FaultRun : IAsyncDisposable
     /// <summary>How long a timed fault lasts: 30 s in the full form, 4 s in the smoke set.</summary>
     public static TimeSpan FaultLength => Full ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(4);
 
+    /// <summary>How long a drain may take before the scenario fails saying what is missing.</summary>
+    public static TimeSpan DrainTimeout => TimeSpan.FromMinutes(Full ? 10 : 3);
+
     public string Scenario { get; }
 
     public TestBed Bed { get; }
@@ -154,6 +157,15 @@ internal sealed class FaultRun : IAsyncDisposable
         await using var command = database.CreateCommand("SELECT count(*) FROM parked_transfer WHERE event_id = ANY($1)");
         command.Parameters.Add(new() { Value = Events.Select(e => e.EventId).ToArray() });
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Waits for the drain from <paramref name="recovery"/> on, then checks and reports the row (also to the test's output).</summary>
+    public async Task<FaultRow> DrainAndCheckAsync(Stopwatch recovery, ITestOutputHelper output, string note, long quarantinedExpected = 0)
+    {
+        var recovered = await WaitForDrainAsync(recovery, DrainTimeout);
+        var row = await CheckAsync(recovered, note, quarantinedExpected);
+        output.WriteLine(row.ToString());
+        return row;
     }
 
     /// <summary>Per event, what happened; written to the report, then held to: nothing lost, nothing done twice, the ledger whole.</summary>

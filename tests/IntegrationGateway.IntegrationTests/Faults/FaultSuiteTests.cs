@@ -12,7 +12,7 @@ namespace IntegrationGateway.IntegrationTests.Faults;
 [Trait("Tier", "Fault")]
 public sealed class FaultSuiteTests(ITestOutputHelper output)
 {
-    static readonly TimeSpan DrainTimeout = TimeSpan.FromMinutes(FaultRun.Full ? 10 : 3);
+    static readonly TimeSpan DrainTimeout = FaultRun.DrainTimeout;
 
     [Fact]
     public Task GatewayKilled_Minus9_MidDrain() => KilledOrStoppedAsync("gateway-kill-9", hard: true);
@@ -40,9 +40,7 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
         await publishing;
         var recovery = Stopwatch.StartNew();
         await run.StartGatewayAsync();
-        var recovered = await run.WaitForDrainAsync(recovery, DrainTimeout);
-        var row = await run.CheckAsync(recovered, $"{(hard ? "killed" : "stopped")} at {at:N0} receipts; exit {exit}");
-        output.WriteLine(row.ToString());
+        await run.DrainAndCheckAsync(recovery, output, $"{(hard ? "killed" : "stopped")} at {at:N0} receipts; exit {exit}");
         if (!hard)
         {
             Assert.Equal(0, exit);
@@ -61,8 +59,7 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
         await FaultScript.InjectAsync("rabbitmq-start");
         var outage = down.Elapsed;
         var recovery = Stopwatch.StartNew();
-        var recovered = await run.WaitForDrainAsync(recovery, DrainTimeout);
-        output.WriteLine((await run.CheckAsync(recovered, $"node down and up again in {outage.TotalSeconds:0} s")).ToString());
+        await run.DrainAndCheckAsync(recovery, output, $"node down and up again in {outage.TotalSeconds:0} s");
     }
 
     /// <summary>Also the quiet-logs check: an 11 s outage of the database writes fewer than 20 lines at warning or above.</summary>
@@ -162,8 +159,7 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
         var enable = await GatewayCommandLine.RunAsync(["recipients", "enable", "leerplicht", .. GatewayCommandLine.DatabaseSettings]);
         Assert.True(enable.Exit == 0, enable.Out + enable.Err);
         var recovery = Stopwatch.StartNew();
-        var recovered = await run.WaitForDrainAsync(recovery, DrainTimeout);
-        output.WriteLine((await run.CheckAsync(recovered, $"leerplicht 410 for {FaultRun.FaultLength.TotalSeconds:0} s, then 'recipients enable leerplicht'")).ToString());
+        await run.DrainAndCheckAsync(recovery, output, $"leerplicht 410 for {FaultRun.FaultLength.TotalSeconds:0} s, then 'recipients enable leerplicht'");
     }
 
     [Fact]
@@ -179,8 +175,7 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
         run.Bed.SimulatorBehaviour.Clear("leerplicht");
         var recovery = Stopwatch.StartNew();
         await run.StartGatewayAsync();
-        var recovered = await run.WaitForDrainAsync(recovery, DrainTimeout);
-        output.WriteLine((await run.CheckAsync(recovered, $"killed with {run.Events.Count:N0} transfers parked")).ToString());
+        await run.DrainAndCheckAsync(recovery, output, $"killed with {run.Events.Count:N0} transfers parked");
     }
 
     [Fact]
@@ -204,8 +199,7 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
         // The leased ones first: taken over at the next gateway's first round, not after the 2-minute lease.
         await TestBed.WaitUntilAsync("the leased transfers delivered", () => leased.All(run.Receipts().Select(r => r.IdempotencyKey).ToHashSet().Contains), DrainTimeout);
         var leasedDelivered = recovery.Elapsed;
-        var recovered = await run.WaitForDrainAsync(recovery, DrainTimeout);
-        output.WriteLine((await run.CheckAsync(recovered, $"killed with {leased.Count} transfers leased by the scheduler (lease 2 min); those delivered {leasedDelivered.TotalSeconds:0.0} s after the restart")).ToString());
+        await run.DrainAndCheckAsync(recovery, output, $"killed with {leased.Count} transfers leased by the scheduler (lease 2 min); those delivered {leasedDelivered.TotalSeconds:0.0} s after the restart");
         Assert.True(leasedDelivered < TimeSpan.FromSeconds(60), $"the leased transfers took {leasedDelivered.TotalSeconds:0} s: the lease was waited out");
     }
 
@@ -292,8 +286,7 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
         var blockedFor = alarm.Elapsed;
         var recovery = Stopwatch.StartNew();
         await publishing;
-        var recovered = await run.WaitForDrainAsync(recovery, DrainTimeout);
-        output.WriteLine((await run.CheckAsync(recovered, $"disk alarm for {blockedFor.TotalSeconds:0} s with half the events still to publish: {beforeRelease - atAlarm} published meanwhile, {receiptsBeforeRelease - receiptsAtAlarm} transfers received meanwhile")).ToString());
+        await run.DrainAndCheckAsync(recovery, output, $"disk alarm for {blockedFor.TotalSeconds:0} s with half the events still to publish: {beforeRelease - atAlarm} published meanwhile, {receiptsBeforeRelease - receiptsAtAlarm} transfers received meanwhile");
         // Blocked means blocked: at most the few publishes already on the wire when it went off.
         Assert.True(beforeRelease - atAlarm <= 8, $"{beforeRelease - atAlarm} messages were published during the alarm");
     }

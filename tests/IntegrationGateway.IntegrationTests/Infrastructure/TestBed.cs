@@ -47,6 +47,18 @@ internal sealed class TestBed : IAsyncDisposable
     public Dictionary<string, string?> GatewaySettings(int? httpPort = null) =>
         TestServices.GatewaySettings(QueueName, SimulatorUrl, httpPort ?? TestServices.FreePort());
 
+    /// <summary>The same with <see cref="TestServices.FastDelivery"/>: quick retries, parking and scheduler rounds.</summary>
+    public Dictionary<string, string?> FastGatewaySettings()
+    {
+        var settings = GatewaySettings();
+        foreach (var (key, value) in TestServices.FastDelivery)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     /// <summary>The gateway in this process, composed exactly as the service composes itself.</summary>
     public async Task<WebApplication> StartGatewayInProcessAsync(
         IDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? replace = null)

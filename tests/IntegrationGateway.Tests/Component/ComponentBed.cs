@@ -15,6 +15,9 @@ internal sealed class ComponentBed
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
 
+    /// <summary>A decision's context as the settler tests use it: a school's transfer under version 3 of an agreement.</summary>
+    public static readonly Gateway.Storage.DecisionContext Context = new("test-school", "12AB", 3, "GDPR 6(1)(c); act", [[9, 9]]);
+
     public ComponentBed()
     {
         Time = new FakeTimeProvider(Start);

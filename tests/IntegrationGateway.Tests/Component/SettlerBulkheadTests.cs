@@ -14,7 +14,7 @@ namespace IntegrationGateway.Tests.Component;
 public class SettlerBulkheadTests
 {
     readonly ComponentBed _bed = new();
-    static readonly DecisionContext Context = new("test-school", "12AB", 3, "GDPR 6(1)(c); act", [[9, 9]]);
+    static readonly DecisionContext Context = ComponentBed.Context;
 
     static TransferAttempt First(int i, Task? decided = null) =>
         new(new OutboundTransfer($"e{i}:a1", Guid.NewGuid(), "AbsenceReported", "a1", "{}"u8.ToArray()), "leerplicht", Context) { Decided = decided };

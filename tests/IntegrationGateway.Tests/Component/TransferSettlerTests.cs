@@ -11,7 +11,7 @@ public class TransferSettlerTests
 {
     readonly ComponentBed _bed = new();
     static readonly OutboundTransfer Transfer = new("e:a1", Guid.Parse("8d7f5c52-1a3e-4d0e-9f55-3c1f6b0a2e11"), "AbsenceReported", "a1", "{}"u8.ToArray());
-    static readonly DecisionContext Context = new("test-school", "12AB", 3, "GDPR 6(1)(c); act", [[9, 9]]);
+    static readonly DecisionContext Context = ComponentBed.Context;
     static readonly TransferAttempt First = new(Transfer, "duo", Context);
 
     async Task<(Settlement Settlement, TransferAttempt Attempt)> LaterAsync(params DeliveryResult[] answers)
