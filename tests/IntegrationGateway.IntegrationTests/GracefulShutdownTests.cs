@@ -155,6 +155,11 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         Assert.True(took < TimeSpan.FromSeconds(10), $"delivered {took.TotalSeconds:0.0} s after the start");
         Assert.Equal(0, left);
         Assert.Equal(0, bed.Receipts.DuplicateEffects("duo") + bed.Receipts.DuplicateEffects("leerplicht"));
+        if (signal == "SIGTERM")
+        {
+            // Given back at the stop, not taken over later: the stop's own line says how many.
+            Assert.Matches(@"gave back its leases \([1-9][0-9]*\) and left", first.Output);
+        }
     }
 
     static async Task<long> WaitForLeasedAsync(TimeSpan timeout)

@@ -100,14 +100,17 @@ public sealed partial class GatewayInstance(NpgsqlDataSource dataSource, TimePro
     {
         try
         {
-            await using var command = dataSource.CreateCommand("""
-                UPDATE parked_transfer SET lease_id = NULL, lease_owner = NULL, next_attempt_at = $2 WHERE lease_owner = $1;
-                DELETE FROM gateway_instance WHERE id = $1;
-                """);
-            command.Parameters.Add(new() { Value = Id });
-            command.Parameters.Add(new() { Value = time.GetUtcNow() });
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            LogStopped(Id);
+            // Two statements with parameters: a batch (one command may not hold both).
+            await using var batch = dataSource.CreateBatch();
+            var release = new NpgsqlBatchCommand("UPDATE parked_transfer SET lease_id = NULL, lease_owner = NULL, next_attempt_at = $2 WHERE lease_owner = $1");
+            release.Parameters.Add(new() { Value = Id });
+            release.Parameters.Add(new() { Value = time.GetUtcNow() });
+            var leave = new NpgsqlBatchCommand("DELETE FROM gateway_instance WHERE id = $1");
+            leave.Parameters.Add(new() { Value = Id });
+            batch.BatchCommands.Add(release);
+            batch.BatchCommands.Add(leave);
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            LogStopped(Id, release.RecordsAffected);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException)
         {
@@ -129,8 +132,8 @@ public sealed partial class GatewayInstance(NpgsqlDataSource dataSource, TimePro
     [LoggerMessage(Level = LogLevel.Information, Message = "Gateway instance {InstanceId} on {Host} registered")]
     partial void LogStarted(Guid instanceId, string host);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway instance {InstanceId} gave back its leases and left")]
-    partial void LogStopped(Guid instanceId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway instance {InstanceId} gave back its leases ({Count}) and left")]
+    partial void LogStopped(Guid instanceId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway instance {InstanceId} could not give back its leases ({ExceptionType}); the other gateways take them over once its session is gone")]
     partial void LogLeasesNotReleased(Guid instanceId, string exceptionType);
