@@ -138,8 +138,9 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
     {
         const int count = 60;
         await using var bed = await TestBed.StartAsync();
+        // A short window: the baseline's successes leave it within 2 s, and the failures alone then decide.
         await using var gateway = await bed.StartGatewayInProcessAsync(Fast(
-            ("Delivery:CircuitMinimumThroughput", "6"), ("Delivery:CircuitSamplingDuration", "00:00:10"), ("Delivery:CircuitBreakDuration", "00:01:00")));
+            ("Delivery:CircuitMinimumThroughput", "4"), ("Delivery:CircuitSamplingDuration", "00:00:02"), ("Delivery:CircuitBreakDuration", "00:01:00")));
         var resilience = gateway.Services.GetRequiredService<RecipientResilience>();
         var generator = new SampleEventGenerator(503, TimeProvider.System);
 
@@ -149,11 +150,17 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         await bed.WaitForReceiptsAsync("leerplicht", count, TimeSpan.FromSeconds(60));
         var baseline = clock.Elapsed;
 
-        // DUO starts failing: its circuit opens once enough calls failed.
+        // DUO starts failing. Once it failed twice running the bulkhead lets one probe at a time through and parks the
+        // rest untried, so the calls are few: events keep coming until those probes open the circuit.
         bed.SimulatorBehaviour.Set("duo", new Misbehaviour(503, null, false, TimeSpan.Zero, null));
-        await bed.PublishAsync(generator.AbsenceReported(count));
-        await bed.WaitForReceiptsAsync("leerplicht", 2 * count, TimeSpan.FromSeconds(60));
-        await TestBed.WaitUntilAsync("DUO's circuit to open", () => resilience.CircuitOf("duo") == Polly.CircuitBreaker.CircuitState.Open, TimeSpan.FromSeconds(10));
+        var failing = 0;
+        while (resilience.CircuitOf("duo") != Polly.CircuitBreaker.CircuitState.Open)
+        {
+            Assert.True(failing < 50 * count, $"DUO's circuit did not open after {failing} transfers failed or were parked");
+            await bed.PublishAsync(generator.AbsenceReported(10));
+            failing += 10;
+            await bed.WaitForReceiptsAsync("leerplicht", count + failing, TimeSpan.FromSeconds(60));
+        }
 
         var callsBeforeOpen = bed.SimulatorBehaviour.FailuresFor("duo");
         var circuit = resilience.CircuitOf("duo");
@@ -161,13 +168,13 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         // While it is open, DUO is not called at all, and the officer goes on at the baseline pace.
         clock.Restart();
         await bed.PublishAsync(generator.AbsenceReported(count));
-        await bed.WaitForReceiptsAsync("leerplicht", 3 * count, TimeSpan.FromSeconds(60));
+        await bed.WaitForReceiptsAsync("leerplicht", 2 * count + failing, TimeSpan.FromSeconds(60));
         var whileOpen = clock.Elapsed;
-        var parked = await bed.WaitForParkedAsync(2 * count, TimeSpan.FromSeconds(30));
+        var parked = await bed.WaitForParkedAsync(count + failing, TimeSpan.FromSeconds(30));
         var callsWhileOpen = bed.SimulatorBehaviour.FailuresFor("duo") - callsBeforeOpen;
 
         output.WriteLine($"officer: {count} events in {baseline.TotalSeconds:0.00} s with DUO well, {whileOpen.TotalSeconds:0.00} s with DUO's circuit open; " +
-                         $"DUO calls until the circuit opened {callsBeforeOpen} (the first {count} transfers, 16 at a time, {count * 3} attempts without a circuit); " +
+                         $"DUO calls until the circuit opened {callsBeforeOpen} for {failing} transfers ({failing * 3} attempts without bulkhead or circuit); " +
                          $"calls while open {callsWhileOpen} for {count} more transfers; circuit {circuit}; parked {parked}");
         using var http = await OpsSignIn.ClientAsync(new Uri(gateway.Urls.First()), "operator");
         var summary = await http.GetFromJsonAsync<JsonObject>("/ops/summary");
@@ -176,10 +183,10 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
 
         Assert.Equal(Polly.CircuitBreaker.CircuitState.Open, circuit);
         Assert.Equal("Open", duoSummary["circuit"]!.GetValue<string>());
-        Assert.Equal(2 * count, duoSummary["waitingNow"]!["waiting"]!.GetValue<long>());
-        Assert.True(callsBeforeOpen < count * 3, $"the circuit never cut attempts short: {callsBeforeOpen}");
+        Assert.Equal(count + failing, duoSummary["waitingNow"]!["waiting"]!.GetValue<long>());
+        Assert.True(callsBeforeOpen < failing, $"the bulkhead never parked a transfer untried: {callsBeforeOpen} calls for {failing} transfers");
         Assert.Equal(0, callsWhileOpen);
-        Assert.Equal(2 * count, parked);
+        Assert.Equal(count + failing, parked);
         Assert.True(whileOpen < (baseline * 2) + TimeSpan.FromSeconds(1), $"the officer slowed down: {whileOpen} against {baseline}");
     }
 
