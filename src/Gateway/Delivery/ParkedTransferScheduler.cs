@@ -3,7 +3,6 @@ using IntegrationGateway.Gateway.Ledger;
 using IntegrationGateway.Gateway.Subjects;
 using IntegrationGateway.Gateway.Storage;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace IntegrationGateway.Gateway.Delivery;
 

@@ -161,7 +161,7 @@ public static partial class IntakeRetries
     /// <c>IsTransient</c>); a disk-full, read-only or constraint error is the processing retries' and then the quarantine's.
     /// </summary>
     public static bool IsOutage(Exception exception) =>
-        exception is Npgsql.NpgsqlException { IsTransient: true } or TimeoutException or RabbitMQ.Client.Exceptions.AlreadyClosedException
+        IsDatabaseOutage(exception) || exception is RabbitMQ.Client.Exceptions.AlreadyClosedException
             or RabbitMQ.Client.Exceptions.BrokerUnreachableException or RabbitMQ.Client.Exceptions.OperationInterruptedException;
 
     /// <summary>The database is away (a transient error of its own, or a timeout): the <see cref="Storage.DatabaseOutage"/>'s case.</summary>
