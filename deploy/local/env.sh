@@ -11,10 +11,13 @@ export IG_RABBITMQ_USER="${IG_RABBITMQ_USER:-gateway}"
 export IG_RABBITMQ_PASSWORD="${IG_RABBITMQ_PASSWORD:-gateway-local}"
 export IG_RABBITMQ_VHOST="${IG_RABBITMQ_VHOST:-integration-gateway}"
 export IG_RABBITMQ_TEST_VHOST="${IG_RABBITMQ_TEST_VHOST:-integration-gateway-test}"
+# The load harness's own (deploy/local/load.sh): its queues and ledger never mix with the demo's or the tests'.
+export IG_RABBITMQ_LOAD_VHOST="${IG_RABBITMQ_LOAD_VHOST:-integration-gateway-load}"
 
 export IG_POSTGRES_PORT="${IG_POSTGRES_PORT:-5442}"
 export IG_POSTGRES_DB="${IG_POSTGRES_DB:-integration_gateway}"
 export IG_POSTGRES_TEST_DB="${IG_POSTGRES_TEST_DB:-integration_gateway_test}"
+export IG_POSTGRES_LOAD_DB="${IG_POSTGRES_LOAD_DB:-integration_gateway_load}"
 export IG_POSTGRES_USER="${IG_POSTGRES_USER:-gateway}"
 export IG_POSTGRES_PASSWORD="${IG_POSTGRES_PASSWORD:-gateway-local}"
 

@@ -76,14 +76,14 @@ start_postgres() {
 SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 ALTER ROLE :"user" WITH LOGIN PASSWORD :'pass';
 SQL
-  # The demo's database, and the tests' own (as the tests have their own RabbitMQ virtual host).
+  # The demo's database, the tests' own (as the tests have their own RabbitMQ virtual host) and the load harness's.
   local db
-  for db in "$IG_POSTGRES_DB" "$IG_POSTGRES_TEST_DB"; do
+  for db in "$IG_POSTGRES_DB" "$IG_POSTGRES_TEST_DB" "$IG_POSTGRES_LOAD_DB"; do
     as_user postgres "${psql[@]}" -d postgres -v db="$db" -v user="$IG_POSTGRES_USER" >/dev/null <<'SQL'
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL
   done
-  log "PostgreSQL ready: databases $IG_POSTGRES_DB and $IG_POSTGRES_TEST_DB, user $IG_POSTGRES_USER, 127.0.0.1:$IG_POSTGRES_PORT"
+  log "PostgreSQL ready: databases $IG_POSTGRES_DB, $IG_POSTGRES_TEST_DB and $IG_POSTGRES_LOAD_DB, user $IG_POSTGRES_USER, 127.0.0.1:$IG_POSTGRES_PORT"
 }
 
 start_rabbitmq() {
@@ -137,14 +137,16 @@ CONF
   fi
   local vhost
   vhosts="$(rabbit rabbitmqctl -q list_vhosts)"
-  for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_TEST_VHOST"; do
+  for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_TEST_VHOST" "$IG_RABBITMQ_LOAD_VHOST"; do
     grep -qx "$vhost" <<<"$vhosts" || rabbit rabbitmqctl -q add_vhost "$vhost" >/dev/null
     rabbit rabbitmqctl -q set_permissions -p "$vhost" "$IG_RABBITMQ_USER" '.*' '.*' '.*' >/dev/null
   done
-  rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^integration-gateway\.intake$' '^$' >/dev/null
+  for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_LOAD_VHOST"; do
+    rabbit rabbitmqctl -q set_permissions -p "$vhost" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^integration-gateway\.intake$' '^$' >/dev/null
+  done
   rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32})$' '^$' >/dev/null
   create_publishers "$users"
-  log "RabbitMQ ready: amqp://127.0.0.1:$IG_RABBITMQ_PORT, vhosts $IG_RABBITMQ_VHOST and $IG_RABBITMQ_TEST_VHOST, user $IG_RABBITMQ_USER, publishers: $IG_PUBLISHERS"
+  log "RabbitMQ ready: amqp://127.0.0.1:$IG_RABBITMQ_PORT, vhosts $IG_RABBITMQ_VHOST, $IG_RABBITMQ_TEST_VHOST and $IG_RABBITMQ_LOAD_VHOST, user $IG_RABBITMQ_USER, publishers: $IG_PUBLISHERS"
 }
 
 # One broker user per controller publisher (deploy/config/controllers/*.yaml, brokerUsers). A publisher may write to
@@ -167,8 +169,10 @@ create_publishers() {
       rabbit rabbitmqctl -q add_user "$publisher" <"$Publishers__SecretsDirectory/$publisher.password" >/dev/null
     fi
     rabbit rabbitmqctl -q set_user_tags "$publisher" >/dev/null
-    # The demo's intake; in the tests' vhost also each test's own intake exchange (it.intake.<32 hex>).
-    rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|${contracts}|${own})\$" '^$' >/dev/null
+    # The demo's intake (and the load harness's); in the tests' vhost also each test's own intake exchange (it.intake.<32 hex>).
+    for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_LOAD_VHOST"; do
+      rabbit rabbitmqctl -q set_permissions -p "$vhost" "$publisher" "$configure" "^(integration-gateway\.intake|${contracts}|${own})\$" '^$' >/dev/null
+    done
     rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32}|${contracts}|${own})\$" '^$' >/dev/null
   done
 }
