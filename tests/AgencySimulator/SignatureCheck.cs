@@ -35,8 +35,24 @@ public sealed class SignatureCheck(IConfiguration configuration, TimeProvider ti
             return "webhook-timestamp is missing or too far from now";
         }
 
-        using var hmac = new HMACSHA256(key);
-        var expected = hmac.ComputeHash([.. Encoding.UTF8.GetBytes($"{id}.{timestamp}."), .. body]);
+        // One-shot over id.timestamp.body in a pooled buffer: no HMAC object or concatenated array per request.
+        var prefixLength = Encoding.UTF8.GetByteCount(id) + Encoding.UTF8.GetByteCount(timestamp) + 2;
+        var signed = System.Buffers.ArrayPool<byte>.Shared.Rent(prefixLength + body.Length);
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        try
+        {
+            var at = Encoding.UTF8.GetBytes(id, signed);
+            signed[at++] = (byte)'.';
+            at += Encoding.UTF8.GetBytes(timestamp, signed.AsSpan(at));
+            signed[at++] = (byte)'.';
+            body.CopyTo(signed.AsSpan(at));
+            HMACSHA256.HashData(key, signed.AsSpan(0, at + body.Length), expected);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(signed);
+        }
+
         foreach (var signature in signatures.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = signature.Split(',', 2);
@@ -49,7 +65,12 @@ public sealed class SignatureCheck(IConfiguration configuration, TimeProvider ti
         return "no webhook-signature matches";
     }
 
-    byte[]? KeyOf(string recipient)
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]?> _keys = new(StringComparer.Ordinal);
+
+    /// <summary>The recipient's secret, read once (configuration, else its file): not from disk on every request.</summary>
+    byte[]? KeyOf(string recipient) => _keys.GetOrAdd(recipient, ReadKey);
+
+    byte[]? ReadKey(string recipient)
     {
         var secret = configuration[$"Recipients:{recipient}:SigningSecret"];
         var directory = configuration["Signing:SecretsDirectory"];

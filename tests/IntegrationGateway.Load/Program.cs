@@ -39,10 +39,22 @@ Progress.Line($"{options.Runs} run(s): {options.Events:N0} events per workload a
 for (var run = 1; run <= options.Runs; run++)
 {
     var reference = new ReferenceConsumers(options, sampler, time);
-    rows.Add(await reference.RunAsync(run, "raw", "RabbitMQ.Client, ack only"));
-    rows.Add(await reference.RunAsync(run, "masstransit", "MassTransit 8.5.12, no-op"));
+    if (options.Includes("raw"))
+    {
+        rows.Add(await reference.RunAsync(run, "raw", "RabbitMQ.Client, ack only"));
+    }
+
+    if (options.Includes("masstransit"))
+    {
+        rows.Add(await reference.RunAsync(run, "masstransit", "MassTransit 8.5.12, no-op"));
+    }
+
     var gateway = new GatewayRun(options, sampler, time);
-    rows.AddRange(await gateway.RunAsync(run, 1, workloads, options.Events, paced: true));
+    if (options.Includes("gateway"))
+    {
+        rows.AddRange(await gateway.RunAsync(run, 1, options.Includes("mix") ? workloads : workloads[..1], options.Events, paced: true));
+    }
+
     if (options.Replicas > 1)
     {
         rows.AddRange(await gateway.RunAsync(run, options.Replicas, workloads[..1], options.Events, paced: false));
@@ -63,8 +75,11 @@ Console.WriteLine(await File.ReadAllTextAsync(Path.Combine(options.Output, "repo
 return rows.All(r => r.Accounted) ? 0 : 1;
 
 /// <summary>What to run: <c>--events N --warmup W --paced P --runs K --replicas R --backlog B --out DIR</c>.</summary>
-internal sealed record LoadOptions(int Events, int Warmup, int PacedEvents, int Runs, int Replicas, int Backlog, string Output)
+internal sealed record LoadOptions(int Events, int Warmup, int PacedEvents, int Runs, int Replicas, int Backlog, string Output, IReadOnlySet<string>? Only = null)
 {
+    /// <summary>Whether this part runs: all do unless <c>--only</c> names some (raw, masstransit, gateway, mix).</summary>
+    public bool Includes(string part) => Only is null || Only.Contains(part);
+
     public static LoadOptions? Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -72,7 +87,7 @@ internal sealed record LoadOptions(int Events, int Warmup, int PacedEvents, int 
         {
             if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
             {
-                Console.Error.WriteLine($"usage: load.sh [--events N] [--warmup N] [--paced N] [--runs K] [--replicas R] [--backlog N] [--out DIR]; '{args[i]}' is not one of them");
+                Console.Error.WriteLine($"usage: load.sh [--events N] [--warmup N] [--paced N] [--runs K] [--replicas R] [--backlog N] [--only raw,masstransit,gateway,mix] [--out DIR]; '{args[i]}' is not one of them");
                 return null;
             }
 
@@ -99,7 +114,8 @@ internal sealed record LoadOptions(int Events, int Warmup, int PacedEvents, int 
             var events = Int("events", 20_000, 100);
             var options = new LoadOptions(events, Int("warmup", Math.Max(100, events / 10), 100), Int("paced", Math.Max(1000, events / 4), 100),
                 Int("runs", 1, 1), Int("replicas", 1, 1), Int("backlog", 0, 0),
-                values.Remove("out", out var output) ? output : Path.Combine(LoadSettings.Root, "artifacts", "load"));
+                values.Remove("out", out var output) ? output : Path.Combine(LoadSettings.Root, "artifacts", "load"),
+                values.Remove("only", out var only) ? only.Split(',', StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal) : null);
             if (values.Count > 0)
             {
                 throw new ArgumentException($"unknown option --{values.Keys.First()}");

@@ -21,7 +21,10 @@ public static class RecipientHttpClient
     {
         builder.AddResilienceHandler($"recipient:{recipient}", (pipeline, context) =>
             context.ServiceProvider.GetRequiredService<RecipientResilience>().Configure(pipeline, recipient, options(context.ServiceProvider).Timeout));
+        // No per-request logging handlers: a line and a scope per transfer would cost more than the rest of the call;
+        // the settler logs what matters (failures, parking) and the ledger and metrics hold every delivery.
         return builder
+            .RemoveAllLoggers()
             .AddHttpMessageHandler(() => new BodyWithinAttemptHandler())
             .AddHttpMessageHandler(provider => options(provider).OAuth is { } oauth
                 ? new OAuthHandler(recipient, oauth, provider.GetRequiredService<OAuthTokenCache>())

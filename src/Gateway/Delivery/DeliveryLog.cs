@@ -88,7 +88,9 @@ public sealed partial class DeliveryLog : IDisposable
         Flush();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Event {EventId}: delivered to {Recipient} under {AgreementId} ({StatusCode}, attempt {Attempt})")]
+    // Debug: one line per transfer would be most of the gateway's output, and cost; the ledger, the metrics and the
+    // ops app hold each delivery. Failures and parking are warnings (summarised per recipient).
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Event {EventId}: delivered to {Recipient} under {AgreementId} ({StatusCode}, attempt {Attempt})")]
     partial void LogDelivered(Guid eventId, string agreementId, string recipient, int? statusCode, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId}: {Recipient} rejected the transfer under {AgreementId}: {Problem}; kept as rejected for an operator")]

@@ -25,13 +25,18 @@ public sealed partial class TransferPipeline(
     TransferCounters counters,
     ILogger<TransferPipeline> logger)
 {
-    /// <summary>Decides, delivers or parks every transfer of one event; returns when all are settled.</summary>
+    /// <summary>
+    /// Decides, delivers or parks every transfer of one event; returns when all are settled. True when the event's
+    /// intake record was marked settled with its ledger entries (<paramref name="settles"/>, and something was decided);
+    /// false when there was nothing to record, and the caller marks it.
+    /// </summary>
     /// <param name="eventId">The event's id.</param>
     /// <param name="facts">Type, jurisdiction and sender, for routing.</param>
     /// <param name="body">The event as published (validated).</param>
     /// <param name="cancellationToken">Cancelled at shutdown: then nothing is counted, and the message goes back.</param>
     /// <param name="redelivered">The broker delivered the message before: a transfer parked then may be delivered now.</param>
-    public async Task ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken, bool redelivered = false)
+    /// <param name="settles">Mark the event's intake record settled in the ledger's commit.</param>
+    public async Task<bool> ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken, bool redelivered = false, bool settles = false)
     {
         // One span for the decision and the deliveries under it; each decision an event on it (agreement, recipient,
         // allow or deny and the reasons), each delivery a child span (with the HTTP call under it).
@@ -65,7 +70,7 @@ public sealed partial class TransferPipeline(
             }
 
             counters.Settled(eventId, []);
-            return;
+            return false;
         }
 
         // The recipients side by side: one that is slow or failing does not delay the others' transfers. An attempt
@@ -92,7 +97,7 @@ public sealed partial class TransferPipeline(
             })).ConfigureAwait(false);
 
             // The decisions and their outcomes are committed to the ledger before the message is acknowledged.
-            await ledger.AppendAsync([.. settled.Select(s => s.Entry)], cancellationToken).ConfigureAwait(false);
+            await ledger.AppendAsync([.. settled.Select(s => s.Entry)], cancellationToken, settles ? eventId : null).ConfigureAwait(false);
             decided.TrySetResult();
         }
         catch (Exception ex)
@@ -105,6 +110,7 @@ public sealed partial class TransferPipeline(
 
         // Counted only once the whole event is settled, so an event handed back at shutdown is not counted twice.
         counters.Settled(eventId, [.. settled.Select(s => s.Counted)]);
+        return settles;
     }
 
     /// <summary>At most this many paths the contract does not declare are named in one ledger entry; the rest are counted.</summary>

@@ -60,13 +60,13 @@ public sealed class EventProcessor(ISubjectRegistry subjects, IEventRegister eve
             await subjects.ApplyAsync(controller.Id, eventType, body, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
 
-        if (kind.Transfers())
+        // Marked settled with the ledger entries when there are any (one commit); on its own when nothing was decided.
+        var settled = kind.Transfers() && await pipeline.ProcessAsync(eventId, EventFacts.Of(eventType, body, controller), body, cancellationToken,
+            redelivered || sighting == EventSighting.Unsettled, settles: true).ConfigureAwait(false);
+        if (!settled)
         {
-            await pipeline.ProcessAsync(eventId, EventFacts.Of(eventType, body, controller), body, cancellationToken,
-                redelivered || sighting == EventSighting.Unsettled).ConfigureAwait(false);
+            await events.SettledAsync(eventId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
-
-        await events.SettledAsync(eventId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         return sighting;
     }
 

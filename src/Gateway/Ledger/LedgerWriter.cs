@@ -20,21 +20,21 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
     readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     Task? _loop;
 
-    sealed record Pending(IReadOnlyList<LedgerEntry> Entries, TaskCompletionSource Committed);
+    sealed record Pending(IReadOnlyList<LedgerEntry> Entries, Guid? Settles, TaskCompletionSource Committed);
 
     /// <summary>Entries written since start (for the benchmark and the ops view).</summary>
     public long Written => Interlocked.Read(ref _written);
 
     long _written;
 
-    public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken, Guid? settles = null)
     {
-        if (entries.Count == 0)
+        if (entries.Count == 0 && settles is null)
         {
             return Task.CompletedTask;
         }
 
-        var pending = new Pending(entries, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(entries, settles, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new InvalidOperationException("the ledger writer has stopped");
@@ -74,7 +74,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
 
             try
             {
-                await WriteAsync(batch.SelectMany(p => p.Entries).ToList());
+                await WriteAsync(batch.SelectMany(p => p.Entries).ToList(), [.. batch.Where(p => p.Settles is not null).Select(p => p.Settles!.Value)]);
                 Interlocked.Add(ref _written, count);
                 batch.ForEach(p => p.Committed.TrySetResult());
             }
@@ -95,12 +95,27 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
         }
     }
 
-    async Task WriteAsync(IReadOnlyList<LedgerEntry> entries)
+    async Task WriteAsync(IReadOnlyList<LedgerEntry> entries, Guid[] settles)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         // Read committed: the head is read after the advisory lock is held, not from a snapshot taken before it.
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted);
-        await AppendAsync(connection, transaction, entries, keys, LedgerEntry.ToMicroseconds(time.GetUtcNow()));
+        var now = LedgerEntry.ToMicroseconds(time.GetUtcNow());
+        if (entries.Count > 0)
+        {
+            await AppendAsync(connection, transaction, entries, keys, now);
+        }
+
+        if (settles.Length > 0)
+        {
+            // The events these entries settle, in the same commit: a republished copy finds them settled exactly when
+            // their decisions are in the ledger.
+            await using var settle = new NpgsqlCommand("UPDATE intake_event SET settled_at = $2 WHERE event_id = ANY($1) AND settled_at IS NULL", connection, transaction);
+            settle.Parameters.Add(new() { Value = settles });
+            settle.Parameters.Add(new() { Value = now });
+            await settle.ExecuteNonQueryAsync();
+        }
+
         await transaction.CommitAsync();
     }
 

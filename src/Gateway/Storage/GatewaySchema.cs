@@ -141,6 +141,10 @@ public static class GatewaySchema
             ALTER TABLE parked_transfer ADD COLUMN lease_owner uuid;
             CREATE INDEX parked_transfer_leased ON parked_transfer (lease_owner) WHERE lease_owner IS NOT NULL;
             """),
+        (11, "one index fewer to keep up on every ledger row", """
+            -- ledger_entry_transfer (event_id, agreement_id) answers every lookup by event id too.
+            DROP INDEX IF EXISTS ledger_entry_event;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -45,7 +45,14 @@ public interface IRecipientRoutes
 /// <summary>The ledger as the hot path writes it: entries durably committed, chained, when the task completes (<see cref="LedgerWriter"/>).</summary>
 public interface ITransferLedger
 {
-    Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
+    /// <summary>Commits the entries; the task completes once they are committed.</summary>
+    /// <param name="entries">Decisions and outcomes, in order.</param>
+    /// <param name="cancellationToken">Stops the wait, not the commit.</param>
+    /// <param name="settles">
+    /// The event whose transfers these entries settle: its intake record (<see cref="IEventRegister"/>) is marked
+    /// settled in the same commit, so "settled" and "in the ledger" are one fact and one round trip, not two.
+    /// </param>
+    Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken, Guid? settles = null);
 }
 
 /// <summary>

@@ -24,6 +24,7 @@ internal sealed class ComponentBed
         Keys = LedgerKeys.FromBase64(Convert.ToBase64String(new byte[32]));
         Store = new InMemoryTransferStore(Time);
         Subjects = new InMemorySubjects(Keys);
+        Ledger = new InMemoryLedger(Events);
         Gateway = new TestGateway { Store = Store, Routes = Routes, Ledger = Ledger, Subjects = Subjects, History = Ledger, Keys = Keys, Time = Time };
     }
 
@@ -31,7 +32,7 @@ internal sealed class ComponentBed
     public LedgerKeys Keys { get; }
     public InMemoryTransferStore Store { get; }
     public InMemoryRoutes Routes { get; } = new();
-    public InMemoryLedger Ledger { get; } = new();
+    public InMemoryLedger Ledger { get; }
     public InMemorySubjects Subjects { get; }
     public InMemoryEventRegister Events { get; } = new();
     public TestGateway Gateway { get; }

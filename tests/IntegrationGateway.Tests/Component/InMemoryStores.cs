@@ -147,8 +147,11 @@ internal sealed class InMemoryRoutes : IRecipientRoutes
     }
 }
 
-/// <summary>The ledger as a list, in the order entries were committed; also what the notices read as history.</summary>
-internal sealed class InMemoryLedger : ITransferLedger, ISubjectHistory
+/// <summary>
+/// The ledger as a list, in the order entries were committed; also what the notices read as history. Marks the events
+/// it is told settle with their entries in the bed's <see cref="InMemoryEventRegister"/>, as the real ledger does.
+/// </summary>
+internal sealed class InMemoryLedger(InMemoryEventRegister? events = null) : ITransferLedger, ISubjectHistory
 {
     readonly List<LedgerEntry> _entries = [];
 
@@ -163,14 +166,17 @@ internal sealed class InMemoryLedger : ITransferLedger, ISubjectHistory
         }
     }
 
-    public Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    public async Task AppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken, Guid? settles = null)
     {
         lock (_entries)
         {
             _entries.AddRange(entries);
         }
 
-        return Task.CompletedTask;
+        if (settles is { } eventId && events is not null)
+        {
+            await events.SettledAsync(eventId, DateTimeOffset.UnixEpoch, cancellationToken);
+        }
     }
 
     /// <summary>As the ledger answers "who received this person's data": the first delivery of each transfer.</summary>
