@@ -17,14 +17,19 @@ public sealed class TransferDecisions(PolicyEngine engine, ControllerRegistry co
     /// whose agreements route it, decided on what the subject has said to this event's controller (unknown means no
     /// consent given; what they said to another controller does not decide this one's transfers).
     /// </summary>
-    public async Task<IReadOnlyList<PolicyDecision>> DecideAsync(EventFacts facts, JsonElement body, byte[][] pseudonyms, CancellationToken cancellationToken)
+    /// <param name="facts">Type, jurisdiction, sender and controller.</param>
+    /// <param name="body">The event as published (validated).</param>
+    /// <param name="pseudonyms">The subject's pseudonyms.</param>
+    /// <param name="cancellationToken">Cancelled at shutdown.</param>
+    /// <param name="subjectState">What the subject said to the event's controller, when it was read already (with the event's sighting).</param>
+    public async Task<IReadOnlyList<PolicyDecision>> DecideAsync(EventFacts facts, JsonElement body, byte[][] pseudonyms, CancellationToken cancellationToken, SubjectState? subjectState = null)
     {
         if (EventKinds.Of(facts.EventType).IsNotice())
         {
             return await notices.DecideAsync(facts, body, time.GetUtcNow(), adapters.TakesErasureNotices, cancellationToken).ConfigureAwait(false);
         }
 
-        var subject = facts.Controller is { } controller ? await subjects.ForAsync(controller.Id, pseudonyms, cancellationToken).ConfigureAwait(false) : SubjectState.Unknown;
+        var subject = subjectState ?? (facts.Controller is { } controller ? await subjects.ForAsync(controller.Id, pseudonyms, cancellationToken).ConfigureAwait(false) : SubjectState.Unknown);
         return engine.Evaluate(facts, body, subject, time.GetUtcNow());
     }
 
@@ -39,3 +44,6 @@ public sealed class TransferDecisions(PolicyEngine engine, ControllerRegistry co
         return engine.Recheck(parked.Transfer.AgreementId, parked.Recipient, parked.Context.Sender, controllers.ById(parked.Context.Controller), subject, time.GetUtcNow());
     }
 }
+
+/// <summary>The subject of an event as the intake read it with the event's sighting: its pseudonyms and what it said to the controller.</summary>
+public sealed record KnownSubject(byte[][] Pseudonyms, SubjectState State);

@@ -36,13 +36,14 @@ public sealed partial class TransferPipeline(
     /// <param name="cancellationToken">Cancelled at shutdown: then nothing is counted, and the message goes back.</param>
     /// <param name="redelivered">The broker delivered the message before: a transfer parked then may be delivered now.</param>
     /// <param name="settles">Mark the event's intake record settled in the ledger's commit.</param>
-    public async Task<bool> ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken, bool redelivered = false, bool settles = false)
+    /// <param name="known">The subject's pseudonyms and state, when the intake read them already; else they are read here.</param>
+    public async Task<bool> ProcessAsync(Guid eventId, EventFacts facts, JsonElement body, CancellationToken cancellationToken, bool redelivered = false, bool settles = false, KnownSubject? known = null)
     {
         // One span for the decision and the deliveries under it; each decision an event on it (agreement, recipient,
         // allow or deny and the reasons), each delivery a child span (with the HTTP call under it).
         using var policy = GatewayTelemetry.Source.StartActivity("policy " + facts.EventType);
-        var pseudonyms = ledgerKeys.Pseudonyms(body);
-        var decisions = await decide.DecideAsync(facts, body, pseudonyms, cancellationToken).ConfigureAwait(false);
+        var pseudonyms = known?.Pseudonyms ?? ledgerKeys.Pseudonyms(body);
+        var decisions = await decide.DecideAsync(facts, body, pseudonyms, cancellationToken, known?.State).ConfigureAwait(false);
         if (policy is not null)
         {
             policy.SetTag(GatewayTelemetry.Tags.EventType, facts.EventType).SetTag(GatewayTelemetry.Tags.Decisions, decisions.Count);

@@ -47,13 +47,28 @@ public sealed class EventProcessor(ISubjectRegistry subjects, IEventRegister eve
     /// <param name="cancellationToken">Cancelled at shutdown.</param>
     public async Task<EventSighting> ProcessAsync(Guid eventId, string eventType, JsonElement body, Controller controller, bool redelivered, CancellationToken cancellationToken)
     {
-        var sighting = await events.SeeAsync(eventId, controller.Id, keys.ContentOf(controller.Id, eventType, body), time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var kind = EventKinds.Of(eventType);
+        var content = keys.ContentOf(controller.Id, eventType, body);
+        // An event decided at once on what its subject said (not one that changes that, nor a notice) has the subject's
+        // state read with its sighting: one round trip for both.
+        KnownSubject? known = null;
+        EventSighting sighting;
+        if (kind.Transfers() && !kind.ChangesSubjectState() && !kind.IsNotice())
+        {
+            var pseudonyms = keys.Pseudonyms(body);
+            (sighting, var state) = await events.SeeWithSubjectAsync(eventId, controller.Id, content, time.GetUtcNow(), subjects, pseudonyms, cancellationToken).ConfigureAwait(false);
+            known = new KnownSubject(pseudonyms, state);
+        }
+        else
+        {
+            sighting = await events.SeeAsync(eventId, controller.Id, content, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        }
+
         if (sighting is EventSighting.Settled or EventSighting.Reused)
         {
             return sighting;
         }
 
-        var kind = EventKinds.Of(eventType);
         if (kind.ChangesSubjectState())
         {
             // Applied first: a later event of this subject is decided on it, whatever happens to the notices.
@@ -62,7 +77,7 @@ public sealed class EventProcessor(ISubjectRegistry subjects, IEventRegister eve
 
         // Marked settled with the ledger entries when there are any (one commit); on its own when nothing was decided.
         var settled = kind.Transfers() && await pipeline.ProcessAsync(eventId, EventFacts.Of(eventType, body, controller), body, cancellationToken,
-            redelivered || sighting == EventSighting.Unsettled, settles: true).ConfigureAwait(false);
+            redelivered || sighting == EventSighting.Unsettled, settles: true, known).ConfigureAwait(false);
         if (!settled)
         {
             await events.SettledAsync(eventId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);

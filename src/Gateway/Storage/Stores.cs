@@ -104,4 +104,14 @@ public interface IEventRegister
 
     /// <summary>Every transfer of the event is settled and in the ledger: the same event published again is a duplicate.</summary>
     Task SettledAsync(Guid eventId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="SeeAsync"/>, and what the subject (by these pseudonyms) has said to the controller, as
+    /// <see cref="ISubjectRegistry.ForAsync"/> reads it: for an event the policy decides on at once. PostgreSQL answers
+    /// both in one round trip.
+    /// </summary>
+    async Task<(EventSighting Sighting, Policy.SubjectState Subject)> SeeWithSubjectAsync(
+        Guid eventId, string controller, byte[] contentHash, DateTimeOffset now, ISubjectRegistry subjects, byte[][] pseudonyms, CancellationToken cancellationToken) =>
+        (await SeeAsync(eventId, controller, contentHash, now, cancellationToken).ConfigureAwait(false),
+         await subjects.ForAsync(controller, pseudonyms, cancellationToken).ConfigureAwait(false));
 }

@@ -75,10 +75,19 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) 
             return SubjectState.Unknown;
         }
 
-        await using var command = dataSource.CreateCommand("SELECT consents::text, objected, erased FROM subject_state WHERE controller = $1 AND pseudonym = ANY($2)");
+        await using var command = dataSource.CreateCommand(StateSql);
         command.Parameters.Add(new() { Value = controller });
         command.Parameters.Add(new() { Value = pseudonyms });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadStateAsync(reader, cancellationToken);
+    }
+
+    /// <summary>The subject's rows at a controller ($1) under any of the pseudonyms ($2).</summary>
+    internal const string StateSql = "SELECT consents::text, objected, erased FROM subject_state WHERE controller = $1 AND pseudonym = ANY($2)";
+
+    /// <summary>The rows <see cref="StateSql"/> returns, merged toward stopping.</summary>
+    internal static async Task<SubjectState> ReadStateAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
         var consents = new Dictionary<string, ConsentStatus>(StringComparer.Ordinal);
         bool known = false, objected = false, erased = false;
         while (await reader.ReadAsync(cancellationToken))

@@ -116,6 +116,12 @@ public static class TelemetryRegistration
                 tracing.AddSource(GatewayTelemetry.SourceName, "System.Net.Http");
                 // Whatever processors the services hold (none, in production), as one; a composite may not be empty.
                 tracing.AddProcessor(provider => new CompositeProcessor<Activity>([new NoProcessor(), .. provider.GetServices<BaseProcessor<Activity>>()]));
+                // Spans are recorded only when something takes them (an exporter, or a processor such as a test's): with
+                // none, the six or so spans of every event, and the HTTP client's, would cost CPU for nothing.
+                var exported = options.OtlpEndpoint is not null || fromEnvironment;
+                tracing.SetSampler(provider => exported || provider.GetServices<BaseProcessor<Activity>>().Any()
+                    ? new ParentBasedSampler(new AlwaysOnSampler())
+                    : new AlwaysOffSampler());
                 if (options.OtlpEndpoint is { } endpoint)
                 {
                     tracing.AddOtlpExporter(otlp => Otlp(otlp, endpoint, options.OtlpProtocol, "v1/traces"));
