@@ -36,6 +36,11 @@ internal sealed record Row
 
     public required double PeakRssMiB { get; init; }
 
+    /// <summary>Of the machine's cores over the window: the share busy, and the share stolen by the hypervisor for other guests (noise).</summary>
+    public double BusyShare { get; init; }
+
+    public double StealShare { get; init; }
+
     /// <summary>Publish (or the drain's start, for a pre-filled queue) to settled, draining the backlog at full speed.</summary>
     public required Latency Drain { get; init; }
 

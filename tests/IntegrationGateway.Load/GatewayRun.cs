@@ -136,6 +136,8 @@ internal sealed class GatewayRun(LoadOptions options, CpuSampler sampler, TimePr
                     ["postgres"] = PerMessage("postgres"),
                 },
                 PeakRssMiB = 0,
+                BusyShare = sampler.Share("machine", from, to),
+                StealShare = sampler.Share("steal", from, to),
                 Drain = Latency.FromMicroseconds(latencies),
             };
         }

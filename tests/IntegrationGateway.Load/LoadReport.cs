@@ -40,12 +40,12 @@ internal static class LoadReport
         md.AppendLine(I, $"{TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC, commit {Environment.GetEnvironmentVariable("IG_COMMIT") ?? "unknown"}, {Environment.ProcessorCount} cores. " +
             $"Each consumer drains a pre-filled durable quorum queue of persistent messages with prefetch {Consumers.Prefetch}: {options.Warmup:N0} to warm up, then {options.Events:N0} measured; " +
             $"then {options.PacedEvents:N0} more published at half the rate it reached. CPU is per message over the measured window, from /proc, for each process on the machine's shared cores.").AppendLine();
-        md.AppendLine("| run | consumer | workload | msg/s | transfers/s | CPU µs/msg: own | simulator | RabbitMQ | PostgreSQL | peak RSS MiB | drain latency ms p50 / p95 / p99 / max | at 50 %: msg/s | p50 / p95 / p99 / max ms | accounted |");
-        md.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|");
+        md.AppendLine("| run | consumer | workload | msg/s | transfers/s | CPU µs/msg: own | simulator | RabbitMQ | PostgreSQL | cores busy / stolen | peak RSS MiB | drain latency ms p50 / p95 / p99 / max | at 50 %: msg/s | p50 / p95 / p99 / max ms | accounted |");
+        md.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|");
         foreach (var r in rows)
         {
             md.AppendLine(I, $"| {r.Run} | {r.Consumer} | {r.Workload} | {r.MessagesPerSecond:N0} | {(r.Transfers > 0 ? r.TransfersPerSecond.ToString("N0", I) : "")} | " +
-                $"{Cpu(r, "consumer")} | {Cpu(r, "simulator")} | {Cpu(r, "rabbitmq")} | {Cpu(r, "postgres")} | {r.PeakRssMiB:N0} | {Lat(r.Drain)} | " +
+                $"{Cpu(r, "consumer")} | {Cpu(r, "simulator")} | {Cpu(r, "rabbitmq")} | {Cpu(r, "postgres")} | {r.BusyShare:P0} / {r.StealShare:P1} | {r.PeakRssMiB:N0} | {Lat(r.Drain)} | " +
                 $"{(r.PacedRate is { } rate ? rate.ToString("N0", I) : "")} | {(r.Paced is { } p ? Lat(p) : "")} | {(r.Accounted ? "yes" : "**NO**")}: {r.Accounting} |");
         }
 
@@ -79,7 +79,7 @@ internal static class LoadReport
         }
 
         md.AppendLine().AppendLine("Read it so: *own* is the consumer's process alone (the gateway's replicas summed); the simulator verifies every signature and records every receipt, " +
-            "and is the recipients' cost, not the gateway's. Drain latency counts from the later of a message's publishing and the drain's first settle, so it is the backlog's wait. " +
+            "and is the recipients' cost, not the gateway's. *Cores busy / stolen*: of both cores' time over the window, the share in use, and the share the hypervisor gave other guests (when it is high, the run was disturbed). Drain latency counts from the later of a message's publishing and the drain's first settle, so it is the backlog's wait. " +
             "*Accounted* checks every event settled, every delivered decision received once in effect with a valid signature and nothing outside the allow-lists.");
         return md.ToString();
     }

@@ -33,7 +33,10 @@ internal static partial class LoadSettings
 
     public static int GatewayPort => int.TryParse(Environment.GetEnvironmentVariable("IG_LOAD_GATEWAY_PORT"), out var port) ? port : 5075;
 
-    public static string Built(string project, string dll) => Path.Combine(Root, project, "bin", "Release", "net10.0", dll);
+    /// <summary>A program of the solution as built in the harness's own configuration (Release from load.sh; Debug in the tests' smoke run).</summary>
+    public static string Built(string project, string dll) => Path.Combine(Root, project, "bin", Configuration, "net10.0", dll);
+
+    static string Configuration => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
 
     /// <summary>The RabbitMQ node's Erlang VM: the one deploy/local started for this state folder (its environment says which).</summary>
     public static int? RabbitMqPid() => _rabbitMq is { } pid && ProcessCpu.Seconds(pid) is not null ? pid

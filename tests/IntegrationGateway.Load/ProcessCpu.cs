@@ -45,6 +45,18 @@ internal static class ProcessCpu
 
     static (int Parent, long At, int[] Pids)? _children;
 
+    /// <summary>
+    /// The machine's CPU seconds so far: all of it (every state but idle and I/O wait) and the share the hypervisor took
+    /// for other guests (steal), from the first line of <c>/proc/stat</c>.
+    /// </summary>
+    public static (double Busy, double Steal) Machine()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        long F(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
+        // cpu user nice system idle iowait irq softirq steal
+        return ((F(1) + F(2) + F(3) + F(6) + F(7) + F(8)) / TicksPerSecond, F(8) / TicksPerSecond);
+    }
+
     /// <summary>Peak resident set (VmHWM) in MiB, or null when the process is gone.</summary>
     public static double? PeakRssMiB(int pid) => StatusKiB(pid, "VmHWM:") / 1024.0;
 
@@ -190,6 +202,10 @@ internal sealed class CpuSampler : IAsyncDisposable
             return At(name, to) - At(name, from);
         }
     }
+
+    /// <summary>A machine-wide counter's seconds between the moments, as a share of all the cores' time.</summary>
+    public double Share(string name, DateTimeOffset from, DateTimeOffset to) =>
+        (Between(name, from, to) ?? double.NaN) / ((to - from).TotalSeconds * Environment.ProcessorCount);
 
     double? At(string name, DateTimeOffset moment)
     {

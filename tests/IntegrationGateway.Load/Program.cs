@@ -19,6 +19,8 @@ var time = TimeProvider.System;
 await using var sampler = new CpuSampler(time);
 sampler.Watch("rabbitmq", () => LoadSettings.RabbitMqPid() is { } pid ? ProcessCpu.Seconds(pid) : null);
 sampler.Watch("postgres", () => LoadSettings.PostgresPid() is { } pid ? ProcessCpu.TreeSeconds(pid) : null);
+sampler.Watch("machine", () => ProcessCpu.Machine().Busy);
+sampler.Watch("steal", () => ProcessCpu.Machine().Steal);
 if (LoadSettings.RabbitMqPid() is null || LoadSettings.PostgresPid() is null)
 {
     Console.Error.WriteLine("RabbitMQ or PostgreSQL is not running locally (deploy/local/up.sh starts them); their CPU could not be read.");

@@ -83,6 +83,8 @@ internal sealed class ReferenceConsumers(LoadOptions options, CpuSampler sampler
             Seconds = window,
             CpuMicrosPerMessage = new() { ["consumer"] = PerMessage(watched), ["rabbitmq"] = PerMessage("rabbitmq"), ["postgres"] = PerMessage("postgres") },
             PeakRssMiB = peak,
+            BusyShare = sampler.Share("machine", from, to),
+            StealShare = sampler.Share("steal", from, to),
             Drain = latencies[1] with { Count = measured },
             Paced = latencies[2] with { Count = paced },
             PacedRate = measured / window / 2,

@@ -33,7 +33,9 @@ public static class RecipientHttpClient
                 options(provider).SigningKey(), provider.GetService<TimeProvider>() ?? TimeProvider.System))
             .ConfigurePrimaryHttpMessageHandler(provider =>
             {
-                var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+                // No redirects: a 3xx is the recipient's answer (rejected), never a reason to send the signed payload,
+                // or the client certificate, to another address.
+                var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false };
                 var settings = options(provider);
                 if (settings.ClientCertificateFile is { } file)
                 {

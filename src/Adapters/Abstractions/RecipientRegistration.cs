@@ -8,8 +8,9 @@ public sealed record RecipientRegistration(string Id);
 public static class RecipientRegistrations
 {
     /// <summary>
-    /// Registers <typeparamref name="TAdapter"/> as the keyed adapter of recipient <paramref name="id"/>. Transient: an
-    /// adapter holds a typed HttpClient, cheap to make and not to be captured (handler rotation).
+    /// Registers <typeparamref name="TAdapter"/> as the keyed adapter of recipient <paramref name="id"/>. Transient in the
+    /// container; the gateway makes one per recipient and keeps it (its typed HttpClient's handler renews its pooled
+    /// connections itself, <c>PooledConnectionLifetime</c>).
     /// </summary>
     public static IServiceCollection AddRecipient<TAdapter>(this IServiceCollection services, string id)
         where TAdapter : class, IRecipientAdapter

@@ -6,17 +6,20 @@ namespace IntegrationGateway.Gateway.Delivery;
 
 /// <summary>
 /// The recipient directory: every recipient registered (<see cref="RecipientRegistrations.AddRecipient{TAdapter}"/>),
-/// its adapter resolved by key when a transfer goes out. A singleton: no DI scope and no HttpClient per message,
-/// only the adapter of the recipient a transfer is for.
+/// its adapter resolved by key the first time a transfer goes to it, then kept. A singleton: no DI scope, adapter or
+/// HttpClient per transfer.
 /// </summary>
 public sealed class RecipientAdapters(IServiceProvider services, IEnumerable<RecipientRegistration> registrations)
 {
     readonly FrozenSet<string> _ids = registrations.Select(r => r.Id).ToFrozenSet(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, bool> _takesErasureNotices = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, IRecipientAdapter> _adapters = new(StringComparer.Ordinal);
 
     public IRecipientAdapter this[string recipient] =>
         _ids.Contains(recipient)
-            ? services.GetRequiredKeyedService<IRecipientAdapter>(recipient)
+            // One adapter (and HttpClient) per recipient for the process's life, made when first needed: not a client per
+            // transfer. Its handler's pooled connections are renewed every few minutes (DNS changes are picked up).
+            ? _adapters.GetOrAdd(recipient, static (id, services) => services.GetRequiredKeyedService<IRecipientAdapter>(id), services)
             : throw new InvalidOperationException($"no adapter is registered for recipient '{recipient}'");
 
     public IReadOnlyCollection<string> Recipients => _ids;

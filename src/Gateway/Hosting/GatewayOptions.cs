@@ -51,7 +51,7 @@ public sealed class IntakeOptions
 
     /// <summary>Events processed at once.</summary>
     [Range(1, 1000)]
-    public int ConcurrentMessageLimit { get; set; } = 16;
+    public int ConcurrentMessageLimit { get; set; } = 32;
 
     /// <summary>
     /// In-process retries of an event after an unexpected error (not a failed delivery: see <c>Delivery</c>); after

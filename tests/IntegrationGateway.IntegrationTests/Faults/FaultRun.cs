@@ -53,8 +53,11 @@ internal sealed class FaultRun : IAsyncDisposable
 
     public GatewayProcess Gateway => _gateways[^1];
 
-    /// <summary>A test bed, the gateway's settings (shipped delivery settings, a shorter first parked retry) and N fresh events.</summary>
-    public static async Task<FaultRun> StartAsync(string scenario)
+    /// <summary>
+    /// A test bed, the gateway's settings (shipped delivery settings, a shorter first parked retry) and N fresh events:
+    /// <see cref="Count"/>, or <paramref name="count"/> for a run of its own size (then with no added latency).
+    /// </summary>
+    public static async Task<FaultRun> StartAsync(string scenario, int? count = null)
     {
         var bed = await TestBed.StartAsync();
         var settings = bed.GatewaySettings();
@@ -64,8 +67,8 @@ internal sealed class FaultRun : IAsyncDisposable
         settings["Delivery:ParkedRetryMaxDelay"] = "00:00:10";
         settings["Delivery:SchedulerInterval"] = "00:00:01";
         // A fresh seed each run: new event ids, as a measurement needs.
-        var events = new SampleEventGenerator(Random.Shared.Next(), TimeProvider.System).AbsenceReported(Count);
-        if (!Full)
+        var events = new SampleEventGenerator(Random.Shared.Next(), TimeProvider.System).AbsenceReported(count ?? Count);
+        if (!Full && count is null)
         {
             // The smoke set is small; a little latency keeps it draining long enough for the fault to land mid-drain,
             // and a shorter circuit break keeps its recovery short.
