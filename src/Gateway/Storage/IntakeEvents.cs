@@ -39,9 +39,10 @@ public sealed class IntakeEvents(NpgsqlDataSource dataSource) : IEventRegister
     public async Task<(EventSighting Sighting, Policy.SubjectState Subject)> SeeWithSubjectAsync(
         Guid eventId, string controller, byte[] contentHash, DateTimeOffset now, ISubjectRegistry subjects, byte[][] pseudonyms, CancellationToken cancellationToken)
     {
-        if (pseudonyms.Length == 0)
+        if (subjects is not Subjects.SubjectStates || pseudonyms.Length == 0)
         {
-            return (await SeeAsync(eventId, controller, contentHash, now, cancellationToken), Policy.SubjectState.Unknown);
+            // Another registry (not the table this database holds) is asked itself; no pseudonym, nothing to read.
+            return (await SeeAsync(eventId, controller, contentHash, now, cancellationToken), await subjects.ForAsync(controller, pseudonyms, cancellationToken));
         }
 
         for (var attempt = 0; ; attempt++)
