@@ -9,8 +9,7 @@ public static class RecipientRegistrations
 {
     /// <summary>
     /// Registers <typeparamref name="TAdapter"/> as the keyed adapter of recipient <paramref name="id"/>. Transient in the
-    /// container; the gateway makes one per recipient and keeps it (its typed HttpClient's handler renews its pooled
-    /// connections itself, <c>PooledConnectionLifetime</c>).
+    /// container; the gateway keeps each for two minutes (the client factory's handler lifetime), then makes a new one.
     /// </summary>
     public static IServiceCollection AddRecipient<TAdapter>(this IServiceCollection services, string id)
         where TAdapter : class, IRecipientAdapter

@@ -6,21 +6,42 @@ namespace IntegrationGateway.Gateway.Delivery;
 
 /// <summary>
 /// The recipient directory: every recipient registered (<see cref="RecipientRegistrations.AddRecipient{TAdapter}"/>),
-/// its adapter resolved by key the first time a transfer goes to it, then kept. A singleton: no DI scope, adapter or
-/// HttpClient per transfer.
+/// its adapter resolved by key when a transfer goes to it and kept for two minutes. A singleton: no DI scope, adapter
+/// or HttpClient per transfer.
 /// </summary>
 public sealed class RecipientAdapters(IServiceProvider services, IEnumerable<RecipientRegistration> registrations)
 {
     readonly FrozenSet<string> _ids = registrations.Select(r => r.Id).ToFrozenSet(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, bool> _takesErasureNotices = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, IRecipientAdapter> _adapters = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, (IRecipientAdapter Adapter, long MadeAt)> _adapters = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How long an adapter is kept: as long as the client factory keeps a handler (2 minutes), so a renewed client
+    /// certificate or CA file on disk is picked up as before, without an adapter and HttpClient per transfer.
+    /// </summary>
+    internal static readonly TimeSpan AdapterLifetime = TimeSpan.FromMinutes(2);
 
     public IRecipientAdapter this[string recipient] =>
         _ids.Contains(recipient)
-            // One adapter (and HttpClient) per recipient for the process's life, made when first needed: not a client per
-            // transfer. Its handler's pooled connections are renewed every few minutes (DNS changes are picked up).
-            ? _adapters.GetOrAdd(recipient, static (id, services) => services.GetRequiredKeyedService<IRecipientAdapter>(id), services)
+            ? Current(recipient)
             : throw new InvalidOperationException($"no adapter is registered for recipient '{recipient}'");
+
+    /// <summary>
+    /// The recipient's adapter, made when first needed and kept for <see cref="AdapterLifetime"/>: not an adapter and
+    /// HttpClient per transfer. Then a new one, on the client factory's current handler (certificates read again).
+    /// </summary>
+    IRecipientAdapter Current(string recipient)
+    {
+        var now = Environment.TickCount64;
+        if (_adapters.TryGetValue(recipient, out var kept) && now - kept.MadeAt < AdapterLifetime.TotalMilliseconds)
+        {
+            return kept.Adapter;
+        }
+
+        var made = services.GetRequiredKeyedService<IRecipientAdapter>(recipient);
+        _adapters[recipient] = (made, now);
+        return made;
+    }
 
     public IReadOnlyCollection<string> Recipients => _ids;
 

@@ -101,7 +101,8 @@ public static class GatewayApp
     internal static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        // Set in the connection string (either spelling, e.g. "Max Auto Prepare=0" to opt out): left as it is.
+        if (!connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
         {
             builder.MaxAutoPrepare = 32;
             builder.AutoPrepareMinUsages = 2;

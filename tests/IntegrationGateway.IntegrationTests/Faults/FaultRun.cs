@@ -165,7 +165,9 @@ internal sealed class FaultRun : IAsyncDisposable
     /// <summary>Waits for the drain from <paramref name="recovery"/> on, then checks and reports the row (also to the test's output).</summary>
     public async Task<FaultRow> DrainAndCheckAsync(Stopwatch recovery, ITestOutputHelper output, string note, long quarantinedExpected = 0)
     {
-        var recovered = await WaitForDrainAsync(recovery, DrainTimeout);
+        // A minute per 2,000 events, at least the tier's own timeout: a run of its own size (the drain test) gets its time.
+        var timeout = TimeSpan.FromMinutes(Math.Max(DrainTimeout.TotalMinutes, Events.Count / 2000.0));
+        var recovered = await WaitForDrainAsync(recovery, timeout);
         var row = await CheckAsync(recovered, note, quarantinedExpected);
         output.WriteLine(row.ToString());
         return row;
@@ -185,6 +187,16 @@ internal sealed class FaultRun : IAsyncDisposable
             (decisions, distinctDecisions) = (reader.GetInt64(0), reader.GetInt64(1));
         }
 
+        // Every event marked settled in the intake's memory (with its ledger entries): a republish is a duplicate.
+        await using var unsettled = database.CreateCommand("SELECT count(*) FILTER (WHERE settled_at IS NULL), count(*) FROM intake_event WHERE event_id = ANY($1)");
+        unsettled.Parameters.Add(new() { Value = Events.Select(e => e.EventId).ToArray() });
+        long notSettled, seen;
+        await using (var reader = await unsettled.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            (notSettled, seen) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
         var receipts = Receipts();
         var received = receipts.Select(r => (r.Recipient, r.IdempotencyKey.Split(':')[0])).ToHashSet();
         var lost = Events.Count(e => Recipients.Any(r => !received.Contains((r, e.EventId.ToString("D")))));
@@ -201,6 +213,7 @@ internal sealed class FaultRun : IAsyncDisposable
         Assert.Equal(quarantinedExpected, row.Quarantined);
         Assert.Equal(0, row.Parked);
         Assert.True(row.LedgerVerified, $"{Scenario}: ledger verify failed: {verify.Out}{verify.Err}");
+        Assert.True(seen == Events.Count && notSettled == 0, $"{Scenario}: {seen} of {Events.Count} events in the intake's memory, {notSettled} not marked settled");
         return row;
     }
 
