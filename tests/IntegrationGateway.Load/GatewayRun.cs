@@ -12,7 +12,19 @@ using RabbitMQ.Client;
 namespace IntegrationGateway.Load;
 
 /// <summary>One workload the gateway drains: a name, the event types it publishes (taken in turn), and how each sample is shaped.</summary>
-internal sealed record Workload(string Name, IReadOnlyList<string> EventTypes, Func<object, object>? Shape = null);
+internal sealed record Workload(string Name, IReadOnlyList<string> EventTypes, Func<object, object>? Shape = null)
+{
+    public static readonly Workload TwoRoutes = new("AbsenceReported, 2 routes", [nameof(Contracts.AbsenceReported)]);
+
+    // An adult participant's attendance goes to the Department alone (the CLB's agreement is for minors).
+    public static readonly Workload OneRoute = new("AttendanceRegistered, 1 route", [nameof(Contracts.AttendanceRegistered)],
+        e => (Contracts.AttendanceRegistered)e is var a ? a with { Subject = a.Subject with { BirthDate = DateOnly.FromDateTime(a.OccurredAt.UtcDateTime).AddYears(-30) } } : e);
+
+    public static readonly Workload EveryType = new("every event type", SampleEventGenerator.EventTypes);
+
+    /// <summary>What a run drains, in this order; the report compares these by name.</summary>
+    public static readonly Workload[] All = [TwoRoutes, OneRoute, EveryType];
+}
 
 /// <summary>
 /// The gateway under load, as an operator runs it: its own process (or R of them) from the Release build, against the
@@ -24,7 +36,7 @@ internal sealed record Workload(string Name, IReadOnlyList<string> EventTypes, F
 /// </summary>
 internal sealed class GatewayRun(LoadOptions options, CpuSampler sampler, TimeProvider time)
 {
-    static readonly string[] Publishers = ControllerLoader.LoadDirectory(LoadSettings.Env("Controllers__Directory")).Controllers.SelectMany(c => c.BrokerUsers).ToArray();
+    static readonly ControllerRegistry Controllers = new(ControllerLoader.LoadDirectory(LoadSettings.Env("Controllers__Directory")).Controllers);
 
     public async Task<IReadOnlyList<Row>> RunAsync(int run, int replicas, IReadOnlyList<Workload> workloads, int perWorkload, bool paced)
     {
@@ -38,7 +50,7 @@ internal sealed class GatewayRun(LoadOptions options, CpuSampler sampler, TimePr
         _simulator = $"simulator-{run}-{replicas}";
         sampler.Watch(_simulator, () => ProcessCpu.Seconds(simulatorPid));
 
-        var controllers = new ControllerRegistry(ControllerLoader.LoadDirectory(LoadSettings.Env("Controllers__Directory")).Controllers);
+        var controllers = Controllers;
         var publishers = new Dictionary<string, BulkPublisher>(StringComparer.Ordinal);
         var generator = new SampleEventGenerator(Random.Shared.Next(), time);
         var published = new Dictionary<Guid, DateTimeOffset>();
@@ -190,7 +202,7 @@ internal sealed class GatewayRun(LoadOptions options, CpuSampler sampler, TimePr
         }
 
         await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-load").CreateConnectionAsync();
-        await IntakeTopology.DeclareAsync(connection, intake, Publishers, CancellationToken.None);
+        await IntakeTopology.DeclareAsync(connection, intake, Controllers.All.SelectMany(c => c.BrokerUsers), CancellationToken.None);
         await using var channel = await connection.CreateChannelAsync();
         foreach (var queue in new[] { intake.QueueName, IntakeTopology.QuarantineQueue(intake) })
         {

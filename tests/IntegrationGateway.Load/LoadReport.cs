@@ -12,9 +12,6 @@ namespace IntegrationGateway.Load;
 /// </summary>
 internal static class LoadReport
 {
-    const string MassTransit = "MassTransit 8.5.12, no-op";
-    const string TwoRoutes = "AbsenceReported, 2 routes";
-    const string OneRoute = "AttendanceRegistered, 1 route";
 
     public static async Task WriteAsync(LoadOptions options, IReadOnlyList<Row> rows)
     {
@@ -94,10 +91,10 @@ internal static class LoadReport
     {
         foreach (var run in rows.GroupBy(r => r.Run).Where(g => g.Key > 0))
         {
-            var mt = run.FirstOrDefault(r => r.Consumer == MassTransit);
-            var two = run.FirstOrDefault(r => r.Consumer == "gateway" && r.Workload == TwoRoutes);
-            var one = run.FirstOrDefault(r => r.Consumer == "gateway" && r.Workload == OneRoute);
-            var mix = run.FirstOrDefault(r => r.Consumer == "gateway" && r.Workload == "every event type");
+            var mt = run.FirstOrDefault(r => r.Consumer == ReferenceConsumers.MassTransitLabel);
+            var two = run.FirstOrDefault(r => r.Consumer == "gateway" && r.Workload == Workload.TwoRoutes.Name);
+            var one = run.FirstOrDefault(r => r.Consumer == "gateway" && r.Workload == Workload.OneRoute.Name);
+            var mix = run.FirstOrDefault(r => r.Consumer == "gateway" && r.Workload == Workload.EveryType.Name);
             if (mt is null || two is null || one is null || mix is null)
             {
                 continue;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Load;
 
 // The load harness (deploy/local/load.sh). `consume raw|masstransit QUEUE MARKS` is a reference consumer's own
@@ -29,26 +28,19 @@ if (LoadSettings.RabbitMqPid() is null || LoadSettings.PostgresPid() is null)
 
 sampler.Start();
 var rows = new List<Row>();
-Workload[] workloads =
-[
-    new("AbsenceReported, 2 routes", [nameof(IntegrationGateway.Contracts.AbsenceReported)]),
-    // An adult participant's attendance goes to the Department alone (the CLB's agreement is for minors).
-    new("AttendanceRegistered, 1 route", [nameof(IntegrationGateway.Contracts.AttendanceRegistered)],
-        e => (IntegrationGateway.Contracts.AttendanceRegistered)e is var a ? a with { Subject = a.Subject with { BirthDate = DateOnly.FromDateTime(a.OccurredAt.UtcDateTime).AddYears(-30) } } : e),
-    new("every event type", SampleEventGenerator.EventTypes),
-];
+var workloads = Workload.All;
 Progress.Line($"{options.Runs} run(s): {options.Events:N0} events per workload after {options.Warmup:N0} to warm up, {options.PacedEvents:N0} paced; report in {options.Output}");
 for (var run = 1; run <= options.Runs; run++)
 {
     var reference = new ReferenceConsumers(options, sampler, time);
     if (options.Includes("raw"))
     {
-        rows.Add(await reference.RunAsync(run, "raw", "RabbitMQ.Client, ack only"));
+        rows.Add(await reference.RunAsync(run, "raw", ReferenceConsumers.RawLabel));
     }
 
     if (options.Includes("masstransit"))
     {
-        rows.Add(await reference.RunAsync(run, "masstransit", "MassTransit 8.5.12, no-op"));
+        rows.Add(await reference.RunAsync(run, "masstransit", ReferenceConsumers.MassTransitLabel));
     }
 
     var gateway = new GatewayRun(options, sampler, time);
@@ -68,7 +60,7 @@ for (var run = 1; run <= options.Runs; run++)
 if (options.Backlog > 0)
 {
     var gateway = new GatewayRun(options, sampler, time);
-    var backlog = await gateway.RunAsync(0, 1, [new($"backlog of {options.Backlog:N0}, 2 routes", [nameof(IntegrationGateway.Contracts.AbsenceReported)])], options.Backlog, paced: false);
+    var backlog = await gateway.RunAsync(0, 1, [Workload.TwoRoutes with { Name = $"backlog of {options.Backlog:N0}, 2 routes" }], options.Backlog, paced: false);
     rows.AddRange(backlog);
 }
 

@@ -14,6 +14,9 @@ namespace IntegrationGateway.Load;
 /// </summary>
 internal sealed class ReferenceConsumers(LoadOptions options, CpuSampler sampler, TimeProvider time)
 {
+    public const string RawLabel = "RabbitMQ.Client, ack only";
+    public const string MassTransitLabel = "MassTransit 8.5.12, no-op";
+
     public async Task<Row> RunAsync(int run, string kind, string label)
     {
         var queue = $"load.{kind}";
