@@ -231,4 +231,43 @@ public sealed class TransferPipelineTests : IAsyncLifetime
 
         Assert.Equal(1, counters.Snapshot().EventsUnrouted);
     }
+
+    [Fact]
+    public async Task Ledger_ABatchTheDatabaseRefuses_CommitsNothingOfIt_AndTheNextBatchChainsOnTheHead()
+    {
+        // One connection, so the next batch runs on the very session the refused one left behind.
+        await using var single = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(TestServices.DatabaseConnectionString) { MaxPoolSize = 1 }.ConnectionString);
+        var ledger = new LedgerWriter(single, _ledgerKeys, TimeProvider.System, NullLogger<LedgerWriter>.Instance);
+        await ledger.StartAsync(CancellationToken.None);
+        LedgerEntry Entry(Guid eventId, string controller) => LedgerEntry.OfTheLedger(LedgerKinds.Decision, "blocked") with
+        {
+            EventId = eventId, EventType = "AbsenceReported", Controller = controller, AgreementId = "a1", Recipient = _duo,
+        };
+
+        try
+        {
+            // A head to chain on, also when the ledger is empty.
+            await ledger.AppendAsync([Entry(Guid.NewGuid(), "c")], CancellationToken.None);
+
+            // PostgreSQL refuses NUL in text: the middle entry fails the batch after the first was sent.
+            var refused = new[] { Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid() };
+            await Assert.ThrowsAsync<PostgresException>(() => ledger.AppendAsync([Entry(refused[0], "c"), Entry(refused[1], "c\0"), Entry(refused[2], "c")], CancellationToken.None));
+
+            var accepted = Guid.NewGuid();
+            await ledger.AppendAsync([Entry(accepted, "c")], CancellationToken.None);
+
+            await using var check = single.CreateCommand(
+                "SELECT (SELECT count(*) FROM ledger_entry WHERE event_id = ANY($1)), e.previous_hash = p.entry_hash FROM ledger_entry e JOIN ledger_entry p ON p.seq = e.seq - 1 WHERE e.event_id = $2");
+            check.Parameters.Add(new() { Value = refused });
+            check.Parameters.Add(new() { Value = accepted });
+            await using var reader = await check.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(0L, reader.GetInt64(0));
+            Assert.True(reader.GetBoolean(1), "the entry after a refused batch chains on the head before it");
+        }
+        finally
+        {
+            await ledger.StopAsync(CancellationToken.None);
+        }
+    }
 }

@@ -6,7 +6,7 @@ namespace IntegrationGateway.Gateway.Ledger;
 
 /// <summary>
 /// Appends entries to the ledger in batches: everything that arrives while a batch is being written goes into the
-/// next, one transaction and one binary COPY each, not a round trip per transfer. A caller's task completes when
+/// next, one transaction in two round trips each, not a round trip per transfer. A caller's task completes when
 /// its entries are committed; the pipeline awaits it before the message is acknowledged. Under an advisory lock,
 /// so gateways sharing the database append to one chain: each entry carries the keyed hash of the one before.
 /// </summary>
@@ -98,118 +98,166 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
     async Task WriteAsync(IReadOnlyList<LedgerEntry> entries, Guid[] settles)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        // Read committed: the head is read after the advisory lock is held, not from a snapshot taken before it.
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted);
-        var now = LedgerEntry.ToMicroseconds(time.GetUtcNow());
-        if (entries.Count > 0)
+        try
         {
-            await AppendAsync(connection, transaction, entries, keys, now);
+            await AppendAsync(connection, null, entries, keys, LedgerEntry.ToMicroseconds(time.GetUtcNow()), settles);
         }
-
-        if (settles.Length > 0)
+        catch when (connection.State == System.Data.ConnectionState.Open)
         {
-            // The events these entries settle, in the same commit: a republished copy finds them settled exactly when
-            // their decisions are in the ledger.
-            await using var settle = new NpgsqlCommand("UPDATE intake_event SET settled_at = $2 WHERE event_id = ANY($1) AND settled_at IS NULL", connection, transaction);
-            settle.Parameters.Add(new() { Value = settles });
-            settle.Parameters.Add(new() { Value = now });
-            await settle.ExecuteNonQueryAsync();
+            // The batch's own transaction, when a statement in it failed and its COMMIT was skipped: not left open
+            // on a connection that goes back to the pool.
+            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync();
+            throw;
         }
-
-        await transaction.CommitAsync();
     }
 
-    /// <summary>Takes the chain's lock for the transaction (read committed) and appends the entries after its head.</summary>
-    internal static async Task<long> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<LedgerEntry> entries, LedgerKeys keys, DateTimeOffset now)
-    {
-        long seq;
-        byte[] previous;
-        await using (var head = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({ChainLock}); SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1", connection, transaction))
-        await using (var reader = await head.ExecuteReaderAsync())
-        {
-            await reader.NextResultAsync();
-            (seq, previous) = await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : (0L, new byte[32]);
-        }
+    /// <summary>Up to this many entries go as prepared INSERTs in the batch that commits; more, by binary COPY.</summary>
+    const int PipelinedRows = 64;
 
-        entries = await LaterOutcomesAsync(connection, transaction, entries);
-        await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY ledger_entry (seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, purged_ranges, purged_digest, duration_ms, previous_hash, entry_hash, controller) FROM STDIN (FORMAT BINARY)"))
-        {
-            foreach (var draft in entries)
-            {
-                // A recipient's receipt is its own text: PostgreSQL refuses NUL in text, and a batch must not fail on one entry.
-                var entry = draft with { Seq = ++seq, RecordedAt = now, PreviousHash = previous, Receipt = Clean(draft.Receipt) };
-                var hash = keys.Chain(entry.Canonical());
-                await copy.StartRowAsync();
-                await copy.WriteAsync(entry.Seq, NpgsqlDbType.Bigint);
-                await copy.WriteAsync(entry.RecordedAt, NpgsqlDbType.TimestampTz);
-                await copy.WriteAsync(entry.Kind, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.EventId, NpgsqlDbType.Uuid);
-                await copy.WriteAsync(entry.EventType, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.Sender, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.AgreementId, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.AgreementVersion, NpgsqlDbType.Integer);
-                await copy.WriteAsync(entry.Recipient, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.LegalBasis, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.Outcome, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.Reasons.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.Disclosed.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.Withheld.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-                await WriteNullableAsync(copy, entry.PayloadSha256, NpgsqlDbType.Bytea);
-                await WriteNullableAsync(copy, entry.IdempotencyKey, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.Attempts, NpgsqlDbType.Integer);
-                await WriteNullableAsync(copy, entry.StatusCode, NpgsqlDbType.Integer);
-                await WriteNullableAsync(copy, entry.Receipt, NpgsqlDbType.Text);
-                await WriteNullableAsync(copy, entry.TraceId, NpgsqlDbType.Text);
-                await copy.WriteAsync(entry.SubjectPseudonyms.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bytea);
-                await WriteNullableAsync(copy, entry.PurgedRanges?.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-                await WriteNullableAsync(copy, entry.PurgedDigest, NpgsqlDbType.Bytea);
-                await WriteNullableAsync(copy, entry.DurationMs, NpgsqlDbType.Integer);
-                await copy.WriteAsync(entry.PreviousHash, NpgsqlDbType.Bytea);
-                await copy.WriteAsync(hash, NpgsqlDbType.Bytea);
-                await copy.WriteAsync(entry.Controller, NpgsqlDbType.Text);
-                previous = hash;
-            }
+    const string Columns = "seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, purged_ranges, purged_digest, duration_ms, previous_hash, entry_hash, controller";
 
-            await copy.CompleteAsync();
-        }
-
-        return seq;
-    }
+    static readonly string Insert = $"INSERT INTO ledger_entry ({Columns}) VALUES ({string.Join(", ", Enumerable.Range(1, Columns.Split(',').Length).Select(i => $"${i}"))})";
 
     /// <summary>
-    /// A decision already recorded for the same event and agreement (the message was delivered again: after a
-    /// shutdown, or an acknowledgement lost with the connection) is recorded as what it is, a later outcome: one
-    /// decision per (event × agreement), which a unique index holds to. Read under the chain's lock.
+    /// Takes the chain's lock (read committed, so the head is read after it) and appends the entries after its head,
+    /// marking the events in <paramref name="settles"/> settled in the same commit. Without a caller's
+    /// <paramref name="transaction"/> the append is its own, in two round trips: BEGIN with the lock, the head, the
+    /// decisions recorded before and the settle marks; then the entries, one prepared INSERT each, with COMMIT (a
+    /// large batch goes by COPY, then COMMIT).
     /// </summary>
-    static async Task<IReadOnlyList<LedgerEntry>> LaterOutcomesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<LedgerEntry> entries)
+    internal static async Task<long> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<LedgerEntry> entries, LedgerKeys keys, DateTimeOffset now, Guid[]? settles = null)
     {
+        var own = transaction is null;
         var eventIds = entries.Where(e => e.Kind == LedgerKinds.Decision).Select(e => e.EventId).Distinct().ToArray();
-        if (eventIds.Length == 0)
-        {
-            return entries;
-        }
-
+        long seq;
+        byte[] previous;
         var decided = new HashSet<(Guid, string)>();
-        await using (var command = new NpgsqlCommand("SELECT event_id, agreement_id FROM ledger_entry WHERE kind = 'decision' AND event_id = ANY($1)", connection, transaction))
+        await using (var head = new NpgsqlBatch(connection, transaction))
         {
-            command.Parameters.Add(new() { Value = eventIds });
-            await using var reader = await command.ExecuteReaderAsync();
+            if (own)
+            {
+                head.BatchCommands.Add(new("BEGIN ISOLATION LEVEL READ COMMITTED"));
+            }
+
+            head.BatchCommands.Add(new($"SELECT pg_advisory_xact_lock({ChainLock})"));
+            head.BatchCommands.Add(new("SELECT seq, entry_hash FROM ledger_entry ORDER BY seq DESC LIMIT 1"));
+            // A decision already recorded for the same event and agreement (the message was delivered again: after
+            // a shutdown, or an acknowledgement lost with the connection) is recorded as what it is, a later outcome:
+            // one decision per (event × agreement), which a unique index holds to. Read under the chain's lock.
+            head.BatchCommands.Add(new("SELECT event_id, agreement_id FROM ledger_entry WHERE kind = 'decision' AND event_id = ANY($1)") { Parameters = { new() { Value = eventIds } } });
+            if (settles is { Length: > 0 })
+            {
+                // The events these entries settle, in the same commit: a republished copy finds them settled exactly
+                // when their decisions are in the ledger.
+                head.BatchCommands.Add(new("UPDATE intake_event SET settled_at = $2 WHERE event_id = ANY($1) AND settled_at IS NULL")
+                {
+                    Parameters = { new() { Value = settles }, new() { Value = now } },
+                });
+            }
+
+            // BEGIN and UPDATE return no result set: the reader starts on the lock's, then the head's and the decisions'.
+            await using var reader = await head.ExecuteReaderAsync();
+            await reader.NextResultAsync();
+            (seq, previous) = await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : (0L, new byte[32]);
+            await reader.NextResultAsync();
             while (await reader.ReadAsync())
             {
                 decided.Add((reader.GetGuid(0), reader.GetString(1)));
             }
         }
 
-        // Add returns false for one decided before, or earlier in this batch.
-        return [.. entries.Select(e => e.Kind != LedgerKinds.Decision || decided.Add((e.EventId, e.AgreementId)) ? e : e with { Kind = LedgerKinds.Outcome })];
+        var rows = new List<LedgerEntry>(entries.Count);
+        foreach (var draft in entries)
+        {
+            // Add returns false for one decided before, or earlier in this batch. A recipient's receipt is its own
+            // text: PostgreSQL refuses NUL in text, and a batch must not fail on one entry.
+            var kind = draft.Kind != LedgerKinds.Decision || decided.Add((draft.EventId, draft.AgreementId)) ? draft.Kind : LedgerKinds.Outcome;
+            var entry = draft with { Kind = kind, Seq = ++seq, RecordedAt = now, PreviousHash = previous, Receipt = Clean(draft.Receipt) };
+            rows.Add(entry with { Hash = keys.Chain(entry.Canonical()) });
+            previous = rows[^1].Hash;
+        }
+
+        if (rows.Count > PipelinedRows)
+        {
+            // A large batch (a backlog after an outage): binary COPY costs the database less per row, and its two
+            // extra round trips are shared by many.
+            await using (var copy = await connection.BeginBinaryImportAsync($"COPY ledger_entry ({Columns}) FROM STDIN (FORMAT BINARY)"))
+            {
+                foreach (var row in rows)
+                {
+                    await copy.StartRowAsync();
+                    foreach (var (value, type) in Values(row))
+                    {
+                        await (value is null ? copy.WriteNullAsync() : copy.WriteAsync(value, type));
+                    }
+                }
+
+                await copy.CompleteAsync();
+            }
+
+            rows.Clear();
+        }
+
+        await using var append = new NpgsqlBatch(connection, transaction);
+        foreach (var row in rows)
+        {
+            var insert = new NpgsqlBatchCommand(Insert);
+            foreach (var (value, type) in Values(row))
+            {
+                insert.Parameters.Add(new() { Value = value ?? DBNull.Value, NpgsqlDbType = type });
+            }
+
+            append.BatchCommands.Add(insert);
+        }
+
+        if (own)
+        {
+            append.BatchCommands.Add(new("COMMIT"));
+        }
+
+        if (append.BatchCommands.Count > 0)
+        {
+            await append.ExecuteNonQueryAsync();
+        }
+
+        return seq;
+    }
+
+    /// <summary>An entry's columns, in the order of <see cref="Columns"/>.</summary>
+    static IEnumerable<(object? Value, NpgsqlDbType Type)> Values(LedgerEntry entry)
+    {
+        yield return (entry.Seq, NpgsqlDbType.Bigint);
+        yield return (entry.RecordedAt, NpgsqlDbType.TimestampTz);
+        yield return (entry.Kind, NpgsqlDbType.Text);
+        yield return (entry.EventId, NpgsqlDbType.Uuid);
+        yield return (entry.EventType, NpgsqlDbType.Text);
+        yield return (entry.Sender, NpgsqlDbType.Text);
+        yield return (entry.AgreementId, NpgsqlDbType.Text);
+        yield return (entry.AgreementVersion, NpgsqlDbType.Integer);
+        yield return (entry.Recipient, NpgsqlDbType.Text);
+        yield return (entry.LegalBasis, NpgsqlDbType.Text);
+        yield return (entry.Outcome, NpgsqlDbType.Text);
+        yield return (entry.Reasons.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        yield return (entry.Disclosed.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        yield return (entry.Withheld.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        yield return (entry.PayloadSha256, NpgsqlDbType.Bytea);
+        yield return (entry.IdempotencyKey, NpgsqlDbType.Text);
+        yield return (entry.Attempts, NpgsqlDbType.Integer);
+        yield return (entry.StatusCode, NpgsqlDbType.Integer);
+        yield return (entry.Receipt, NpgsqlDbType.Text);
+        yield return (entry.TraceId, NpgsqlDbType.Text);
+        yield return (entry.SubjectPseudonyms.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bytea);
+        yield return (entry.PurgedRanges?.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        yield return (entry.PurgedDigest, NpgsqlDbType.Bytea);
+        yield return (entry.DurationMs, NpgsqlDbType.Integer);
+        yield return (entry.PreviousHash, NpgsqlDbType.Bytea);
+        yield return (entry.Hash, NpgsqlDbType.Bytea);
+        yield return (entry.Controller, NpgsqlDbType.Text);
     }
 
     static string? Clean(string? text) =>
         text is null ? null : new string(text.Where(c => !char.IsControl(c)).Take(200).ToArray());
-
-    static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type) =>
-        value is null ? copy.WriteNullAsync() : copy.WriteAsync(value, type);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ledger: {Count} entries not written ({ExceptionType}: {Problem}); their messages are kept and tried again")]
     partial void LogWriteFailed(int count, string exceptionType, string problem);
