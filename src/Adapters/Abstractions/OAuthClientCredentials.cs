@@ -98,13 +98,26 @@ public sealed class OAuthTokenCache(IHttpClientFactory clients, TimeProvider tim
         var token = json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("access_token", out var access) && access.ValueKind == JsonValueKind.String
             ? access.GetString()!
             : throw new HttpRequestException($"the token endpoint {options.TokenUrl} sent no access_token");
-        // Some providers send expires_in as a string.
-        var lifetime = json.RootElement.TryGetProperty("expires_in", out var expires)
-            && ((expires.ValueKind == JsonValueKind.Number && expires.TryGetInt32(out var seconds))
-                || (expires.ValueKind == JsonValueKind.String && int.TryParse(expires.GetString(), out seconds)))
-            ? TimeSpan.FromSeconds(seconds)
-            : TimeSpan.FromMinutes(5);
+        var lifetime = LifetimeOf(json.RootElement);
         return (token, time.GetUtcNow() + lifetime, lifetime);
+    }
+
+    /// <summary>The shortest and longest a token is kept, whatever <c>expires_in</c> says.</summary>
+    public static readonly (TimeSpan Min, TimeSpan Max) LifetimeBounds = (TimeSpan.FromSeconds(10), TimeSpan.FromHours(24));
+
+    /// <summary>
+    /// How long a token response's token is kept: its <c>expires_in</c> (RFC 6749 5.1; some providers send it as a
+    /// string), 5 minutes without one, held between <see cref="LifetimeBounds"/>. A zero or negative value would
+    /// fetch a token for every request; a token endpoint naming years would keep a revoked client's token that long.
+    /// </summary>
+    public static TimeSpan LifetimeOf(JsonElement response)
+    {
+        var seconds = response.ValueKind == JsonValueKind.Object && response.TryGetProperty("expires_in", out var expires)
+            && ((expires.ValueKind == JsonValueKind.Number && expires.TryGetInt64(out var n))
+                || (expires.ValueKind == JsonValueKind.String && long.TryParse(expires.GetString(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out n)))
+            ? n
+            : 300;
+        return TimeSpan.FromSeconds(Math.Clamp(seconds, (long)LifetimeBounds.Min.TotalSeconds, (long)LifetimeBounds.Max.TotalSeconds));
     }
 }
 

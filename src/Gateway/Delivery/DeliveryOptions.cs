@@ -40,11 +40,14 @@ public sealed class DeliveryOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan FirstAttemptWait { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>When a parked transfer is next due after <paramref name="attempts"/> attempts; a <c>Retry-After</c> that asks for longer wins.</summary>
+    /// <summary>
+    /// When a parked transfer is next due after <paramref name="attempts"/> attempts; a <c>Retry-After</c> that asks
+    /// for longer wins, up to <see cref="ParkedRetryMaxDelay"/>: a recipient's header cannot hold a transfer for years.
+    /// </summary>
     public TimeSpan ParkedBackoff(int attempts, TimeSpan? retryAfter)
     {
         var exponential = ParkedRetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempts - 1, 0, 30));
         var capped = Math.Min(exponential, ParkedRetryMaxDelay.TotalMilliseconds) * (1 + (Random.Shared.NextDouble() * 0.2));
-        return TimeSpan.FromMilliseconds(Math.Max(capped, retryAfter?.TotalMilliseconds ?? 0));
+        return TimeSpan.FromMilliseconds(Math.Max(capped, Math.Min(retryAfter?.TotalMilliseconds ?? 0, ParkedRetryMaxDelay.TotalMilliseconds)));
     }
 }

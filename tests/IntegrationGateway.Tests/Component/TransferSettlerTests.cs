@@ -50,6 +50,15 @@ public class TransferSettlerTests
     }
 
     [Fact]
+    public async Task DeliverAsync_Transient_ARetryAfterOfYears_IsHonouredOnlyUpToTheLongestParkedWait()
+    {
+        var settlement = await _bed.Gateway.Settler(TestGateway.Adapters(new ScriptedRecipient("duo", ScriptedRecipient.Answer(503, TimeSpan.FromDays(3650))))).DeliverAsync(First, default);
+
+        Assert.True(settlement.RecipientFailing);
+        Assert.Equal(_bed.Time.GetUtcNow() + new DeliveryOptions().ParkedRetryMaxDelay, _bed.Store[Transfer.IdempotencyKey]!.NextAttemptAt);
+    }
+
+    [Fact]
     public async Task DeliverAsync_FirstAttemptToADisabledRoute_IsHeldUnsent()
     {
         await _bed.Routes.DisableAsync("duo", "410", default);
