@@ -131,7 +131,10 @@ public static class SimulatorApp
 
             var outside = allowLists.FieldsOutside(body);
             var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside, decoder?.Format ?? "json", clientCertificate);
-            return Results.Json(new { receiptId = receipt.ReceiptId, duplicate }, statusCode: duplicate ? StatusCodes.Status200OK : StatusCodes.Status201Created);
+            var status = duplicate ? StatusCodes.Status200OK : StatusCodes.Status201Created;
+            return misbehaviour is { ReceiptPadding: > 0 and var padding }
+                ? Results.Json(new { receiptId = receipt.ReceiptId, duplicate, padding = new string('x', padding) }, statusCode: status)
+                : Results.Json(new { receiptId = receipt.ReceiptId, duplicate }, statusCode: status);
         });
         app.MapGet("/records", (string? recipient, ReceiptStore store) => Results.Json(store.List(recipient)));
         app.MapGet("/records/summary", (ReceiptStore store, SimulatorBehaviour behaviour) => Results.Json(store.List(null)
@@ -191,8 +194,12 @@ public static class SimulatorApp
     }
 }
 
-/// <summary>How one recipient misbehaves, until <see cref="Until"/> or for the next <see cref="Times"/> requests (or until cleared).</summary>
-public sealed record Misbehaviour(int? Status, int? RetryAfterSeconds, bool ResetConnection, TimeSpan Latency, DateTimeOffset? Until, int? Times = null);
+/// <summary>
+/// How one recipient misbehaves, until <see cref="Until"/> or for the next <see cref="Times"/> requests (or until
+/// cleared). With <see cref="ReceiptPadding"/> it accepts and records the transfer, but answers with a receipt padded
+/// by that many bytes.
+/// </summary>
+public sealed record Misbehaviour(int? Status, int? RetryAfterSeconds, bool ResetConnection, TimeSpan Latency, DateTimeOffset? Until, int? Times = null, int? ReceiptPadding = null);
 
 /// <summary>How the simulated agencies behave right now; tests change it while the simulator runs.</summary>
 public sealed class SimulatorBehaviour(TimeProvider time)

@@ -134,6 +134,31 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnAnswerOverTheLimit_IsNotReadPastIt_TheAcceptedTransferStandsWithoutItsReceipt()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync(Fast());
+        var e = new SampleEventGenerator(503, TimeProvider.System).NextAbsenceReported();
+        bed.SimulatorBehaviour.Set("duo", new Misbehaviour(null, null, false, TimeSpan.Zero, null, ReceiptPadding: 4 * BodyWithinAttemptHandler.MaxResponseBytes));
+
+        await bed.PublishAsync([e]);
+        var receipt = Assert.Single(await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30)));
+        await bed.WaitForReceiptsAsync("leerplicht", 1, TimeSpan.FromSeconds(30));
+        await bed.WaitForTakenAsync(1);
+
+        await using var database = Npgsql.NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        await using var command = database.CreateCommand("SELECT outcome, status_code, receipt FROM ledger_entry WHERE event_id = $1 AND recipient = 'duo'");
+        command.Parameters.Add(new() { Value = e.EventId });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        output.WriteLine($"a 4 MiB answer: ledger {reader.GetString(0)}, status {reader.GetInt32(1)}, receipt {(reader.IsDBNull(2) ? "none" : reader.GetString(2))}; deliveries {receipt.Deliveries}");
+        Assert.Equal(("delivered", 201), (reader.GetString(0), reader.GetInt32(1)));
+        Assert.True(reader.IsDBNull(2), "the receipt past the limit is not read");
+        Assert.Equal(1, receipt.Deliveries); // accepted once, not retried
+        Assert.Equal(0, await bed.WaitForParkedAsync(0, TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
     public async Task CircuitOpensAfterTheThreshold_NoMoreCallsWhileOpen_TheOtherRecipientGoesOnAtNormalPace()
     {
         const int count = 60;

@@ -129,7 +129,12 @@ public static class RecipientHttpClient
         services.AddOptions<RecipientResilienceOptions>().Bind(configuration.GetSection("Delivery")).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<RecipientResilience>();
         services.AddSingleton<OAuthTokenCache>();
-        services.AddHttpClient(OAuthTokenCache.TokenClient, http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient(OAuthTokenCache.TokenClient, http =>
+        {
+            http.Timeout = TimeSpan.FromSeconds(10);
+            // A token response is a few hundred bytes; a larger one fails the token request, not the process.
+            http.MaxResponseContentBufferSize = 64 * 1024;
+        });
         return services;
     }
 }

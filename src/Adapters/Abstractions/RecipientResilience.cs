@@ -198,10 +198,24 @@ public sealed class RecipientHealth
 /// </summary>
 public sealed class BodyWithinAttemptHandler : DelegatingHandler
 {
+    /// <summary>The most of a recipient's answer that is read: a receipt is a small JSON object.</summary>
+    public const int MaxResponseBytes = 1 << 20;
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await response.Content.LoadIntoBufferAsync(MaxResponseBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded)
+        {
+            // Over the limit: the status stands (a 2xx was accepted, an error is still that error), the body is not
+            // read further, and the connection goes with it. An answer of any size cannot fill the gateway's memory.
+            response.Content.Dispose();
+            response.Content = new ByteArrayContent([]);
+        }
+
         return response;
     }
 }
