@@ -40,9 +40,7 @@ public static class RecipientHttpClient
                 if (settings.ClientCertificateFile is { } file)
                 {
                     var clientCertificate = X509CertificateLoader.LoadPkcs12FromFile(file, settings.ClientCertificatePassword);
-                    handler.SslOptions.ClientCertificates = [clientCertificate];
-                    // Offered whatever issuers the server lists: an agency's private CA is often not among them.
-                    handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate;
+                    handler.SslOptions.LocalCertificateSelectionCallback = OnlyTo(settings.BaseUrl!.IdnHost, clientCertificate);
                 }
 
                 if (settings.ServerCertificateAuthorityFile is { } authorityFile)
@@ -56,6 +54,14 @@ public static class RecipientHttpClient
     }
 
     sealed class PassThroughHandler : DelegatingHandler;
+
+    /// <summary>
+    /// Offers the recipient's client certificate to the recipient's own host and to no other (a host the client was
+    /// pointed at by mistake, or by an answer, learns nothing of it), whatever issuers the server lists: an
+    /// agency's private CA is often not among them.
+    /// </summary>
+    public static LocalCertificateSelectionCallback OnlyTo(string host, X509Certificate2 certificate) =>
+        (_, targetHost, _, _, _) => string.Equals(targetHost.TrimEnd('.'), host.TrimEnd('.'), StringComparison.OrdinalIgnoreCase) ? certificate : null!;
 
     /// <summary>The server's certificate chains to the recipient's own CA, and names the host (no other error).</summary>
     static bool ChainsTo(X509Certificate2 authority, X509Certificate? certificate, SslPolicyErrors errors)
