@@ -9,8 +9,9 @@ internal static class HealthEndpoints
     public const string ReadyTag = "ready";
 
     /// <summary>
-    /// <c>/health/live</c>: the process runs. <c>/health/ready</c>: broker and database answer; 503 with the
-    /// failing check and its reason otherwise.
+    /// <c>/health/live</c>: the process runs. <c>/health/ready</c>: broker and database answer; 503 naming the
+    /// failing check otherwise. Anonymous, for probes: each check's name, status and duration only. Its description
+    /// (the server's address, the driver's error text) goes to the health check service's log line, not to callers.
     /// </summary>
     public static IEndpointRouteBuilder MapGatewayHealth(this IEndpointRouteBuilder endpoints)
     {
@@ -30,7 +31,7 @@ internal static class HealthEndpoints
         return endpoints;
     }
 
-    static Task WriteAsync(HttpContext context, HealthReport report)
+    internal static Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
         return JsonSerializer.SerializeAsync(context.Response.Body, new
@@ -40,7 +41,6 @@ internal static class HealthEndpoints
             {
                 name = e.Key,
                 status = e.Value.Status.ToString(),
-                description = e.Value.Description,
                 durationMs = Math.Round(e.Value.Duration.TotalMilliseconds, 1),
             }),
         }, cancellationToken: context.RequestAborted);
