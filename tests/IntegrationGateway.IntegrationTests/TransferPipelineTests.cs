@@ -232,8 +232,10 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         Assert.Equal(1, counters.Snapshot().EventsUnrouted);
     }
 
-    [Fact]
-    public async Task Ledger_ABatchTheDatabaseRefuses_CommitsNothingOfIt_AndTheNextBatchChainsOnTheHead()
+    [Theory]
+    [InlineData(3)] // INSERTs in the round trip that commits
+    [InlineData(70)] // over 64: binary COPY, then COMMIT
+    public async Task Ledger_ABatchTheDatabaseRefuses_CommitsNothingOfIt_AndTheNextBatchChainsOnTheHead(int size)
     {
         // One connection, so the next batch runs on the very session the refused one left behind.
         await using var single = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(TestServices.DatabaseConnectionString) { MaxPoolSize = 1 }.ConnectionString);
@@ -247,23 +249,29 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         try
         {
             // A head to chain on, also when the ledger is empty.
-            await ledger.AppendAsync([Entry(Guid.NewGuid(), "c")], CancellationToken.None);
+            var first = Guid.NewGuid();
+            await ledger.AppendAsync([Entry(first, "c")], CancellationToken.None);
 
-            // PostgreSQL refuses NUL in text: the middle entry fails the batch after the first was sent.
-            var refused = new[] { Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid() };
-            await Assert.ThrowsAsync<PostgresException>(() => ledger.AppendAsync([Entry(refused[0], "c"), Entry(refused[1], "c\0"), Entry(refused[2], "c")], CancellationToken.None));
+            // PostgreSQL refuses NUL in text: the middle entry fails the batch after the ones before it were sent.
+            var refused = Enumerable.Range(0, size).Select(_ => Guid.NewGuid()).ToArray();
+            await Assert.ThrowsAsync<PostgresException>(() => ledger.AppendAsync([.. refused.Select((id, i) => Entry(id, i == size / 2 ? "c\0" : "c"))], CancellationToken.None));
 
-            var accepted = Guid.NewGuid();
-            await ledger.AppendAsync([Entry(accepted, "c")], CancellationToken.None);
+            var accepted = Enumerable.Range(0, size).Select(_ => Guid.NewGuid()).ToArray();
+            await ledger.AppendAsync([.. accepted.Select(id => Entry(id, "c"))], CancellationToken.None);
 
-            await using var check = single.CreateCommand(
-                "SELECT (SELECT count(*) FROM ledger_entry WHERE event_id = ANY($1)), e.previous_hash = p.entry_hash FROM ledger_entry e JOIN ledger_entry p ON p.seq = e.seq - 1 WHERE e.event_id = $2");
+            // Every accepted entry follows the one before it: the first on the head before the refused batch.
+            await using var check = single.CreateCommand("""
+                SELECT (SELECT count(*) FROM ledger_entry WHERE event_id = ANY($1)),
+                       count(*) FILTER (WHERE e.previous_hash = p.entry_hash AND p.event_id = ANY($3 || $2))
+                FROM ledger_entry e JOIN ledger_entry p ON p.seq = e.seq - 1 WHERE e.event_id = ANY($2)
+                """);
             check.Parameters.Add(new() { Value = refused });
             check.Parameters.Add(new() { Value = accepted });
+            check.Parameters.Add(new() { Value = new[] { first } });
             await using var reader = await check.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync());
             Assert.Equal(0L, reader.GetInt64(0));
-            Assert.True(reader.GetBoolean(1), "the entry after a refused batch chains on the head before it");
+            Assert.Equal((long)size, reader.GetInt64(1));
         }
         finally
         {

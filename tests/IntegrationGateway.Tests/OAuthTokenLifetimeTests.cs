@@ -11,12 +11,16 @@ public sealed class OAuthTokenLifetimeTests
     [InlineData("""{"expires_in": "900"}""", 900)]
     [InlineData("""{}""", 300)]
     [InlineData("""{"expires_in": "soon"}""", 300)]
-    [InlineData("""{"expires_in": 0}""", 10)]
-    [InlineData("""{"expires_in": -60}""", 10)]
-    [InlineData("""{"expires_in": "-60"}""", 10)]
+    [InlineData("""{"expires_in": 4}""", 4)]
+    [InlineData("""{"expires_in": 0}""", 1)]
+    [InlineData("""{"expires_in": -60}""", 1)]
+    [InlineData("""{"expires_in": "-60"}""", 1)]
     [InlineData("""{"expires_in": 2147483647}""", 86_400)]
     [InlineData("""{"expires_in": 99999999999999}""", 86_400)]
-    public void LifetimeOf_IsExpiresIn_HeldBetweenTenSecondsAndADay(string response, int seconds)
+    [InlineData("""{"expires_in": 1e300}""", 86_400)]
+    [InlineData("""{"expires_in": 3600.0}""", 3600)]
+    [InlineData("""{"expires_in": " 900 "}""", 900)]
+    public void LifetimeOf_IsExpiresIn_HeldBetweenASecondAndADay(string response, int seconds)
     {
         using var json = JsonDocument.Parse(response);
 

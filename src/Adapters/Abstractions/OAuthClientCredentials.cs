@@ -103,7 +103,7 @@ public sealed class OAuthTokenCache(IHttpClientFactory clients, TimeProvider tim
     }
 
     /// <summary>The shortest and longest a token is kept, whatever <c>expires_in</c> says.</summary>
-    public static readonly (TimeSpan Min, TimeSpan Max) LifetimeBounds = (TimeSpan.FromSeconds(10), TimeSpan.FromHours(24));
+    public static readonly (TimeSpan Min, TimeSpan Max) LifetimeBounds = (TimeSpan.FromSeconds(1), TimeSpan.FromHours(24));
 
     /// <summary>
     /// How long a token response's token is kept: its <c>expires_in</c> (RFC 6749 5.1; some providers send it as a
@@ -113,11 +113,12 @@ public sealed class OAuthTokenCache(IHttpClientFactory clients, TimeProvider tim
     public static TimeSpan LifetimeOf(JsonElement response)
     {
         var seconds = response.ValueKind == JsonValueKind.Object && response.TryGetProperty("expires_in", out var expires)
-            && ((expires.ValueKind == JsonValueKind.Number && expires.TryGetInt64(out var n))
-                || (expires.ValueKind == JsonValueKind.String && long.TryParse(expires.GetString(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out n)))
+            && ((expires.ValueKind == JsonValueKind.Number && expires.TryGetDouble(out var n))
+                || (expires.ValueKind == JsonValueKind.String && double.TryParse(expires.GetString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out n)))
+            && double.IsFinite(n)
             ? n
             : 300;
-        return TimeSpan.FromSeconds(Math.Clamp(seconds, (long)LifetimeBounds.Min.TotalSeconds, (long)LifetimeBounds.Max.TotalSeconds));
+        return TimeSpan.FromSeconds(Math.Clamp(Math.Floor(seconds), LifetimeBounds.Min.TotalSeconds, LifetimeBounds.Max.TotalSeconds));
     }
 }
 

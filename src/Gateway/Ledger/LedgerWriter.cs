@@ -97,20 +97,39 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
 
     async Task WriteAsync(IReadOnlyList<LedgerEntry> entries, Guid[] settles)
     {
+        var now = LedgerEntry.ToMicroseconds(time.GetUtcNow());
         await using var connection = await dataSource.OpenConnectionAsync();
+        if (entries.Count == 0)
+        {
+            // Settle marks alone (events that decided nothing): no entry, so neither the chain's lock nor its head.
+            await using var settle = new NpgsqlCommand(SettleSql, connection) { Parameters = { new() { Value = settles }, new() { Value = now } } };
+            await settle.ExecuteNonQueryAsync();
+            return;
+        }
+
         try
         {
-            await AppendAsync(connection, null, entries, keys, LedgerEntry.ToMicroseconds(time.GetUtcNow()), settles);
+            await AppendAsync(connection, null, entries, keys, now, settles);
         }
-        catch when (connection.State == System.Data.ConnectionState.Open)
+        catch (Exception ex) when (connection.State == System.Data.ConnectionState.Open)
         {
-            // The batch's own transaction, when a statement in it failed and its COMMIT was skipped: not left open
-            // on a connection that goes back to the pool.
-            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
-            await rollback.ExecuteNonQueryAsync();
-            throw;
+            // The batch's own transaction, when a statement in it failed and its COMMIT was skipped: rolled back here,
+            // not left to the pool's reset (which would too). The batch's own error is the one that counts.
+            try
+            {
+                await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+                await rollback.ExecuteNonQueryAsync();
+            }
+            catch (Exception rollbackFailed) when (rollbackFailed is NpgsqlException or InvalidOperationException or TimeoutException)
+            {
+                // The connection is broken: the server ends the transaction with it.
+            }
+
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex);
         }
     }
+
+    const string SettleSql = "UPDATE intake_event SET settled_at = $2 WHERE event_id = ANY($1) AND settled_at IS NULL";
 
     /// <summary>Up to this many entries go as prepared INSERTs in the batch that commits; more, by binary COPY.</summary>
     const int PipelinedRows = 64;
@@ -123,8 +142,9 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
     /// Takes the chain's lock (read committed, so the head is read after it) and appends the entries after its head,
     /// marking the events in <paramref name="settles"/> settled in the same commit. Without a caller's
     /// <paramref name="transaction"/> the append is its own, in two round trips: BEGIN with the lock, the head, the
-    /// decisions recorded before and the settle marks; then the entries, one prepared INSERT each, with COMMIT (a
-    /// large batch goes by COPY, then COMMIT).
+    /// decisions recorded before and the settle marks; then the entries, one INSERT each (prepared when the data
+    /// source auto-prepares, as the gateway's does), with COMMIT. A batch over <see cref="PipelinedRows"/> goes by
+    /// binary COPY, then COMMIT: four round trips, shared by many entries.
     /// </summary>
     internal static async Task<long> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<LedgerEntry> entries, LedgerKeys keys, DateTimeOffset now, Guid[]? settles = null)
     {
@@ -150,7 +170,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
             {
                 // The events these entries settle, in the same commit: a republished copy finds them settled exactly
                 // when their decisions are in the ledger.
-                head.BatchCommands.Add(new("UPDATE intake_event SET settled_at = $2 WHERE event_id = ANY($1) AND settled_at IS NULL")
+                head.BatchCommands.Add(new(SettleSql)
                 {
                     Parameters = { new() { Value = settles }, new() { Value = now } },
                 });
