@@ -111,7 +111,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
         {
             await AppendAsync(connection, null, entries, keys, now, settles);
         }
-        catch (Exception ex) when (connection.State == System.Data.ConnectionState.Open)
+        catch when (connection.State == System.Data.ConnectionState.Open)
         {
             // The batch's own transaction, when a statement in it failed and its COMMIT was skipped: rolled back here,
             // not left to the pool's reset (which would too). The batch's own error is the one that counts.
@@ -125,7 +125,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
                 // The connection is broken: the server ends the transaction with it.
             }
 
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex);
+            throw;
         }
     }
 
