@@ -8,7 +8,6 @@ export IG_STATE_DIR="${IG_STATE_DIR:-$IG_ROOT/.local}"
 export IG_RABBITMQ_PORT="${IG_RABBITMQ_PORT:-5682}"
 export IG_RABBITMQ_NODENAME="${IG_RABBITMQ_NODENAME:-integration-gateway-$IG_RABBITMQ_PORT@localhost}"
 export IG_RABBITMQ_USER="${IG_RABBITMQ_USER:-gateway}"
-export IG_RABBITMQ_PASSWORD="${IG_RABBITMQ_PASSWORD:-gateway-local}"
 export IG_RABBITMQ_VHOST="${IG_RABBITMQ_VHOST:-integration-gateway}"
 export IG_RABBITMQ_TEST_VHOST="${IG_RABBITMQ_TEST_VHOST:-integration-gateway-test}"
 # The load harness's own (deploy/local/load.sh): its queues and ledger never mix with the demo's or the tests'.
@@ -19,10 +18,23 @@ export IG_POSTGRES_DB="${IG_POSTGRES_DB:-integration_gateway}"
 export IG_POSTGRES_TEST_DB="${IG_POSTGRES_TEST_DB:-integration_gateway_test}"
 export IG_POSTGRES_LOAD_DB="${IG_POSTGRES_LOAD_DB:-integration_gateway_load}"
 export IG_POSTGRES_USER="${IG_POSTGRES_USER:-gateway}"
-export IG_POSTGRES_PASSWORD="${IG_POSTGRES_PASSWORD:-gateway-local}"
 
 export IG_SIMULATOR_PORT="${IG_SIMULATOR_PORT:-5080}"
 export IG_GATEWAY_PORT="${IG_GATEWAY_PORT:-5070}"
+
+# The local secrets: readable by whoever runs the scripts, no one else.
+mkdir -p "$IG_ROOT/.local/secrets" && chmod 700 "$IG_ROOT/.local/secrets"
+# A random secret kept in .local/secrets/<name>, made once per checkout; prints it.
+local_secret() {
+  local file="$IG_ROOT/.local/secrets/$1"
+  [ -s "$file" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$file")
+  tr -d '\n' < "$file"
+}
+# The gateway's own broker and database passwords: random per checkout (up.sh sets them on the services), so
+# no password that ships in the repository opens this machine's broker or database.
+IG_RABBITMQ_PASSWORD="${IG_RABBITMQ_PASSWORD:-$(local_secret rabbitmq.password)}"
+IG_POSTGRES_PASSWORD="${IG_POSTGRES_PASSWORD:-$(local_secret postgres.password)}"
+export IG_RABBITMQ_PASSWORD IG_POSTGRES_PASSWORD
 
 # What the gateway reads (ASP.NET Core configuration from environment variables).
 export RabbitMq__Host=127.0.0.1
@@ -50,17 +62,11 @@ export Publishers__SecretsDirectory="$IG_ROOT/.local/secrets/broker"
 # The quarantine's republisher (impersonator, write on the intake only): 'quarantine republish' uses it.
 export IG_RABBITMQ_REPUBLISHER_USER="${IG_RABBITMQ_REPUBLISHER_USER:-gateway-republisher}"
 export IG_REPUBLISHER_PASSWORD_FILE="$IG_ROOT/.local/secrets/republisher.password"
-mkdir -p "$IG_ROOT/.local/secrets"
-[ -s "$IG_REPUBLISHER_PASSWORD_FILE" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$IG_REPUBLISHER_PASSWORD_FILE")
 export Quarantine__Republisher__Username="$IG_RABBITMQ_REPUBLISHER_USER"
-Quarantine__Republisher__Password="$(tr -d '\n' < "$IG_REPUBLISHER_PASSWORD_FILE")"
+Quarantine__Republisher__Password="$(local_secret republisher.password)"
 export Quarantine__Republisher__Password
 mkdir -p "$Publishers__SecretsDirectory" && chmod 700 "$Publishers__SecretsDirectory"
-for publisher in $IG_PUBLISHERS; do
-  if [ ! -s "$Publishers__SecretsDirectory/$publisher.password" ]; then
-    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$Publishers__SecretsDirectory/$publisher.password")
-  fi
-done
+for publisher in $IG_PUBLISHERS; do local_secret "broker/$publisher.password" >/dev/null; done
 # Every request to a recipient is signed (Standard Webhooks) with that recipient's secret. Locally: one random
 # secret per recipient id, in .local/secrets/<id>.whsec; the gateway signs with it and the agency
 # simulator verifies with it. A real deployment mounts each agency's secret instead.
@@ -125,6 +131,9 @@ rabbit() {
     RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
     "/usr/lib/rabbitmq/bin/$program" "$@"
 }
+
+# The operating-system user a service runs as: its own when we are root, ourselves otherwise.
+server_user() { if is_root; then printf '%s' "$1"; else id -un; fi; }
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
 

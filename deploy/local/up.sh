@@ -46,15 +46,32 @@ start_postgres() {
   local dir="$IG_STATE_DIR/postgres" data="$IG_STATE_DIR/postgres/data"
   # Unix socket paths are limited to 107 bytes, so the socket lives in a short folder of its own.
   local sockets; sockets="$(postgres_socket_dir)"
+  # The socket folder is in /tmp under a predictable name: one somebody else made first (or a link) is refused,
+  # and ours is open to the server's own user only (mode 0700), so no other local user reaches the socket.
+  [ -L "$sockets" ] && die "$sockets is a symbolic link; remove it (PostgreSQL's socket folder must be a folder of its own)"
   mkdir -p "$dir/log" "$sockets"
   is_root && chown -R postgres:postgres "$dir" "$sockets"
+  local owner; owner="$(stat -c %U "$sockets")"
+  [ "$owner" = "$(server_user postgres)" ] || die "$sockets belongs to $owner, not to PostgreSQL's user; remove it and run $0 again"
+  chmod 700 "$dir" "$sockets"
   if [ ! -s "$data/PG_VERSION" ]; then
     log "initialising PostgreSQL in $data"
-    as_user postgres "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/log/initdb.log" 2>&1 \
+    as_user postgres "$bin/initdb" -D "$data" -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/log/initdb.log" 2>&1 \
       || die "initdb failed; see $dir/log/initdb.log"
   fi
+  # Who may sign in, rewritten at every start (a cluster made by an older up.sh trusted every local user): over
+  # the socket only the server's own operating-system user, as the superuser (peer); over TCP on loopback every
+  # role with its password (SCRAM). No 'trust' line anywhere.
+  as_user postgres tee "$data/pg_hba.conf" >/dev/null <<HBA
+# Written by deploy/local/up.sh at every start; edits here are lost.
+local   all   postgres                   peer map=server
+host    all   all        127.0.0.1/32    scram-sha-256
+host    all   all        ::1/128         scram-sha-256
+HBA
+  printf 'server  %s  postgres\n' "$(server_user postgres)" | as_user postgres tee "$data/pg_ident.conf" >/dev/null
   if as_user postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "PostgreSQL already runs from $data"
+    as_user postgres "$bin/pg_ctl" -D "$data" reload >/dev/null  # the sign-in rules just written
   elif "$bin/pg_isready" -q -h 127.0.0.1 -p "$IG_POSTGRES_PORT"; then
     die "port $IG_POSTGRES_PORT already has a PostgreSQL server that is not this checkout's (another checkout's?). Stop it with that checkout's deploy/local/down.sh, or choose another port: IG_POSTGRES_PORT=5443 $0"
   else
@@ -72,7 +89,9 @@ start_postgres() {
 
   # Role and database, created once; the password is (re)set so the configured one always works.
   local psql=("$bin/psql" -h "$sockets" -p "$IG_POSTGRES_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA)
-  as_user postgres "${psql[@]}" -d postgres -v user="$IG_POSTGRES_USER" -v pass="$IG_POSTGRES_PASSWORD" >/dev/null <<'SQL'
+  # The password is read from the environment (\getenv), not passed on the command line, where `ps` shows it.
+  as_user postgres "${psql[@]}" -d postgres -v user="$IG_POSTGRES_USER" >/dev/null <<'SQL'
+\getenv pass IG_POSTGRES_PASSWORD
 SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 ALTER ROLE :"user" WITH LOGIN PASSWORD :'pass';
 SQL
@@ -92,6 +111,8 @@ start_rabbitmq() {
   # any RabbitMQ command: the command-line tools start epmd themselves.
   local epmd_was_running=yes
   epmd -names >/dev/null 2>&1 || epmd_was_running=no
+  # The message store holds intake messages in plain JSON: the broker's folders are its user's alone (files it
+  # makes under umask 027, below; what an older up.sh left readable is closed here).
   mkdir -p "$dir/mnesia" "$dir/log"
   # Quorum queues need no plugin; no management UI is started.
   [ -f "$dir/enabled_plugins" ] || echo '[].' > "$dir/enabled_plugins"
@@ -100,13 +121,14 @@ listeners.tcp.default = 127.0.0.1:$IG_RABBITMQ_PORT
 log.file.level = warning
 CONF
   is_root && chown -R rabbitmq:rabbitmq "$dir"
+  chmod -R g-w,o-rwx "$dir"
 
   if rabbit rabbitmqctl status >/dev/null 2>&1; then
     log "RabbitMQ node $IG_RABBITMQ_NODENAME already runs"
   else
     if [ "$epmd_was_running" = no ]; then touch "$dir/.started-epmd"; fi
     log "starting RabbitMQ node $IG_RABBITMQ_NODENAME on 127.0.0.1:$IG_RABBITMQ_PORT"
-    setsid bash -c "$(declare -f rabbit as_user is_root); rabbit rabbitmq-server" >"$dir/log/startup.log" 2>&1 </dev/null &
+    setsid bash -c "umask 027; $(declare -f rabbit as_user is_root); rabbit rabbitmq-server" >"$dir/log/startup.log" 2>&1 </dev/null &
   fi
   local i
   for i in $(seq 1 120); do
@@ -120,8 +142,12 @@ CONF
   # Listings are read whole before they are searched: grep -q closing a pipe early fails it under pipefail.
   local users vhosts
   users="$(rabbit rabbitmqctl -q list_users | awk '{print $1}')"
-  grep -qx "$IG_RABBITMQ_USER" <<<"$users" || rabbit rabbitmqctl -q add_user "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
-  rabbit rabbitmqctl -q change_password "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD" >/dev/null
+  # Passwords go on stdin, never on the command line, where `ps` would show them to every local user.
+  if grep -qx "$IG_RABBITMQ_USER" <<<"$users"; then
+    rabbit rabbitmqctl -q change_password "$IG_RABBITMQ_USER" <<<"$IG_RABBITMQ_PASSWORD" >/dev/null
+  else
+    rabbit rabbitmqctl -q add_user "$IG_RABBITMQ_USER" <<<"$IG_RABBITMQ_PASSWORD" >/dev/null
+  fi
   rabbit rabbitmqctl -q set_user_tags "$IG_RABBITMQ_USER" >/dev/null  # no tags: it cannot set another user's user_id
   # The republisher: 'quarantine republish' sends a message under its publisher's user_id, which takes the
   # 'impersonator' tag; so that user may write to the intake exchanges and nothing else.

@@ -46,7 +46,7 @@ public class LedgerWriteBenchmarks
     async Task SetupAsync()
     {
         var connection = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("ConnectionStrings__Gateway")
-            ?? "Host=127.0.0.1;Port=5442;Username=gateway;Password=gateway-local")
+            ?? throw new InvalidOperationException("ConnectionStrings__Gateway is not set: run the benchmarks with deploy/local/bench.sh, which sets it"))
         {
             Database = Environment.GetEnvironmentVariable("IG_POSTGRES_TEST_DB") ?? "integration_gateway_test",
         };

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using IntegrationGateway.AgencySimulator;
 using IntegrationGateway.Contracts;
 using IntegrationGateway.Gateway.Events;
@@ -52,26 +51,15 @@ public sealed class DatabaseDumpTests(ITestOutputHelper output)
         return body[..body.IndexOf("\n\\.", StringComparison.Ordinal)].Split('\n').Length;
     }
 
-    /// <summary>pg_dump from Debian's PostgreSQL packages (what deploy/local/up.sh installs); fails, never skips, without it.</summary>
+    /// <summary>A plain-format dump of the tests' database, as its owner.</summary>
     static async Task<string> PgDumpAsync()
     {
-        var pgDump = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin", "pg_dump")).Where(File.Exists).Order().LastOrDefault()
-            : null;
-        Assert.True(pgDump is not null, "pg_dump not found under /usr/lib/postgresql/*/bin: install postgresql (deploy/local/up.sh does)");
         var connection = new NpgsqlConnectionStringBuilder(TestServices.DatabaseConnectionString);
-        var start = new ProcessStartInfo(pgDump!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-h", connection.Host!, "-p", connection.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", connection.Username!, "-d", connection.Database!, "--no-owner" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["PGPASSWORD"] = connection.Password;
-        using var process = Process.Start(start)!;
-        var dump = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"pg_dump failed: {errors}");
-        return dump;
+        var dump = await LocalPrograms.RunAsync(
+            LocalPrograms.Postgres("pg_dump"),
+            ["-h", connection.Host!, "-p", connection.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", connection.Username!, "-d", connection.Database!, "--no-owner"],
+            new Dictionary<string, string> { ["PGPASSWORD"] = connection.Password! });
+        Assert.True(dump.ExitCode == 0, $"pg_dump failed: {dump.Errors}");
+        return dump.Output;
     }
 }

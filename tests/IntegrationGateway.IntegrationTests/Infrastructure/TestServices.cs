@@ -23,7 +23,22 @@ internal static class TestServices
     public static int RabbitPort => int.Parse(Environment["RabbitMq:Port"] ?? Environment["IG_RABBITMQ_PORT"] ?? "5682", System.Globalization.CultureInfo.InvariantCulture);
     public static string VirtualHost => Environment["IG_RABBITMQ_TEST_VHOST"] ?? "integration-gateway-test";
     public static string RabbitUser => Environment["RabbitMq:Username"] ?? "gateway";
-    public static string RabbitPassword => Environment["RabbitMq:Password"] ?? "gateway-local";
+    public static string RabbitPassword => Environment["RabbitMq:Password"] ?? LocalSecret("rabbitmq.password");
+
+    /// <summary>
+    /// A password deploy/local/env.sh made for this checkout (.local/secrets/&lt;name&gt;), for a test run without the
+    /// script's environment; fails naming the file when there is none.
+    /// </summary>
+    static string LocalSecret(string name)
+    {
+        var file = Path.Combine(RepoPaths.Root, ".local", "secrets", name);
+        if (!File.Exists(file))
+        {
+            throw new InvalidOperationException($"{file} does not exist: run deploy/local/up.sh (the README's test command does), which makes this checkout's passwords");
+        }
+
+        return File.ReadAllText(file).Trim();
+    }
     public static string BrokerAddress => $"amqp://{RabbitHost}:{RabbitPort}/{VirtualHost}";
 
     /// <summary>Where deploy/local/env.sh keeps each controller publisher's password (.local/secrets/broker/&lt;user&gt;.password).</summary>
@@ -35,8 +50,7 @@ internal static class TestServices
     /// <summary>The quarantine's republisher (impersonator, write on the intake only), as deploy/local makes it.</summary>
     public static string RepublisherUser => Environment["Quarantine:Republisher:Username"] ?? "gateway-republisher";
 
-    public static string RepublisherPassword => Environment["Quarantine:Republisher:Password"]
-        ?? File.ReadAllText(Path.Combine(RepoPaths.Root, ".local", "secrets", "republisher.password")).Trim();
+    public static string RepublisherPassword => Environment["Quarantine:Republisher:Password"] ?? LocalSecret("republisher.password");
 
     /// <summary>The broker settings of a controller's publisher.</summary>
     public static RabbitMqOptions Publisher(string user) => Broker.As(user, PublisherPassword(user));
@@ -53,7 +67,7 @@ internal static class TestServices
 
     /// <summary>The gateway's database settings with the tests' own database, so tests never touch the demo's parked transfers or routes.</summary>
     public static string DatabaseConnectionString => new Npgsql.NpgsqlConnectionStringBuilder(Environment.GetConnectionString("Gateway")
-        ?? "Host=127.0.0.1;Port=5442;Username=gateway;Password=gateway-local;Timeout=5;Command Timeout=10")
+        ?? $"Host=127.0.0.1;Port={Environment["IG_POSTGRES_PORT"] ?? "5442"};Username=gateway;Password={LocalSecret("postgres.password")};Timeout=5;Command Timeout=10")
     {
         Database = Environment["IG_POSTGRES_TEST_DB"] ?? "integration_gateway_test",
     }.ConnectionString;
