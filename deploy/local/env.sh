@@ -6,6 +6,8 @@ export IG_ROOT
 export IG_STATE_DIR="${IG_STATE_DIR:-$IG_ROOT/.local}"
 
 export IG_RABBITMQ_PORT="${IG_RABBITMQ_PORT:-5682}"
+# The broker's TLS listener (what the gateway, the tests and the demo use); the plain one stays for the load harness.
+export IG_RABBITMQ_TLS_PORT="${IG_RABBITMQ_TLS_PORT:-$((IG_RABBITMQ_PORT + 1000))}"
 export IG_RABBITMQ_NODENAME="${IG_RABBITMQ_NODENAME:-integration-gateway-$IG_RABBITMQ_PORT@localhost}"
 export IG_RABBITMQ_USER="${IG_RABBITMQ_USER:-gateway}"
 export IG_RABBITMQ_VHOST="${IG_RABBITMQ_VHOST:-integration-gateway}"
@@ -36,13 +38,19 @@ IG_RABBITMQ_PASSWORD="${IG_RABBITMQ_PASSWORD:-$(local_secret rabbitmq.password)}
 IG_POSTGRES_PASSWORD="${IG_POSTGRES_PASSWORD:-$(local_secret postgres.password)}"
 export IG_RABBITMQ_PASSWORD IG_POSTGRES_PASSWORD
 
-# What the gateway reads (ASP.NET Core configuration from environment variables).
+# The local CA and the services' certificates (up.sh makes them).
+export IG_TLS_DIR="$IG_ROOT/.local/tls"
+
+# What the gateway reads (ASP.NET Core configuration from environment variables). Both services over TLS, each
+# server's certificate checked against the local CA and its name.
 export RabbitMq__Host=127.0.0.1
-export RabbitMq__Port="$IG_RABBITMQ_PORT"
+export RabbitMq__Port="$IG_RABBITMQ_TLS_PORT"
+export RabbitMq__Tls__Enabled=true
+export RabbitMq__Tls__CaFile="$IG_TLS_DIR/ca.crt"
 export RabbitMq__VirtualHost="$IG_RABBITMQ_VHOST"
 export RabbitMq__Username="$IG_RABBITMQ_USER"
 export RabbitMq__Password="$IG_RABBITMQ_PASSWORD"
-export ConnectionStrings__Gateway="Host=127.0.0.1;Port=$IG_POSTGRES_PORT;Database=$IG_POSTGRES_DB;Username=$IG_POSTGRES_USER;Password=$IG_POSTGRES_PASSWORD;Timeout=5;Command Timeout=10"
+export ConnectionStrings__Gateway="Host=127.0.0.1;Port=$IG_POSTGRES_PORT;Database=$IG_POSTGRES_DB;Username=$IG_POSTGRES_USER;Password=$IG_POSTGRES_PASSWORD;SSL Mode=VerifyFull;Root Certificate=$IG_TLS_DIR/ca.crt;Timeout=5;Command Timeout=10"
 export Agreements__Directory="$IG_ROOT/deploy/config/agreements"
 export Controllers__Directory="$IG_ROOT/deploy/config/controllers"
 

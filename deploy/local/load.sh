@@ -12,6 +12,12 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 cd "$IG_ROOT"
+# Plain AMQP and PostgreSQL on loopback, as for every figure in the README so far: the three consumers compared
+# pay the same (no) TLS. IG_LOAD_TLS=1 measures over the TLS listeners instead.
+if [ "${IG_LOAD_TLS:-0}" != 1 ]; then
+  export RabbitMq__Port="$IG_RABBITMQ_PORT" RabbitMq__Tls__Enabled=false
+  export ConnectionStrings__Gateway="${ConnectionStrings__Gateway/SSL Mode=VerifyFull/SSL Mode=Disable}"
+fi
 
 "$here/up.sh"
 log "building in Release"

@@ -41,6 +41,49 @@ resolve_state_dir() {
   printf '%s\n' "$IG_STATE_DIR" > "$IG_ROOT/.local/state-dir"
 }
 
+# A certificate authority of this checkout's own (.local/tls, mode 0700; its key never leaves it) and a certificate
+# from it for each service's TLS listener, naming 127.0.0.1, ::1 and localhost. Made once; a certificate is made
+# again when it expires within 30 days or another CA issued it. The gateway and the tests trust this CA alone for
+# the broker and the database (RabbitMq:Tls:CaFile, Root Certificate=).
+make_certificates() {
+  local tls="$IG_TLS_DIR"
+  mkdir -p "$tls" && chmod 700 "$tls"
+  if [ ! -s "$tls/ca.crt" ] || ! openssl x509 -checkend 2592000 -noout -in "$tls/ca.crt" >/dev/null 2>&1; then
+    log "making a local certificate authority in $tls"
+    (umask 077 && openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha256 -days 3650 \
+      -keyout "$tls/ca.key" -out "$tls/ca.crt" -subj "/O=IntegrationGateway deploy-local/CN=local CA $(printf %s "$IG_ROOT" | sha1sum | cut -c1-8)" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign") >/dev/null 2>&1 \
+      || die "openssl could not make the local CA in $tls"
+  fi
+  local name
+  for name in rabbitmq postgres gateway-client; do
+    if [ -s "$tls/$name.crt" ] && openssl x509 -checkend 2592000 -noout -in "$tls/$name.crt" >/dev/null 2>&1 \
+        && openssl verify -CAfile "$tls/ca.crt" "$tls/$name.crt" >/dev/null 2>&1; then
+      continue
+    fi
+    local usage="serverAuth" names="subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost"
+    # The gateway's own, for a broker that asks for a client certificate (mutual TLS); no address in it.
+    [ "$name" = gateway-client ] && usage="clientAuth" names="subjectAltName=DNS:integration-gateway"
+    (umask 077 && openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha256 \
+        -keyout "$tls/$name.key" -out "$tls/$name.csr" -subj "/O=IntegrationGateway deploy-local/CN=$name" \
+      && openssl x509 -req -sha256 -days 825 -in "$tls/$name.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+        -out "$tls/$name.crt" -extfile <(printf '%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' "$names" "$usage")) \
+      >/dev/null 2>&1 || die "openssl could not make the certificate $tls/$name.crt"
+    rm -f "$tls/$name.csr"
+  done
+}
+
+# Copies a service's certificate and key into its state folder, owned by its user (the key mode 0600).
+install_certificate() {
+  local service="$1" folder="$2"
+  mkdir -p "$folder"
+  install -m 644 "$IG_TLS_DIR/ca.crt" "$folder/ca.crt"
+  install -m 644 "$IG_TLS_DIR/$service.crt" "$folder/server.crt"
+  install -m 600 "$IG_TLS_DIR/$service.key" "$folder/server.key"
+  is_root && chown -R "$service:$service" "$folder"
+  return 0
+}
+
 start_postgres() {
   local bin; bin="$(postgres_bin)"
   local dir="$IG_STATE_DIR/postgres" data="$IG_STATE_DIR/postgres/data"
@@ -54,6 +97,7 @@ start_postgres() {
   local owner; owner="$(stat -c %U "$sockets")"
   [ "$owner" = "$(server_user postgres)" ] || die "$sockets belongs to $owner, not to PostgreSQL's user; remove it and run $0 again"
   chmod 700 "$dir" "$sockets"
+  install_certificate postgres "$dir/tls"
   if [ ! -s "$data/PG_VERSION" ]; then
     log "initialising PostgreSQL in $data"
     as_user postgres "$bin/initdb" -D "$data" -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/log/initdb.log" 2>&1 \
@@ -71,13 +115,21 @@ HBA
   printf 'server  %s  postgres\n' "$(server_user postgres)" | as_user postgres tee "$data/pg_ident.conf" >/dev/null
   if as_user postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "PostgreSQL already runs from $data"
-    as_user postgres "$bin/pg_ctl" -D "$data" reload >/dev/null  # the sign-in rules just written
+    # A server started by an older up.sh runs without TLS: that takes a restart (the sign-in rules only a reload).
+    if as_user postgres "$bin/psql" -h "$sockets" -p "$IG_POSTGRES_PORT" -U postgres -d postgres -qtAc 'SHOW ssl' 2>/dev/null | grep -qx on; then
+      as_user postgres "$bin/pg_ctl" -D "$data" reload >/dev/null
+    else
+      log "restarting PostgreSQL with TLS"
+      as_user postgres "$bin/pg_ctl" -D "$data" -l "$dir/log/postgres.log" -w -t 60 -m fast \
+        -o "-c listen_addresses=127.0.0.1 -p $IG_POSTGRES_PORT -k '$sockets' $(postgres_tls_settings "$dir/tls")" restart >/dev/null \
+        || die "PostgreSQL did not restart; see $dir/log/postgres.log"
+    fi
   elif "$bin/pg_isready" -q -h 127.0.0.1 -p "$IG_POSTGRES_PORT"; then
     die "port $IG_POSTGRES_PORT already has a PostgreSQL server that is not this checkout's (another checkout's?). Stop it with that checkout's deploy/local/down.sh, or choose another port: IG_POSTGRES_PORT=5443 $0"
   else
     log "starting PostgreSQL on 127.0.0.1:$IG_POSTGRES_PORT"
     as_user postgres "$bin/pg_ctl" -D "$data" -l "$dir/log/postgres.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $IG_POSTGRES_PORT -k '$sockets'" start >/dev/null \
+      -o "-c listen_addresses=127.0.0.1 -p $IG_POSTGRES_PORT -k '$sockets' $(postgres_tls_settings "$dir/tls")" start >/dev/null \
       || die "PostgreSQL did not start; see $dir/log/postgres.log"
   fi
   local i
@@ -102,8 +154,11 @@ SQL
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL
   done
-  log "PostgreSQL ready: databases $IG_POSTGRES_DB, $IG_POSTGRES_TEST_DB and $IG_POSTGRES_LOAD_DB, user $IG_POSTGRES_USER, 127.0.0.1:$IG_POSTGRES_PORT"
+  log "PostgreSQL ready: databases $IG_POSTGRES_DB, $IG_POSTGRES_TEST_DB and $IG_POSTGRES_LOAD_DB, user $IG_POSTGRES_USER, 127.0.0.1:$IG_POSTGRES_PORT (TLS)"
 }
+
+# TLS on PostgreSQL's TCP listener, with the certificate install_certificate put in place (TLS 1.2 at least).
+postgres_tls_settings() { printf -- "-c ssl=on -c ssl_cert_file='%s/server.crt' -c ssl_key_file='%s/server.key' -c ssl_min_protocol_version=TLSv1.2" "$1" "$1"; }
 
 start_rabbitmq() {
   local dir="$IG_STATE_DIR/rabbitmq"
@@ -116,13 +171,30 @@ start_rabbitmq() {
   mkdir -p "$dir/mnesia" "$dir/log"
   # Quorum queues need no plugin; no management UI is started.
   [ -f "$dir/enabled_plugins" ] || echo '[].' > "$dir/enabled_plugins"
+  install_certificate rabbitmq "$dir/tls"
+  # Two listeners on loopback: TLS, which the gateway, the tests and the demo use, and plain, which the load harness
+  # uses so that its figures stay comparable (and the gateway allows for loopback only). A client certificate is
+  # checked when one is offered, not required.
   cat > "$dir/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$IG_RABBITMQ_PORT
+listeners.ssl.default = 127.0.0.1:$IG_RABBITMQ_TLS_PORT
+ssl_options.cacertfile = $dir/tls/ca.crt
+ssl_options.certfile = $dir/tls/server.crt
+ssl_options.keyfile = $dir/tls/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+ssl_options.versions.1 = tlsv1.3
+ssl_options.versions.2 = tlsv1.2
 log.file.level = warning
 CONF
   is_root && chown -R rabbitmq:rabbitmq "$dir"
   chmod -R g-w,o-rwx "$dir"
 
+  # A node started by an older up.sh has no TLS listener: it is stopped and started again with this configuration.
+  if rabbit rabbitmqctl status >/dev/null 2>&1 && ! rabbit rabbitmq-diagnostics -q listeners 2>/dev/null | grep -q "port: $IG_RABBITMQ_TLS_PORT,"; then
+    log "restarting RabbitMQ node $IG_RABBITMQ_NODENAME to add its TLS listener"
+    rabbit rabbitmqctl -q stop "$dir/rabbitmq.pid" >/dev/null
+  fi
   if rabbit rabbitmqctl status >/dev/null 2>&1; then
     log "RabbitMQ node $IG_RABBITMQ_NODENAME already runs"
   else
@@ -172,7 +244,7 @@ CONF
   done
   rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32})$' '^$' >/dev/null
   create_publishers "$users"
-  log "RabbitMQ ready: amqp://127.0.0.1:$IG_RABBITMQ_PORT, vhosts $IG_RABBITMQ_VHOST, $IG_RABBITMQ_TEST_VHOST and $IG_RABBITMQ_LOAD_VHOST, user $IG_RABBITMQ_USER, publishers: $IG_PUBLISHERS"
+  log "RabbitMQ ready: amqps://127.0.0.1:$IG_RABBITMQ_TLS_PORT (plain amqp on $IG_RABBITMQ_PORT), vhosts $IG_RABBITMQ_VHOST, $IG_RABBITMQ_TEST_VHOST and $IG_RABBITMQ_LOAD_VHOST, user $IG_RABBITMQ_USER, publishers: $IG_PUBLISHERS"
 }
 
 # One broker user per controller publisher (deploy/config/controllers/*.yaml, brokerUsers). A publisher may write to
@@ -206,13 +278,14 @@ create_publishers() {
 # `up.sh postgres` or `up.sh rabbitmq-node` starts that one again and nothing else (deploy/local/fault.sh, after
 # it stopped it: the users, vhosts and database are there already).
 case "${1:-}" in
-  postgres) resolve_state_dir; start_postgres; exit 0 ;;
-  rabbitmq-node) resolve_state_dir; start_rabbitmq node-only; exit 0 ;;
+  postgres) resolve_state_dir; make_certificates; start_postgres; exit 0 ;;
+  rabbitmq-node) resolve_state_dir; make_certificates; start_rabbitmq node-only; exit 0 ;;
   "") ;;
   *) die "usage: $0 [postgres|rabbitmq-node]" ;;
 esac
 
 install_packages
 resolve_state_dir
+make_certificates
 start_postgres
 start_rabbitmq

@@ -1,3 +1,4 @@
+using IntegrationGateway.Testing;
 using System.Globalization;
 using IntegrationGateway.Contracts;
 using IntegrationGateway.Gateway.Hosting;
@@ -65,11 +66,7 @@ internal static class Consumers
             x.AddConsumer<NoOpConsumer>();
             x.UsingRabbitMq((context, cfg) =>
             {
-                cfg.Host(broker.Host, (ushort)broker.Port, broker.VirtualHost, h =>
-                {
-                    h.Username(broker.Username);
-                    h.Password(broker.Password);
-                });
+                cfg.Host(broker);
                 // The same raw JSON the gateway's publishers send, read as the contract it is.
                 cfg.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
                 cfg.ReceiveEndpoint(queue, e =>

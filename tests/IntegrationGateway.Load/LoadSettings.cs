@@ -25,6 +25,12 @@ internal static partial class LoadSettings
         VirtualHost = Env("IG_RABBITMQ_LOAD_VHOST"),
         Username = Env("RabbitMq__Username"),
         Password = Env("RabbitMq__Password"),
+        // TLS as env.sh sets it for the tests' smoke run; load.sh turns it off (plain loopback, see there).
+        Tls = new RabbitMqTlsOptions
+        {
+            Enabled = string.Equals(Environment.GetEnvironmentVariable("RabbitMq__Tls__Enabled"), "true", StringComparison.OrdinalIgnoreCase),
+            CaFile = Environment.GetEnvironmentVariable("RabbitMq__Tls__CaFile") is { Length: > 0 } caFile ? caFile : null,
+        },
     };
 
     public static string Database() => new NpgsqlConnectionStringBuilder(Env("ConnectionStrings__Gateway")) { Database = Env("IG_POSTGRES_LOAD_DB") }.ConnectionString;

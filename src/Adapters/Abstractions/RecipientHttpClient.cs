@@ -46,7 +46,7 @@ public static class RecipientHttpClient
                 if (settings.ServerCertificateAuthorityFile is { } authorityFile)
                 {
                     var authority = X509CertificateLoader.LoadCertificateFromFile(authorityFile);
-                    handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => ChainsTo(authority, certificate, errors);
+                    handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => PrivateAuthority.Vouches(authority, certificate, errors);
                 }
 
                 return handler;
@@ -62,21 +62,6 @@ public static class RecipientHttpClient
     /// </summary>
     public static LocalCertificateSelectionCallback OnlyTo(string host, X509Certificate2 certificate) =>
         (_, targetHost, _, _, _) => string.Equals(targetHost.TrimEnd('.'), host.TrimEnd('.'), StringComparison.OrdinalIgnoreCase) ? certificate : null!;
-
-    /// <summary>The server's certificate chains to the recipient's own CA, and names the host (no other error).</summary>
-    static bool ChainsTo(X509Certificate2 authority, X509Certificate? certificate, SslPolicyErrors errors)
-    {
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(authority);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
-    }
 
     /// <summary>
     /// A recipient with an adapter of its own: its options bound from <paramref name="section"/> (falling back to the

@@ -65,6 +65,11 @@ public static class GatewayCli
                 EnableDefaultExceptionHandler = false,
             });
         }
+        catch (UnsafeSettingsException ex)
+        {
+            await error.WriteLineAsync($"The gateway will not start: {ex.Message}");
+            return ExitCodes.Failed;
+        }
         catch (AgreementsInvalidException ex)
         {
             await error.WriteLineAsync($"The gateway will not start: {ex.Message}");

@@ -36,6 +36,10 @@ public static class GatewayApp
             provider.ValidateOnBuild = true;
         });
         configure?.Invoke(builder);
+        if (StartupSafety.Refusals(builder.Configuration, builder.Environment.IsDevelopment()) is { Count: > 0 } refusals)
+        {
+            throw new UnsafeSettingsException(refusals);
+        }
 
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(45));
         builder.Services.AddSingleton(TimeProvider.System);

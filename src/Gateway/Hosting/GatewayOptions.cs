@@ -7,11 +7,19 @@ public sealed class RabbitMqOptions
 {
     public const string Section = "RabbitMq";
 
+    /// <summary>No default: a production gateway names its broker (deploy/local sets 127.0.0.1).</summary>
     [Required]
-    public string Host { get; set; } = "127.0.0.1";
+    public string Host { get; set; } = "";
 
+    int? _port;
+
+    /// <summary>AMQP's own port unless set: 5671 with TLS, 5672 without.</summary>
     [Range(1, 65535)]
-    public int Port { get; set; } = 5682;
+    public int Port
+    {
+        get => _port ?? (Tls.Enabled ? 5671 : 5672);
+        set => _port = value;
+    }
 
     [Required]
     public string VirtualHost { get; set; } = "integration-gateway";
@@ -22,18 +30,75 @@ public sealed class RabbitMqOptions
     [Required]
     public string Password { get; set; } = "";
 
+    /// <summary>TLS to the broker: required for any host but loopback (see <see cref="Refusal"/>).</summary>
+    public RabbitMqTlsOptions Tls { get; set; } = new();
+
     /// <summary>How long start-up waits for the broker before the gateway gives up and exits.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The address without credentials, for messages that tell an operator where the gateway looked.</summary>
-    public string Address => $"amqp://{Host}:{Port}/{VirtualHost}";
+    public string Address => $"{(Tls.Enabled ? "amqps" : "amqp")}://{Host}:{Port}/{VirtualHost}";
 
     /// <summary>The same broker, as another user (a controller's publisher, the quarantine's republisher).</summary>
     public RabbitMqOptions As(string username, string password) => new()
     {
-        Host = Host, Port = Port, VirtualHost = VirtualHost, StartTimeout = StartTimeout, Username = username, Password = password,
+        Host = Host, Port = Port, VirtualHost = VirtualHost, StartTimeout = StartTimeout, Tls = Tls, Username = username, Password = password,
     };
+
+    /// <summary>
+    /// Why these settings may not be used, naming the key; null when they may. Without TLS the broker's password
+    /// (SASL PLAIN) and every event (identifiers, addresses, support plans) cross the network in clear, so a plain
+    /// connection is for loopback only.
+    /// </summary>
+    public string? Refusal()
+    {
+        if (!Tls.Enabled)
+        {
+            return Loopback.Is(Host)
+                ? null
+                : $"RabbitMq:Tls is not enabled, and RabbitMq:Host '{Host}' is not a loopback address: the broker password and every event would cross the network unencrypted. " +
+                  "Set RabbitMq:Tls:Enabled=true (and RabbitMq:Tls:CaFile when the broker's certificate comes from a private CA).";
+        }
+
+        foreach (var (key, file) in new[] { ("CaFile", Tls.CaFile), ("ClientCertificateFile", Tls.ClientCertificateFile), ("ClientKeyFile", Tls.ClientKeyFile) })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                return $"RabbitMq:Tls:{key} names {file}, which does not exist.";
+            }
+        }
+
+        return (Tls.ClientCertificateFile is null) == (Tls.ClientKeyFile is null)
+            ? null
+            : "RabbitMq:Tls: give both ClientCertificateFile and ClientKeyFile (PEM), or neither.";
+    }
+}
+
+/// <summary>TLS to the broker, bound to <c>RabbitMq:Tls</c>.</summary>
+public sealed class RabbitMqTlsOptions
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>The name the broker's certificate must carry; <c>RabbitMq:Host</c> unless set.</summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>PEM file of the certificate authority the broker's certificate must chain to; the machine's trust store unless set.</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>PEM certificate the gateway shows a broker that asks for one (with <see cref="ClientKeyFile"/>).</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>PEM private key of <see cref="ClientCertificateFile"/>.</summary>
+    public string? ClientKeyFile { get; set; }
+}
+
+/// <summary>Whether a host names this machine's loopback interface, by its literal address or as <c>localhost</c> (no name is resolved).</summary>
+public static class Loopback
+{
+    public static bool Is(string? host) =>
+        host is not null && (string.Equals(host.TrimEnd('.'), "localhost", StringComparison.OrdinalIgnoreCase)
+                             || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address)));
 }
 
 /// <summary>The intake queue, bound to <c>Intake</c>.</summary>

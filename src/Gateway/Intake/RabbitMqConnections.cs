@@ -1,11 +1,16 @@
 using IntegrationGateway.Gateway.Hosting;
+using System.Security.Cryptography.X509Certificates;
+using IntegrationGateway.Adapters;
 using RabbitMQ.Client;
 
 namespace IntegrationGateway.Gateway.Intake;
 
 public static class RabbitMqConnections
 {
-    /// <summary>A connection factory for the configured broker; the connection recovers on its own after a network failure.</summary>
+    /// <summary>
+    /// A connection factory for the configured broker; the connection recovers on its own after a network failure.
+    /// Settings the gateway may not use (a plain connection to another host) are refused here, for every verb.
+    /// </summary>
     public static ConnectionFactory Factory(RabbitMqOptions options, string clientName) => new()
     {
         HostName = options.Host,
@@ -13,12 +18,48 @@ public static class RabbitMqConnections
         VirtualHost = options.VirtualHost,
         UserName = options.Username,
         Password = options.Password,
+        Ssl = Tls(options),
         ClientProvidedName = clientName,
         AutomaticRecoveryEnabled = true,
         TopologyRecoveryEnabled = true,
         NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
         RequestedHeartbeat = TimeSpan.FromSeconds(30),
     };
+
+    /// <summary>
+    /// TLS as <c>RabbitMq:Tls</c> sets it: the broker's certificate checked against the configured CA (or the
+    /// machine's trust store) and the server name, and the client certificate offered to that server alone.
+    /// </summary>
+    public static SslOption Tls(RabbitMqOptions options)
+    {
+        if (options.Refusal() is { } refusal)
+        {
+            throw new InvalidOperationException(refusal);
+        }
+
+        var tls = options.Tls;
+        if (!tls.Enabled)
+        {
+            return new SslOption { Enabled = false };
+        }
+
+        var serverName = tls.ServerName ?? options.Host;
+        var ssl = new SslOption { Enabled = true, ServerName = serverName };
+        if (tls.CaFile is { } caFile)
+        {
+            var authority = X509CertificateLoader.LoadCertificateFromFile(caFile);
+            ssl.CertificateValidationCallback = (_, certificate, _, errors) => PrivateAuthority.Vouches(authority, certificate, errors);
+        }
+
+        if (tls.ClientCertificateFile is { } certificateFile)
+        {
+            var certificate = X509Certificate2.CreateFromPemFile(certificateFile, tls.ClientKeyFile);
+            ssl.Certs = new X509CertificateCollection { certificate };
+            ssl.CertificateSelectionCallback = RecipientHttpClient.OnlyTo(serverName, certificate);
+        }
+
+        return ssl;
+    }
 }
 
 public static partial class RabbitMqConnect

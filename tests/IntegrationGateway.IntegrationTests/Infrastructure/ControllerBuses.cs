@@ -57,12 +57,7 @@ internal sealed class ControllerBuses : IAsyncDisposable
                 bus.DisableUsageTelemetry();
                 bus.UsingRabbitMq((_, rabbit) =>
                 {
-                    rabbit.Host(TestServices.RabbitHost, (ushort)TestServices.RabbitPort, TestServices.VirtualHost, host =>
-                    {
-                        host.Username(user);
-                        host.Password(TestServices.PublisherPassword(user));
-                        host.PublisherConfirmation = true;
-                    });
+                    rabbit.Host(TestServices.Publisher(user), host => host.PublisherConfirmation = true);
                     // Its own contract exchanges (<user>.IntegrationGateway.Contracts:<Type>, which the gateway binds): the
                     // only exchanges a publisher may declare, as MassTransit does before it publishes.
                     rabbit.MessageTopology.SetEntityNameFormatter(new PrefixEntityNameFormatter(rabbit.MessageTopology.EntityNameFormatter, user + "."));

@@ -14,7 +14,7 @@ internal static class GatewayCommandLine
     /// <summary>The settings a verb needs to reach this test's broker, intake and seal.</summary>
     public static string[] BrokerSettings(TestBed bed) =>
     [
-        "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
+        "--RabbitMq:Host", TestServices.RabbitHost, "--RabbitMq:Port", TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--RabbitMq:VirtualHost", TestServices.VirtualHost,
         "--RabbitMq:Username", TestServices.RabbitUser, "--RabbitMq:Password", TestServices.RabbitPassword, "--Intake:QueueName", bed.QueueName,
         "--Sealing:Key", TestServices.SealingKey,
         "--Controllers:Directory", RepoPaths.Controllers, "--Publishers:SecretsDirectory", TestServices.PublisherSecrets,

@@ -215,24 +215,11 @@ internal sealed class TestBed : IAsyncDisposable
         return messages;
     }
 
-    public static Task<IConnection> ConnectAsync() => new ConnectionFactory
-    {
-        HostName = TestServices.RabbitHost,
-        Port = TestServices.RabbitPort,
-        VirtualHost = TestServices.VirtualHost,
-        UserName = TestServices.RabbitUser,
-        Password = TestServices.RabbitPassword,
-    }.CreateConnectionAsync();
+    public static Task<IConnection> ConnectAsync() => Gateway.Intake.RabbitMqConnections.Factory(TestServices.Broker, "integration-tests").CreateConnectionAsync();
 
     /// <summary>A connection as a controller's publisher: write on the intake exchanges, nothing else; set <c>UserId</c> to <paramref name="user"/> on what it publishes.</summary>
-    public static Task<IConnection> ConnectAsPublisherAsync(string user = "school-003-magister") => new ConnectionFactory
-    {
-        HostName = TestServices.RabbitHost,
-        Port = TestServices.RabbitPort,
-        VirtualHost = TestServices.VirtualHost,
-        UserName = user,
-        Password = TestServices.PublisherPassword(user),
-    }.CreateConnectionAsync();
+    public static Task<IConnection> ConnectAsPublisherAsync(string user = "school-003-magister") =>
+        Gateway.Intake.RabbitMqConnections.Factory(TestServices.Publisher(user), "integration-tests-publisher").CreateConnectionAsync();
 
     public async ValueTask DisposeAsync()
     {

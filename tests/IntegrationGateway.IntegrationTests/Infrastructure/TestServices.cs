@@ -63,7 +63,11 @@ internal static class TestServices
         VirtualHost = VirtualHost,
         Username = RabbitUser,
         Password = RabbitPassword,
+        Tls = BrokerTls,
     };
+
+    /// <summary>TLS to the broker as deploy/local/env.sh sets it (<c>RabbitMq__Tls__*</c>): its TLS listener, its CA.</summary>
+    public static RabbitMqTlsOptions BrokerTls => Environment.GetSection("RabbitMq:Tls").Get<RabbitMqTlsOptions>() ?? new RabbitMqTlsOptions();
 
     /// <summary>The gateway's database settings with the tests' own database, so tests never touch the demo's parked transfers or routes.</summary>
     public static string DatabaseConnectionString => new Npgsql.NpgsqlConnectionStringBuilder(Environment.GetConnectionString("Gateway")
@@ -171,6 +175,8 @@ internal static class TestServices
         ["RabbitMq:VirtualHost"] = VirtualHost,
         ["RabbitMq:Username"] = RabbitUser,
         ["RabbitMq:Password"] = RabbitPassword,
+        ["RabbitMq:Tls:Enabled"] = BrokerTls.Enabled ? "true" : "false",
+        ["RabbitMq:Tls:CaFile"] = BrokerTls.CaFile,
         ["ConnectionStrings:Gateway"] = DatabaseConnectionString,
         ["Intake:QueueName"] = queueName,
         ["Sealing:Key"] = SealingKey,
