@@ -30,5 +30,7 @@ done
 curl -fsS "$simulator_url/health" >/dev/null 2>&1 || die "the simulator did not answer on $simulator_url within 30 s; see .local/log/simulator.log"
 
 export Urls="http://127.0.0.1:$IG_GATEWAY_PORT"
+# The demo publishes made-up people: the gateway runs it in the Development environment only.
+export DOTNET_ENVIRONMENT=Development
 log "starting the gateway on $Urls (RabbitMQ vhost $IG_RABBITMQ_VHOST)"
 dotnet run --no-build --project src/Gateway -- demo --simulator "$simulator_url" "$@"

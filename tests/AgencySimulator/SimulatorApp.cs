@@ -80,6 +80,14 @@ public static class SimulatorApp
                 return Results.Empty;
             }
 
+            if (misbehaviour is { RedirectTo: { } elsewhere })
+            {
+                // A hijacked or misconfigured endpoint sending the signed payload on (307/308 keep the method and body).
+                behaviour.RecordFailure(recipient);
+                http.Response.Headers.Location = elsewhere.ToString();
+                return Results.StatusCode(misbehaviour.Status ?? StatusCodes.Status307TemporaryRedirect);
+            }
+
             if ((misbehaviour?.Status ?? behaviour.FailWith) is { } failure)
             {
                 behaviour.RecordFailure(recipient);
@@ -197,9 +205,10 @@ public static class SimulatorApp
 /// <summary>
 /// How one recipient misbehaves, until <see cref="Until"/> or for the next <see cref="Times"/> requests (or until
 /// cleared). With <see cref="ReceiptPadding"/> it accepts and records the transfer, but answers with a receipt padded
-/// by that many bytes.
+/// by that many bytes. With <see cref="RedirectTo"/> it answers <see cref="Status"/> (307 unless set) with that
+/// <c>Location</c>, and records nothing.
 /// </summary>
-public sealed record Misbehaviour(int? Status, int? RetryAfterSeconds, bool ResetConnection, TimeSpan Latency, DateTimeOffset? Until, int? Times = null, int? ReceiptPadding = null);
+public sealed record Misbehaviour(int? Status, int? RetryAfterSeconds, bool ResetConnection, TimeSpan Latency, DateTimeOffset? Until, int? Times = null, int? ReceiptPadding = null, Uri? RedirectTo = null);
 
 /// <summary>How the simulated agencies behave right now; tests change it while the simulator runs.</summary>
 public sealed class SimulatorBehaviour(TimeProvider time)

@@ -205,14 +205,14 @@ public sealed class IntakeTests(ITestOutputHelper output)
         var broker = GatewayCommandLine.BrokerSettings(bed);
 
         // Before the gateway ever ran, the intake exchange does not exist: the publisher is told, nothing is dropped.
-        var (missingExit, _, missingError) = await GatewayCommandLine.RunAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "1", .. broker]);
+        var (missingExit, _, missingError) = await GatewayCommandLine.RunAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "1", "--environment", "Development", .. broker]);
         output.WriteLine(missingError);
         Assert.Equal(1, missingExit);
         Assert.Contains("NOT_FOUND", missingError);
         Assert.Contains("0 of 1 event(s) had been published", missingError);
 
         await using var gateway = await bed.StartGatewayInProcessAsync();
-        var (exit, stdout, error) = await GatewayCommandLine.RunAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "7", "--seed", "36", .. broker]);
+        var (exit, stdout, error) = await GatewayCommandLine.RunAsync(["events", "publish", "--type", "AbsenceReported", "--generate", "7", "--seed", "36", "--environment", "Development", .. broker]);
         output.WriteLine(stdout + error);
         var receipts = await bed.WaitForReceiptsAsync("duo", 7, TimeSpan.FromSeconds(30));
 

@@ -18,7 +18,7 @@ public sealed class StartupTests
         var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(1, exitCode);
-        Assert.Contains($"amqp://127.0.0.1:{closedPort}/{TestServices.VirtualHost}", gateway.Output);
+        Assert.Contains($"{(TestServices.BrokerTls.Enabled ? "amqps" : "amqp")}://127.0.0.1:{closedPort}/{TestServices.VirtualHost}", gateway.Output);
         Assert.DoesNotContain(TestServices.RabbitPassword, gateway.Output);
     }
 
@@ -29,13 +29,14 @@ public sealed class StartupTests
         await using var bed = await TestBed.StartAsync();
         var settings = bed.GatewaySettings();
         var closedPort = TestServices.FreePort();
-        settings["ConnectionStrings:Gateway"] = $"Host=127.0.0.1;Port={closedPort};Database=integration_gateway;Username=gateway;Password=gateway-local;Timeout=2";
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(TestServices.DatabaseConnectionString) { Port = closedPort, Database = "integration_gateway", Timeout = 2 };
+        settings["ConnectionStrings:Gateway"] = database.ConnectionString;
 
         var gateway = bed.StartGatewayProcess(settings);
         var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(1, exitCode);
         Assert.Contains($"127.0.0.1:{closedPort}/integration_gateway", gateway.Output);
-        Assert.DoesNotContain("gateway-local", gateway.Output);
+        Assert.DoesNotContain(database.Password!, gateway.Output);
     }
 }

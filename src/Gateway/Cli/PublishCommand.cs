@@ -73,7 +73,7 @@ internal static class PublishCommand
             var events = parse.GetValue(generate) is { } count
                 ? Generated(eventType, count, parse.GetValue(seed), time)
                 : paths.SelectMany(f => Read(new FileInfo(f), eventType));
-            return PublishAsync(parse, [.. events], [.. settings, .. parse.UnmatchedTokens], !parse.GetValue(skipValidation), (parse.GetValue(asUser), parse.GetValue(passwordFile)), time, cancellationToken);
+            return PublishAsync(parse, [.. events], parse.GetValue(generate).HasValue, [.. settings, .. parse.UnmatchedTokens], !parse.GetValue(skipValidation), (parse.GetValue(asUser), parse.GetValue(passwordFile)), time, cancellationToken);
         });
         return command;
     }
@@ -89,7 +89,8 @@ internal static class PublishCommand
         for (var i = 0; i < tokens.Count; i++)
         {
             var token = tokens[i];
-            if (!token.StartsWith("--", StringComparison.Ordinal) || !token.Split('=', 2)[0].Contains(':', StringComparison.Ordinal))
+            var name = token.Split('=', 2)[0];
+            if (!token.StartsWith("--", StringComparison.Ordinal) || !(name.Contains(':', StringComparison.Ordinal) || name == "--environment"))
             {
                 paths.Add(token);
                 continue;
@@ -146,11 +147,16 @@ internal static class PublishCommand
         }
     }
 
-    static async Task<int> PublishAsync(ParseResult parse, IReadOnlyList<Outgoing> events, string[] settings, bool validate, (string? User, FileInfo? PasswordFile) publishAs, TimeProvider time, CancellationToken cancellationToken)
+    static async Task<int> PublishAsync(ParseResult parse, IReadOnlyList<Outgoing> events, bool synthetic, string[] settings, bool validate, (string? User, FileInfo? PasswordFile) publishAs, TimeProvider time, CancellationToken cancellationToken)
     {
         var output = parse.InvocationConfiguration.Output;
         var error = parse.InvocationConfiguration.Error;
         var (configuration, broker, intake) = CliSettings.Load(settings);
+        if (synthetic && GatewayConfiguration.SyntheticDataRefusal("events publish --generate", GatewayConfiguration.EnvironmentName(configuration)) is { } refusal)
+        {
+            await error.WriteLineAsync(refusal);
+            return ExitCodes.Failed;
+        }
 
         if (validate)
         {

@@ -74,6 +74,12 @@ internal static class DemoCommand
 
     static async Task<int> RunAsync(int count, IReadOnlyList<string> types, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, bool verbose, string[] hostArgs)
     {
+        if (GatewayConfiguration.SyntheticDataRefusal("demo", GatewayConfiguration.EnvironmentName(GatewayConfiguration.Load(hostArgs))) is { } refusal)
+        {
+            await Console.Error.WriteLineAsync(refusal);
+            return ExitCodes.Failed;
+        }
+
         await using var app = GatewayApp.Build(hostArgs, builder =>
         {
             // In the demo every agency is the simulator.

@@ -39,7 +39,7 @@ internal static class TestServices
 
         return File.ReadAllText(file).Trim();
     }
-    public static string BrokerAddress => $"amqp://{RabbitHost}:{RabbitPort}/{VirtualHost}";
+    public static string BrokerAddress => Broker.Address;
 
     /// <summary>Where deploy/local/env.sh keeps each controller publisher's password (.local/secrets/broker/&lt;user&gt;.password).</summary>
     public static string PublisherSecrets => Environment["Publishers:SecretsDirectory"] ?? Path.Combine(RepoPaths.Root, ".local", "secrets", "broker");
