@@ -255,9 +255,14 @@ public sealed class IntakeTests(ITestOutputHelper output)
         var opened = Path.Combine(Path.GetTempPath(), $"quarantined-{Guid.NewGuid():N}.json");
         try
         {
-            var open = await GatewayCommandLine.RunAsync(["quarantine", "open", "--event-id", badBsn["eventId"]!.GetValue<string>(), "--out", opened, .. settings]);
+            var open = await GatewayCommandLine.RunAsync(["quarantine", "open", "--event-id", badBsn["eventId"]!.GetValue<string>(), "--out", opened, .. settings, .. GatewayCommandLine.DatabaseSettings]);
             Assert.Equal(0, open.Exit);
             Assert.Equal(badBsn.ToJsonString(), await File.ReadAllTextAsync(opened));
+            // Who opened it is in the staff audit (written before the file), which still verifies.
+            var audited = await AuditRows.OfAsync("quarantine-opened");
+            output.WriteLine($"audit: {string.Join("; ", audited)}");
+            Assert.Contains(audited, row => row.StartsWith("cli:", StringComparison.Ordinal) && row.Contains(badBsn["eventId"]!.GetValue<string>(), StringComparison.Ordinal));
+            Assert.Equal(0, (await GatewayCommandLine.RunAsync(["audit", "verify", .. GatewayCommandLine.DatabaseSettings])).Exit);
             if (!OperatingSystem.IsWindows())
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(opened));

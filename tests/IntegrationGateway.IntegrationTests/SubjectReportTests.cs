@@ -59,6 +59,12 @@ public sealed class SubjectReportTests(ITestOutputHelper output)
         Assert.Equal(0, byLocalExit);
         Assert.Equal(simulator, reportedByLocal);
 
+        // Each report on the command line is in the staff audit, by pseudonym: never the identifier typed.
+        var audited = await AuditRows.OfAsync("subject-report-viewed");
+        output.WriteLine($"audit: {string.Join("; ", audited)}");
+        Assert.Equal(2, audited.Count(row => row.StartsWith("cli:", StringComparison.Ordinal) && row.Contains("pseudonym ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(audited, row => row.Contains(person.Bsn!, StringComparison.Ordinal) || row.Contains(person.LocalId!, StringComparison.Ordinal));
+
         // The event published again was a duplicate: one decision per agreement, nothing sent or recorded again.
         await using var database = Npgsql.NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
         await using var kinds = database.CreateCommand("SELECT kind, count(*), count(DISTINCT agreement_id) FROM ledger_entry WHERE event_id = $1 GROUP BY kind ORDER BY kind");

@@ -20,6 +20,14 @@ internal sealed record CliSettings(IConfiguration Configuration, RabbitMqOptions
     }
 
     /// <summary>
+    /// Writes to the staff audit, as <see cref="Ops.OpsAudit.CommandLineActor"/>, what a revealing or changing verb is
+    /// about to do: written before it does it, so nothing is revealed or changed that the audit does not show.
+    /// </summary>
+    public Task AuditAsync(NpgsqlDataSource database, string action, string target, string detail, Ops.OpsScope scope, CancellationToken cancellationToken) =>
+        new Ops.OpsAudit(database, Ledger.LedgerKeys.FromBase64(Configuration[Ledger.LedgerKeys.ConfigurationKey]), TimeProvider.System)
+            .RecordAsync(Ops.OpsAudit.CommandLineActor, action, target, detail, scope, cancellationToken);
+
+    /// <summary>
     /// Runs <paramref name="action"/> on the gateway's database; a missing connection string or a database that does
     /// not answer is an error naming the server (never the password), exit 1.
     /// </summary>

@@ -25,6 +25,7 @@ public static class GatewayCli
         root.Subcommands.Add(TopologyCommand.Create());
         root.Subcommands.Add(RecipientsCommand.Create(TimeProvider.System));
         root.Subcommands.Add(LedgerCommand.Create());
+        root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(SubjectCommand.Create());
         root.Subcommands.Add(OpsCommand.Create());
         root.TreatUnmatchedTokensAsErrors = false;

@@ -22,27 +22,17 @@ internal static class LedgerCommand
 
     static Command Verify()
     {
-        var anchor = new Option<string?>("--anchor")
-        {
-            Description = "SEQ:HASH of an entry printed by an earlier verify and kept outside the database: the chain must still hold it (catches entries cut off its end).",
-        };
+        var anchor = AnchorOption("ledger verify");
         var verify = new Command("verify", "Recompute the chain: exit 0 with the number of entries and the head to keep as an anchor, 1 naming the first entry that was changed, deleted or inserted.")
         {
             anchor,
         };
         verify.TreatUnmatchedTokensAsErrors = false; // --ConnectionStrings:Gateway and the like
-        verify.Validators.Add(r =>
-        {
-            if (r.GetValue(anchor) is { } text && ParseAnchor(text) is null)
-            {
-                r.AddError("ledger verify: --anchor must be SEQ:HASH as verify prints it, e.g. 1042:9f86d0…(64 hex digits)");
-            }
-        });
         verify.SetAction((parse, cancellationToken) =>
         {
             var settings = CliSettings.Load(parse.UnmatchedTokens);
             var keys = LedgerKeys.FromBase64(settings.Configuration[LedgerKeys.ConfigurationKey]);
-            var anchored = parse.GetValue(anchor) is { } text ? ParseAnchor(text) : null;
+            var anchored = parse.GetValue(anchor);
             return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
                 LedgerVerdict verdict;
@@ -57,24 +47,46 @@ internal static class LedgerCommand
                     return ExitCodes.Failed;
                 }
 
-                if (verdict.Intact)
-                {
-                    var purged = verdict.Purged > 0 ? $" ({verdict.Purged} of them purged under retention, each named by a purge entry)" : "";
-                    await output.WriteLineAsync($"Ledger intact: {verdict.Entries} entries{purged}, each following the one before and matching its hash.");
-                    if (verdict.Entries > 0)
-                    {
-                        await output.WriteLineAsync($"Head (keep it outside the database; pass it as --anchor next time): {verdict.Entries}:{Convert.ToHexStringLower(verdict.Head!)}");
-                    }
-
-                    return ExitCodes.Ok;
-                }
-
-                await output.WriteLineAsync($"Ledger broken at entry {verdict.BrokenAt}: {verdict.Problem}. {verdict.Entries} entries before it verified.");
-                return ExitCodes.Failed;
+                return await ReportAsync("Ledger", verdict, output);
             });
         });
         return verify;
     }
+
+    /// <summary>A chain's verdict as an operator reads it (the ledger's, the staff audit's): exit 0 intact, 1 broken.</summary>
+    internal static async Task<int> ReportAsync(string chain, LedgerVerdict verdict, TextWriter output)
+    {
+        if (verdict.Intact)
+        {
+            var purged = verdict.Purged > 0 ? $" ({verdict.Purged} of them purged under retention, each named by a purge entry)" : "";
+            await output.WriteLineAsync($"{chain} intact: {verdict.Entries} entries{purged}, each following the one before and matching its hash.");
+            if (verdict.Entries > 0)
+            {
+                await output.WriteLineAsync($"Head (keep it outside the database; pass it as --anchor next time): {verdict.Entries}:{Convert.ToHexStringLower(verdict.Head!)}");
+            }
+
+            return ExitCodes.Ok;
+        }
+
+        await output.WriteLineAsync($"{chain} broken at entry {verdict.BrokenAt}: {verdict.Problem}. {verdict.Entries} entries before it verified.");
+        return ExitCodes.Failed;
+    }
+
+    /// <summary>--anchor SEQ:HASH, checked as it is parsed: <paramref name="verb"/> names the verb in the error.</summary>
+    internal static Option<(long Seq, byte[] Hash)?> AnchorOption(string verb) => new("--anchor")
+    {
+        Description = "SEQ:HASH of an entry printed by an earlier verify and kept outside the database: the chain must still hold it (catches entries cut off its end).",
+        CustomParser = result =>
+        {
+            var parsed = ParseAnchor(result.Tokens.Single().Value);
+            if (parsed is null)
+            {
+                result.AddError($"{verb}: --anchor must be SEQ:HASH as verify prints it, e.g. 1042:9f86d0…(64 hex digits)");
+            }
+
+            return parsed;
+        },
+    };
 
     static (long Seq, byte[] Hash)? ParseAnchor(string text)
     {
@@ -113,6 +125,11 @@ internal static class LedgerCommand
             {
                 try
                 {
+                    if (!dry)
+                    {
+                        await settings.AuditAsync(database, Ops.OpsAudit.Actions.LedgerPurged, "ledger", "ledger purge on the command line", Ops.OpsScope.All, cancellationToken);
+                    }
+
                     var result = await LedgerPurge.RunAsync(database, keys, retention, TimeProvider.System.GetUtcNow(), dry, cancellationToken);
                     await output.WriteLineAsync(Describe(result, retention, dry));
                     return ExitCodes.Ok;

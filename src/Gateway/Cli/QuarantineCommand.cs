@@ -120,6 +120,19 @@ internal static class QuarantineCommand
             }
 
             var path = parse.GetValue(outFile)!.FullName;
+            // The message holds personal data: who opened it is in the staff audit before the file exists.
+            var settings = CliSettings.Load(parse.UnmatchedTokens);
+            var audited = await settings.WithDatabaseAsync(parse, async (database, _) =>
+            {
+                await settings.AuditAsync(database, Ops.OpsAudit.Actions.QuarantineOpened, $"event {wanted}", $"{message.Reasons}; written to a file", Ops.OpsScope.All, cancellationToken);
+                return ExitCodes.Ok;
+            });
+            if (audited != ExitCodes.Ok)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("Nothing written: quarantine open records who opened what in the staff audit first, and could not.");
+                return audited;
+            }
+
             // A new file only: an existing one would keep whatever permissions it had.
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows())

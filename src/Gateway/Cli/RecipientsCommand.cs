@@ -44,16 +44,21 @@ internal static class RecipientsCommand
         var id = new Argument<string>("RECIPIENT") { Description = "The recipient id, as agreements name it (e.g. duo)." };
         var enable = new Command("enable", "Enable a disabled route; its held transfers become due at once.") { id };
         enable.TreatUnmatchedTokensAsErrors = false;
-        enable.SetAction((parse, cancellationToken) => CliSettings.Load(parse.UnmatchedTokens).WithDatabaseAsync(parse, async (database, output) =>
+        enable.SetAction((parse, cancellationToken) =>
+        {
+            var settings = CliSettings.Load(parse.UnmatchedTokens);
+            return settings.WithDatabaseAsync(parse, async (database, output) =>
         {
             var recipient = parse.GetValue(id)!;
+            await settings.AuditAsync(database, Ops.OpsAudit.Actions.RecipientEnabled, recipient, "on the command line", Ops.OpsScope.All, cancellationToken);
             var enabled = await new RecipientRoutes(database, time, NullLogger<RecipientRoutes>.Instance).EnableAsync(recipient, cancellationToken);
             var released = await ParkedTransfers.ReleaseAsync(database, time, recipient, cancellationToken);
             await output.WriteLineAsync(enabled
                 ? $"Enabled the route to {recipient}; {released} held transfer(s) are due now."
                 : $"The route to {recipient} was not disabled; {released} held transfer(s) released.");
             return ExitCodes.Ok;
-        }));
+        });
+        });
 
         recipients.Subcommands.Add(list);
         recipients.Subcommands.Add(enable);

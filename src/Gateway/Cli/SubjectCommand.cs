@@ -53,7 +53,11 @@ internal static class SubjectCommand
 
             return settings.WithDatabaseAsync(parse, async (database, output) =>
             {
-                var transfers = await SubjectReport.ForAsync(database, parse.GetValue(controller) is { } only ? [only] : null, [keys.PseudonymOf(key)], cancellationToken);
+                var pseudonym = keys.PseudonymOf(key);
+                var only = parse.GetValue(controller);
+                await settings.AuditAsync(database, Ops.OpsAudit.Actions.SubjectReportViewed, "pseudonym " + Convert.ToHexStringLower(pseudonym)[..16],
+                    $"{key.Split(':')[0]}; subject report on the command line", only is null ? Ops.OpsScope.All : new Ops.OpsScope([only]), cancellationToken);
+                var transfers = await SubjectReport.ForAsync(database, only is null ? null : [only], [pseudonym], cancellationToken);
                 await output.WriteAsync(parse.GetValue(format) == "json" ? Json(transfers) : Markdown(transfers));
                 return ExitCodes.Ok;
             });

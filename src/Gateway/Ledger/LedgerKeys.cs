@@ -10,7 +10,7 @@ namespace IntegrationGateway.Gateway.Ledger;
 /// database: one keys the chain (so rows cannot be rewritten and re-chained by someone who can only write SQL), one
 /// keys the subject pseudonyms (so a dump holds no identifier, and a pseudonym cannot be computed without the key),
 /// one keys the intake's memory of each event's content (<see cref="ContentOf"/>: a hash of a few low-entropy values,
-/// unkeyed, could be reversed by trying them).
+/// unkeyed, could be reversed by trying them), one keys the staff audit's chain.
 /// </summary>
 public sealed class LedgerKeys
 {
@@ -19,6 +19,7 @@ public sealed class LedgerKeys
     readonly byte[] _chain;
     readonly byte[] _pseudonym;
     readonly byte[] _content;
+    readonly byte[] _audit;
 
     public LedgerKeys(byte[] secret)
     {
@@ -30,6 +31,7 @@ public sealed class LedgerKeys
         _chain = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway ledger chain v1"u8.ToArray());
         _pseudonym = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway subject pseudonym v1"u8.ToArray());
         _content = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway event content v1"u8.ToArray());
+        _audit = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway ops audit chain v1"u8.ToArray());
     }
 
     /// <summary>The key from its base64 text; the message says what is wrong and never repeats the text.</summary>
@@ -38,6 +40,9 @@ public sealed class LedgerKeys
         note: " Keep it: without it the ledger cannot be verified."));
 
     public byte[] Chain(ReadOnlySpan<byte> canonical) => HMACSHA256.HashData(_chain, canonical);
+
+    /// <summary>The staff audit's own chain (<see cref="Ops.OpsAudit"/>): keyed apart from the ledger's, so neither can stand in for the other.</summary>
+    public byte[] AuditChain(ReadOnlySpan<byte> canonical) => HMACSHA256.HashData(_audit, canonical);
 
     /// <summary>
     /// The subject's pseudonym: HMAC over the normalised national identifier (BSN, or rijksregisternummer digits), or

@@ -83,11 +83,9 @@ public static class LedgerVerifier
             count++;
         }
 
-        if (anchor is { } expected && (expected.Seq > count || !CryptographicOperations.FixedTimeEquals(anchored ?? [], expected.Hash)))
+        if (AnchorProblem(anchor, count, anchored) is { } cut)
         {
-            return new(count, expected.Seq, expected.Seq > count
-                ? $"entry {expected.Seq}, anchored outside the database, is gone: the chain ends at {count} (entries cut off its end?)"
-                : $"entry {expected.Seq} does not have the anchored hash (the chain was rewritten from there?)");
+            return cut;
         }
 
         if (blanked.Count > 0)
@@ -98,6 +96,17 @@ public static class LedgerVerifier
 
         return new(count, null, null, purged, previous);
     }
+
+    /// <summary>
+    /// Whether a chain of <paramref name="count"/> entries still holds the anchored entry with its hash
+    /// (<paramref name="anchored"/>: the hash the chain has at the anchor's sequence); null when it does, or no anchor was given.
+    /// </summary>
+    internal static LedgerVerdict? AnchorProblem((long Seq, byte[] Hash)? anchor, long count, byte[]? anchored) =>
+        anchor is { } expected && (expected.Seq > count || !CryptographicOperations.FixedTimeEquals(anchored ?? [], expected.Hash))
+            ? new(count, expected.Seq, expected.Seq > count
+                ? $"entry {expected.Seq}, anchored outside the database, is gone: the chain ends at {count} (entries cut off its end?)"
+                : $"entry {expected.Seq} does not have the anchored hash (the chain was rewritten from there?)")
+            : null;
 
     /// <summary>One row of <see cref="Columns"/> as an entry, its stored hash in <see cref="LedgerEntry.Hash"/>.</summary>
     internal static LedgerEntry Read(NpgsqlDataReader reader) => new()

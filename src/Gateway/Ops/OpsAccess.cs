@@ -30,6 +30,7 @@ public static class OpsPolicies
     public const string Register = "ops-register";
     public const string SubjectReports = "ops-subject-reports";
     public const string Changes = "ops-changes";
+    public const string Audit = "ops-audit";
 }
 
 /// <summary>
@@ -231,7 +232,9 @@ public static class OpsAccess
             .AddPolicy(OpsPolicies.Flow, p => p.RequireRole(OpsRoles.Operator, OpsRoles.Admin))
             .AddPolicy(OpsPolicies.Register, p => p.RequireRole(OpsRoles.Operator, OpsRoles.Dpo, OpsRoles.Admin))
             .AddPolicy(OpsPolicies.SubjectReports, p => p.RequireRole(OpsRoles.Dpo))
-            .AddPolicy(OpsPolicies.Changes, p => p.RequireRole(OpsRoles.Admin));
+            .AddPolicy(OpsPolicies.Changes, p => p.RequireRole(OpsRoles.Admin))
+            // The DPO answers for what staff did with the controller's data; each sees the rows of their own controllers.
+            .AddPolicy(OpsPolicies.Audit, p => p.RequireRole(OpsRoles.Dpo, OpsRoles.Admin));
         return services;
     }
 

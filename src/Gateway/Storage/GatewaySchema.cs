@@ -145,6 +145,14 @@ public static class GatewaySchema
             -- ledger_entry_transfer (event_id, agreement_id) answers every lookup by event id too.
             DROP INDEX IF EXISTS ledger_entry_event;
             """),
+        (12, "the staff audit chained and keyed like the ledger", """
+            -- Each row names the one before by its hash, keyed with a key derived from Ledger:Key (never stored here):
+            -- a row changed, deleted or inserted with SQL alone breaks the chain ('audit verify'). Rows written before
+            -- this version have no hash; the chain starts after them.
+            ALTER TABLE ops_audit ADD COLUMN seq bigint UNIQUE, ADD COLUMN previous_hash bytea, ADD COLUMN entry_hash bytea;
+            -- The ops app's audit page filters by action and actor, newest first.
+            CREATE INDEX ops_audit_action ON ops_audit (action, id DESC);
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;
