@@ -20,6 +20,8 @@ rm -rf "$results"; mkdir -p "$results"
 log "restoring and building (warnings are errors)"
 dotnet restore IntegrationGateway.sln --nologo -v q
 dotnet build IntegrationGateway.sln --no-restore --nologo -v q -clp:ErrorsOnly
+# Supply chain: a package with a known high or critical vulnerability fails the run (where the sources know).
+"$here/vulnerable-packages.sh" --self-test && "$here/vulnerable-packages.sh" || broken=1
 
 for project in tests/*/*.csproj; do
   grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
