@@ -133,13 +133,16 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         {
             // School B's own DPO, whose subject-report view is an audit row of B's.
             ["Ops:Users:b-dpo:PasswordHash"] = OpsAccess.HashPassword(OpsSignIn.Password),
+            ["Ops:Users:b-dpo:TotpSecret"] = OpsSignIn.TotpSecret,
             ["Ops:Users:b-dpo:Roles:0"] = "dpo",
             ["Ops:Users:b-dpo:Controllers:0"] = "demo-school-b",
             // School B's admin, and a DPO of both schools, whose one view is two audit rows, one per school.
             ["Ops:Users:b-admin:PasswordHash"] = OpsAccess.HashPassword(OpsSignIn.Password),
+            ["Ops:Users:b-admin:TotpSecret"] = OpsSignIn.TotpSecret,
             ["Ops:Users:b-admin:Roles:0"] = "admin",
             ["Ops:Users:b-admin:Controllers:0"] = "demo-school-b",
             ["Ops:Users:both-dpo:PasswordHash"] = OpsAccess.HashPassword(OpsSignIn.Password),
+            ["Ops:Users:both-dpo:TotpSecret"] = OpsSignIn.TotpSecret,
             ["Ops:Users:both-dpo:Roles:0"] = "dpo",
             ["Ops:Users:both-dpo:Controllers:0"] = "school-003",
             ["Ops:Users:both-dpo:Controllers:1"] = "demo-school-b",

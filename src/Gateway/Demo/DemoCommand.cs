@@ -69,6 +69,9 @@ internal static class DemoCommand
     /// <summary>The password of the demo's own ops user, made for each run and printed when the demo keeps running.</summary>
     static readonly string DemoPassword = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
+    /// <summary>The demo user's second factor, this run only: the app requires one.</summary>
+    static readonly string DemoTotpSecret = SecondFactor.Enrol("demo").Secret;
+
     static IReadOnlyList<string> ParseTypes(string text) =>
         text.Trim() == "all" ? SampleEventGenerator.EventTypes : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -91,6 +94,7 @@ internal static class DemoCommand
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
                 {
                     ["Ops:Users:demo:PasswordHash"] = OpsAccess.HashPassword(DemoPassword),
+                    ["Ops:Users:demo:TotpSecret"] = DemoTotpSecret,
                     ["Ops:Users:demo:Roles:0"] = OpsRoles.Admin,
                     ["Ops:Users:demo:Roles:1"] = OpsRoles.Dpo,
                     ["Ops:Users:demo:Controllers:0"] = OpsScope.Platform, // the demo's user is the platform's: it sees every controller
@@ -220,6 +224,7 @@ internal static class DemoCommand
         if (app.Configuration["Ops:Users:demo:PasswordHash"] is not null)
         {
             Console.WriteLine($"Sign in as 'demo' (admin and dpo, this run only) with the password {DemoPassword}");
+            Console.WriteLine($"  and the code of the TOTP secret {DemoTotpSecret} (add it to an authenticator app, or: oathtool --totp -b {DemoTotpSecret})");
         }
         await app.WaitForShutdownAsync();
         return ok ? ExitCodes.Ok : ExitCodes.Failed;

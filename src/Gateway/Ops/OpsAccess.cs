@@ -51,6 +51,12 @@ public sealed class OpsOptions
     /// <summary>How long a sign-in lasts at most, however much it is used.</summary>
     public TimeSpan SignInAtMost { get; set; } = TimeSpan.FromHours(10);
 
+    /// <summary>
+    /// Whether a user the app signs in itself needs a second factor (TOTP or a recovery code) besides the password:
+    /// on by default (seed 002 requires multi-factor login); a user without one enrolled is then refused.
+    /// </summary>
+    public bool RequireSecondFactor { get; set; } = true;
+
     /// <summary>Sign-in attempts allowed per minute from one address.</summary>
     public int SignInAttemptsPerMinute { get; set; } = 10;
 
@@ -65,6 +71,15 @@ public sealed class OpsUser
 
     /// <summary>The controller ids whose transfers, parked transfers, audit and subjects this user sees; <c>*</c>: all (platform staff). None: nothing.</summary>
     public List<string> Controllers { get; set; } = [];
+
+    /// <summary>The TOTP secret (base32) of the user's authenticator app (<c>ops enrol-totp</c> makes one): a secret, so from the environment or a file.</summary>
+    public string? TotpSecret { get; set; }
+
+    /// <summary>A file holding <see cref="TotpSecret"/>.</summary>
+    public string? TotpSecretFile { get; set; }
+
+    /// <summary>SHA-256 (hex) of each recovery code (<c>ops enrol-totp</c> prints them); each opens one sign-in, once.</summary>
+    public List<string> RecoveryCodeHashes { get; set; } = [];
 }
 
 /// <summary>An authenticating reverse proxy in front of the gateway: it signs people in and names them in headers.</summary>
@@ -128,28 +143,41 @@ public static class OpsAccess
     const string StampClaim = "ig-ops-stamp";
     const string SignedInClaim = "ig-ops-signed-in";
 
-    /// <summary>What a cookie's sign-in rests on: the user's hash, roles and controllers as configured. Changing any ends the sign-in.</summary>
-    static string Stamp(OpsUser user) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-        System.Text.Encoding.UTF8.GetBytes(user.PasswordHash + "|" + string.Join(",", user.Roles.Order(StringComparer.Ordinal)) + "|" + string.Join(",", user.Controllers.Order(StringComparer.Ordinal)))))[..32];
+    /// <summary>How the user proved who they are (RFC 8176 method names: <c>pwd</c>, <c>otp</c>; and <c>recovery-code</c>), one claim each.</summary>
+    public const string MethodsClaim = "amr";
 
-    /// <summary>The cookie's principal: name, roles, controllers, and what lets each request check that the sign-in still holds.</summary>
-    public static ClaimsPrincipal CookiePrincipal(OpsOptions options, string user, DateTimeOffset now) =>
+    /// <summary>
+    /// What a cookie's sign-in rests on: the user's hash, roles and controllers as configured, and their second factor
+    /// (a new secret after a lost phone, or new recovery codes). Changing any ends the sign-in.
+    /// </summary>
+    static string Stamp(OpsUser user) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes(user.PasswordHash + "|" + string.Join(",", user.Roles.Order(StringComparer.Ordinal)) + "|" + string.Join(",", user.Controllers.Order(StringComparer.Ordinal))
+            + "|" + user.TotpSecret + "|" + user.TotpSecretFile + "|" + string.Join(",", user.RecoveryCodeHashes))))[..32];
+
+    /// <summary>The cookie's principal: name, roles, controllers, how they signed in, and what lets each request check that the sign-in still holds.</summary>
+    public static ClaimsPrincipal CookiePrincipal(OpsOptions options, string user, DateTimeOffset now, IEnumerable<string> methods) =>
         Principal(user, options.Users[user].Roles, options.Users[user].Controllers, CookieAuthenticationDefaults.AuthenticationScheme, [
             new Claim(StampClaim, Stamp(options.Users[user])),
             new Claim(SignedInClaim, now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            .. methods.Select(m => new Claim(MethodsClaim, m)),
         ]);
+
+    /// <summary>Whether a sign-in was made with a second factor.</summary>
+    static bool WithSecondFactor(ClaimsPrincipal principal) =>
+        principal.FindAll(MethodsClaim).Any(c => c.Value is SecondFactor.Kinds.Totp or SecondFactor.Kinds.RecoveryCode);
 
     /// <summary>
     /// A cookie counts only while its user is still configured with the same password and roles, and for
-    /// <see cref="OpsOptions.SignInAtMost"/> after signing in: removing a user or a role, or changing a password,
-    /// ends the sign-ins that rested on it at their next request.
+    /// <see cref="OpsOptions.SignInAtMost"/> after signing in, and with a second factor where one is required: removing a
+    /// user or a role, or changing a password or second factor, ends the sign-ins that rested on it at their next request.
     /// </summary>
     static bool StillHolds(ClaimsPrincipal principal, OpsOptions options, DateTimeOffset now) =>
         principal.Identity?.Name is { } name
         && options.Users.TryGetValue(name, out var user)
         && principal.FindFirst(StampClaim)?.Value == Stamp(user)
         && long.TryParse(principal.FindFirst(SignedInClaim)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var at)
-        && now - DateTimeOffset.FromUnixTimeSeconds(at) < options.SignInAtMost;
+        && now - DateTimeOffset.FromUnixTimeSeconds(at) < options.SignInAtMost
+        && (!options.RequireSecondFactor || WithSecondFactor(principal));
 
     public static IServiceCollection AddOpsAccess(this IServiceCollection services, IConfiguration configuration)
     {

@@ -15,6 +15,8 @@ public static class OpsRegistration
         services.AddOpsAccess(configuration);
         services.AddOpsKeys();
         services.AddSingleton<OpsAudit>();
+        services.AddSingleton<SecondFactor>();
+        services.AddSingleton<PendingSignIns>();
         services.AddSingleton<OpsQueries>();
         return services;
     }

@@ -153,6 +153,20 @@ public static class GatewaySchema
             -- The ops app's audit page filters by action and actor, newest first.
             CREATE INDEX ops_audit_action ON ops_audit (action, id DESC);
             """),
+        (13, "the ops app's second factor: the last TOTP step and the recovery codes each user signed in with", """
+            -- A TOTP code opens one sign-in: a later step than the last accepted one only (no replay, here or on another gateway).
+            CREATE TABLE ops_second_factor_step (
+                user_name  text PRIMARY KEY,
+                last_step  bigint NOT NULL
+            );
+            -- A recovery code opens one sign-in: the hashes of those used.
+            CREATE TABLE ops_second_factor_recovery (
+                user_name  text NOT NULL,
+                code_hash  text NOT NULL,
+                used_at    timestamptz NOT NULL,
+                PRIMARY KEY (user_name, code_hash)
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

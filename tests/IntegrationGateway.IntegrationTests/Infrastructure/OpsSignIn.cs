@@ -23,10 +23,43 @@ internal static partial class OpsSignIn
         new($"Ops:Users:{role}:PasswordHash", Hash.Value),
         new($"Ops:Users:{role}:Roles:0", role),
         new($"Ops:Users:{role}:Controllers:0", OpsScope.Platform),
+        new($"Ops:Users:{role}:TotpSecret", TotpSecret),
         new($"Ops:Users:school-{role}:PasswordHash", Hash.Value),
         new($"Ops:Users:school-{role}:Roles:0", role),
         new($"Ops:Users:school-{role}:Controllers:0", School),
+        new($"Ops:Users:school-{role}:TotpSecret", TotpSecret),
     }).Append(new("Ops:SignInAttemptsPerMinute", "1000")); // the tests sign in often, from one address
+
+    /// <summary>Every test user's TOTP secret (base32): a test's own, known to its authenticator, <see cref="NextCodeAsync"/>.</summary>
+    public const string TotpSecret = "KRSXG5CUN5ZGQZLSKRSXG5CUN5ZGQZLS";
+
+    static readonly Dictionary<string, long> LastStep = [];
+
+    /// <summary>
+    /// A code of <paramref name="user"/>'s authenticator the gateway has not seen yet: it takes a step either side of
+    /// now, each later than the last it accepted, so this gives the earliest such step, and waits for the clock to reach
+    /// the next step when all three were used.
+    /// </summary>
+    public static async Task<string> NextCodeAsync(string user)
+    {
+        var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(TotpSecret));
+        while (true)
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            var current = now.ToUnixTimeSeconds() / 30;
+            lock (LastStep)
+            {
+                var step = Math.Max(current - 1, LastStep.GetValueOrDefault(user, long.MinValue) + 1);
+                if (step <= current + 1)
+                {
+                    LastStep[user] = step;
+                    return totp.ComputeTotp(DateTimeOffset.FromUnixTimeSeconds(step * 30).UtcDateTime);
+                }
+            }
+
+            await Task.Delay(DateTimeOffset.FromUnixTimeSeconds((current + 1) * 30) - now + TimeSpan.FromMilliseconds(50));
+        }
+    }
 
     /// <summary>A client that keeps cookies and does not follow redirects; signed in as <paramref name="user"/> unless it is null.</summary>
     public static async Task<HttpClient> ClientAsync(Uri gateway, string? user, string password = Password)
@@ -38,9 +71,15 @@ internal static partial class OpsSignIn
         }
 
         using var response = await PostFormAsync(http, "/ops/signin", new() { ["user"] = user, ["password"] = password });
-        if (response.StatusCode != HttpStatusCode.Redirect)
+        if (response.StatusCode != HttpStatusCode.Redirect || response.Headers.Location?.OriginalString.StartsWith("/ops/signin/code", StringComparison.Ordinal) != true)
         {
-            throw new InvalidOperationException($"signing in as {user} gave {(int)response.StatusCode}");
+            throw new InvalidOperationException($"signing in as {user} gave {(int)response.StatusCode} {response.Headers.Location}, not the second factor's page");
+        }
+
+        using var code = await PostFormAsync(http, "/ops/signin/code", new() { ["code"] = await NextCodeAsync(user) });
+        if (code.StatusCode != HttpStatusCode.Redirect)
+        {
+            throw new InvalidOperationException($"the second factor of {user} gave {(int)code.StatusCode}");
         }
 
         return http;

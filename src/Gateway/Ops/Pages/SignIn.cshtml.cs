@@ -10,7 +10,7 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 /// <summary>Sign-in with a user from <c>Ops:Users</c>; every attempt is recorded (the user name only when it is a configured one).</summary>
 [AllowAnonymous]
 [Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(OpsAccess.SignInLimit)]
-public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, TimeProvider time) : PageModel
+public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, PendingSignIns pending, TimeProvider time) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -36,9 +36,31 @@ public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, Ti
             return Page();
         }
 
-        var roles = known.Roles;
-        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, OpsAccess.CookiePrincipal(options.Value, name, time.GetUtcNow()));
-        await audit.RecordAsync(name, OpsAudit.Actions.SignedIn, "", string.Join(",", roles), OpsScope.Of(known.Controllers), cancellationToken);
-        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : roles.Contains(OpsRoles.Operator) || roles.Contains(OpsRoles.Admin) ? "/ops/transfers" : "/ops/agreements");
+        if (SecondFactor.IsEnrolled(known))
+        {
+            // The password is right; the sign-in waits for the code (the audit records the outcome of that step).
+            pending.Start(HttpContext, name, known);
+            return LocalRedirect($"/ops/signin/code{(Url.IsLocalUrl(ReturnUrl) ? "?returnUrl=" + Uri.EscapeDataString(ReturnUrl!) : "")}");
+        }
+
+        if (options.Value.RequireSecondFactor)
+        {
+            await audit.RecordAsync(name, OpsAudit.Actions.SignInRefused, "", "password right, but no second factor enrolled (ops enrol-totp)", OpsScope.Of(known.Controllers), cancellationToken);
+            NotEnrolled = true;
+            return Page();
+        }
+
+        return await CompleteAsync(HttpContext, options.Value, audit, time, name, known, "pwd", Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : null, cancellationToken);
+    }
+
+    /// <summary>A user without a second factor where one is required: they are told to ask for enrolment.</summary>
+    public bool NotEnrolled { get; private set; }
+
+    /// <summary>Signs the user in, recording in the audit how (<paramref name="methods"/>: <c>pwd</c>, <c>pwd otp</c>, <c>pwd recovery-code</c>).</summary>
+    internal static async Task<IActionResult> CompleteAsync(HttpContext http, OpsOptions options, OpsAudit audit, TimeProvider time, string name, OpsUser user, string methods, string? returnUrl, CancellationToken cancellationToken)
+    {
+        await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, OpsAccess.CookiePrincipal(options, name, time.GetUtcNow(), methods.Split(' ')));
+        await audit.RecordAsync(name, OpsAudit.Actions.SignedIn, "", $"{string.Join(",", user.Roles)}; by {methods.Replace(" ", " + ", StringComparison.Ordinal)}", OpsScope.Of(user.Controllers), cancellationToken);
+        return new LocalRedirectResult(returnUrl ?? (user.Roles.Contains(OpsRoles.Operator) || user.Roles.Contains(OpsRoles.Admin) ? "/ops/transfers" : "/ops/agreements"));
     }
 }
