@@ -6,8 +6,9 @@ using OtpNet;
 namespace IntegrationGateway.Gateway.Ops;
 
 /// <summary>
-/// The ops app's own second factor, for the users it signs in itself (seed 002: multi-factor login for everyone with
-/// access to the registration data): a TOTP code (RFC 6238: SHA-1, 6 digits, 30 s; a step either side allowed for
+/// The ops app's own second factor, for the users it signs in itself. Seed 002 (line 488) obliges every employee with
+/// access to the Centrale Registratietool to use multi-factor authentication (there through the Flemish government's
+/// ACM/IDM); the ops app shows transfers about the same people, so it holds its users to the same: a TOTP code (RFC 6238: SHA-1, 6 digits, 30 s; a step either side allowed for
 /// clock drift), or one of the user's recovery codes. A code opens one sign-in: a TOTP step at most once per user and
 /// never one older than the last accepted, each recovery code once; both remembered in the database, so every
 /// gateway sharing it refuses a replay.
