@@ -14,18 +14,11 @@ namespace IntegrationGateway.IntegrationTests;
 [Trait("Tier", "Browser")]
 public sealed class OpsBrowserTests(ITestOutputHelper output)
 {
-    const string Chromium = "/usr/bin/chromium";
-
-    static readonly string Screenshots = Path.Combine(RepoPaths.Root, "artifacts", "screenshots");
+    static string Screenshots => Browser.Screenshots;
 
     [Fact]
     public async Task Admin_SignsIn_FiltersTransfers_OpensABlockedOne_ReplaysARefusedOne_AndSeesTheRecipients()
     {
-        if (!File.Exists(Chromium))
-        {
-            throw new InvalidOperationException($"{Chromium} is missing: the browser test needs Debian's chromium package (deploy/local/test.sh installs it).");
-        }
-
         await using var bed = await TestBed.StartAsync();
         await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery));
         // A synthetic school party to the consent-based photographer agreement (deploy/config/controllers/demo-school-b.yaml).
@@ -40,14 +33,8 @@ public sealed class OpsBrowserTests(ITestOutputHelper output)
         await bed.PublishAsync(generator.AbsenceReported(3));
         await bed.WaitForReceiptsAsync("leerplicht", 4, TimeSpan.FromSeconds(20));
 
-        Directory.CreateDirectory(Screenshots);
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        await using var browser = await Browser.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = gateway.Urls.First(), ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
 
         // Signed out, the transfers page sends the browser to sign in, and back after it.

@@ -141,7 +141,8 @@ public static class OpsAccess
             scheme, ClaimTypes.Name, ClaimTypes.Role));
 
     const string StampClaim = "ig-ops-stamp";
-    const string SignedInClaim = "ig-ops-signed-in";
+    /// <summary>When the sign-in was made (Unix seconds): it lasts <see cref="OpsOptions.SignInAtMost"/> from then.</summary>
+    public const string SignedInClaim = "ig-ops-signed-in";
 
     /// <summary>How the user proved who they are (RFC 8176 method names: <c>pwd</c>, <c>otp</c>; and <c>recovery-code</c>), one claim each.</summary>
     public const string MethodsClaim = "amr";
@@ -171,12 +172,21 @@ public static class OpsAccess
     /// <see cref="OpsOptions.SignInAtMost"/> after signing in, and with a second factor where one is required: removing a
     /// user or a role, or changing a password or second factor, ends the sign-ins that rested on it at their next request.
     /// </summary>
-    static bool StillHolds(ClaimsPrincipal principal, OpsOptions options, DateTimeOffset now) =>
+    static bool StillHolds(ClaimsPrincipal principal, OpsOptions options, OpsOpenIdConnectOptions oidc, DateTimeOffset now) =>
+        principal.FindFirst(OpsOpenIdConnect.SourceClaim)?.Value == "oidc"
+            ? oidc.Enabled && SignedInWithin(principal, options, now)
+              && (!oidc.RequireMfa || oidc.IsMultiFactor([.. principal.FindAll(MethodsClaim).Select(c => c.Value)], null))
+            : LocalStillHolds(principal, options, now);
+
+    static bool SignedInWithin(ClaimsPrincipal principal, OpsOptions options, DateTimeOffset now) =>
+        long.TryParse(principal.FindFirst(SignedInClaim)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var at)
+        && now - DateTimeOffset.FromUnixTimeSeconds(at) < options.SignInAtMost;
+
+    static bool LocalStillHolds(ClaimsPrincipal principal, OpsOptions options, DateTimeOffset now) =>
         principal.Identity?.Name is { } name
         && options.Users.TryGetValue(name, out var user)
         && principal.FindFirst(StampClaim)?.Value == Stamp(user)
-        && long.TryParse(principal.FindFirst(SignedInClaim)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var at)
-        && now - DateTimeOffset.FromUnixTimeSeconds(at) < options.SignInAtMost
+        && SignedInWithin(principal, options, now)
         && (!options.RequireSecondFactor || WithSecondFactor(principal));
 
     public static IServiceCollection AddOpsAccess(this IServiceCollection services, IConfiguration configuration)
@@ -224,7 +234,8 @@ public static class OpsAccess
                     OnValidatePrincipal = async context =>
                     {
                         var services = context.HttpContext.RequestServices;
-                        if (!StillHolds(context.Principal!, services.GetRequiredService<IOptions<OpsOptions>>().Value, services.GetRequiredService<TimeProvider>().GetUtcNow()))
+                        if (!StillHolds(context.Principal!, services.GetRequiredService<IOptions<OpsOptions>>().Value,
+                                services.GetRequiredService<IOptions<OpsOpenIdConnectOptions>>().Value, services.GetRequiredService<TimeProvider>().GetUtcNow()))
                         {
                             context.RejectPrincipal();
                             await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
@@ -242,7 +253,8 @@ public static class OpsAccess
                     },
                 };
             })
-            .AddScheme<AuthenticationSchemeOptions, TrustedProxyHandler>(ProxyScheme, _ => { });
+            .AddScheme<AuthenticationSchemeOptions, TrustedProxyHandler>(ProxyScheme, _ => { })
+            .AddOpsOpenIdConnect(configuration);
         services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
             .Configure<IOptions<OpsOptions>>((cookie, ops) => cookie.ExpireTimeSpan = ops.Value.SignInLasts);
         services.AddRateLimiter(limits =>

@@ -10,16 +10,25 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 /// <summary>Sign-in with a user from <c>Ops:Users</c>; every attempt is recorded (the user name only when it is a configured one).</summary>
 [AllowAnonymous]
 [Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(OpsAccess.SignInLimit)]
-public sealed class SignInModel(IOptions<OpsOptions> options, OpsAudit audit, PendingSignIns pending, TimeProvider time) : PageModel
+public sealed class SignInModel(IOptions<OpsOptions> options, IOptions<OpsOpenIdConnectOptions> oidc, OpsAudit audit, PendingSignIns pending, TimeProvider time) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
     public bool Refused { get; private set; }
 
-    public void OnGet()
-    {
-    }
+    /// <summary>The organisation's provider, when sign-in through it is on: the page offers it.</summary>
+    public OpsOpenIdConnectOptions? Provider => oidc.Value.Enabled ? oidc.Value : null;
+
+    /// <summary>The provider refused, or its sign-in had no second factor (recorded in the audit).</summary>
+    public bool RefusedByProvider { get; private set; }
+
+    public void OnGet(string? refused) => RefusedByProvider = refused == "oidc";
+
+    /// <summary>To the organisation's provider, and back to where the person was going.</summary>
+    public IActionResult OnGetProvider() => Provider is null
+        ? NotFound()
+        : Challenge(new AuthenticationProperties { RedirectUri = Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/ops/transfers" }, OpsOpenIdConnect.Scheme);
 
     public async Task<IActionResult> OnPostAsync(string? user, string? password, CancellationToken cancellationToken)
     {
