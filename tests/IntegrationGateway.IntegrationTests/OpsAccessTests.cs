@@ -265,41 +265,54 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task BehindATrustedProxy_TheUserAndRolesComeFromItsHeaders_OnlyFromItsAddress()
+    [Trait("Tier", "Security")]
+    public async Task BehindATrustedProxy_TheUserAndRolesComeFromItsHeaders_OnlyFromItsAddressWithItsSecret_NeverMerged()
     {
+        const string secret = "the proxy's own secret, 32 characters or more";
         await using var bed = await TestBed.StartAsync();
-        async Task<(HttpStatusCode Transfers, HttpStatusCode Audit, HttpStatusCode Bare)> AskAsync(string proxyAddress)
+        async Task<Dictionary<string, HttpStatusCode>> AskAsync(string proxyAddress)
         {
             await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>
             {
                 ["Ops:TrustedProxy:Enabled"] = "true",
                 ["Ops:TrustedProxy:Addresses:0"] = proxyAddress,
+                ["Ops:TrustedProxy:Secret"] = secret,
             });
             using var http = await OpsSignIn.ClientAsync(new Uri(gateway.Urls.First()), null);
-            HttpRequestMessage As(string path, bool headers)
+            async Task<HttpStatusCode> AsAsync(string path, params (string Name, string Value)[] headers)
             {
-                var request = new HttpRequestMessage(HttpMethod.Get, path);
-                if (headers)
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                foreach (var (name, value) in headers)
                 {
-                    request.Headers.Add("X-Forwarded-User", "ana@school.example");
-                    request.Headers.Add("X-Forwarded-Roles", "operator");
+                    request.Headers.TryAddWithoutValidation(name, value);
                 }
 
-                return request;
+                using var response = await http.SendAsync(request);
+                return response.StatusCode;
             }
 
-            using var transfers = await http.SendAsync(As("/ops/transfers", headers: true));
-            using var audit = await http.SendAsync(As("/ops/audit", headers: true));
-            using var bare = await http.SendAsync(As("/ops/transfers", headers: false));
-            return (transfers.StatusCode, audit.StatusCode, bare.StatusCode);
+            (string, string) user = ("X-Forwarded-User", "ana@school.example"), operatorRole = ("X-Forwarded-Roles", "operator"), proof = ("X-Proxy-Secret", secret);
+            return new()
+            {
+                ["transfers"] = await AsAsync("/ops/transfers", user, operatorRole, proof),
+                ["audit"] = await AsAsync("/ops/audit", user, operatorRole, proof),
+                ["no headers"] = await AsAsync("/ops/transfers", proof),
+                ["no secret"] = await AsAsync("/ops/transfers", user, operatorRole),
+                ["a wrong secret"] = await AsAsync("/ops/transfers", user, operatorRole, ("X-Proxy-Secret", secret + "!")),
+                ["the secret twice"] = await AsAsync("/ops/transfers", user, operatorRole, proof, proof),
+                ["roles merged with a comma"] = await AsAsync("/ops/audit", user, ("X-Forwarded-Roles", "admin, operator"), proof),
+                ["roles header twice"] = await AsAsync("/ops/audit", user, ("X-Forwarded-Roles", "admin"), operatorRole, proof),
+                ["user merged with a comma"] = await AsAsync("/ops/transfers", ("X-Forwarded-User", "eve, ana@school.example"), operatorRole, proof),
+            };
         }
 
         var fromProxy = await AskAsync("127.0.0.1");
         var fromElsewhere = await AskAsync("10.1.2.3");
-        output.WriteLine($"from the proxy's address: transfers {(int)fromProxy.Transfers}, audit {(int)fromProxy.Audit}, without headers {(int)fromProxy.Bare}; " +
-                         $"from another address: transfers {(int)fromElsewhere.Transfers}");
-        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Unauthorized), fromProxy);
-        Assert.Equal(HttpStatusCode.Unauthorized, fromElsewhere.Transfers); // headers anyone could send are not believed
+        output.WriteLine($"from the proxy's address: {string.Join(", ", fromProxy.Select(a => $"{a.Key} {(int)a.Value}"))}; from another address: transfers {(int)fromElsewhere["transfers"]}");
+        Assert.Equal(HttpStatusCode.OK, fromProxy["transfers"]);
+        Assert.Equal(HttpStatusCode.Forbidden, fromProxy["audit"]);
+        Assert.All(fromProxy.Where(a => a.Key is not ("transfers" or "audit")), a => Assert.True(a.Value == HttpStatusCode.Unauthorized, $"{a.Key}: {(int)a.Value}, not refused"));
+        Assert.Equal(HttpStatusCode.Unauthorized, fromElsewhere["transfers"]); // headers anyone could send are not believed
     }
 
     [Fact]

@@ -92,11 +92,32 @@ public sealed class TrustedProxyOptions
 
     public string UserHeader { get; set; } = "X-Forwarded-User";
 
-    /// <summary>Comma-separated roles (<c>operator</c>, <c>dpo</c>, <c>admin</c>).</summary>
+    /// <summary>
+    /// Space-separated roles (<c>operator</c>, <c>dpo</c>, <c>admin</c>). Not commas: HTTP merges repeated headers with
+    /// commas, so a comma here is a proxy that appended to what the client sent, and the request is refused.
+    /// </summary>
     public string RolesHeader { get; set; } = "X-Forwarded-Roles";
 
-    /// <summary>Comma-separated controller ids the person may see, or <c>*</c>; absent: none.</summary>
+    /// <summary>Space-separated controller ids the person may see, or <c>*</c>; absent: none. No commas (see <see cref="RolesHeader"/>).</summary>
     public string ControllersHeader { get; set; } = "X-Forwarded-Controllers";
+
+    /// <summary>
+    /// The header in which the proxy proves it is the proxy: <see cref="Secret"/>, on every request. The address alone
+    /// proves nothing where others share it (a node, a sidecar, a NAT).
+    /// </summary>
+    public string SecretHeader { get; set; } = "X-Proxy-Secret";
+
+    /// <summary>The secret the proxy sends (at least 32 characters); from the environment, or <see cref="SecretFile"/>.</summary>
+    public string? Secret { get; set; }
+
+    public string? SecretFile { get; set; }
+
+    /// <summary>The secret as configured, read once; null when neither is set or the file cannot be read.</summary>
+    internal byte[]? SecretDigest => _digest ??= (Secret ?? (SecretFile is { } file && File.Exists(file) ? File.ReadAllText(file).Trim() : null)) is { Length: >= 32 } secret
+        ? System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret))
+        : null;
+
+    byte[]? _digest;
 }
 
 public static class OpsAccess
@@ -197,6 +218,8 @@ public static class OpsAccess
                 $"{OpsOptions.Section}:Users: each of a user's Controllers is a controller id of deploy/config/controllers, or {OpsScope.Platform} for the platform's staff")
             .Validate(o => !o.TrustedProxy.Enabled || (o.TrustedProxy.Addresses.Count > 0 && o.TrustedProxy.Addresses.All(a => IPAddress.TryParse(a, out _))),
                 $"{OpsOptions.Section}:TrustedProxy:Addresses must list the proxy's IP addresses when the proxy is enabled")
+            .Validate(o => !o.TrustedProxy.Enabled || o.TrustedProxy.SecretDigest is not null,
+                $"{OpsOptions.Section}:TrustedProxy:Secret (or :SecretFile) must be set, at least 32 characters, when the proxy is enabled: the proxy sends it on every request to prove it is the proxy")
             .ValidateOnStart();
         var proxy = configuration.GetSection(OpsOptions.Section).Get<OpsOptions>()?.TrustedProxy.Enabled == true;
         services.AddAuthentication(proxy ? ProxyScheme : CookieAuthenticationDefaults.AuthenticationScheme)
@@ -298,23 +321,28 @@ internal sealed class TrustedProxyHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        // One value each: a proxy that appends rather than replaces would otherwise merge in what the client sent.
+        // The proxy proves itself with its secret (compared in constant time), not with its address alone.
+        var secrets = Request.Headers[proxy.SecretHeader];
+        if (secrets.Count != 1 || proxy.SecretDigest is not { } expected
+            || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secrets[0] ?? "")), expected))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        // One value each, and no comma in any: a proxy that appends rather than replaces would otherwise merge in what
+        // the client sent, as a second header or after a comma.
         var users = Request.Headers[proxy.UserHeader];
         var roleHeaders = Request.Headers[proxy.RolesHeader];
-        if (users.Count != 1 || roleHeaders.Count > 1 || string.IsNullOrWhiteSpace(users[0]))
-        {
-            return Task.FromResult(AuthenticateResult.NoResult());
-        }
-
         var controllerHeaders = Request.Headers[proxy.ControllersHeader];
-        if (controllerHeaders.Count > 1)
+        if (users.Count != 1 || roleHeaders.Count > 1 || controllerHeaders.Count > 1 || string.IsNullOrWhiteSpace(users[0])
+            || users.Concat(roleHeaders).Concat(controllerHeaders).Any(v => v?.Contains(',', StringComparison.Ordinal) == true))
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var user = users[0]!;
-        var roles = (roleHeaders.Count == 1 ? roleHeaders[0]! : "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var controllers = (controllerHeaders.Count == 1 ? controllerHeaders[0]! : "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var user = users[0]!.Trim();
+        var roles = (roleHeaders.Count == 1 ? roleHeaders[0]! : "").Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var controllers = (controllerHeaders.Count == 1 ? controllerHeaders[0]! : "").Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(OpsAccess.Principal(user, roles, controllers, OpsAccess.ProxyScheme), OpsAccess.ProxyScheme)));
     }
 
