@@ -124,6 +124,7 @@ public static class OpsOpenIdConnect
         var services = context.HttpContext.RequestServices;
         var settings = services.GetRequiredService<IOptions<OpsOpenIdConnectOptions>>().Value;
         var audit = services.GetRequiredService<OpsAudit>();
+        var refusals = services.GetRequiredService<RefusedSignIns>();
         var time = services.GetRequiredService<TimeProvider>();
         var provided = context.Principal!;
         var name = provided.FindFirst(settings.NameClaim)?.Value ?? provided.FindFirst("sub")?.Value ?? "";
@@ -135,7 +136,7 @@ public static class OpsOpenIdConnect
         var actor = name.Length is > 0 and <= 100 ? "oidc:" + name : "oidc:(no name)";
         if (settings.RequireMfa && !settings.IsMultiFactor(amr, acr))
         {
-            await audit.RecordAsync(actor, OpsAudit.Actions.SignInRefused, "", $"the provider's sign-in had no second factor ({how})", OpsScope.Of(controllers), context.HttpContext.RequestAborted);
+            await refusals.RecordAsync(context.HttpContext, actor, $"the provider's sign-in had no second factor ({how})", OpsScope.Of(controllers), context.HttpContext.RequestAborted);
             context.Fail("the provider's sign-in had no second factor");
             return;
         }

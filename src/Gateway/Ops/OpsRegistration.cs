@@ -17,6 +17,8 @@ public static class OpsRegistration
         services.AddSingleton<OpsAudit>();
         services.AddSingleton<SecondFactor>();
         services.AddSingleton<PendingSignIns>();
+        services.AddSingleton<RefusedSignIns>();
+        services.AddHostedService(provider => provider.GetRequiredService<RefusedSignIns>());
         services.AddSingleton<OpsQueries>();
         return services;
     }

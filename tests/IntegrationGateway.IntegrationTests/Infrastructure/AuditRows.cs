@@ -20,4 +20,9 @@ internal static class AuditRows
 
         return rows;
     }
+
+    /// <summary>How many refused sign-ins of <paramref name="actor"/> the rows stand for: each first one, and the "N more" of each minute.</summary>
+    public static int Refusals(IEnumerable<string> refused, string actor) => refused
+        .Where(r => r.StartsWith($"{actor} sign-in-refused ", StringComparison.Ordinal))
+        .Sum(r => System.Text.RegularExpressions.Regex.Match(r, @" (\d+) more in the minute from ") is { Success: true } more ? int.Parse(more.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 1);
 }

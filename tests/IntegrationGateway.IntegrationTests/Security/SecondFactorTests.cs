@@ -97,11 +97,13 @@ public sealed class SecondFactorTests(ITestOutputHelper output)
         Assert.StartsWith("302", await TransfersAsync(stranger));
         attacks.Add("a code without the password step: refused");
 
+        await gateway.StopAsync(); // refusals after the first of a minute are written as one row, at the latest when it stops
         var signedIn = await AuditRows.OfAsync(OpsAudit.Actions.SignedIn);
         var refused = await AuditRows.OfAsync(OpsAudit.Actions.SignInRefused);
         output.WriteLine($"signed in: {string.Join("; ", signedIn)}\nrefused: {string.Join("; ", refused)}\n{string.Join("\n", attacks.Select(a => "attack: " + a))}");
         Assert.Equal(["admin signed-in  admin; by pwd + otp"], signedIn);
-        Assert.Equal(2, refused.Count(r => r.StartsWith("admin sign-in-refused", StringComparison.Ordinal) && r.Contains("second factor wrong", StringComparison.Ordinal)));
+        Assert.Contains(refused, r => r.StartsWith("admin sign-in-refused from 127.0.0.1", StringComparison.Ordinal) && r.Contains("second factor wrong", StringComparison.Ordinal));
+        Assert.Equal(2, AuditRows.Refusals(refused, "admin"));
         Assert.Single(refused, r => r.StartsWith("no-factor sign-in-refused", StringComparison.Ordinal) && r.Contains("no second factor enrolled", StringComparison.Ordinal));
     }
 

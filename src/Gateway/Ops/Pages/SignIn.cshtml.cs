@@ -10,7 +10,7 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 /// <summary>Sign-in with a user from <c>Ops:Users</c>; every attempt is recorded (the user name only when it is a configured one).</summary>
 [AllowAnonymous]
 [Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(OpsAccess.SignInLimit)]
-public sealed class SignInModel(IOptions<OpsOptions> options, IOptions<OpsOpenIdConnectOptions> oidc, OpsAudit audit, PendingSignIns pending, TimeProvider time) : PageModel
+public sealed class SignInModel(IOptions<OpsOptions> options, IOptions<OpsOpenIdConnectOptions> oidc, OpsAudit audit, RefusedSignIns refusals, PendingSignIns pending, TimeProvider time) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -39,7 +39,7 @@ public sealed class SignInModel(IOptions<OpsOptions> options, IOptions<OpsOpenId
             // A name that is no user may be a password typed in the wrong box: it is not written down. Seen by the
             // platform's admins, and by those of the user's own controllers.
             var scope = options.Value.Users.TryGetValue(name, out var configured) ? OpsScope.Of(configured.Controllers) : OpsScope.All;
-            await audit.RecordAsync(options.Value.Users.ContainsKey(name) ? name : "(unknown user)", OpsAudit.Actions.SignInRefused, "", "", scope, cancellationToken);
+            await refusals.RecordAsync(HttpContext, options.Value.Users.ContainsKey(name) ? name : "(unknown user)", "wrong user name or password", scope, cancellationToken);
             await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken); // slows guessing
             Refused = true;
             return Page();
@@ -54,7 +54,7 @@ public sealed class SignInModel(IOptions<OpsOptions> options, IOptions<OpsOpenId
 
         if (options.Value.RequireSecondFactor)
         {
-            await audit.RecordAsync(name, OpsAudit.Actions.SignInRefused, "", "password right, but no second factor enrolled (ops enrol-totp)", OpsScope.Of(known.Controllers), cancellationToken);
+            await refusals.RecordAsync(HttpContext, name, "password right, but no second factor enrolled (ops enrol-totp)", OpsScope.Of(known.Controllers), cancellationToken);
             NotEnrolled = true;
             return Page();
         }

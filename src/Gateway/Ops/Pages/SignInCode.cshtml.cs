@@ -8,7 +8,7 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 /// <summary>The second step of a sign-in: the code of the user's authenticator app, or one of their recovery codes. Every refusal is recorded.</summary>
 [AllowAnonymous]
 [Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(OpsAccess.SignInLimit)]
-public sealed class SignInCodeModel(IOptions<OpsOptions> options, OpsAudit audit, PendingSignIns pending, SecondFactor secondFactor, TimeProvider time) : PageModel
+public sealed class SignInCodeModel(IOptions<OpsOptions> options, OpsAudit audit, RefusedSignIns refusals, PendingSignIns pending, SecondFactor secondFactor, TimeProvider time) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -27,7 +27,7 @@ public sealed class SignInCodeModel(IOptions<OpsOptions> options, OpsAudit audit
         var kind = (code ?? "").Length is > 0 and <= 40 ? await secondFactor.UseAsync(name, user, code!, cancellationToken) : null;
         if (kind is null)
         {
-            await audit.RecordAsync(name, OpsAudit.Actions.SignInRefused, "", "password right, second factor wrong or used before", OpsScope.Of(user.Controllers), cancellationToken);
+            await refusals.RecordAsync(HttpContext, name, "password right, second factor wrong or used before", OpsScope.Of(user.Controllers), cancellationToken);
             await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken); // slows guessing, with the rate limit
             Refused = true;
             return Page();
