@@ -14,7 +14,8 @@ public sealed record Receipt(
     JsonNode? Body,
     IReadOnlyList<string> FieldsOutsideAllowList,
     string Format = "json",
-    string? ClientCertificate = null);
+    string? ClientCertificate = null,
+    string? BodySha256 = null);
 
 /// <summary>
 /// What the simulated agencies received. Dedupes on (recipient, idempotency key) the way a careful agency would:
@@ -29,7 +30,8 @@ public sealed class ReceiptStore(TimeProvider time)
     /// <summary>Records that carried an event already recorded under another idempotency key.</summary>
     public int DuplicateEffects(string recipient) => _effects.Where(e => e.Key.Recipient == recipient).Sum(e => e.Value.Count - 1);
 
-    public (Receipt Receipt, bool Duplicate) Record(string recipient, string path, string idempotencyKey, JsonNode? body, IReadOnlyList<string>? fieldsOutside = null, string format = "json", string? clientCertificate = null)
+    /// <summary>Records a transfer; <paramref name="bodySha256"/> is the SHA-256 (hex) of the exact bytes received, for a test to compare with what the gateway's ledger keeps.</summary>
+    public (Receipt Receipt, bool Duplicate) Record(string recipient, string path, string idempotencyKey, JsonNode? body, IReadOnlyList<string>? fieldsOutside = null, string format = "json", string? clientCertificate = null, string? bodySha256 = null)
     {
         var effect = $"{body?["agreement"]}:{body?["record"]?["eventId"]}";
         _effects.GetOrAdd((recipient, effect), _ => new()).TryAdd(idempotencyKey, 0);
@@ -40,7 +42,7 @@ public sealed class ReceiptStore(TimeProvider time)
             _ =>
             {
                 duplicate = false;
-                return new Receipt(Guid.NewGuid().ToString("N"), recipient, path, idempotencyKey, time.GetUtcNow(), 1, body, fieldsOutside ?? [], format, clientCertificate);
+                return new Receipt(Guid.NewGuid().ToString("N"), recipient, path, idempotencyKey, time.GetUtcNow(), 1, body, fieldsOutside ?? [], format, clientCertificate, bodySha256);
             },
             (_, existing) =>
             {

@@ -138,7 +138,7 @@ public static class SimulatorApp
             }
 
             var outside = allowLists.FieldsOutside(body);
-            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside, decoder?.Format ?? "json", clientCertificate);
+            var (receipt, duplicate) = store.Record(recipient, path ?? "", key.ToString(), body, outside, decoder?.Format ?? "json", clientCertificate, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
             var status = duplicate ? StatusCodes.Status200OK : StatusCodes.Status201Created;
             return misbehaviour is { ReceiptPadding: > 0 and var padding }
                 ? Results.Json(new { receiptId = receipt.ReceiptId, duplicate, padding = new string('x', padding) }, statusCode: status)

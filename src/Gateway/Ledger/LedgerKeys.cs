@@ -20,6 +20,7 @@ public sealed class LedgerKeys
     readonly byte[] _pseudonym;
     readonly byte[] _content;
     readonly byte[] _audit;
+    readonly byte[] _payload;
 
     public LedgerKeys(byte[] secret)
     {
@@ -32,6 +33,7 @@ public sealed class LedgerKeys
         _pseudonym = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway subject pseudonym v1"u8.ToArray());
         _content = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway event content v1"u8.ToArray());
         _audit = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway ops audit chain v1"u8.ToArray());
+        _payload = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway payload digest v1"u8.ToArray());
     }
 
     /// <summary>The key from its base64 text; the message says what is wrong and never repeats the text.</summary>
@@ -40,6 +42,13 @@ public sealed class LedgerKeys
         note: " Keep it: without it the ledger cannot be verified."));
 
     public byte[] Chain(ReadOnlySpan<byte> canonical) => HMACSHA256.HashData(_chain, canonical);
+
+    /// <summary>
+    /// What the ledger keeps of the bytes sent (<c>payload_sha256</c>): HMAC of their SHA-256, not the bare hash. A
+    /// payload of few, guessable values (a BSN, a date, a code) could otherwise be found by hashing guesses against a
+    /// dump; with the key, whoever holds the exact bytes (the recipient) can still have them matched.
+    /// </summary>
+    public byte[] PayloadDigest(byte[] sha256) => HMACSHA256.HashData(_payload, sha256);
 
     /// <summary>The staff audit's own chain (<see cref="Ops.OpsAudit"/>): keyed apart from the ledger's, so neither can stand in for the other.</summary>
     public byte[] AuditChain(ReadOnlySpan<byte> canonical) => HMACSHA256.HashData(_audit, canonical);

@@ -193,7 +193,11 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
             // Add returns false for one decided before, or earlier in this batch. A recipient's receipt is its own
             // text: PostgreSQL refuses NUL in text, and a batch must not fail on one entry.
             var kind = draft.Kind != LedgerKinds.Decision || decided.Add((draft.EventId, draft.AgreementId)) ? draft.Kind : LedgerKinds.Outcome;
-            var entry = draft with { Kind = kind, Seq = ++seq, RecordedAt = now, PreviousHash = previous, Receipt = Clean(draft.Receipt) };
+            var entry = draft with
+            {
+                Kind = kind, Seq = ++seq, RecordedAt = now, PreviousHash = previous, Receipt = Clean(draft.Receipt),
+                PayloadSha256 = draft.PayloadSha256 is { } sent ? keys.PayloadDigest(sent) : null,
+            };
             rows.Add(entry with { Hash = keys.Chain(entry.Canonical()) });
             previous = rows[^1].Hash;
         }
