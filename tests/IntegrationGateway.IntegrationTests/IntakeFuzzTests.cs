@@ -120,7 +120,7 @@ public sealed class IntakeFuzzTests(ITestOutputHelper output)
         }
 
         // Nothing lost: every quarantined message opens, with the key, to bytes that were sent.
-        var seal = Sealer.FromBase64(TestServices.SealingKey);
+        var seal = Sealer.FromBase64(TestServices.SealingKey).For(SealingPurposes.Quarantine);
         var sentBodies = messages.Select(m => Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(m.Body))).ToHashSet();
         Assert.All(quarantined, q => Assert.Contains(Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(seal.Open(q.Body))), sentBodies));
 

@@ -187,7 +187,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Equal(0, summary["intake"]!["accepted"]!.GetValue<long>());
 
         // Sealed: no value readable in the queue, yet each opens, with the key, to exactly what was sent.
-        var seal = Sealer.FromBase64(TestServices.SealingKey);
+        var seal = Sealer.FromBase64(TestServices.SealingKey).For(SealingPurposes.Quarantine);
         Assert.All(quarantined, m => Assert.Contains(sent, s => s.Body.AsSpan().SequenceEqual(seal.Open(m.Body))));
         var bsnMessage = Assert.Single(quarantined, m => m.Headers["x-quarantine-rule"] == "bsn-checksum");
         Assert.Equal(badBsn["eventId"]!.GetValue<string>(), bsnMessage.MessageId);

@@ -148,7 +148,7 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         Assert.Equal(1, other.Calls);
         var row = Assert.Single(await ParkedRowsAsync());
         Assert.Equal(($"{_event.EventId:D}:a1", ParkedState.Waiting), (row.Key, row.State));
-        Assert.Equal(duo.Received.Single().Payload.ToArray(), _sealer.Open(row.Sealed, ParkedTransfer.SealedFor(row.Key, _duo))); // sealed, and whole
+        Assert.Equal(duo.Received.Single().Payload.ToArray(), _sealer.For(SealingPurposes.ParkedPayload).Open(row.Sealed, ParkedTransfer.SealedFor(row.Key, _duo))); // sealed, and whole
         Assert.False(row.Sealed.AsSpan().IndexOf(duo.Received.Single().Payload.Span[..20]) >= 0);
         Assert.Equal(1, counters.Snapshot().Count(_duo, TransferOutcome.Parked));
         Assert.Equal(1, counters.Snapshot().Count(_other, TransferOutcome.Delivered));

@@ -41,7 +41,8 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
     /// <summary>Where a republished message goes: the intake exchange.</summary>
     public string IntakeExchange => IntakeTopology.ExchangeName(intake);
 
-    public Sealer Seal => seal;
+    /// <summary>The quarantine's own sealer (a key derived for it alone).</summary>
+    public Sealer Seal { get; } = seal.For(SealingPurposes.Quarantine);
 
     /// <summary>The reasons as the headers give them: the first 20, and how many more.</summary>
     public static string Reasons(IReadOnlyList<Violation> violations) =>
@@ -61,7 +62,7 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
             [PathHeader] = first.Path,
             [ReasonsHeader] = Reasons(quarantined.Violations),
             [AtHeader] = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
-            [SealedHeader] = $"{Sealer.Algorithm}; key={seal.KeyId}",
+            [SealedHeader] = $"{Sealer.Algorithm}; key={Seal.KeyId}",
             [ExchangeHeader] = message.Exchange,
             [EnvelopeHeader] = string.Equals(message.ContentType, IntakeReader.MassTransitContentType, StringComparison.OrdinalIgnoreCase) ? "masstransit" : "raw",
         };
@@ -83,7 +84,7 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
             Headers = headers,
         };
         using var confirm = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
-        await channel.BasicPublishAsync("", Queue, mandatory: true, properties, seal.Seal(message.Body.Span), confirm.Token).ConfigureAwait(false);
+        await channel.BasicPublishAsync("", Queue, mandatory: true, properties, Seal.Seal(message.Body.Span), confirm.Token).ConfigureAwait(false);
     }
 
     /// <summary>Every message, held unacknowledged: what is not republished goes back, in order, when the channel closes.</summary>
@@ -119,7 +120,7 @@ public sealed class Quarantine(IChannel channel, IntakeOptions intake, Sealer se
             UserId = message.UserId,
             Headers = new Dictionary<string, object?> { ["x-republished-from-quarantine"] = message.QuarantinedAt ?? "" },
         };
-        await publishTo.BasicPublishAsync(IntakeExchange, "", mandatory: true, properties, seal.Open(message.Sealed), cancellationToken).ConfigureAwait(false);
+        await publishTo.BasicPublishAsync(IntakeExchange, "", mandatory: true, properties, Seal.Open(message.Sealed), cancellationToken).ConfigureAwait(false);
         await channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
     }
 

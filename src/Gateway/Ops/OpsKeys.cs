@@ -21,7 +21,7 @@ public static class OpsKeys
         services.AddOptions<KeyManagementOptions>().Configure<NpgsqlDataSource, Sealer>((keys, database, sealer) =>
         {
             keys.XmlRepository = new DatabaseXmlRepository(database);
-            keys.XmlEncryptor = new SealedXmlEncryptor(sealer);
+            keys.XmlEncryptor = new SealedXmlEncryptor(sealer.For(SealingPurposes.OpsKeys));
         });
         return services;
     }
@@ -62,6 +62,6 @@ public static class OpsKeys
     public sealed class SealedXmlDecryptor(IServiceProvider services) : IXmlDecryptor
     {
         public XElement Decrypt(XElement encryptedElement) =>
-            XElement.Parse(System.Text.Encoding.UTF8.GetString(services.GetRequiredService<Sealer>().Open(Convert.FromBase64String(encryptedElement.Value))));
+            XElement.Parse(System.Text.Encoding.UTF8.GetString(services.GetRequiredService<Sealer>().For(SealingPurposes.OpsKeys).Open(Convert.FromBase64String(encryptedElement.Value))));
     }
 }

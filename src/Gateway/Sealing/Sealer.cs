@@ -17,20 +17,35 @@ public sealed class Sealer
     const int NonceSize = 12;
     const int TagSize = 16;
 
+    readonly byte[] _master;
     readonly byte[] _key;
 
     public Sealer(byte[] key)
+        : this(key, purpose: null)
     {
-        if (key.Length != 32)
-        {
-            throw new ArgumentException("the sealing key must be 32 bytes", nameof(key));
-        }
-
-        _key = key;
-        KeyId = Convert.ToHexStringLower(SHA256.HashData(key).AsSpan(0, 4));
     }
 
-    /// <summary>Names the key without revealing it, so an operator knows which key opens a sealed message.</summary>
+    Sealer(byte[] master, string? purpose)
+    {
+        if (master.Length != 32)
+        {
+            throw new ArgumentException("the sealing key must be 32 bytes", nameof(master));
+        }
+
+        _master = master;
+        _key = purpose is null ? master : HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: System.Text.Encoding.ASCII.GetBytes($"integration-gateway sealing {purpose} v1"));
+        var id = Convert.ToHexStringLower(SHA256.HashData(master).AsSpan(0, 4));
+        KeyId = purpose is null ? id : $"{id}/{purpose}";
+    }
+
+    /// <summary>
+    /// A sealer of its own for one purpose (<see cref="SealingPurposes"/>), with a key derived (HKDF) from
+    /// <c>Sealing:Key</c>: what is sealed for one purpose does not open for another, so a sealed value cannot be moved
+    /// from the quarantine into the ops app's key ring, or from a parked payload into the quarantine.
+    /// </summary>
+    public Sealer For(string purpose) => new(_master, purpose);
+
+    /// <summary>Names the key (and its purpose) without revealing it, so an operator knows which key opens a sealed message.</summary>
     public string KeyId { get; }
 
     /// <summary>The key from its base64 text, with a message that says what is wrong and never repeats the text.</summary>
@@ -62,4 +77,12 @@ public sealed class Sealer
         aes.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext, associatedData);
         return plaintext;
     }
+}
+
+/// <summary>What the gateway seals, each with a key of its own derived from <c>Sealing:Key</c>.</summary>
+public static class SealingPurposes
+{
+    public const string Quarantine = "quarantine";
+    public const string ParkedPayload = "parked-payload";
+    public const string OpsKeys = "ops-keys";
 }

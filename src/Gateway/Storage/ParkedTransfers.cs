@@ -59,6 +59,8 @@ public sealed record ParkedTransfer(
 /// </remarks>
 public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, TimeProvider time, GatewayInstance? instance = null) : ITransferStore
 {
+    readonly Sealer _sealer = sealer.For(SealingPurposes.ParkedPayload);
+
     /// <remarks>
     /// A row under a lease that has not run out is left alone: another attempt at the same transfer (the scheduler's,
     /// or a first attempt still in flight) holds it and settles it; overwriting its lease would let a second attempt in.
@@ -80,14 +82,14 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = t.EventType });
         command.Parameters.Add(new() { Value = t.AgreementId });
         command.Parameters.Add(new() { Value = parked.Recipient });
-        command.Parameters.Add(new() { Value = sealer.Seal(t.Payload.Span, ParkedTransfer.SealedFor(t.IdempotencyKey, parked.Recipient)) });
+        command.Parameters.Add(new() { Value = _sealer.Seal(t.Payload.Span, ParkedTransfer.SealedFor(t.IdempotencyKey, parked.Recipient)) });
         command.Parameters.Add(new() { Value = parked.State });
         command.Parameters.Add(new() { Value = parked.Attempts });
         command.Parameters.Add(new() { Value = parked.NextAttemptAt });
         command.Parameters.Add(new() { Value = time.GetUtcNow() });
         command.Parameters.Add(new() { Value = (object?)parked.LastStatus ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
         command.Parameters.Add(new() { Value = (object?)parked.LastProblem ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = sealer.KeyId });
+        command.Parameters.Add(new() { Value = _sealer.KeyId });
         command.Parameters.Add(new() { Value = parked.Context.Sender });
         command.Parameters.Add(new() { Value = parked.Context.AgreementVersion });
         command.Parameters.Add(new() { Value = parked.Context.LegalBasis });
@@ -120,7 +122,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = now + lease });
         command.Parameters.Add(new() { Value = limit });
         command.Parameters.Add(new() { Value = disabledRecipients.ToArray() });
-        command.Parameters.Add(new() { Value = sealer.KeyId });
+        command.Parameters.Add(new() { Value = _sealer.KeyId });
         var claim = Guid.NewGuid();
         command.Parameters.Add(new() { Value = claim });
         command.Parameters.Add(new() { Value = (object?)instance?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
@@ -272,7 +274,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
             byte[] payload;
             try
             {
-                payload = sealer.Open(reader.GetFieldValue<byte[]>(5), ParkedTransfer.SealedFor(reader.GetString(0), reader.GetString(4)));
+                payload = _sealer.Open(reader.GetFieldValue<byte[]>(5), ParkedTransfer.SealedFor(reader.GetString(0), reader.GetString(4)));
             }
             catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
             {
