@@ -174,8 +174,13 @@ start_rabbitmq() {
   install_certificate rabbitmq "$dir/tls"
   # Two listeners on loopback: TLS, which the gateway, the tests and the demo use, and plain, which the load harness
   # uses so that its figures stay comparable (and the gateway allows for loopback only). A client certificate is
-  # checked when one is offered, not required.
+  # checked when one is offered, not required. No message over 16 MiB (the most Intake:MaxMessageBytes allows) is
+  # taken at all: the publisher is refused and keeps it, instead of the intake receiving, sealing and quarantining
+  # a 100 MiB body on every redelivery (RabbitMQ's own limit is 128 MiB).
+  local previous=""
+  [ -f "$dir/rabbitmq.conf" ] && previous="$(cat "$dir/rabbitmq.conf")"
   cat > "$dir/rabbitmq.conf" <<CONF
+max_message_size = 16777216
 listeners.tcp.default = 127.0.0.1:$IG_RABBITMQ_PORT
 listeners.ssl.default = 127.0.0.1:$IG_RABBITMQ_TLS_PORT
 ssl_options.cacertfile = $dir/tls/ca.crt
@@ -190,9 +195,9 @@ CONF
   is_root && chown -R rabbitmq:rabbitmq "$dir"
   chmod -R g-w,o-rwx "$dir"
 
-  # A node started by an older up.sh has no TLS listener: it is stopped and started again with this configuration.
-  if rabbit rabbitmqctl status >/dev/null 2>&1 && ! rabbit rabbitmq-diagnostics -q listeners 2>/dev/null | grep -q "port: $IG_RABBITMQ_TLS_PORT,"; then
-    log "restarting RabbitMQ node $IG_RABBITMQ_NODENAME to add its TLS listener"
+  # A node started with another configuration (by an older up.sh) is stopped and started again with this one.
+  if [ "$previous" != "$(cat "$dir/rabbitmq.conf")" ] && rabbit rabbitmqctl status >/dev/null 2>&1; then
+    log "restarting RabbitMQ node $IG_RABBITMQ_NODENAME: its configuration changed"
     rabbit rabbitmqctl -q stop "$dir/rabbitmq.pid" >/dev/null
   fi
   if rabbit rabbitmqctl status >/dev/null 2>&1; then

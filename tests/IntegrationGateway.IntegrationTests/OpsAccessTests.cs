@@ -39,6 +39,7 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
     ];
 
     [Fact]
+    [Trait("Tier", "Security")]
     public async Task EveryOpsRoute_ForEveryRoleAndSignedOut_AnswersAsTheMatrixSays()
     {
         await using var bed = await TestBed.StartAsync();
@@ -77,6 +78,7 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         using var forged = await clients["admin"].PostAsync("/ops/parked/replay", new FormUrlEncodedContent(new Dictionary<string, string> { ["keys"] = "x" }));
         output.WriteLine($"admin replay without the form's token: {(int)forged.StatusCode}");
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        output.WriteLine("attack: a form post without the page's antiforgery token (CSRF): refused");
 
         // A wrong password signs nobody in; the attempt is recorded, without the password.
         using var refused = await OpsSignIn.PostFormAsync(clients["signed out"], "/ops/signin", new() { ["user"] = "admin", ["password"] = "not the password" });
@@ -313,6 +315,10 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Forbidden, fromProxy["audit"]);
         Assert.All(fromProxy.Where(a => a.Key is not ("transfers" or "audit")), a => Assert.True(a.Value == HttpStatusCode.Unauthorized, $"{a.Key}: {(int)a.Value}, not refused"));
         Assert.Equal(HttpStatusCode.Unauthorized, fromElsewhere["transfers"]); // headers anyone could send are not believed
+        foreach (var forged in fromProxy.Keys.Where(k => k is not ("transfers" or "audit")).Append("the proxy's headers from another address"))
+        {
+            output.WriteLine($"attack: forged proxy sign-in, {forged}: refused");
+        }
     }
 
     [Fact]

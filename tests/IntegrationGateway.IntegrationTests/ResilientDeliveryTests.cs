@@ -134,6 +134,7 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    [Trait("Tier", "Security")]
     public async Task AnAnswerOverTheLimit_IsNotReadPastIt_TheAcceptedTransferStandsWithoutItsReceipt()
     {
         await using var bed = await TestBed.StartAsync();
@@ -156,6 +157,7 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         Assert.True(reader.IsDBNull(2), "the receipt past the limit is not read");
         Assert.Equal(1, receipt.Deliveries); // accepted once, not retried
         Assert.Equal(0, await bed.WaitForParkedAsync(0, TimeSpan.FromSeconds(5)));
+        output.WriteLine("attack: a recipient answering with 4 MiB: refused (not read past 1 MiB)");
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public sealed class SubjectReportTests(ITestOutputHelper output)
             await bed.WaitForTakenAsync(theirs.Length + others.Length + 1);
         }
 
-        var (exit, stdout, _) = await GatewayCommandLine.RunAsync(["subject", "report", "--id", person.Bsn!, "--format", "json", .. GatewayCommandLine.DatabaseSettings]);
+        var (exit, stdout, _) = await GatewayCommandLine.RunWithInputAsync(person.Bsn! + "\n", ["subject", "report", "--id", "-", "--format", "json", .. GatewayCommandLine.DatabaseSettings]);
         var report = JsonNode.Parse(stdout)!.AsArray();
         var theirIds = theirs.Select(e => ((Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!).ToString("D")).ToHashSet();
         var recorded = bed.Receipts.List(null).Where(r => theirIds.Contains(r.IdempotencyKey.Split(':')[0])).ToList();

@@ -4,6 +4,17 @@ namespace IntegrationGateway.Tests;
 
 public class GatewayCliTests
 {
+    [Theory]
+    [InlineData("--id", "123456782")]
+    [InlineData("--id=123456782")]
+    public async Task SubjectReport_AnIdentifierOnTheCommandLine_IsRefused_WithoutRepeatingIt(params string[] given)
+    {
+        var (exit, stdout, stderr) = await CliRunner.Run(["subject", "report", .. given]);
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains("standard input", stderr);
+        Assert.DoesNotContain("123456782", stdout + stderr);
+    }
+
     [Fact]
     public async Task Help_ListsTheVerbsAndSucceeds()
     {

@@ -33,8 +33,14 @@ public static class GatewayCli
         return root;
     }
 
-    public static async Task<int> InvokeAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    /// <summary>Standard input as the verbs read it (a secret or identifier typed or piped, never on the command line); a caller of <see cref="InvokeAsync"/> may give its own.</summary>
+    internal static TextReader Input => InputOverride.Value ?? Console.In;
+
+    static readonly AsyncLocal<TextReader?> InputOverride = new();
+
+    public static async Task<int> InvokeAsync(string[] args, TextWriter? output = null, TextWriter? error = null, TextReader? input = null)
     {
+        InputOverride.Value = input;
         var parse = CreateRoot().Parse(args);
         error ??= Console.Error;
         if (parse.Errors.Count > 0)

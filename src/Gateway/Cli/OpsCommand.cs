@@ -15,7 +15,7 @@ internal static class OpsCommand
         var hash = new Command("hash-password", "Read a password from standard input (one line) and print its hash for Ops:Users:<name>:PasswordHash. The password is not echoed or stored.");
         hash.SetAction(async (parse, cancellationToken) =>
         {
-            var password = await Console.In.ReadLineAsync(cancellationToken);
+            var password = await GatewayCli.Input.ReadLineAsync(cancellationToken);
             if (string.IsNullOrEmpty(password) || password.Length < 12)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync("ops hash-password: give a password of at least 12 characters on standard input, e.g. 'read -rs pw && echo \"$pw\" | ... ops hash-password'.");

@@ -13,7 +13,11 @@ internal static class SubjectCommand
     public static Command Create()
     {
         var subject = new Command("subject", "Data-subject rights: who received a person's data.");
-        var id = new Option<string?>("--id") { Description = "The person's BSN or onderwijsnummer (9 digits), or rijksregisternummer or BIS number (11 digits, separators allowed)." };
+        var id = new Option<string?>("--id")
+        {
+            Description = "'-': read the person's BSN or onderwijsnummer (9 digits), or rijksregisternummer or BIS number (11 digits, separators allowed) from standard input. " +
+                          "Not the identifier itself: on the command line every local user sees it (ps) and the shell keeps it.",
+        };
         var controller = new Option<string?>("--controller") { Description = "Only this controller's transfers (its DPO's answer); without it, every controller's (the platform DPO's)." };
         var institution = new Option<string?>("--institution") { Description = "With --local-id: for a person known to the sender only by its own number." };
         var localId = new Option<string?>("--local-id") { Description = "The sender's own number for the person (with --institution)." };
@@ -30,16 +34,29 @@ internal static class SubjectCommand
             {
                 r.AddError("subject report: give --id, or --institution with --local-id");
             }
-            else if (r.GetValue(id) is { } given && SubjectKey.ForIdentifier(given) is null)
+            else if (r.GetValue(id) is { } given && given != "-")
             {
-                r.AddError("subject report: --id must be a BSN or onderwijsnummer (9 digits), or a rijksregisternummer or BIS number (11 digits)");
+                r.AddError("subject report: give --id - and the identifier on standard input (e.g. 'read -rs id && echo \"$id\" | ... subject report --id -'): on the command line every local user sees it, and the shell keeps it");
             }
         });
         report.SetAction((parse, cancellationToken) =>
         {
             var settings = CliSettings.Load(parse.UnmatchedTokens);
             var keys = LedgerKeys.FromBase64(settings.Configuration[LedgerKeys.ConfigurationKey]);
-            var key = parse.GetValue(id) is { } given ? SubjectKey.ForIdentifier(given)! : SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
+            string? key;
+            if (parse.GetValue(id) is not null)
+            {
+                key = SubjectKey.ForIdentifier(GatewayCli.Input.ReadLine()?.Trim() ?? "");
+                if (key is null)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine("subject report: standard input held no BSN or onderwijsnummer (9 digits), nor a rijksregisternummer or BIS number (11 digits)");
+                    return Task.FromResult(ExitCodes.Usage);
+                }
+            }
+            else
+            {
+                key = SubjectKey.For(null, null, parse.GetValue(institution), parse.GetValue(localId))!;
+            }
             if (parse.GetValue(controller) is { } only)
             {
                 // A mistyped id would answer "0 transfers", which reads as a complete answer: refuse it instead.

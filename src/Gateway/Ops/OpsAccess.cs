@@ -57,6 +57,12 @@ public sealed class OpsOptions
     /// </summary>
     public bool RequireSecondFactor { get; set; } = true;
 
+    /// <summary>
+    /// The addresses of a TLS-terminating reverse proxy whose <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are
+    /// believed (one hop): throttling then counts the client's address, and cookies are Secure when the client used HTTPS.
+    /// </summary>
+    public List<string> ForwardedBy { get; set; } = [];
+
     /// <summary>Sign-in attempts allowed per minute from one address.</summary>
     public int SignInAttemptsPerMinute { get; set; } = 10;
 
@@ -218,6 +224,7 @@ public static class OpsAccess
                 $"{OpsOptions.Section}:Users: each of a user's Controllers is a controller id of deploy/config/controllers, or {OpsScope.Platform} for the platform's staff")
             .Validate(o => !o.TrustedProxy.Enabled || (o.TrustedProxy.Addresses.Count > 0 && o.TrustedProxy.Addresses.All(a => IPAddress.TryParse(a, out _))),
                 $"{OpsOptions.Section}:TrustedProxy:Addresses must list the proxy's IP addresses when the proxy is enabled")
+            .Validate(o => o.ForwardedBy.All(a => IPAddress.TryParse(a, out _)), $"{OpsOptions.Section}:ForwardedBy must list IP addresses")
             .Validate(o => !o.TrustedProxy.Enabled || o.TrustedProxy.SecretDigest is not null,
                 $"{OpsOptions.Section}:TrustedProxy:Secret (or :SecretFile) must be set, at least 32 characters, when the proxy is enabled: the proxy sends it on every request to prove it is the proxy")
             .ValidateOnStart();

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.HttpOverrides;
+
 namespace IntegrationGateway.Gateway.Ops;
 
 /// <summary>
@@ -25,6 +27,26 @@ public static class OpsRegistration
 
     public static WebApplication MapOpsApp(this WebApplication app)
     {
+        // Behind a TLS-terminating proxy named in Ops:ForwardedBy (and only then), the client's address and scheme
+        // come from its X-Forwarded-For and -Proto: sign-in throttling counts each client, not the proxy, and the
+        // cookie is Secure. From anyone else the headers are ignored: a client cannot pick its own address.
+        var forwardedBy = app.Configuration.GetSection("Ops:ForwardedBy").Get<string[]>() ?? [];
+        if (forwardedBy.Length > 0)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = 1 };
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in forwardedBy)
+            {
+                if (System.Net.IPAddress.TryParse(proxy, out var address)) // one that is not an address: refused at start (OpsOptions)
+                {
+                    forwarded.KnownProxies.Add(address);
+                }
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.Use(async (context, next) =>
         {
             if (context.Request.Path.StartsWithSegments("/ops"))

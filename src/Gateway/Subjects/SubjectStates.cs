@@ -40,13 +40,15 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) 
     NpgsqlCommand Consent(JsonElement body)
     {
         var consent = body.GetProperty("consent");
+        // A change counts as of when it happened, but never later than when the gateway took it ($2): a consent dated
+        // in the future (the intake allows a day of clock skew) would otherwise outrank the withdrawal sent after it.
         var command = dataSource.CreateCommand("""
-            INSERT INTO subject_state (pseudonym, consents, updated_at, controller) VALUES ($1, jsonb_build_object($4::text, jsonb_build_object('status', $5::text, 'at', $6::timestamptz)), $2, $3)
+            INSERT INTO subject_state (pseudonym, consents, updated_at, controller) VALUES ($1, jsonb_build_object($4::text, jsonb_build_object('status', $5::text, 'at', LEAST($6::timestamptz, $2))), $2, $3)
             ON CONFLICT (controller, pseudonym) DO UPDATE SET
                 consents = CASE WHEN subject_state.consents -> $4::text IS NULL
-                                  OR (subject_state.consents -> $4::text ->> 'at')::timestamptz < $6::timestamptz
-                                  OR ((subject_state.consents -> $4::text ->> 'at')::timestamptz = $6::timestamptz AND $5::text = 'withdrawn')
-                                THEN subject_state.consents || jsonb_build_object($4::text, jsonb_build_object('status', $5::text, 'at', $6::timestamptz))
+                                  OR (subject_state.consents -> $4::text ->> 'at')::timestamptz < LEAST($6::timestamptz, $2)
+                                  OR ((subject_state.consents -> $4::text ->> 'at')::timestamptz = LEAST($6::timestamptz, $2) AND $5::text = 'withdrawn')
+                                THEN subject_state.consents || jsonb_build_object($4::text, jsonb_build_object('status', $5::text, 'at', LEAST($6::timestamptz, $2)))
                                 ELSE subject_state.consents END,
                 updated_at = $2
             """);

@@ -3,11 +3,15 @@ namespace IntegrationGateway.IntegrationTests.Infrastructure;
 /// <summary>The gateway's command line as an operator uses it, in process: arguments in, exit code and text out.</summary>
 internal static class GatewayCommandLine
 {
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunWithInputAsync("", args);
+
+    /// <summary>The same, with <paramref name="input"/> on standard input (an identifier or secret, as an operator types or pipes it).</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunWithInputAsync(string input, params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await Gateway.Cli.GatewayCli.InvokeAsync(args, stdout, stderr);
+        using var stdin = new StringReader(input);
+        var exit = await Gateway.Cli.GatewayCli.InvokeAsync(args, stdout, stderr, stdin);
         return (exit, stdout.ToString(), stderr.ToString());
     }
 

@@ -82,6 +82,7 @@ public sealed class AuditChainTests(ITestOutputHelper output)
         Assert.Equal(0, withoutAnchor); // what is left is a valid chain; only the anchor knows more was there
         Assert.Equal(1, exit);
         Assert.Contains("is gone", stdout, StringComparison.Ordinal);
+        output.WriteLine("attack: audit rows cut off the end: found against the anchor");
     }
 
     [Fact]
@@ -94,5 +95,6 @@ public sealed class AuditChainTests(ITestOutputHelper output)
         var (exit, stdout) = await VerifyAsync();
         Assert.Equal(1, exit);
         Assert.Contains($"broken at entry {Rows + 1}", stdout, StringComparison.Ordinal);
+        output.WriteLine("attack: an audit row written without the ledger key: refused");
     }
 }

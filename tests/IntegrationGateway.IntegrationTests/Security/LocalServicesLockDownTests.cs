@@ -47,6 +47,10 @@ public sealed class LocalServicesLockDownTests(ITestOutputHelper output)
         }
 
         Assert.All(attempts, a => Assert.True(a.Value.ExitCode != 0, $"{Unprivileged} got a session over {a.Key}: {a.Value}"));
+        foreach (var attempt in attempts.Keys)
+        {
+            output.WriteLine($"attack: another local user's PostgreSQL session over {attempt}: refused");
+        }
     }
 
     [Fact]
@@ -68,6 +72,7 @@ public sealed class LocalServicesLockDownTests(ITestOutputHelper output)
         Assert.Empty(listing.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.NotEqual(0, reading.ExitCode);
         Assert.Equal("", reading.Output);
+        output.WriteLine("attack: another local user listing the broker's message store: refused\nattack: another local user reading the broker's message store: refused");
     }
 
     /// <summary>Where up.sh keeps the services' state (it writes the folder it chose to .local/state-dir).</summary>

@@ -51,5 +51,6 @@ public sealed class OutboundHttpSecurityTests(ITestOutputHelper output)
         Assert.NotEqual("delivered", outcome);
         Assert.Equal(1, bed.SimulatorBehaviour.FailuresFor("duo")); // one request: a redirect is an answer, not a reason to retry
         Assert.Equal(0, connections);
+        output.WriteLine($"attack: a recipient redirecting with {status}: refused (not followed)");
     }
 }

@@ -30,5 +30,6 @@ public sealed class SyntheticDataGuardTests(ITestOutputHelper output)
         await bed.WaitForTakenAsync(1);
         Assert.Equal(1, bed.Taken);
         Assert.StartsWith(control.EventId.ToString("D"), receipt.IdempotencyKey, StringComparison.Ordinal);
+        output.WriteLine("attack: generated events outside Development: refused\nattack: the demo outside Development: refused");
     }
 }

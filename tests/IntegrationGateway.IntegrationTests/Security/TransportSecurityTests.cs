@@ -61,6 +61,7 @@ public sealed class TransportSecurityTests(ITestOutputHelper output) : IDisposab
         {
             var refused = await Assert.ThrowsAsync<BrokerUnreachableException>(() => RabbitMqConnections.Factory(options, "tls-attack").CreateConnectionAsync());
             output.WriteLine($"broker certificate checked against {attack}: refused ({refused.InnerException?.GetType().Name}: {refused.InnerException?.Message})");
+            output.WriteLine($"attack: a broker whose certificate has {attack}: refused");
         }
     }
 
@@ -73,6 +74,7 @@ public sealed class TransportSecurityTests(ITestOutputHelper output) : IDisposab
         var refused = await Assert.ThrowsAnyAsync<Exception>(async () => await database.OpenConnectionAsync());
         output.WriteLine($"database certificate checked against a CA of its own: refused ({refused.GetType().Name}: {refused.Message})");
         Assert.True(refused is NpgsqlException or System.Security.Authentication.AuthenticationException, refused.ToString());
+        output.WriteLine("attack: a database whose certificate comes from another CA: refused");
     }
 
     [Fact]
@@ -87,6 +89,7 @@ public sealed class TransportSecurityTests(ITestOutputHelper output) : IDisposab
             Assert.Equal(1, result.Exit);
             Assert.Contains("RabbitMq:Tls", result.Err, StringComparison.Ordinal);
             Assert.DoesNotContain("not-a-real-one", result.Err + result.Out, StringComparison.Ordinal);
+            output.WriteLine($"attack: plain AMQP to a remote-looking broker ({verb}): refused");
         }
     }
 
@@ -106,6 +109,7 @@ public sealed class TransportSecurityTests(ITestOutputHelper output) : IDisposab
         }
 
         Assert.DoesNotContain("gateway-local", result.Err, StringComparison.Ordinal);
+        output.WriteLine("attack: a production start with development settings: refused");
     }
 
     /// <summary>The PEM file of a certificate authority that vouches for nobody here.</summary>
