@@ -298,7 +298,7 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
             {
                 ["transfers"] = await AsAsync("/ops/transfers", user, operatorRole, proof),
                 ["audit"] = await AsAsync("/ops/audit", user, operatorRole, proof),
-                ["no headers"] = await AsAsync("/ops/transfers", proof),
+                ["the secret but no user"] = await AsAsync("/ops/transfers", proof),
                 ["no secret"] = await AsAsync("/ops/transfers", user, operatorRole),
                 ["a wrong secret"] = await AsAsync("/ops/transfers", user, operatorRole, ("X-Proxy-Secret", secret + "!")),
                 ["the secret twice"] = await AsAsync("/ops/transfers", user, operatorRole, proof, proof),

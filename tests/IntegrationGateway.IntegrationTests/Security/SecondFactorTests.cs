@@ -58,7 +58,7 @@ public sealed class SecondFactorTests(ITestOutputHelper output)
         using var passwordOnly = await PasswordOnlyAsync(url, "admin");
         var withoutCode = await TransfersAsync(passwordOnly);
         Assert.StartsWith("302", withoutCode);
-        attacks.Add($"password only, then /ops/transfers: {withoutCode}");
+        attacks.Add($"the password without the code, then /ops/transfers: refused ({withoutCode.Split(' ')[0]}, to sign in)");
 
         // A wrong code: refused.
         var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(OpsSignIn.TotpSecret));
