@@ -1,7 +1,6 @@
 using IntegrationGateway.Contracts;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.IntegrationTests.Infrastructure;
-using Npgsql;
 
 namespace IntegrationGateway.IntegrationTests.Security;
 
@@ -38,12 +37,8 @@ public sealed class FutureDatedConsentTests(ITestOutputHelper output)
         await bed.WaitForReceiptsAsync("ggd", 1, TimeSpan.FromSeconds(30));
         await bed.WaitForTakenAsync(3);
 
-        await using var database = NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
-        await using var command = database.CreateCommand("SELECT outcome, array_to_string(reasons, ',') FROM ledger_entry WHERE event_id = $1 AND recipient = 'schoolfotograaf'");
-        command.Parameters.Add(new() { Value = enrolment.EventId });
-        await using var reader = await command.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync(), "no decision for the photographer");
-        var (outcome, reasons) = (reader.GetString(0), reader.GetString(1));
+        var decision = await LedgerDecision.OfAsync(enrolment.EventId, "schoolfotograaf");
+        var (outcome, reasons) = (decision.Outcome, decision.Reasons);
         output.WriteLine($"consent given dated +20 h, then withdrawn now: the photographer's transfer {outcome} ({reasons}); received {bed.Receipts.List("schoolfotograaf").Count}");
         Assert.Equal(("blocked", "consent-withdrawn"), (outcome, reasons));
         Assert.Empty(bed.Receipts.List("schoolfotograaf"));

@@ -40,12 +40,8 @@ public sealed class OutboundHttpSecurityTests(ITestOutputHelper output)
         await bed.WaitForReceiptsAsync("leerplicht", 1, TimeSpan.FromSeconds(30));
         await bed.WaitForTakenAsync(1);
 
-        await using var database = Npgsql.NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
-        await using var command = database.CreateCommand("SELECT outcome, status_code FROM ledger_entry WHERE event_id = $1 AND recipient = 'duo'");
-        command.Parameters.Add(new() { Value = e.EventId });
-        await using var reader = await command.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync(), "no outcome recorded for DUO");
-        var (outcome, code) = (reader.GetString(0), reader.GetInt32(1));
+        var decision = await LedgerDecision.OfAsync(e.EventId, "duo");
+        var (outcome, code) = (decision.Outcome, decision.StatusCode);
         output.WriteLine($"DUO answered {status} to {elsewhere}: ledger {outcome} {code}; requests to DUO {bed.SimulatorBehaviour.FailuresFor("duo")}; connections to the other address {connections}");
         Assert.Equal(status, code);
         Assert.NotEqual("delivered", outcome);

@@ -21,10 +21,7 @@ public sealed class PayloadDigestTests(ITestOutputHelper output)
         var receipt = Assert.Single(await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30)));
         await bed.WaitForTakenAsync(1);
 
-        await using var database = Npgsql.NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
-        await using var command = database.CreateCommand("SELECT payload_sha256 FROM ledger_entry WHERE event_id = $1 AND recipient = 'duo'");
-        command.Parameters.Add(new() { Value = e.EventId });
-        var stored = (byte[])(await command.ExecuteScalarAsync())!;
+        var stored = (await LedgerDecision.OfAsync(e.EventId, "duo")).PayloadDigest!;
         var bare = Convert.FromHexString(receipt.BodySha256!);
         var keyed = LedgerKeys.FromBase64(TestServices.LedgerKey).PayloadDigest(bare);
         output.WriteLine($"bytes DUO received: SHA-256 {receipt.BodySha256}; ledger keeps {Convert.ToHexStringLower(stored)}; HMAC of it with the ledger's derived key {Convert.ToHexStringLower(keyed)}");
