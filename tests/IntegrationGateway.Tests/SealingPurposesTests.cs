@@ -25,6 +25,17 @@ public sealed class SealingPurposesTests
     }
 
     [Fact]
+    public void AValueSealedUnderTheBareKey_BeforePurposesWereSeparated_StillOpens_AndNothingNewIsSealedSo()
+    {
+        var master = new Sealer(RandomNumberGenerator.GetBytes(32));
+        var old = master.Seal("parked before the upgrade"u8, "key:duo"u8);
+        var parked = master.For(SealingPurposes.ParkedPayload);
+        Assert.Equal("parked before the upgrade"u8.ToArray(), parked.Open(old, "key:duo"u8));
+        Assert.Equal([parked.KeyId, master.KeyId], parked.KeyIds);
+        Assert.Throws<AuthenticationTagMismatchException>(() => master.Open(parked.Seal("new"u8, "key:duo"u8), "key:duo"u8));
+    }
+
+    [Fact]
     public void TheKeyId_NamesTheKeyAndThePurpose_NeverTheKey()
     {
         var key = RandomNumberGenerator.GetBytes(32);

@@ -70,6 +70,9 @@ public sealed class StartupSafetyTests
     [InlineData("RabbitMq:Host", "::1")]
     [InlineData("ConnectionStrings:Gateway", "Host=127.0.0.1;Username=gateway;Password=s3cret-too")]
     [InlineData("ConnectionStrings:Gateway", "Host=/var/run/postgresql;Username=gateway;Password=s3cret-too")]
+    [InlineData("ConnectionStrings:Gateway", "Host=::1;Username=gateway;Password=s3cret-too")]
+    [InlineData("ConnectionStrings:Gateway", "Host=[::1]:5442;Username=gateway;Password=s3cret-too")]
+    [InlineData("ConnectionStrings:Gateway", "Host=localhost:5442,127.0.0.1;Username=gateway;Password=s3cret-too")]
     [InlineData("Recipients:Duo:BaseUrl", "http://127.0.0.1:5080/recipients/duo")]
     [InlineData("Recipients:Duo:BaseUrl", "http://localhost:5080/recipients/duo")]
     public void Loopback_NeedsNoTls(string key, string value)

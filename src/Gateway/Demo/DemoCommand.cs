@@ -54,7 +54,15 @@ internal static class DemoCommand
         };
         count.MustBeBetween(1, 100_000);
         command.TreatUnmatchedTokensAsErrors = false; // host settings such as --urls pass through
-        command.SetAction((parse, _) => RunAsync(
+        command.SetAction(async (parse, _) =>
+        {
+            if (GatewayConfiguration.SyntheticDataRefusal("demo", GatewayConfiguration.EnvironmentName(GatewayConfiguration.Load([.. parse.UnmatchedTokens]))) is { } refusal)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(refusal);
+                return ExitCodes.Failed;
+            }
+
+            return await RunAsync(
             parse.GetValue(count),
             ParseTypes(parse.GetValue(types)!),
             parse.GetValue(seed) ?? Random.Shared.Next(),
@@ -62,7 +70,8 @@ internal static class DemoCommand
             new Uri(parse.GetValue(simulator)!),
             TimeSpan.FromSeconds(parse.GetValue(timeout)),
             parse.GetValue(verbose),
-            [.. parse.UnmatchedTokens]));
+            [.. parse.UnmatchedTokens]);
+        });
         return command;
     }
 
@@ -77,12 +86,6 @@ internal static class DemoCommand
 
     static async Task<int> RunAsync(int count, IReadOnlyList<string> types, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, bool verbose, string[] hostArgs)
     {
-        if (GatewayConfiguration.SyntheticDataRefusal("demo", GatewayConfiguration.EnvironmentName(GatewayConfiguration.Load(hostArgs))) is { } refusal)
-        {
-            await Console.Error.WriteLineAsync(refusal);
-            return ExitCodes.Failed;
-        }
-
         await using var app = GatewayApp.Build(hostArgs, builder =>
         {
             // In the demo every agency is the simulator.

@@ -27,3 +27,25 @@ internal static class ConfiguredKey
         return bytes[..length];
     }
 }
+
+/// <summary>A secret given either in a setting or in a file the setting's <c>…File</c> sibling names (a mounted secret).</summary>
+public static class ConfiguredSecret
+{
+    /// <summary>The setting's value, else the file's content, trimmed; null when neither is set or the file cannot be read.</summary>
+    public static string? Read(string? value, string? file)
+    {
+        if (value is { Length: > 0 })
+        {
+            return value.Trim();
+        }
+
+        try
+        {
+            return file is { Length: > 0 } && File.Exists(file) ? File.ReadAllText(file).Trim() : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -19,13 +19,13 @@ public static class GatewayConfiguration
     }
 
     /// <summary>
-    /// The environment as the host decides it: <c>--environment</c>, then <c>DOTNET_ENVIRONMENT</c>, then
-    /// <c>ASPNETCORE_ENVIRONMENT</c>; Production when none is set.
+    /// The environment as the web host decides it: <c>--environment</c>, then <c>ASPNETCORE_ENVIRONMENT</c> (which
+    /// WebApplication.CreateBuilder lets win over the other), then <c>DOTNET_ENVIRONMENT</c>; Production when none is set.
     /// </summary>
     public static string EnvironmentName(IConfiguration configuration) =>
         configuration["environment"] is { Length: > 0 } given ? given
-        : configuration["DOTNET_ENVIRONMENT"] is { Length: > 0 } dotnet ? dotnet
         : configuration["ASPNETCORE_ENVIRONMENT"] is { Length: > 0 } aspnet ? aspnet
+        : configuration["DOTNET_ENVIRONMENT"] is { Length: > 0 } dotnet ? dotnet
         : Environments.Production;
 
     /// <summary>Why a verb that makes up data (the demo, generated events) may not run here; null in Development.</summary>

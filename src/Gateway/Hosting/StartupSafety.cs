@@ -23,7 +23,7 @@ public static class StartupSafety
         }
 
         var database = configuration.GetConnectionString("Gateway") is { } connectionString ? new NpgsqlConnectionStringBuilder(connectionString) : null;
-        if (database is { Host: { } host } && !host.Split(',').All(h => Loopback.Is(h.Split(':')[0]) || h.StartsWith('/')) && database.SslMode != SslMode.VerifyFull)
+        if (database is { Host: { } host } && !host.Split(',').All(h => h.StartsWith('/') || Loopback.Is(HostOf(h.Trim()))) && database.SslMode != SslMode.VerifyFull)
         {
             refusals.Add($"ConnectionStrings:Gateway names the host '{host}' with SSL Mode={database.SslMode}: outside loopback the gateway requires SSL Mode=VerifyFull " +
                          "(and Root Certificate=<the CA's PEM file> for a private CA), so the ledger and parked payloads go only to the server whose certificate names it.");
@@ -61,6 +61,12 @@ public static class StartupSafety
 
         return refusals;
     }
+
+    /// <summary>A host of a connection string's list without its port: <c>[::1]:5442</c>, <c>::1</c>, <c>db:5432</c>, <c>db</c>.</summary>
+    static string HostOf(string entry) =>
+        entry.StartsWith('[') ? entry[1..Math.Max(1, entry.IndexOf(']', StringComparison.Ordinal))]
+        : entry.Count(c => c == ':') == 1 ? entry[..entry.IndexOf(':', StringComparison.Ordinal)]
+        : entry;
 }
 
 /// <summary>Settings the gateway refuses to start with (see <see cref="StartupSafety"/>).</summary>

@@ -119,7 +119,7 @@ public sealed class TrustedProxyOptions
     public string? SecretFile { get; set; }
 
     /// <summary>The secret as configured, read once; null when neither is set or the file cannot be read.</summary>
-    internal byte[]? SecretDigest => _digest ??= (Secret ?? (SecretFile is { } file && File.Exists(file) ? File.ReadAllText(file).Trim() : null)) is { Length: >= 32 } secret
+    internal byte[]? SecretDigest => _digest ??= Hosting.ConfiguredSecret.Read(Secret, SecretFile) is { Length: >= 32 } secret
         ? System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret))
         : null;
 
@@ -178,7 +178,7 @@ public static class OpsAccess
     /// What a cookie's sign-in rests on: the user's hash, roles and controllers as configured, and their second factor
     /// (a new secret after a lost phone, or new recovery codes). Changing any ends the sign-in.
     /// </summary>
-    static string Stamp(OpsUser user) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+    internal static string Stamp(OpsUser user) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
         System.Text.Encoding.UTF8.GetBytes(user.PasswordHash + "|" + string.Join(",", user.Roles.Order(StringComparer.Ordinal)) + "|" + string.Join(",", user.Controllers.Order(StringComparer.Ordinal))
             + "|" + user.TotpSecret + "|" + user.TotpSecretFile + "|" + string.Join(",", user.RecoveryCodeHashes))))[..32];
 
@@ -202,7 +202,7 @@ public static class OpsAccess
     static bool StillHolds(ClaimsPrincipal principal, OpsOptions options, OpsOpenIdConnectOptions oidc, DateTimeOffset now) =>
         principal.FindFirst(OpsOpenIdConnect.SourceClaim)?.Value == "oidc"
             ? oidc.Enabled && SignedInWithin(principal, options, now)
-              && (!oidc.RequireMfa || oidc.IsMultiFactor([.. principal.FindAll(MethodsClaim).Select(c => c.Value)], null))
+              && (!oidc.RequireMfa || oidc.IsMultiFactor([.. principal.FindAll(MethodsClaim).Select(c => c.Value)], principal.FindFirst(OpsOpenIdConnect.LevelClaim)?.Value))
             : LocalStillHolds(principal, options, now);
 
     static bool SignedInWithin(ClaimsPrincipal principal, OpsOptions options, DateTimeOffset now) =>
@@ -291,7 +291,7 @@ public static class OpsAccess
         {
             limits.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limits.AddPolicy(SignInLimit, context => HttpMethods.IsPost(context.Request.Method)
-                ? System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "", _ => new System.Threading.RateLimiting.FixedWindowRateLimiterOptions
+                ? System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(ClientAddress(context)?.ToString() ?? "", _ => new System.Threading.RateLimiting.FixedWindowRateLimiterOptions
                 {
                     PermitLimit = context.RequestServices.GetRequiredService<IOptions<OpsOptions>>().Value.SignInAttemptsPerMinute,
                     Window = TimeSpan.FromMinutes(1),
@@ -308,6 +308,16 @@ public static class OpsAccess
         return services;
     }
 
+    /// <summary>Where a request comes from, as sign-in throttling and the audit count it (behind <see cref="OpsOptions.ForwardedBy"/>, the client).</summary>
+    public static IPAddress? ClientAddress(HttpContext http) => Normal(http.Connection.RemoteIpAddress);
+
+    /// <summary>The address the connection itself comes from, before any forwarded header: what the trusted proxy is known by.</summary>
+    public static IPAddress? PeerAddress(HttpContext http) => Normal(http.Items[PeerKey] as IPAddress ?? http.Connection.RemoteIpAddress);
+
+    internal const string PeerKey = "ig-ops-peer";
+
+    static IPAddress? Normal(IPAddress? address) => address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
+
     /// <summary>A browser loading a page (not a form post, not the JSON summary): sent to sign in rather than told 401.</summary>
     static bool IsPage(HttpRequest request) =>
         HttpMethods.IsGet(request.Method) && !request.Path.StartsWithSegments("/ops/summary")
@@ -322,8 +332,8 @@ internal sealed class TrustedProxyHandler(
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var proxy = ops.Value.TrustedProxy;
-        var from = Context.Connection.RemoteIpAddress;
-        if (from is null || !proxy.Addresses.Any(a => IPAddress.Parse(a).Equals(from.IsIPv4MappedToIPv6 ? from.MapToIPv4() : from)))
+        var from = OpsAccess.PeerAddress(Context);
+        if (from is null || !proxy.Addresses.Any(a => IPAddress.Parse(a).Equals(from)))
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }

@@ -31,7 +31,11 @@ public sealed class OpsOpenIdConnectOptions
     /// <summary>What the sign-in page's button calls the provider.</summary>
     public string DisplayName { get; set; } = "your organisation's sign-in";
 
-    public string NameClaim { get; set; } = "preferred_username";
+    /// <summary>
+    /// The claim that names the person in the app and the audit: <c>sub</c>, which the provider keeps unique and
+    /// stable; a display name such as <c>preferred_username</c> can be chosen or reused, and so could pass for another's.
+    /// </summary>
+    public string NameClaim { get; set; } = "sub";
 
     /// <summary>The claim holding the ops roles (<c>operator</c>, <c>dpo</c>, <c>admin</c>), one value each or space-separated.</summary>
     public string RolesClaim { get; set; } = "roles";
@@ -66,6 +70,9 @@ public static class OpsOpenIdConnect
 
     public const string CallbackPath = "/ops/signin/oidc";
 
+    /// <summary>The provider's <c>acr</c> kept in the cookie: a sign-in it made multi-factor by level still counts as one at every request.</summary>
+    public const string LevelClaim = "acr";
+
     public static AuthenticationBuilder AddOpsOpenIdConnect(this AuthenticationBuilder authentication, IConfiguration configuration)
     {
         var settings = configuration.GetSection(OpsOpenIdConnectOptions.Section).Get<OpsOpenIdConnectOptions>() ?? new OpsOpenIdConnectOptions();
@@ -85,7 +92,8 @@ public static class OpsOpenIdConnect
             oidc.Authority = settings.Authority!.ToString();
             oidc.RequireHttpsMetadata = !settings.Authority.IsLoopback;
             oidc.ClientId = settings.ClientId;
-            oidc.ClientSecret = settings.ClientSecret ?? File.ReadAllText(settings.ClientSecretFile!).Trim();
+            oidc.ClientSecret = Hosting.ConfiguredSecret.Read(settings.ClientSecret, settings.ClientSecretFile)
+                ?? throw new InvalidOperationException($"{OpsOpenIdConnectOptions.Section}:ClientSecretFile cannot be read");
             oidc.ResponseType = "code";
             oidc.ResponseMode = "query";
             oidc.UsePkce = true;
@@ -127,7 +135,7 @@ public static class OpsOpenIdConnect
         var refusals = services.GetRequiredService<RefusedSignIns>();
         var time = services.GetRequiredService<TimeProvider>();
         var provided = context.Principal!;
-        var name = provided.FindFirst(settings.NameClaim)?.Value ?? provided.FindFirst("sub")?.Value ?? "";
+        var name = provided.FindFirst(settings.NameClaim)?.Value ?? "";
         var amr = provided.FindAll("amr").Select(c => c.Value).ToList();
         var acr = provided.FindFirst("acr")?.Value;
         var roles = Values(provided, settings.RolesClaim).Where(OpsRoles.All.Contains).Distinct().ToList();
@@ -145,6 +153,7 @@ public static class OpsOpenIdConnect
             new Claim(SourceClaim, "oidc"),
             new Claim(OpsAccess.SignedInClaim, time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)),
             .. amr.Select(m => new Claim(OpsAccess.MethodsClaim, m)),
+            .. acr is null ? [] : new[] { new Claim(LevelClaim, acr) },
         ]);
         await audit.RecordAsync(actor, OpsAudit.Actions.SignedIn, "", $"{string.Join(",", roles)}; by the OpenID Connect provider ({how})", OpsScope.Of(controllers), context.HttpContext.RequestAborted);
     }

@@ -30,9 +30,15 @@ public static class OpsRegistration
         // Behind a TLS-terminating proxy named in Ops:ForwardedBy (and only then), the client's address and scheme
         // come from its X-Forwarded-For and -Proto: sign-in throttling counts each client, not the proxy, and the
         // cookie is Secure. From anyone else the headers are ignored: a client cannot pick its own address.
-        var forwardedBy = app.Configuration.GetSection("Ops:ForwardedBy").Get<string[]>() ?? [];
-        if (forwardedBy.Length > 0)
+        var forwardedBy = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OpsOptions>>().Value.ForwardedBy;
+        if (forwardedBy.Count > 0)
         {
+            // The connection's own address is kept: the trusted proxy is known by it, not by what it forwards.
+            app.Use((context, next) =>
+            {
+                context.Items[OpsAccess.PeerKey] = context.Connection.RemoteIpAddress;
+                return next(context);
+            });
             var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = 1 };
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();

@@ -9,7 +9,7 @@ namespace IntegrationGateway.Gateway.Ops;
 /// </summary>
 public sealed partial class RefusedSignIns(OpsAudit audit, TimeProvider time, ILogger<RefusedSignIns> logger) : BackgroundService
 {
-    readonly ConcurrentDictionary<(string Address, string Actor, long Minute), Tally> _tallies = new();
+    readonly ConcurrentDictionary<(string Address, string Actor, string Detail, long Minute), Tally> _tallies = new();
 
     sealed class Tally(OpsScope scope)
     {
@@ -20,11 +20,20 @@ public sealed partial class RefusedSignIns(OpsAudit audit, TimeProvider time, IL
 
     public async Task RecordAsync(HttpContext http, string actor, string detail, OpsScope scope, CancellationToken cancellationToken)
     {
-        var address = http.Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : "an unknown address";
-        var tally = _tallies.GetOrAdd((address, actor, time.GetUtcNow().ToUnixTimeSeconds() / 60), _ => new Tally(scope));
+        var address = OpsAccess.ClientAddress(http)?.ToString() ?? "an unknown address";
+        // Per reason too: a right password followed by wrong codes is not hidden among wrong passwords.
+        var tally = _tallies.GetOrAdd((address, actor, detail, time.GetUtcNow().ToUnixTimeSeconds() / 60), _ => new Tally(scope));
         if (Interlocked.Increment(ref tally.Count) == 1)
         {
-            await audit.RecordAsync(actor, OpsAudit.Actions.SignInRefused, $"from {address}", detail, scope, cancellationToken);
+            try
+            {
+                await audit.RecordAsync(actor, OpsAudit.Actions.SignInRefused, $"from {address}", detail, scope, cancellationToken);
+            }
+            catch
+            {
+                Interlocked.Decrement(ref tally.Count); // not written: the next refusal is the first again
+                throw;
+            }
         }
     }
 
@@ -64,7 +73,7 @@ public sealed partial class RefusedSignIns(OpsAudit audit, TimeProvider time, IL
             try
             {
                 var from = DateTimeOffset.FromUnixTimeSeconds(key.Minute * 60);
-                await audit.RecordAsync(key.Actor, OpsAudit.Actions.SignInRefused, $"from {key.Address}", $"{tally.Count - 1} more in the minute from {from:HH:mm} UTC", tally.Scope, cancellationToken);
+                await audit.RecordAsync(key.Actor, OpsAudit.Actions.SignInRefused, $"from {key.Address}", $"{tally.Count - 1} more in the minute from {from:HH:mm} UTC: {key.Detail}", tally.Scope, cancellationToken);
             }
             catch (Npgsql.NpgsqlException ex)
             {

@@ -22,11 +22,56 @@ public sealed class SecondFactor(NpgsqlDataSource dataSource, TimeProvider time)
         public const string RecoveryCode = "recovery-code";
     }
 
+    /// <summary>Wrong codes a user may give within <see cref="FailureWindow"/> before every code of theirs is refused until it has passed.</summary>
+    public const int MaxFailures = 5;
+
+    public static readonly TimeSpan FailureWindow = TimeSpan.FromMinutes(15);
+
     /// <summary>Whether the user has a second factor at all.</summary>
     public static bool IsEnrolled(OpsUser user) => user.TotpSecret is { Length: > 0 } || user.TotpSecretFile is { Length: > 0 };
 
     /// <summary>The kind of factor <paramref name="code"/> is for this user (and uses it up), or null when it opens nothing.</summary>
     public async Task<string?> UseAsync(string name, OpsUser user, string code, CancellationToken cancellationToken)
+    {
+        if (await LockedAsync(name, cancellationToken))
+        {
+            return null; // even the right code: guesses from many addresses end here
+        }
+
+        var kind = await CheckAsync(name, user, code, cancellationToken);
+        if (kind is not null)
+        {
+            await using var clear = dataSource.CreateCommand("DELETE FROM ops_second_factor_failure WHERE user_name = $1");
+            clear.Parameters.Add(new() { Value = name });
+            await clear.ExecuteNonQueryAsync(cancellationToken);
+            return kind;
+        }
+
+        // A wrong code counts toward the cap; the count starts again once a window has passed since its first.
+        await using var count = dataSource.CreateCommand("""
+            INSERT INTO ops_second_factor_failure (user_name, failures, first_failed_at) VALUES ($1, 1, $2)
+            ON CONFLICT (user_name) DO UPDATE SET
+                failures = CASE WHEN ops_second_factor_failure.first_failed_at > $3 THEN ops_second_factor_failure.failures + 1 ELSE 1 END,
+                first_failed_at = CASE WHEN ops_second_factor_failure.first_failed_at > $3 THEN ops_second_factor_failure.first_failed_at ELSE $2 END
+            """);
+        count.Parameters.Add(new() { Value = name });
+        count.Parameters.Add(new() { Value = time.GetUtcNow() });
+        count.Parameters.Add(new() { Value = time.GetUtcNow() - FailureWindow });
+        await count.ExecuteNonQueryAsync(cancellationToken);
+        return null;
+    }
+
+    /// <summary>Whether the user gave <see cref="MaxFailures"/> wrong codes within the last <see cref="FailureWindow"/>.</summary>
+    public async Task<bool> LockedAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT failures >= $3 FROM ops_second_factor_failure WHERE user_name = $1 AND first_failed_at > $2");
+        command.Parameters.Add(new() { Value = name });
+        command.Parameters.Add(new() { Value = time.GetUtcNow() - FailureWindow });
+        command.Parameters.Add(new() { Value = MaxFailures });
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
+    async Task<string?> CheckAsync(string name, OpsUser user, string code, CancellationToken cancellationToken)
     {
         var given = new string(code.Where(c => !char.IsWhiteSpace(c) && c != '-').ToArray());
         if (given.Length == 6 && given.All(char.IsAsciiDigit) && SecretOf(user) is { } secret)
@@ -65,12 +110,13 @@ public sealed class SecondFactor(NpgsqlDataSource dataSource, TimeProvider time)
     {
         try
         {
-            var text = user.TotpSecret ?? (user.TotpSecretFile is { } file ? File.ReadAllText(file) : null);
-            return text is null ? null : Base32Encoding.ToBytes(text.Trim().Replace(" ", "", StringComparison.Ordinal).TrimEnd('='));
+            return Hosting.ConfiguredSecret.Read(user.TotpSecret, user.TotpSecretFile) is { } text
+                ? Base32Encoding.ToBytes(text.Replace(" ", "", StringComparison.Ordinal).TrimEnd('='))
+                : null;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (ArgumentException)
         {
-            return null;
+            return null; // not base32
         }
     }
 

@@ -19,6 +19,7 @@ public sealed class Sealer
 
     readonly byte[] _master;
     readonly byte[] _key;
+    readonly string? _purpose;
 
     public Sealer(byte[] key)
         : this(key, purpose: null)
@@ -33,10 +34,19 @@ public sealed class Sealer
         }
 
         _master = master;
+        _purpose = purpose;
         _key = purpose is null ? master : HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: System.Text.Encoding.ASCII.GetBytes($"integration-gateway sealing {purpose} v1"));
         var id = Convert.ToHexStringLower(SHA256.HashData(master).AsSpan(0, 4));
         KeyId = purpose is null ? id : $"{id}/{purpose}";
+        KeyIds = purpose is null ? [id] : [KeyId, id];
     }
+
+    /// <summary>
+    /// The key ids this sealer opens: its own, and for a purpose's, the bare key's, which seals made before purposes
+    /// were separated name. Such a seal is opened with the bare key when the purpose's does not open it; new seals
+    /// never use the bare key, so only those older values take that path.
+    /// </summary>
+    public IReadOnlyList<string> KeyIds { get; }
 
     /// <summary>
     /// A sealer of its own for one purpose (<see cref="SealingPurposes"/>), with a key derived (HKDF) from
@@ -73,8 +83,18 @@ public sealed class Sealer
         }
 
         var plaintext = new byte[sealedBytes.Length - NonceSize - TagSize];
-        using var aes = new AesGcm(_key, TagSize);
-        aes.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext, associatedData);
+        try
+        {
+            using var aes = new AesGcm(_key, TagSize);
+            aes.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext, associatedData);
+        }
+        catch (AuthenticationTagMismatchException) when (_purpose is not null)
+        {
+            // Sealed before purposes were separated, under the bare key (see KeyIds).
+            using var legacy = new AesGcm(_master, TagSize);
+            legacy.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext, associatedData);
+        }
+
         return plaintext;
     }
 }

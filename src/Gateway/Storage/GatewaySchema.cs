@@ -167,6 +167,15 @@ public static class GatewaySchema
                 PRIMARY KEY (user_name, code_hash)
             );
             """),
+        (14, "wrong second-factor codes counted per user", """
+            -- Three codes open a sign-in at any moment: after a few wrong ones a user's codes are refused for a while,
+            -- from every address and on every gateway, so they cannot be guessed from many addresses.
+            CREATE TABLE ops_second_factor_failure (
+                user_name         text PRIMARY KEY,
+                failures          integer NOT NULL,
+                first_failed_at   timestamptz NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

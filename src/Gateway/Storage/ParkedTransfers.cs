@@ -112,7 +112,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
             UPDATE parked_transfer SET next_attempt_at = $2, lease_id = $6, lease_owner = $7
             WHERE idempotency_key IN (
                 SELECT idempotency_key FROM parked_transfer
-                WHERE state = 'waiting' AND next_attempt_at <= $1 AND NOT (recipient = ANY($4)) AND sealed_with = $5
+                WHERE state = 'waiting' AND next_attempt_at <= $1 AND NOT (recipient = ANY($4)) AND sealed_with = ANY($5)
                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING idempotency_key, event_id, event_type, agreement_id, recipient, payload_sealed, state, attempts, next_attempt_at, last_status, last_problem, sender, agreement_version, legal_basis, subject_pseudonyms, controller
             """;
@@ -122,7 +122,7 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
         command.Parameters.Add(new() { Value = now + lease });
         command.Parameters.Add(new() { Value = limit });
         command.Parameters.Add(new() { Value = disabledRecipients.ToArray() });
-        command.Parameters.Add(new() { Value = _sealer.KeyId });
+        command.Parameters.Add(new() { Value = _sealer.KeyIds });
         var claim = Guid.NewGuid();
         command.Parameters.Add(new() { Value = claim });
         command.Parameters.Add(new() { Value = (object?)instance?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });

@@ -40,15 +40,19 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) 
     NpgsqlCommand Consent(JsonElement body)
     {
         var consent = body.GetProperty("consent");
-        // A change counts as of when it happened, but never later than when the gateway took it ($2): a consent dated
-        // in the future (the intake allows a day of clock skew) would otherwise outrank the withdrawal sent after it.
+        // A change counts as of when it happened, but never later than when the intake first took it (its sighting;
+        // the time of this attempt, $2, if there is none): a consent dated in the future (the intake allows a day of
+        // clock skew) would otherwise outrank the withdrawal sent after it, and a redelivery would date it later each time.
         var command = dataSource.CreateCommand("""
-            INSERT INTO subject_state (pseudonym, consents, updated_at, controller) VALUES ($1, jsonb_build_object($4::text, jsonb_build_object('status', $5::text, 'at', LEAST($6::timestamptz, $2))), $2, $3)
+            WITH change AS (
+                SELECT jsonb_build_object('status', $5::text, 'at', LEAST($6::timestamptz, coalesce((SELECT first_seen_at FROM intake_event WHERE event_id = $7), $2))) AS entry)
+            INSERT INTO subject_state (pseudonym, consents, updated_at, controller)
+                SELECT $1, jsonb_build_object($4::text, change.entry), $2, $3 FROM change
             ON CONFLICT (controller, pseudonym) DO UPDATE SET
                 consents = CASE WHEN subject_state.consents -> $4::text IS NULL
-                                  OR (subject_state.consents -> $4::text ->> 'at')::timestamptz < LEAST($6::timestamptz, $2)
-                                  OR ((subject_state.consents -> $4::text ->> 'at')::timestamptz = LEAST($6::timestamptz, $2) AND $5::text = 'withdrawn')
-                                THEN subject_state.consents || jsonb_build_object($4::text, jsonb_build_object('status', $5::text, 'at', LEAST($6::timestamptz, $2)))
+                                  OR (subject_state.consents -> $4::text ->> 'at')::timestamptz < (EXCLUDED.consents -> $4::text ->> 'at')::timestamptz
+                                  OR ((subject_state.consents -> $4::text ->> 'at')::timestamptz = (EXCLUDED.consents -> $4::text ->> 'at')::timestamptz AND $5::text = 'withdrawn')
+                                THEN subject_state.consents || jsonb_build_object($4::text, EXCLUDED.consents -> $4::text)
                                 ELSE subject_state.consents END,
                 updated_at = $2
             """);
@@ -63,6 +67,7 @@ public sealed class SubjectStates(NpgsqlDataSource dataSource, LedgerKeys keys) 
         command.Parameters.Add(new() { Value = consent.GetProperty("status").GetString() == "given" ? "given" : "withdrawn" });
         // PostgreSQL takes UTC only; an offset such as +02:00 is valid input.
         command.Parameters.Add(new() { Value = body.GetProperty("occurredAt").GetDateTimeOffset().ToUniversalTime() });
+        command.Parameters.Add(new() { Value = body.GetProperty("eventId").GetGuid() });
         return command;
     }
 

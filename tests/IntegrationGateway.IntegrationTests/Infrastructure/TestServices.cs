@@ -142,14 +142,14 @@ internal static class TestServices
         catch (InvalidOperationException ex) when (ex.Message.Contains("pre-release schema", StringComparison.Ordinal))
         {
             // The tests' own database, made by an older checkout: its rows are of no use, so it is made anew.
-            await using (var drop = database.CreateCommand("DROP TABLE IF EXISTS gateway_schema, parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance, ops_second_factor_step, ops_second_factor_recovery CASCADE"))
+            await using (var drop = database.CreateCommand("DROP TABLE IF EXISTS gateway_schema, parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance, ops_second_factor_step, ops_second_factor_recovery, ops_second_factor_failure CASCADE"))
             {
                 await drop.ExecuteNonQueryAsync();
             }
 
             await Gateway.Storage.GatewaySchema.MigrateAsync(database, TimeProvider.System, CancellationToken.None);
         }
-        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance, ops_second_factor_step, ops_second_factor_recovery");
+        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance, ops_second_factor_step, ops_second_factor_recovery, ops_second_factor_failure");
         await command.ExecuteNonQueryAsync();
     }
 

@@ -63,10 +63,10 @@ public sealed class AuditChainTests(ITestOutputHelper output)
         await using var database = await FreshAuditAsync();
         await ExecuteAsync(database, sql);
         var (exit, stdout) = await VerifyAsync();
-        output.WriteLine($"attack: {attack}: refused");
         Assert.Equal(1, exit);
         Assert.Contains(where, stdout, StringComparison.Ordinal);
         Assert.Contains(why, stdout, StringComparison.Ordinal);
+        output.WriteLine($"attack: {attack}: refused");
     }
 
     [Fact]

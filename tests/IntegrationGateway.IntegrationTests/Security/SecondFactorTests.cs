@@ -108,6 +108,29 @@ public sealed class SecondFactorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AfterFiveWrongCodes_EvenTheRightOneIsRefused_ForAWhile_FromAnyAddress()
+    {
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync(Settings());
+        var url = new Uri(gateway.Urls.First());
+        var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(OpsSignIn.TotpSecret));
+        var valid = Enumerable.Range(-2, 5).Select(d => totp.ComputeTotp(TimeProvider.System.GetUtcNow().AddSeconds(30 * d).UtcDateTime)).ToHashSet();
+        var wrong = Enumerable.Range(0, 10).Select(i => new string((char)('0' + i), 6)).Where(c => !valid.Contains(c)).ToList();
+        for (var i = 0; i < SecondFactor.MaxFailures; i++)
+        {
+            using var guesser = await PasswordOnlyAsync(url, "dpo"); // a fresh pending sign-in each time, as from another address
+            Assert.Contains("does not open a sign-in", (await CodeAsync(guesser, wrong[i % wrong.Count])).Body);
+        }
+
+        using var owner = await PasswordOnlyAsync(url, "dpo");
+        var right = await CodeAsync(owner, await OpsSignIn.NextCodeAsync("dpo"));
+        output.WriteLine($"after {SecondFactor.MaxFailures} wrong codes, the right one: {(int)right.Status}");
+        Assert.Contains("does not open a sign-in", right.Body);
+        Assert.StartsWith("302", await TransfersAsync(owner));
+        output.WriteLine($"attack: guessing a user's code from many addresses: refused after {SecondFactor.MaxFailures} wrong ones");
+    }
+
+    [Fact]
     public async Task ARecoveryCode_OpensOneSignIn_ThenNoMore()
     {
         await using var bed = await TestBed.StartAsync();

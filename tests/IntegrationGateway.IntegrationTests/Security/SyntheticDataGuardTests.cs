@@ -22,6 +22,8 @@ public sealed class SyntheticDataGuardTests(ITestOutputHelper output)
         }
 
         Assert.Contains("Development environment only", publish.Err, StringComparison.Ordinal);
+        Assert.Contains("demo sends made-up people", demo.Err, StringComparison.Ordinal);
+        Assert.Contains("this is 'Staging'", demo.Err, StringComparison.Ordinal);
         Assert.DoesNotContain("Published", publish.Out, StringComparison.Ordinal);
         // Nothing reached the intake: a control event published now, behind anything that did, is the only one taken.
         var control = new Gateway.Events.SampleEventGenerator(1802, TimeProvider.System).NextAbsenceReported();

@@ -60,6 +60,7 @@ public sealed class TransportSecurityTests(ITestOutputHelper output) : IDisposab
         foreach (var (attack, options) in new[] { ("a CA of its own", otherAuthority), ("another server name", otherName) })
         {
             var refused = await Assert.ThrowsAsync<BrokerUnreachableException>(() => RabbitMqConnections.Factory(options, "tls-attack").CreateConnectionAsync());
+            Assert.Contains("RemoteCertificateValidationCallback", refused.ToString(), StringComparison.Ordinal); // the certificate, not the password or the port
             output.WriteLine($"broker certificate checked against {attack}: refused ({refused.InnerException?.GetType().Name}: {refused.InnerException?.Message})");
             output.WriteLine($"attack: a broker whose certificate has {attack}: refused");
         }
@@ -74,6 +75,7 @@ public sealed class TransportSecurityTests(ITestOutputHelper output) : IDisposab
         var refused = await Assert.ThrowsAnyAsync<Exception>(async () => await database.OpenConnectionAsync());
         output.WriteLine($"database certificate checked against a CA of its own: refused ({refused.GetType().Name}: {refused.Message})");
         Assert.True(refused is NpgsqlException or System.Security.Authentication.AuthenticationException, refused.ToString());
+        Assert.Contains("SSL", refused.ToString(), StringComparison.Ordinal); // the handshake, not the password or the port
         output.WriteLine("attack: a database whose certificate comes from another CA: refused");
     }
 
