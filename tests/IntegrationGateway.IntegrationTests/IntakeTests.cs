@@ -274,7 +274,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         }
 
         // The publisher's mistake is understood: send the untyped one again, as an AbsenceReported.
-        var republish = await GatewayCommandLine.RunAsync(["quarantine", "republish", "--rule", "missing-type", "--type", "AbsenceReported", .. settings]);
+        var republish = await GatewayCommandLine.RunAsync(["quarantine", "republish", "--rule", "missing-type", "--type", "AbsenceReported", .. settings, .. GatewayCommandLine.DatabaseSettings]);
         output.WriteLine(republish.Out + republish.Err);
         var receipts = await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
         var after = await GatewayCommandLine.RunAsync(["quarantine", "list", .. settings]);
@@ -283,6 +283,7 @@ public sealed class IntakeTests(ITestOutputHelper output)
         Assert.Contains("Republished 1 of 1 selected message(s)", republish.Out);
         Assert.Equal($"{untyped.EventId:D}:duo-verzuimregister", Assert.Single(receipts).IdempotencyKey);
         Assert.Contains("1 message(s) in " + bed.QuarantineQueue + ": bsn-checksum 1", after.Out);
+        Assert.Contains(await AuditRows.OfAsync("quarantine-republished"), row => row.StartsWith("cli:", StringComparison.Ordinal) && row.Contains("rule missing-type 1 message(s) selected, as AbsenceReported", StringComparison.Ordinal));
     }
 
     [Fact]

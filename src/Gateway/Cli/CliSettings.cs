@@ -28,6 +28,25 @@ internal sealed record CliSettings(IConfiguration Configuration, RabbitMqOptions
             .RecordAsync(Ops.OpsAudit.CommandLineActor, action, target, detail, scope, cancellationToken);
 
     /// <summary>
+    /// For a verb whose effect is outside the database (a file written, messages sent): the audit row first, on the
+    /// database, and nothing done without it. <see cref="ExitCodes.Ok"/> once it is written.
+    /// </summary>
+    public async Task<int> AuditFirstAsync(ParseResult parse, string action, string target, string detail, CancellationToken cancellationToken)
+    {
+        var audited = await WithDatabaseAsync(parse, async (database, _) =>
+        {
+            await AuditAsync(database, action, target, detail, Ops.OpsScope.All, cancellationToken);
+            return ExitCodes.Ok;
+        });
+        if (audited != ExitCodes.Ok)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"Nothing done: this verb records who did what in the staff audit first ({action}), and could not.");
+        }
+
+        return audited;
+    }
+
+    /// <summary>
     /// Runs <paramref name="action"/> on the gateway's database; a missing connection string or a database that does
     /// not answer is an error naming the server (never the password), exit 1.
     /// </summary>

@@ -82,6 +82,14 @@ internal static class QuarantineCommand
             await using var publishTo = await Quarantine.ConfirmingChannelAsync(republisher, cancellationToken);
             var messages = await session.PeekAsync(cancellationToken);
             var chosen = messages.Where(m => Matches(m, parse.GetValue(rule), parse.GetValue(eventId))).ToList();
+            var selection = parse.GetValue(eventId) is { } one ? $"event {one:D}" : parse.GetValue(rule) is { } byRule ? $"rule {byRule}" : "all";
+            var audited = await CliSettings.Load(parse.UnmatchedTokens).AuditFirstAsync(parse, Ops.OpsAudit.Actions.QuarantineRepublished, selection,
+                $"{chosen.Count} message(s) selected{(parse.GetValue(type) is { } asType ? $", as {asType}" : "")}", cancellationToken);
+            if (audited != ExitCodes.Ok)
+            {
+                return audited;
+            }
+
             var republished = 0;
             foreach (var m in chosen)
             {
@@ -121,15 +129,9 @@ internal static class QuarantineCommand
 
             var path = parse.GetValue(outFile)!.FullName;
             // The message holds personal data: who opened it is in the staff audit before the file exists.
-            var settings = CliSettings.Load(parse.UnmatchedTokens);
-            var audited = await settings.WithDatabaseAsync(parse, async (database, _) =>
-            {
-                await settings.AuditAsync(database, Ops.OpsAudit.Actions.QuarantineOpened, $"event {wanted}", $"{message.Reasons}; written to a file", Ops.OpsScope.All, cancellationToken);
-                return ExitCodes.Ok;
-            });
+            var audited = await CliSettings.Load(parse.UnmatchedTokens).AuditFirstAsync(parse, Ops.OpsAudit.Actions.QuarantineOpened, $"event {wanted}", $"{message.Reasons}; written to a file", cancellationToken);
             if (audited != ExitCodes.Ok)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync("Nothing written: quarantine open records who opened what in the staff audit first, and could not.");
                 return audited;
             }
 

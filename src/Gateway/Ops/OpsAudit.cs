@@ -29,6 +29,7 @@ public sealed class OpsAudit(NpgsqlDataSource dataSource, LedgerKeys keys, TimeP
         public const string RecipientDisabled = "recipient-disabled";
         public const string RecipientEnabled = "recipient-enabled";
         public const string QuarantineOpened = "quarantine-opened";
+        public const string QuarantineRepublished = "quarantine-republished";
         public const string LedgerPurged = "ledger-purged";
     }
 
