@@ -85,17 +85,20 @@ public sealed class Sealer
         var plaintext = new byte[sealedBytes.Length - NonceSize - TagSize];
         try
         {
-            using var aes = new AesGcm(_key, TagSize);
-            aes.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext, associatedData);
+            Decrypt(_key, sealedBytes, plaintext, associatedData);
         }
         catch (AuthenticationTagMismatchException) when (_purpose is not null)
         {
-            // Sealed before purposes were separated, under the bare key (see KeyIds).
-            using var legacy = new AesGcm(_master, TagSize);
-            legacy.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext, associatedData);
+            Decrypt(_master, sealedBytes, plaintext, associatedData); // sealed before purposes were separated, under the bare key (see KeyIds)
         }
 
         return plaintext;
+    }
+
+    static void Decrypt(byte[] key, ReadOnlySpan<byte> sealedBytes, Span<byte> plaintext, ReadOnlySpan<byte> associatedData)
+    {
+        using var aes = new AesGcm(key, TagSize);
+        aes.Decrypt(sealedBytes[..NonceSize], sealedBytes[(NonceSize + TagSize)..], sealedBytes.Slice(NonceSize, TagSize), plaintext, associatedData);
     }
 }
 

@@ -35,6 +35,15 @@ internal static partial class OpsSignIn
 
     static readonly Dictionary<string, long> LastStep = [];
 
+    /// <summary>Six digits that are none of the codes the gateway would take around now (two steps either side): a wrong code for sure.</summary>
+    public static string WrongCode(int nth = 0)
+    {
+        var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(TotpSecret));
+        var valid = Enumerable.Range(-2, 5).Select(d => totp.ComputeTotp(TimeProvider.System.GetUtcNow().AddSeconds(30 * d).UtcDateTime)).ToHashSet();
+        var wrong = Enumerable.Range(0, 10).Select(i => new string((char)('0' + i), 6)).Where(c => !valid.Contains(c)).ToList();
+        return wrong[nth % wrong.Count];
+    }
+
     /// <summary>
     /// A code of <paramref name="user"/>'s authenticator the gateway has not seen yet: it takes a step either side of
     /// now, each later than the last it accepted, so this gives the earliest such step, and waits for the clock to reach

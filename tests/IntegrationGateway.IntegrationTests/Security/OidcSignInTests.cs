@@ -25,16 +25,25 @@ public sealed class OidcSignInTests(ITestOutputHelper output)
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Browser.LaunchAsync(playwright);
         var shots = new List<FileInfo>();
+        Task<IPage> NewPageAsync() => browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = gatewayUrl.ToString(), ViewportSize = new ViewportSize { Width = 1200, Height = 800 } });
+        async Task ThroughTheProviderAsync(IPage page, string how, string? shot = null)
+        {
+            await page.ClickAsync("#signin-provider");
+            await page.WaitForURLAsync($"{provider.Authority}connect/authorize*");
+            if (shot is not null)
+            {
+                shots.Add(await Browser.ShootAsync(page, shot));
+            }
+
+            await page.ClickAsync($"#{how}");
+        }
 
         // Through the provider, with a password only: back at the sign-in page, told it was refused; no page opens.
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = gatewayUrl.ToString(), ViewportSize = new ViewportSize { Width = 1200, Height = 800 } });
+        var page = await NewPageAsync();
         await page.GotoAsync("/ops/transfers");
         await page.WaitForURLAsync("**/ops/signin*");
         shots.Add(await Browser.ShootAsync(page, "signin-with-provider.png"));
-        await page.ClickAsync("#signin-provider");
-        await page.WaitForURLAsync($"{provider.Authority}connect/authorize*");
-        shots.Add(await Browser.ShootAsync(page, "provider-signin.png"));
-        await page.ClickAsync("#password-only");
+        await ThroughTheProviderAsync(page, "password-only", "provider-signin.png");
         await page.WaitForURLAsync("**/ops/signin?refused=oidc");
         Assert.Contains("without a second factor", await page.InnerTextAsync("body"));
         shots.Add(await Browser.ShootAsync(page, "provider-refused-without-mfa.png"));
@@ -42,20 +51,18 @@ public sealed class OidcSignInTests(ITestOutputHelper output)
         Assert.Contains("/ops/signin", page.Url);
 
         // With a second factor: in, on the page that was asked for.
-        await page.ClickAsync("#signin-provider");
-        await page.WaitForURLAsync($"{provider.Authority}connect/authorize*");
-        await page.ClickAsync("#with-mfa");
+        await ThroughTheProviderAsync(page, "with-mfa");
         await page.WaitForURLAsync("**/ops/transfers");
         shots.Add(await Browser.ShootAsync(page, "provider-signed-in-with-mfa.png"));
 
         // A local user in another browser: the password, but no code, opens nothing.
-        var local = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = gatewayUrl.ToString(), ViewportSize = new ViewportSize { Width = 1200, Height = 800 } });
+        var local = await NewPageAsync();
         await local.GotoAsync("/ops/signin");
         await local.FillAsync("input[name=user]", "operator");
         await local.FillAsync("input[name=password]", OpsSignIn.Password);
         await local.ClickAsync("form[method=post] button[type=submit]");
         await local.WaitForURLAsync("**/ops/signin/code*");
-        await local.FillAsync("input[name=code]", "000000");
+        await local.FillAsync("input[name=code]", OpsSignIn.WrongCode());
         await local.ClickAsync("button[type=submit]");
         Assert.Contains("does not open a sign-in", await local.InnerTextAsync("body"));
         shots.Add(await Browser.ShootAsync(local, "local-user-wrong-code.png"));
