@@ -9,7 +9,7 @@ source "$here/env.sh"
 cd "$IG_ROOT"
 
 # Whatever stops this script, its last line counts the tests: a set-up or build failure is a failure too.
-passed=0; failed=0; total=0; broken=0; summarised=0
+passed=0; failed=0; total=0; broken=0; summarised=0; failures=()
 trap '[ "$summarised" = 1 ] || echo "$passed passed, $((failed > 0 ? failed : 1)) failed"' EXIT
 
 IG_WITH_BROWSER=1 "$here/up.sh"
@@ -44,14 +44,19 @@ for project in tests/*/*.csproj; do
   e="$(( $(attr error) + $(attr timeout) + $(attr aborted) ))"
   passed=$((passed + p)); failed=$((failed + f + e)); total=$((total + t))
   log "$name: $p passed, $((f + e)) failed, $t total"
+  # The names of what failed, kept for the end of the run, where a reader of the log's tail looks first.
+  while IFS= read -r test; do failures+=("$name: $test"); done < <(
+    grep -o '<UnitTestResult [^>]*outcome="\(Failed\|Error\|Timeout\|Aborted\)"[^>]*>' "$trx" |
+      sed -n 's/.* testName="\([^"]*\)".*/\1/p')
 done
 
 if [ "$total" -eq 0 ]; then
   log "no test ran"; broken=1
 fi
-if [ "$passed" -ne "$total" ]; then
+if [ $((total - passed - failed)) -gt 0 ]; then
   log "$((total - passed - failed)) test(s) neither passed nor failed (skipped?): that is not allowed here"; broken=1
 fi
+for test in "${failures[@]}"; do log "FAILED $test"; done
 summarised=1
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$broken" -eq 0 ]
