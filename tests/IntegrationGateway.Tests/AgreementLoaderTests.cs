@@ -52,7 +52,7 @@ public sealed class AgreementLoaderTests : IDisposable
         Assert.Null(agreement);
         var error = Assert.Single(errors);
         Assert.Equal("unknown-key", error.Rule);
-        Assert.Equal(21, error.Line); // the 20-line fixture, then the typo
+        Assert.Equal(22, error.Line); // the 21-line fixture, then the typo
         Assert.Equal(file, error.File);
     }
 

@@ -36,9 +36,10 @@ public sealed class PolicyCliTests : IDisposable
     [Fact]
     public async Task Lint_ShippedAgreements_IsClean()
     {
-        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", RepoPaths.Agreements, "--controllers", RepoPaths.Controllers);
+        // On a fixed day: the shipped agreements' review dates come round, and then this says so on its own day, not CI's.
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", RepoPaths.Agreements, "--controllers", RepoPaths.Controllers, "--on", "2026-12-01");
 
-        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.True(exit == ExitCodes.Ok, output);
         Assert.Contains($"{ShippedFiles} agreement(s) and {Directory.GetFiles(RepoPaths.Controllers, "*.yaml").Length} controller(s) checked, 0 error(s).", output);
     }
 
@@ -68,6 +69,18 @@ public sealed class PolicyCliTests : IDisposable
         { "unknown-key", "purposes: [Testing]", "purposes: [Testing]\n!!str senders: [99ZZ]", 8 },
         { "when", "purposes: [Testing]", "purposes: [Testing]\nwhen:\n  - path: absence.kind", 9 },
         { "unknown-field", "purposes: [Testing]", "purposes: [Testing]\nwhen:\n  - path: absence.sort\n    equals: x", 9 },
+        // An object takes in every member its contract declares, later ones too: only when the agreement says so, and why.
+        { "whole-object", "  - absence.from", "  - absence", 14 },
+        { "whole-object", "  - absence.from", "  - { path: absence, whole: true }", 14 },
+        { "whole-object", "  - absence.from", "  - { path: absence.from, whole: true, reason: all of it }", 14 },
+        // Special categories by value: a report of sickness absence is health data unless 'when' rules it out.
+        { "special-category", "  - absence.from", "  - absence.kind", 14 },
+        // Free text may say anything: only where the agreement says so, and as possibly special.
+        { "free-text", "  - absence.from", "  - absence.remark", 14 },
+        { "special-category", "  - absence.from", "  - absence.remark", 14 },
+        { "free-text", "  - absence.from", "  - { path: absence.from, freeText: true, reason: words }", 14 },
+        { "review-overdue", "reviewBy: 2099-12-31", "reviewBy: 2026-11-30", 21 },
+        { "required", "reviewBy: 2099-12-31", "", 1 },
     };
 
     [Theory]
@@ -88,7 +101,7 @@ public sealed class PolicyCliTests : IDisposable
         Assert.NotEqual(Base, yaml);
         var folder = Agreements(yaml);
 
-        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder, "--controllers", Controllers());
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder, "--controllers", Controllers(), "--on", "2026-12-01");
 
         Assert.Equal(ExitCodes.Failed, exit);
         Assert.Contains($"{Path.Combine(folder, "agreement.yaml")}:{line}: [{rule}]", output);
@@ -117,6 +130,52 @@ public sealed class PolicyCliTests : IDisposable
         var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", Agreements(yaml), "--controllers", Controllers());
 
         Assert.True(exit == ExitCodes.Ok, output);
+    }
+
+    [Fact]
+    public async Task Lint_ASpecialValueRuledOutByWhen_OrFreeTextOnAnArt9GroundSaidSo_IsClean()
+    {
+        var kind = Base.Replace("  - absence.from", "  - absence.kind", StringComparison.Ordinal)
+            .Replace("purposes: [Testing]", "purposes: [Testing]\nwhen:\n  - path: absence.kind\n    equals: unauthorised", StringComparison.Ordinal);
+        var remark = Base.Replace("  - absence.from", "  - { path: absence.remark, freeText: true, reason: the officer reads how the school followed up }", StringComparison.Ordinal)
+            .Replace("  instrument: Test act, art. 1", "  instrument: Test act, art. 1\n  art9Ground: 9(2)(g)", StringComparison.Ordinal)
+            .Replace("purposes: [Testing]", "purposes: [Testing]\nsenders: [secondary-school]", StringComparison.Ordinal);
+
+        foreach (var yaml in new[] { kind, remark })
+        {
+            var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", Agreements(yaml), "--controllers", Controllers());
+            Assert.True(exit == ExitCodes.Ok, output);
+        }
+    }
+
+    [Fact]
+    public async Task Lint_AReviewDueWithin30Days_IsANotice_TheDayAfterItIsAnError()
+    {
+        var folder = Agreements(Base.Replace("reviewBy: 2099-12-31", "reviewBy: 2026-12-20", StringComparison.Ordinal));
+
+        var (dueExit, due, _) = await CliRunner.Run("policy", "lint", "--agreements", folder, "--controllers", Controllers(), "--on", "2026-12-01");
+        var (lastExit, _, _) = await CliRunner.Run("policy", "lint", "--agreements", folder, "--controllers", Controllers(), "--on", "2026-12-20");
+        var (overExit, over, _) = await CliRunner.Run("policy", "lint", "--agreements", folder, "--controllers", Controllers(), "--on", "2026-12-21");
+
+        Assert.Equal(ExitCodes.Ok, dueExit);
+        Assert.Contains(":21: [review-due] due for review by 2026-12-20, in 19 day(s)", due);
+        Assert.Contains("0 error(s), 1 due for review soon.", due);
+        Assert.Equal(ExitCodes.Ok, lastExit);
+        Assert.Equal(ExitCodes.Failed, overExit);
+        Assert.Contains(":21: [review-overdue] the review was due by 2026-12-20, 1 day(s) ago", over);
+    }
+
+    [Fact]
+    public async Task Lint_AWholeObjectWithItsReason_IsClean_AndTheRegisterSaysItIsWhole()
+    {
+        var yaml = Base.Replace("  - absence.from", "  - { path: subject.address, whole: true, reason: the officer visits the home }", StringComparison.Ordinal);
+
+        var folder = Agreements(yaml);
+        var (exit, output, _) = await CliRunner.Run("policy", "lint", "--agreements", folder, "--controllers", Controllers());
+        var (_, register, _) = await CliRunner.Run("policy", "register", "--format", "md", "--agreements", folder, "--controllers", Controllers());
+
+        Assert.True(exit == ExitCodes.Ok, output);
+        Assert.Contains("`subject.address (whole: the officer visits the home)`", register);
     }
 
     // ---- evaluate ----

@@ -9,7 +9,7 @@ namespace IntegrationGateway.Tests;
 /// <summary>Agreements and events for unit tests, built in code with lawful defaults each test then varies.</summary>
 internal static class TestAgreements
 {
-    /// <summary>A lawful agreement file of 20 lines; tests change one thing in it. validFrom is on line 15.</summary>
+    /// <summary>A lawful agreement file of 21 lines; tests change one thing in it. validFrom is on line 15, reviewBy on line 21.</summary>
     public const string Yaml = """
         id: test-agreement
         version: 1
@@ -31,6 +31,7 @@ internal static class TestAgreements
           trigger: transfer
         transfer:
           region: EEA
+        reviewBy: 2099-12-31
         """;
 
     public static Agreement Build(
@@ -60,6 +61,7 @@ internal static class TestAgreements
         Fields = FieldSelection.Parse(fields ?? ["eventId", "subject.bsn", "absence.from"]),
         ValidFrom = from,
         ValidUntil = until,
+        ReviewBy = new DateOnly(2099, 12, 31),
         Retention = new Retention("P1Y", "transfer"),
         Transfer = transfer ?? TransferRegion.Eea,
         SourceFile = id + ".yaml",

@@ -13,7 +13,7 @@ internal static class PolicyCommand
     public static Command Create(TimeProvider time)
     {
         var policy = new Command("policy", "Check the data-sharing agreements, decide a sample event, print the record of processing.");
-        policy.Subcommands.Add(Lint());
+        policy.Subcommands.Add(Lint(time));
         policy.Subcommands.Add(Evaluate(time));
         policy.Subcommands.Add(Register(time));
         return policy;
@@ -34,21 +34,27 @@ internal static class PolicyCommand
     static (GatewayPolicy Policy, IReadOnlyList<AgreementError> Errors) Load(ParseResult parse, Option<string> agreements, Option<string> controllers) =>
         GatewayPolicy.LoadAndLint(parse.GetValue(agreements)!, parse.GetValue(controllers)!, EventCatalogue.Default);
 
-    static Command Lint()
+    static Command Lint(TimeProvider time)
     {
         var agreements = AgreementsOption();
         var controllers = ControllersOption();
-        var command = new Command("lint", "Check every agreement and controller file; exit 0 when clean, 1 with errors (file:line: [rule] message).") { agreements, controllers };
+        var on = new Option<DateOnly?>("--on") { Description = "The day to check review dates against, yyyy-MM-dd (default: today in Europe/Amsterdam)." };
+        var command = new Command("lint", "Check every agreement and controller file, and that no agreement is past its review date; exit 0 when clean, 1 with errors (file:line: [rule] message).")
+        {
+            agreements, controllers, on,
+        };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            var (loaded, errors) = Load(parse, agreements, controllers);
-            foreach (var error in errors)
+            var (loaded, found) = Load(parse, agreements, controllers);
+            var notices = new List<AgreementError>();
+            var errors = found.Concat(AgreementLinter.Review(loaded.Agreements, parse.GetValue(on) ?? PolicyEngine.LegalDate(time.GetUtcNow()), notices)).ToList();
+            foreach (var error in errors.Concat(notices))
             {
                 output.WriteLine(error.ToString());
             }
 
-            output.WriteLine($"{loaded.Agreements.Count} agreement(s) and {loaded.Controllers.All.Count} controller(s) checked, {errors.Count} error(s).");
+            output.WriteLine($"{loaded.Agreements.Count} agreement(s) and {loaded.Controllers.All.Count} controller(s) checked, {errors.Count} error(s){(notices.Count > 0 ? $", {notices.Count} due for review soon" : "")}.");
             return errors.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
         });
         return command;

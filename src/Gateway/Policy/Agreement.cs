@@ -41,10 +41,20 @@ public sealed record Agreement
     /// <summary>The allow-list: field paths from the event's JSON root. Nothing else leaves.</summary>
     public required FieldSelection Fields { get; init; }
 
+    /// <summary>
+    /// The allow-list entries that admit an object whole (path → the reason the agreement gives): every member its
+    /// contract declares, including members a later contract adds that no DPO has reviewed. Any other object path is
+    /// refused by the lint (<c>whole-object</c>): an agreement lists the leaves its purpose needs.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> WholeObjects { get; init; } = new Dictionary<string, string>();
+
     public DateOnly? ValidFrom { get; init; }
 
     /// <summary>Last day on which the agreement is valid (inclusive).</summary>
     public DateOnly? ValidUntil { get; init; }
+
+    /// <summary>The day by which the data-protection officer reviews the agreement again (inclusive); past it, <c>policy lint</c> refuses it.</summary>
+    public required DateOnly ReviewBy { get; init; }
 
     /// <summary>How long the recipient keeps the data.</summary>
     public required Retention Retention { get; init; }
@@ -58,10 +68,50 @@ public sealed record Agreement
     /// <summary>Line of each key in the file (<c>fields[2]</c> for list entries), for lint messages.</summary>
     public IReadOnlyDictionary<string, int> Lines { get; init; } = new Dictionary<string, int>();
 
+    /// <summary>
+    /// The allow-list entries that let free text leave (path → the reason the agreement gives). A person's own words may
+    /// say anything, special categories too: free text counts as possibly special, and leaves only where listed so.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FreeText { get; init; } = new Dictionary<string, string>();
+
     public int LineOf(string key) => Lines.TryGetValue(key, out var line) ? line : 1;
+
+    /// <summary>
+    /// The special-category data (GDPR art. 9) this agreement can disclose, per allow-list entry: a field whose every
+    /// value is (<c>supportPlan.medicalNotes</c>); a field with a special value its <c>when</c> conditions do not rule
+    /// out (<c>absence.kind</c> can be <c>sickness</c> unless the agreement routes only another kind); free text.
+    /// </summary>
+    public IEnumerable<SpecialDisclosure> SpecialData(EventCatalogue catalogue)
+    {
+        var routed = EventTypes.Where(catalogue.Knows).ToList();
+        for (var i = 0; i < Fields.Paths.Count; i++)
+        {
+            var path = Fields.Paths[i];
+            foreach (var leaf in routed.SelectMany(t => catalogue.LeavesUnder(t, path)).DistinctBy(f => f.Path))
+            {
+                if (leaf.SpecialCategory is { } category)
+                {
+                    yield return new(i, path, leaf.Path, category, $"{leaf.Path} is {category} data");
+                }
+
+                foreach (var special in leaf.SpecialValues.Where(v => !When.Any(c => c.Path == leaf.Path && c.EqualsValue is { } only && only != v.Value)))
+                {
+                    yield return new(i, path, leaf.Path, special.Category, $"{leaf.Path} = {special.Value} is {special.Category} data ({special.Why}), and 'when' does not rule it out");
+                }
+
+                if (leaf.FreeText)
+                {
+                    yield return new(i, path, leaf.Path, "possibly special (free text)", $"{leaf.Path} is free text, which may say anything, a special category too");
+                }
+            }
+        }
+    }
 
     public bool IsConsentBased => LegalBasis.Gdpr == LegalBasis.Consent || LegalBasis.Art9Ground == LegalBasis.ExplicitConsent;
 }
+
+/// <summary>Special-category data an agreement can disclose: through its allow-list entry <paramref name="Entry"/> (at <paramref name="Index"/>), the field <paramref name="Field"/>.</summary>
+public sealed record SpecialDisclosure(int Index, string Entry, string Field, string Category, string What);
 
 /// <summary>
 /// A condition on one field of the event: it equals a given string (<c>equals</c>) or is present and not null

@@ -7,12 +7,16 @@ namespace IntegrationGateway.Gateway.Policy;
 /// <item><c>unknown-event-type</c>: an event type that is not a contract.</item>
 /// <item><c>unknown-field</c>: a field path that none of the routed event types has.</item>
 /// <item><c>national-identifier</c>: a BSN/PGN or rijksregisternummer in the allow-list without an instrument permitting it.</item>
-/// <item><c>special-category</c>: a special-category field (GDPR art. 9) without an art. 9(2) ground.</item>
+/// <item><c>whole-object</c>: a path that names an object, without <c>{ path, whole: true, reason }</c> (or that mark on a value).</item>
+/// <item><c>special-category</c>: special-category data (GDPR art. 9) the agreement can disclose, by field, by a value its
+/// <c>when</c> does not rule out, or as free text, without an art. 9(2) ground.</item>
+/// <item><c>free-text</c>: free text without <c>{ path, freeText: true, reason }</c> (or that mark on a field that holds none).</item>
 /// <item><c>consent-purpose</c>: a consent ground without the consent purpose to check.</item>
 /// <item><c>erasure-override</c>: overriding erasure on a ground other than a legal obligation.</item>
 /// <item><c>sender-scope</c>: a national identifier or special-category data with no <c>senders</c>: such an agreement names
 /// the controllers (or kinds) it is made for, so a controller's file cannot make itself party to it alone.</item>
 /// </list>
+/// <see cref="Review"/> adds <c>review-overdue</c>: today is past the agreement's <c>reviewBy</c>.
 /// The loader adds the structural ones: <c>duplicate-id</c>, <c>validity-window</c> (from after until), <c>unknown-key</c>,
 /// <c>required</c>, <c>legal-basis</c>, <c>retention</c>, <c>transfer</c>, <c>field-path</c>, <c>yaml</c>.
 /// </summary>
@@ -23,6 +27,35 @@ public static class AgreementLinter
     {
         var loaded = AgreementLoader.LoadDirectory(directory);
         return (loaded.Agreements, loaded.Errors.Concat(Lint(loaded.Agreements, catalogue)).ToList());
+    }
+
+    /// <summary>How long before <c>reviewBy</c> an agreement is reported as due for review.</summary>
+    public const int ReviewNoticeDays = 30;
+
+    /// <summary>
+    /// The agreements past their <c>reviewBy</c> on <paramref name="today"/> (rule <c>review-overdue</c>, an error) and
+    /// those due within <see cref="ReviewNoticeDays"/> days (<c>review-due</c>, a notice: <paramref name="notices"/>).
+    /// Apart from <see cref="Lint(IEnumerable{Agreement}, EventCatalogue)"/>, which is about the text alone: the running
+    /// gateway reports these without refusing to start.
+    /// </summary>
+    public static IReadOnlyList<AgreementError> Review(IEnumerable<Agreement> agreements, DateOnly today, List<AgreementError>? notices = null)
+    {
+        var overdue = new List<AgreementError>();
+        foreach (var agreement in agreements.OrderBy(a => a.ReviewBy))
+        {
+            if (today > agreement.ReviewBy)
+            {
+                overdue.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), "review-overdue",
+                    $"the review was due by {agreement.ReviewBy:yyyy-MM-dd}, {today.DayNumber - agreement.ReviewBy.DayNumber} day(s) ago: review it and set the next reviewBy"));
+            }
+            else if (agreement.ReviewBy.DayNumber - today.DayNumber < ReviewNoticeDays)
+            {
+                notices?.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), "review-due",
+                    $"due for review by {agreement.ReviewBy:yyyy-MM-dd}, in {agreement.ReviewBy.DayNumber - today.DayNumber} day(s)"));
+            }
+        }
+
+        return overdue;
     }
 
     public static IReadOnlyList<AgreementError> Lint(IEnumerable<Agreement> agreements, EventCatalogue catalogue)
@@ -58,6 +91,17 @@ public static class AgreementLinter
             }
 
             var leaves = routed.SelectMany(t => catalogue.LeavesUnder(t, path)).DistinctBy(f => f.Path).ToList();
+            var isObject = routed.Any(t => (catalogue.Field(t, path) ?? catalogue.Field(t, path + "[]")) is { IsLeaf: false });
+            if (isObject && !agreement.WholeObjects.ContainsKey(path))
+            {
+                yield return Error(key, "whole-object",
+                    $"'{path}' is a whole object ({string.Join(", ", leaves.Select(f => f.Path).Take(8))}{(leaves.Count > 8 ? ", ..." : "")}): list the leaves the purpose needs, or write {{ path: {path}, whole: true, reason: WHY }} to admit every member its contract declares, also those it declares later");
+            }
+            else if (!isObject && agreement.WholeObjects.ContainsKey(path))
+            {
+                yield return Error(key, "whole-object", $"'{path}' is a value, not an object: list it by its path alone");
+            }
+
             foreach (var identifier in leaves.Where(f => f.NationalIdentifier is not null).Select(f => f.NationalIdentifier!).Distinct())
             {
                 if (!agreement.Identifiers.ContainsKey(identifier))
@@ -67,22 +111,33 @@ public static class AgreementLinter
                 }
             }
 
-            foreach (var special in leaves.Where(f => f.SpecialCategory is not null))
+            foreach (var text in leaves.Where(f => f.FreeText && !agreement.FreeText.ContainsKey(path)))
             {
-                if (agreement.LegalBasis.Art9Ground is null)
-                {
-                    yield return Error(key, "special-category",
-                        $"'{path}' carries special-category data ({special.SpecialCategory}: {special.Path}); legalBasis.art9Ground must name the GDPR art. 9(2) ground");
-                }
+                yield return Error(key, "free-text",
+                    $"'{text.Path}' is free text, which may say anything: it leaves only where the agreement says so, {{ path: {path}, freeText: true, reason: WHY }}, on an art. 9(2) ground");
+            }
+
+            if (agreement.FreeText.ContainsKey(path) && !leaves.Any(f => f.FreeText))
+            {
+                yield return Error(key, "free-text", $"'{path}' holds no free text: list it by its path alone");
             }
         }
 
-        var sensitive = routed.SelectMany(t => agreement.Fields.Paths.SelectMany(p => catalogue.LeavesUnder(t, p)))
-            .FirstOrDefault(f => f.NationalIdentifier is not null || f.SpecialCategory is not null);
-        if (sensitive is not null && agreement.Senders.Count == 0)
+        var special = agreement.SpecialData(catalogue).ToList();
+        if (agreement.LegalBasis.Art9Ground is null)
+        {
+            foreach (var disclosure in special)
+            {
+                yield return Error($"fields[{disclosure.Index}]", "special-category",
+                    $"'{disclosure.Entry}' can disclose special-category data ({disclosure.What}); legalBasis.art9Ground must name the GDPR art. 9(2) ground, or the agreement must not list it");
+            }
+        }
+
+        var national = routed.SelectMany(t => agreement.Fields.Paths.SelectMany(p => catalogue.LeavesUnder(t, p))).FirstOrDefault(f => f.NationalIdentifier is not null);
+        if ((national is not null || special.Count > 0) && agreement.Senders.Count == 0)
         {
             yield return Error("fields", "sender-scope",
-                $"'{sensitive.Path}' is {(sensitive.NationalIdentifier is not null ? "a national identifier" : "special-category data")}; 'senders' must name the controllers or controller kinds the agreement is made for");
+                $"'{national?.Path ?? special[0].Field}' is {(national is not null ? "a national identifier" : "special-category data")}; 'senders' must name the controllers or controller kinds the agreement is made for");
         }
 
         for (var i = 0; i < agreement.When.Count; i++)

@@ -19,7 +19,7 @@ public static class AgreementLoader
     [
         "id", "version", "recipient", "title", "jurisdiction", "eventTypes", "when", "senders", "purposes",
         "legalBasis", "consentPurpose", "identifiers", "objectionStops", "fields", "validFrom", "validUntil",
-        "retention", "transfer",
+        "reviewBy", "retention", "transfer",
     ];
 
     static readonly IReadOnlyList<string> IdentifierKinds = EventCatalogue.NationalIdentifierKinds;
@@ -107,14 +107,7 @@ public static class AgreementLoader
         var objectionStops = reader.OptionalBool(root, "objectionStops");
         var retention = ReadRetention(reader, root);
         var transfer = ReadTransfer(reader, root);
-        var fieldPaths = reader.StringList(root, "fields", required: true);
-        if (reader.NodeOf(root, "fields") is YamlSequenceNode fieldNodes)
-        {
-            for (var i = 0; i < fieldNodes.Children.Count; i++)
-            {
-                reader.Lines[$"fields[{i}]"] = YamlMappingReader.LineOf(fieldNodes.Children[i].Start);
-            }
-        }
+        var (fieldPaths, whole, freeText) = ReadFields(reader, root);
         FieldSelection? fields = null;
         try
         {
@@ -130,6 +123,13 @@ public static class AgreementLoader
         if (validFrom > validUntil)
         {
             reader.Error(reader.NodeOf(root, "validFrom")!, "validity-window", $"validFrom {validFrom:yyyy-MM-dd} is after validUntil {validUntil:yyyy-MM-dd}");
+        }
+
+        // The day by which the DPO reviews the agreement again: required, for an agreement nobody looks at again drifts from the law.
+        var reviewBy = reader.OptionalDate(root, "reviewBy");
+        if (reviewBy is null && reader.NodeOf(root, "reviewBy") is null)
+        {
+            reader.Error(root, "required", "'reviewBy' is required: the day by which the data-protection officer reviews the agreement again (yyyy-MM-dd)");
         }
 
         if (reader.Errors.Count > 0)
@@ -153,8 +153,11 @@ public static class AgreementLoader
             Identifiers = identifiers,
             ObjectionStops = objectionStops,
             Fields = fields!,
+            WholeObjects = whole,
+            FreeText = freeText,
             ValidFrom = validFrom,
             ValidUntil = validUntil,
+            ReviewBy = reviewBy ?? DateOnly.MinValue,
             Retention = retention!,
             Transfer = transfer!,
             SourceFile = file,
@@ -185,6 +188,71 @@ public static class AgreementLoader
 
         var overridesErasure = reader.OptionalBool(mapping, "overridesErasure");
         return gdpr is null || instrument is null ? null : new LegalBasis(gdpr, instrument, art9, overridesErasure);
+    }
+
+    /// <summary>
+    /// The allow-list: each entry a path, or a mapping with the path, what the agreement accepts about it and why:
+    /// <c>{ path, whole: true, reason }</c> for an object admitted whole (every member its contract declares, now and
+    /// after the contract grows); <c>{ path, freeText: true, reason }</c> for free text.
+    /// </summary>
+    static (IReadOnlyList<string> Paths, IReadOnlyDictionary<string, string> Whole, IReadOnlyDictionary<string, string> FreeText) ReadFields(YamlMappingReader reader, YamlMappingNode root)
+    {
+        var paths = new List<string>();
+        var whole = new Dictionary<string, string>(StringComparer.Ordinal);
+        var freeText = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (reader.NodeOf(root, "fields") is not YamlSequenceNode sequence)
+        {
+            return (reader.StringList(root, "fields", required: true), whole, freeText);
+        }
+
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var item = sequence.Children[i];
+            reader.Lines[$"fields[{i}]"] = YamlMappingReader.LineOf(item.Start);
+            switch (item)
+            {
+                case YamlScalarNode { Value: { Length: > 0 } path }:
+                    paths.Add(path);
+                    break;
+                case YamlMappingNode entry:
+                    reader.RejectUnknownKeys(entry, "fields", ["path", "whole", "freeText", "reason"]);
+                    var entryPath = reader.RequiredString(entry, "path");
+                    var reason = reader.OptionalString(entry, "reason");
+                    var isWhole = reader.OptionalBool(entry, "whole");
+                    var isFreeText = reader.OptionalBool(entry, "freeText");
+                    if (!(isWhole || isFreeText) || string.IsNullOrWhiteSpace(reason))
+                    {
+                        reader.Error(entry, isFreeText ? "free-text" : "whole-object",
+                            "a mapping in 'fields' says what the agreement accepts and why: { path: PATH, whole: true, reason: WHY } for an object, { path: PATH, freeText: true, reason: WHY } for free text; any other field is listed by its path alone");
+                    }
+                    else if (entryPath is not null)
+                    {
+                        paths.Add(entryPath);
+                        if (isWhole)
+                        {
+                            whole[entryPath] = reason;
+                        }
+
+                        if (isFreeText)
+                        {
+                            freeText[entryPath] = reason;
+                        }
+                    }
+
+                    break;
+                default:
+                    reader.Error(item, "list", "every entry of 'fields' is a field path, or a mapping { path, whole or freeText: true, reason }");
+                    break;
+            }
+        }
+
+        if (paths.Count == 0 && reader.Errors.Count == 0)
+        {
+            reader.Error(sequence, "required", "'fields' lists at least one entry");
+        }
+
+        reader.RejectDuplicates(sequence, "fields", paths);
+        return (paths, whole, freeText);
     }
 
     static List<RouteCondition> ReadConditions(YamlMappingReader reader, YamlMappingNode root)

@@ -9,8 +9,20 @@ namespace IntegrationGateway.Gateway.Policy;
 /// <param name="IsLeaf">A value rather than an object.</param>
 /// <param name="Category">The data category a record of processing lists it under.</param>
 /// <param name="NationalIdentifier"><c>bsn</c>, <c>onderwijsnummer</c>, <c>rijksregisternummer</c> or <c>bisnummer</c> when the field is one.</param>
-/// <param name="SpecialCategory">The GDPR art. 9 category (<c>health</c>, <c>religion</c>) when the field is one.</param>
-public sealed record FieldInfo(string Path, bool IsLeaf, string Category, string? NationalIdentifier, string? SpecialCategory);
+/// <param name="SpecialCategory">The GDPR art. 9 category (<c>health</c>, <c>religion</c>) when every value of the field is one.</param>
+/// <param name="FreeText">Words a person wrote, which may say anything, a special category too: it leaves only where an
+/// agreement says so, and as possibly special.</param>
+public sealed record FieldInfo(string Path, bool IsLeaf, string Category, string? NationalIdentifier, string? SpecialCategory, bool FreeText = false)
+{
+    /// <summary>The values of this field that are special-category data although the field is not (<c>absence.kind = sickness</c>).</summary>
+    public IReadOnlyList<SpecialValue> SpecialValues { get; init; } = [];
+}
+
+/// <summary>A value of a field that is special-category data by what it says (GDPR art. 9).</summary>
+/// <param name="Value">The value, as the contract writes it.</param>
+/// <param name="Category"><c>health</c>, <c>religion</c>, ...</param>
+/// <param name="Why">Where that is said: the seed or the law.</param>
+public sealed record SpecialValue(string Value, string Category, string Why);
 
 /// <summary>
 /// The event contracts as the policy layer sees them: every field path of every event type, derived from the
@@ -29,10 +41,23 @@ public sealed class EventCatalogue
 
     static readonly FrozenDictionary<string, string> NationalIdentifiers = NationalIdentifierKinds.ToFrozenDictionary(kind => "subject." + kind, kind => kind);
 
+    /// <summary>Fields whose every value is special-category data (GDPR art. 9).</summary>
     static readonly FrozenDictionary<string, string> SpecialCategories = new Dictionary<string, string>
     {
         ["supportPlan.medicalNotes"] = "health",
+        // Seed 003 (the school's privacy statement) counts support arrangements such as "extra tijd bij toetsen" among the
+        // medical data it keeps: an arrangement is made because of a pupil's condition, so it reveals health.
+        ["supportPlan.arrangements[]"] = "health",
     }.ToFrozenDictionary();
+
+    /// <summary>Values that are special-category data where the field is not: a report that a pupil was ill is health data.</summary>
+    static readonly FrozenDictionary<string, SpecialValue[]> SpecialValuesOf = new Dictionary<string, SpecialValue[]>
+    {
+        ["absence.kind"] = [new("sickness", "health", "GDPR art. 4(15): data concerning health; that a pupil was absent through illness says so")],
+    }.ToFrozenDictionary();
+
+    /// <summary>Free text: a person's own words, which may hold anything (a diagnosis, a faith, a name).</summary>
+    static readonly FrozenSet<string> FreeTextFields = new[] { "absence.remark", "supportPlan.goals" }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Every event type school and agency systems publish, by contract name.</summary>
     public static EventCatalogue Default { get; } = new([
@@ -92,7 +117,10 @@ public sealed class EventCatalogue
             }
 
             var isContract = propertyType.Namespace == typeof(AbsenceReported).Namespace && propertyType.IsClass;
-            yield return new FieldInfo(path, !isContract, CategoryOf(path), NationalIdentifiers.GetValueOrDefault(path), SpecialCategories.GetValueOrDefault(path));
+            yield return new FieldInfo(path, !isContract, CategoryOf(path), NationalIdentifiers.GetValueOrDefault(path), SpecialCategories.GetValueOrDefault(path), FreeTextFields.Contains(path))
+            {
+                SpecialValues = SpecialValuesOf.GetValueOrDefault(path) ?? [],
+            };
             if (isContract)
             {
                 foreach (var nested in Walk(propertyType, path))

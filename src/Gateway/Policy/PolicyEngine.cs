@@ -181,7 +181,7 @@ public sealed class PolicyEngine
     /// The calendar day in the legal time zone. Its offset changes only on whole UTC hours, so the day is cached per
     /// UTC hour: the conversion is not cheap, and events come in bursts of the same hour.
     /// </summary>
-    static DateOnly LegalDate(DateTimeOffset at)
+    public static DateOnly LegalDate(DateTimeOffset at)
     {
         var hour = at.UtcTicks / TimeSpan.TicksPerHour;
         var cached = s_lastDate;

@@ -36,7 +36,8 @@ public static class ProcessingRegister
         string Retention,
         string TransferRegion,
         string? ValidFrom,
-        string? ValidUntil);
+        string? ValidUntil,
+        string ReviewBy);
 
     public static IReadOnlyList<Entry> Build(IEnumerable<Agreement> agreements, EventCatalogue catalogue, Controller? controller = null) =>
         agreements
@@ -48,17 +49,18 @@ public static class ProcessingRegister
                 return new Entry(
                     a.Recipient, a.Id, a.Version, a.Title, a.Jurisdiction, a.EventTypes, a.When.Select(c => c.ToString()).ToList(), a.Senders, a.Purposes,
                     a.LegalBasis.Gdpr, LegalBasis.Grounds.GetValueOrDefault(a.LegalBasis.Gdpr, "?"), a.LegalBasis.Instrument, a.LegalBasis.Art9Ground,
-                    leaves.Where(f => f.SpecialCategory is not null).Select(f => $"{f.SpecialCategory} ({f.Path})").Distinct().ToList(),
+                    a.SpecialData(catalogue).Select(d => $"{d.Category} ({d.Field})").Distinct().ToList(),
                     a.ConsentPurpose,
                     leaves.Select(f => f.Category).Distinct().Order(StringComparer.Ordinal).ToList(),
-                    a.Fields.Paths,
+                    a.Fields.Paths.Select(p => a.WholeObjects.TryGetValue(p, out var why) ? $"{p} (whole: {why})" : p).ToList(),
                     a.Identifiers,
                     a.ObjectionStops,
                     a.LegalBasis.OverridesErasure,
                     $"{a.Retention.Duration} from {a.Retention.Trigger}",
                     a.Transfer.InsideEea ? $"{a.Transfer.Region} (EEA)" : $"{a.Transfer.Region}, outside the EEA: {a.Transfer.Safeguard ?? "NO SAFEGUARD NAMED - transfers are denied"}",
                     a.ValidFrom?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                    a.ValidUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                    a.ValidUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    a.ReviewBy.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
             })
             .ToList();
 
@@ -115,7 +117,7 @@ public static class ProcessingRegister
                     .AppendLine(inv, $"| Erasure request | {(e.OverridesErasure ? "transfers continue: legal obligation" : "stops transfers")} |")
                     .AppendLine(inv, $"| Retention at recipient | {e.Retention} |")
                     .AppendLine(inv, $"| Transfer region | {e.TransferRegion} |")
-                    .AppendLine(inv, $"| Valid | {(e.ValidFrom is null ? "from the start" : "from " + e.ValidFrom)}, {(e.ValidUntil is null ? "open-ended" : "until " + e.ValidUntil)} |")
+                    .AppendLine(inv, $"| Valid | {(e.ValidFrom is null ? "from the start" : "from " + e.ValidFrom)}, {(e.ValidUntil is null ? "open-ended" : "until " + e.ValidUntil)}; review by {e.ReviewBy} |")
                     .AppendLine();
             }
         }

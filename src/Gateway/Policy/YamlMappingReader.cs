@@ -117,16 +117,20 @@ internal sealed class YamlMappingReader(string file)
                     Error(sequence, "required", $"'{key}' lists at least one entry");
                 }
 
-                foreach (var duplicate in values.GroupBy(v => v, StringComparer.Ordinal).Where(g => g.Count() > 1))
-                {
-                    // An event type listed twice would route the event twice under one agreement.
-                    Error(sequence, "duplicate-entry", $"'{key}' lists '{duplicate.Key}' more than once");
-                }
-
+                RejectDuplicates(sequence, key, values);
                 return values;
             case var other:
                 Error(other, "list", $"'{key}' is a list");
                 return [];
+        }
+    }
+
+    /// <summary>An entry listed twice is an error: an event type listed twice would route the event twice under one agreement.</summary>
+    public void RejectDuplicates(YamlSequenceNode sequence, string key, IEnumerable<string> values)
+    {
+        foreach (var duplicate in values.GroupBy(v => v, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            Error(sequence, "duplicate-entry", $"'{key}' lists '{duplicate.Key}' more than once");
         }
     }
 

@@ -8,7 +8,7 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 
 /// <summary>The GDPR art. 30 record of processing, from the agreements the gateway runs on, with their lint status.</summary>
 [Authorize(Policy = OpsPolicies.Register)]
-public sealed class AgreementsModel(PolicyEngine engine, ControllerRegistry controllers, IOptions<AgreementsOptions> options) : PageModel
+public sealed class AgreementsModel(PolicyEngine engine, ControllerRegistry controllers, IOptions<AgreementsOptions> options, TimeProvider time) : PageModel
 {
     /// <summary>Per controller the reader may see: the controller and the agreements it is party to (its art. 30 record).</summary>
     public IReadOnlyList<(Controller Controller, IReadOnlyList<ProcessingRegister.Entry> Entries)> Records { get; private set; } = [];
@@ -20,6 +20,9 @@ public sealed class AgreementsModel(PolicyEngine engine, ControllerRegistry cont
         var scope = OpsScope.Of(User);
         Records = [.. controllers.All.Where(c => scope.Sees(c.Id)).OrderBy(c => c.Synthetic).ThenBy(c => c.Id, StringComparer.Ordinal)
             .Select(c => (c, ProcessingRegister.Build(engine.Agreements, EventCatalogue.Default, c)))];
-        Findings = scope.IsPlatform ? AgreementLinter.Lint(engine.Agreements, EventCatalogue.Default) : [];
+        // Reviews due or overdue are the DPO's to see, with the lint's findings for the platform's staff.
+        var reviews = new List<AgreementError>();
+        reviews.AddRange(AgreementLinter.Review(engine.Agreements, PolicyEngine.LegalDate(time.GetUtcNow()), reviews));
+        Findings = [.. (scope.IsPlatform ? AgreementLinter.Lint(engine.Agreements, EventCatalogue.Default) : []), .. reviews];
     }
 }
