@@ -34,7 +34,7 @@ public sealed class AgreementLoaderTests : IDisposable
         Assert.Empty(errors);
         Assert.NotNull(agreement);
         Assert.Equal(["AbsenceReported"], agreement.EventTypes);
-        Assert.Equal(new LegalBasis("6(1)(c)", "Test act, art. 1"), agreement.LegalBasis);
+        Assert.Equal(new LegalBasis("6(1)(c)", new LegalInstrument("law", "Test act", "art. 1")), agreement.LegalBasis);
         Assert.Equal(["eventId", "source.institutionId", "absence.from"], agreement.Fields.Paths);
         Assert.Equal(new Retention("P1Y", "transfer"), agreement.Retention);
         Assert.Equal(TransferRegion.Eea, agreement.Transfer);
@@ -59,7 +59,7 @@ public sealed class AgreementLoaderTests : IDisposable
     [Fact]
     public void LoadFile_NoLegalBasis_IsRefused()
     {
-        var yaml = Valid.Replace("legalBasis:\n  gdpr: 6(1)(c)\n  instrument: Test act, art. 1\n", "", StringComparison.Ordinal);
+        var yaml = Valid.Replace("legalBasis:\n  gdpr: 6(1)(c)\n  instrument: { kind: law, citation: Test act, article: art. 1 }\n", "", StringComparison.Ordinal);
 
         var (agreement, errors) = AgreementLoader.LoadFile(Write("a.yaml", yaml));
 

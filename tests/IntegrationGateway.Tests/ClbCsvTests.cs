@@ -62,7 +62,7 @@ public class ClbCsvTests
     [Fact]
     public void RoundTrip_EveryAllowedTransferOfGeneratedEvents_DecodesToThePayloadsLeaves()
     {
-        var engine = new PolicyEngine(AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Where(a => a.Recipient == "clb").ToList());
+        var engine = new PolicyEngine(TestAgreements.ShippedAsIfComplete().Where(a => a.Recipient == "clb").ToList());
         var generator = new SampleEventGenerator(21, TimeProvider.System);
         var checkedTransfers = 0;
         for (var i = 0; i < 300; i++)

@@ -26,7 +26,7 @@ public class PolicyEngineTests
     public void Evaluate_ControllerNotParty_DeniesWithThatReasonAlone_AndNoControllerIsNoParty()
     {
         var (_, facts, body) = AbsenceReported();
-        var engine = new PolicyEngine([Build(consentPurpose: "x", legalBasis: new LegalBasis(LegalBasis.Consent, "consent"))]);
+        var engine = new PolicyEngine([Build(consentPurpose: "x", legalBasis: new LegalBasis(LegalBasis.Consent, new LegalInstrument("consent", "the consent form")))]);
 
         // Another controller, party to other agreements only: denied, and its consent (missing here) is not even asked.
         var other = Assert.Single(engine.Evaluate(facts with { Controller = PartyTo(["a2"], id: "school-b") }, body, SubjectState.Unknown, Now));
@@ -85,15 +85,20 @@ public class PolicyEngineTests
         Assert.Equal(["from"], payload.GetProperty("absence").EnumerateObject().Select(p => p.Name));
     }
 
+    static readonly LegalInstrument Consent = new("consent", "the consent form");
+    static readonly LegalInstrument Act = new("law", "act", "art. 1");
+
     public static TheoryData<string, Agreement, SubjectState> Denials => new()
     {
+        { ReasonCodes.InstrumentIncomplete, Build(legalBasis: new("6(1)(e)", new LegalInstrument("protocol", "Protocol A-B", Date: new DateOnly(2024, 1, 1)))), SubjectState.Unknown },
+        { ReasonCodes.InstrumentIncomplete, Build(legalBasis: new("6(1)(c)", new LegalInstrument("law", "Some act"))), SubjectState.Unknown },
         { ReasonCodes.SenderNotCovered, Build(senders: ["99ZZ"]), SubjectState.Unknown },
         { ReasonCodes.AgreementNotYetValid, Build(from: new DateOnly(2026, 11, 21)), SubjectState.Unknown },
         { ReasonCodes.AgreementExpired, Build(until: new DateOnly(2026, 11, 19)), SubjectState.Unknown },
-        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(a)", "consent"), consentPurpose: "school-photos"), SubjectState.Unknown },
-        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(a)", "consent"), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["other"] = ConsentStatus.Given } } },
-        { ReasonCodes.ConsentWithdrawn, Build(legalBasis: new("6(1)(a)", "consent"), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["school-photos"] = ConsentStatus.Withdrawn } } },
-        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(e)", "task", Art9Ground: "9(2)(a)"), consentPurpose: "health-data"), SubjectState.Unknown },
+        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(a)", Consent), consentPurpose: "school-photos"), SubjectState.Unknown },
+        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(a)", Consent), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["other"] = ConsentStatus.Given } } },
+        { ReasonCodes.ConsentWithdrawn, Build(legalBasis: new("6(1)(a)", Consent), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["school-photos"] = ConsentStatus.Withdrawn } } },
+        { ReasonCodes.ConsentMissing, Build(legalBasis: new("6(1)(e)", Consent, Art9Ground: "9(2)(a)"), consentPurpose: "health-data"), SubjectState.Unknown },
         { ReasonCodes.ObjectionLodged, Build(objectionStops: true), new SubjectState { Objected = true } },
         { ReasonCodes.SubjectErased, Build(), new SubjectState { Erased = true } },
         { ReasonCodes.OutsideEea, Build(transfer: new TransferRegion("US", null)), SubjectState.Unknown },
@@ -112,9 +117,9 @@ public class PolicyEngineTests
 
     public static TheoryData<Agreement, SubjectState> Allowed => new()
     {
-        { Build(legalBasis: new("6(1)(a)", "consent"), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["school-photos"] = ConsentStatus.Given } } },
+        { Build(legalBasis: new("6(1)(a)", Consent), consentPurpose: "school-photos"), new SubjectState { Consents = new Dictionary<string, ConsentStatus> { ["school-photos"] = ConsentStatus.Given } } },
         { Build(objectionStops: false), new SubjectState { Objected = true } },
-        { Build(legalBasis: new("6(1)(c)", "act", OverridesErasure: true)), new SubjectState { Erased = true } },
+        { Build(legalBasis: new("6(1)(c)", Act, OverridesErasure: true)), new SubjectState { Erased = true } },
         { Build(transfer: new TransferRegion("US", "Adequacy decision (EU) 2023/1795")), SubjectState.Unknown },
         { Build(transfer: new TransferRegion("BE", null)), SubjectState.Unknown },
     };

@@ -29,7 +29,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
     [MemberData(nameof(EventTypes))]
     public void Project_RandomEvents_DisclosesOnlyTheAllowListAndAccountsForEveryLeaf(string eventType)
     {
-        var agreements = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements;
+        var agreements = TestAgreements.ShippedAsIfComplete();
         var engine = new PolicyEngine(agreements);
         var consentsForAll = new SubjectState
         {
@@ -51,7 +51,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             Mutate(node, random, depth: 0, path: "", routingFacts, undeclared, wholeObjects);
             using var document = JsonDocument.Parse(node.ToJsonString());
             var body = document.RootElement;
-            var eventLeaves = Leaves(body);
+            var eventLeaves = TestAgreements.LeavesOf(body);
 
             foreach (var decision in engine.Evaluate(TestAgreements.ShippedFacts(eventType, body), body, consentsForAll, At))
             {
@@ -62,7 +62,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
 
                 allowed++;
                 using var payload = JsonDocument.Parse(decision.Payload!);
-                var payloadLeaves = Leaves(payload.RootElement);
+                var payloadLeaves = TestAgreements.LeavesOf(payload.RootElement);
                 var uncovered = payloadLeaves.Where(leaf => !decision.Agreement.Fields.Paths.Any(p => EventCatalogue.Covers(p, leaf))).ToList();
                 Assert.True(uncovered.Count == 0, $"{decision.Agreement.Id} disclosed {string.Join(", ", uncovered)} outside its allow-list in {node.ToJsonString()}");
                 var undeclaredSent = payloadLeaves.Where(leaf => EventCatalogue.Default.Field(eventType, leaf) is not { IsLeaf: true }).ToList();
@@ -122,7 +122,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             var body = document.RootElement;
             using var payload = JsonDocument.Parse(selection.Project(eventType, body));
 
-            var payloadLeaves = Leaves(payload.RootElement);
+            var payloadLeaves = TestAgreements.LeavesOf(payload.RootElement);
             var disclosed = new HashSet<string>(StringComparer.Ordinal);
             var withheld = new HashSet<string>(StringComparer.Ordinal);
             selection.Classify(eventType, body, disclosed, withheld);
@@ -130,7 +130,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             Assert.DoesNotContain(payloadLeaves, leaf => EventCatalogue.Default.Field(eventType, leaf) is not { IsLeaf: true });
             AssertLeavesAreValues(payload.RootElement);
             Assert.True(disclosed.SetEquals(payloadLeaves), $"disclosed [{string.Join(", ", disclosed.Order())}] but the payload has [{string.Join(", ", payloadLeaves.Order())}]");
-            Assert.True(disclosed.Union(withheld).ToHashSet().SetEquals(Leaves(body)));
+            Assert.True(disclosed.Union(withheld).ToHashSet().SetEquals(TestAgreements.LeavesOf(body)));
             foreach (var leaf in payloadLeaves.Where(l => !l.Contains("[]", StringComparison.Ordinal)))
             {
                 Assert.Equal(ValueAt(body, leaf), ValueAt(payload.RootElement, leaf));
@@ -189,45 +189,6 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
         public int Deepest { get; set; }
     }
 
-    /// <summary>
-    /// Every leaf of a JSON value: a value, or an empty object or array; paths use [] for array elements, and member
-    /// names as a ledger records them (<see cref="FieldSelection.PathSegment"/>).
-    /// </summary>
-    static HashSet<string> Leaves(JsonElement root)
-    {
-        var leaves = new HashSet<string>(StringComparer.Ordinal);
-        void Walk(JsonElement value, string path)
-        {
-            if (value.ValueKind == JsonValueKind.Object && value.EnumerateObject().Any())
-            {
-                foreach (var p in value.EnumerateObject())
-                {
-                    Walk(p.Value, path.Length == 0 ? FieldSelection.PathSegment(p.Name) : $"{path}.{FieldSelection.PathSegment(p.Name)}");
-                }
-            }
-            else if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
-            {
-                foreach (var e in value.EnumerateArray())
-                {
-                    Walk(e, path + "[]");
-                }
-            }
-            else
-            {
-                leaves.Add(path);
-            }
-        }
-
-        if (root.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var p in root.EnumerateObject())
-            {
-                Walk(p.Value, FieldSelection.PathSegment(p.Name));
-            }
-        }
-
-        return leaves;
-    }
 
     /// <summary>
     /// Adds, reshapes and empties things, but leaves the routing facts and the objects holding them in shape. Every

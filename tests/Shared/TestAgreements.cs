@@ -20,7 +20,7 @@ internal static class TestAgreements
         purposes: [Testing]
         legalBasis:
           gdpr: 6(1)(c)
-          instrument: Test act, art. 1
+          instrument: { kind: law, citation: Test act, article: art. 1 }
         fields:
           - eventId
           - source.institutionId
@@ -55,7 +55,7 @@ internal static class TestAgreements
         EventTypes = ["AbsenceReported"],
         Senders = senders ?? [],
         Purposes = ["p"],
-        LegalBasis = legalBasis ?? new LegalBasis("6(1)(c)", "act"),
+        LegalBasis = legalBasis ?? new LegalBasis("6(1)(c)", new LegalInstrument("law", "act", "art. 1")),
         ConsentPurpose = consentPurpose,
         ObjectionStops = objectionStops,
         Fields = FieldSelection.Parse(fields ?? ["eventId", "subject.bsn", "absence.from"]),
@@ -66,6 +66,65 @@ internal static class TestAgreements
         Transfer = transfer ?? TransferRegion.Eea,
         SourceFile = id + ".yaml",
     };
+
+    /// <summary>
+    /// The shipped agreements as if their DPO had entered what their instruments lack (a test article, number and date,
+    /// named as such): for tests of what the agreements send, while two shipped instruments wait for a verified article
+    /// and are not in force.
+    /// </summary>
+    public static IReadOnlyList<Agreement> ShippedAsIfComplete() =>
+        [.. AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Select(a => a.LegalBasis.Instrument.IsComplete ? a : a with
+        {
+            LegalBasis = a.LegalBasis with
+            {
+                Instrument = a.LegalBasis.Instrument with
+                {
+                    Article = a.LegalBasis.Instrument.Article ?? "art. (a test's, not the law's)",
+                    Reference = a.LegalBasis.Instrument.Reference ?? "TEST",
+                    Date = a.LegalBasis.Instrument.Date ?? new DateOnly(2024, 1, 1),
+                },
+            },
+        })];
+
+    /// <summary>
+    /// Every leaf of a JSON value: a value, or an empty object or array; paths use [] for array elements, and member
+    /// names as a ledger records them (<see cref="FieldSelection.PathSegment"/>).
+    /// </summary>
+    public static HashSet<string> LeavesOf(JsonElement root)
+    {
+        var leaves = new HashSet<string>(StringComparer.Ordinal);
+        void Walk(JsonElement value, string path)
+        {
+            if (value.ValueKind == JsonValueKind.Object && value.EnumerateObject().Any())
+            {
+                foreach (var p in value.EnumerateObject())
+                {
+                    Walk(p.Value, path.Length == 0 ? FieldSelection.PathSegment(p.Name) : $"{path}.{FieldSelection.PathSegment(p.Name)}");
+                }
+            }
+            else if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
+            {
+                foreach (var e in value.EnumerateArray())
+                {
+                    Walk(e, path + "[]");
+                }
+            }
+            else
+            {
+                leaves.Add(path);
+            }
+        }
+
+        if (root.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in root.EnumerateObject())
+            {
+                Walk(p.Value, FieldSelection.PathSegment(p.Name));
+            }
+        }
+
+        return leaves;
+    }
 
     /// <summary>A generated AbsenceReported in its wire shape; the document lives as long as the test.</summary>
     public static (Contracts.AbsenceReported Event, EventFacts Facts, JsonElement Body) AbsenceReported(int seed = 7)

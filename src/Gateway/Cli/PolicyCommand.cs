@@ -48,7 +48,7 @@ internal static class PolicyCommand
             var output = parse.InvocationConfiguration.Output;
             var (loaded, found) = Load(parse, agreements, controllers);
             var notices = new List<AgreementError>();
-            var errors = found.Concat(AgreementLinter.Review(loaded.Agreements, parse.GetValue(on) ?? PolicyEngine.LegalDate(time.GetUtcNow()), notices)).ToList();
+            var errors = found.Concat(AgreementLinter.InForce(loaded.Agreements, parse.GetValue(on) ?? PolicyEngine.LegalDate(time.GetUtcNow()), notices)).ToList();
             foreach (var error in errors.Concat(notices))
             {
                 output.WriteLine(error.ToString());

@@ -11,8 +11,9 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// idempotency key: delivered ones leave the table, refused ones stay as rejected, a 410 disables the route.
 /// Transfers of a disabled recipient are left alone. Several gateways can run it: a transfer is taken under a lease.
 /// A gateway that dies mid-round leaves its leases to the next round of another, or of itself started again
-/// (<see cref="ITransferStore.ReclaimAsync"/>). Each is decided again before it is sent (<see cref="Policy.PolicyEngine.Recheck"/>): one whose agreement expired or
-/// was removed, or whose subject has since withdrawn consent, objected or asked for erasure, is blocked, not sent.
+/// (<see cref="ITransferStore.ReclaimAsync"/>). Each is decided again before it is sent (<see cref="Policy.PolicyEngine.Redecide"/>): one whose agreement expired,
+/// was removed or no longer routes its type, or whose subject has since withdrawn consent, objected or asked for erasure,
+/// is blocked, not sent; the others go out projected under their agreement as it is now.
 /// </summary>
 public sealed partial class ParkedTransferScheduler(
     TransferDecisions decide,
@@ -109,11 +110,17 @@ public sealed partial class ParkedTransferScheduler(
                 continue;
             }
 
-            var reasons = await decide.RecheckAsync(p, cancellationToken);
-            if (reasons.Count > 0)
+            var redecided = await decide.RedecideAsync(p, cancellationToken);
+            if (redecided.Reasons.Count > 0)
             {
-                await settler.BlockAsync(attempt, reasons, cancellationToken);
+                await settler.BlockAsync(attempt, redecided.Reasons, cancellationToken);
                 continue;
+            }
+
+            if (redecided.Narrowed is { } narrowed)
+            {
+                // The agreement changed since the transfer was decided: what goes out is what it allows now, under its version now.
+                attempt = attempt.Under(redecided.Agreement!, narrowed, redecided.Disclosed, redecided.Withheld);
             }
 
             var settlement = await settler.DeliverAsync(attempt, cancellationToken);

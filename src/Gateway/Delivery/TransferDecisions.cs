@@ -34,14 +34,16 @@ public sealed class TransferDecisions(PolicyEngine engine, ControllerRegistry co
     }
 
     /// <summary>
-    /// A parked transfer decided again as of now (<see cref="PolicyEngine.Recheck"/>): validity, agreement removed, and
-    /// (not for a notice, which the subject's choices do not stop) what the subject said since. Empty: still allowed.
+    /// A parked transfer decided again just before it is sent (<see cref="PolicyEngine.Redecide"/>): validity, the agreement
+    /// removed or changed, (not for a notice, which the subject's choices do not stop) what the subject said since, and its
+    /// payload under the agreement as configured now.
     /// </summary>
-    public async Task<IReadOnlyList<string>> RecheckAsync(ParkedTransfer parked, CancellationToken cancellationToken)
+    public async Task<Redecision> RedecideAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
-        var subject = EventKinds.Of(parked.Transfer.EventType).IsNotice() ? null : await subjects.ForAsync(parked.Context.Controller, parked.Context.SubjectPseudonyms, cancellationToken).ConfigureAwait(false);
+        var transfer = parked.Transfer;
+        var subject = EventKinds.Of(transfer.EventType).IsNotice() ? null : await subjects.ForAsync(parked.Context.Controller, parked.Context.SubjectPseudonyms, cancellationToken).ConfigureAwait(false);
         // The controller as configured now: one no longer party to the agreement sends nothing more under it.
-        return engine.Recheck(parked.Transfer.AgreementId, parked.Recipient, parked.Context.Sender, controllers.ById(parked.Context.Controller), subject, time.GetUtcNow());
+        return engine.Redecide(transfer.AgreementId, parked.Recipient, transfer.EventType, transfer.Payload, parked.Context.Sender, controllers.ById(parked.Context.Controller), subject, time.GetUtcNow());
     }
 }
 

@@ -83,7 +83,7 @@ public sealed partial class TransferPipeline(
             settled = await Task.WhenAll(decisions.Select(async decision =>
             {
                 var agreement = decision.Agreement;
-                var context = new DecisionContext(facts.Controller?.Id ?? "", facts.InstitutionId, agreement.Version, LegalBasisOf(agreement), pseudonyms);
+                var context = new DecisionContext(facts.Controller?.Id ?? "", facts.InstitutionId, agreement.Version, agreement.LegalBasis.Cited, pseudonyms);
                 if (!decision.Allowed)
                 {
                     LogDenied(eventId, agreement.Id, agreement.Recipient, string.Join(',', decision.Reasons));
@@ -151,9 +151,6 @@ public sealed partial class TransferPipeline(
 
         return known;
     }
-
-    static string LegalBasisOf(Agreement agreement) =>
-        $"GDPR {agreement.LegalBasis.Gdpr}; {agreement.LegalBasis.Instrument}" + (agreement.LegalBasis.Art9Ground is { } art9 ? $"; art. 9 {art9}" : "");
 
     /// <summary>
     /// The ledger's line for one decision: field names, hashes and codes, never a value; the settler adds its first

@@ -25,6 +25,22 @@ public sealed record TransferAttempt(OutboundTransfer Transfer, string Recipient
     public Task? Decided { get; init; }
 
     public static TransferAttempt Of(ParkedTransfer parked) => new(parked.Transfer, parked.Recipient, parked.Context, parked.Attempts, parked.LeaseId);
+
+    /// <summary>When it was projected again under a changed agreement: the fields it carries now, for its outcome's ledger entry.</summary>
+    public IReadOnlyList<string> Disclosed { get; init; } = [];
+
+    /// <summary>With <see cref="Disclosed"/>: the fields of the earlier payload it no longer carries.</summary>
+    public IReadOnlyList<string> Withheld { get; init; } = [];
+
+    /// <summary>The same transfer (same key), sent under <paramref name="agreement"/> as it is now, with the payload projected under it.</summary>
+    public TransferAttempt Under(Policy.Agreement agreement, byte[] payload, IReadOnlyList<string> disclosed, IReadOnlyList<string> withheld) =>
+        this with
+        {
+            Transfer = Transfer with { Payload = payload },
+            Context = Context with { AgreementVersion = agreement.Version, LegalBasis = agreement.LegalBasis.Cited },
+            Disclosed = disclosed,
+            Withheld = withheld,
+        };
 }
 
 /// <summary>How an attempt ended, as the ledger records it and the scheduler acts on it.</summary>
@@ -321,6 +337,8 @@ public sealed class TransferSettler(
         LegalBasis = attempt.Context.LegalBasis,
         Outcome = "",
         Reasons = [],
+        Disclosed = attempt.Disclosed,
+        Withheld = attempt.Withheld,
         SubjectPseudonyms = attempt.Context.SubjectPseudonyms,
     };
 }

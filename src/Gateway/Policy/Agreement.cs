@@ -157,14 +157,17 @@ public sealed record RouteCondition(string Path, string? EqualsValue, int? Young
 
 /// <summary>The lawful ground of an agreement.</summary>
 /// <param name="Gdpr">GDPR art. 6(1) letter, e.g. <c>6(1)(c)</c>.</param>
-/// <param name="Instrument">The law or decree article, Flemish protocol or authorisation that the transfer rests on.</param>
+/// <param name="Instrument">The law or decree article, Flemish protocol, authorisation, contract or consent that the transfer rests on.</param>
 /// <param name="Art9Ground">The GDPR art. 9(2) ground, when special-category fields are listed, e.g. <c>9(2)(a)</c>.</param>
 /// <param name="OverridesErasure">A legal obligation that continues after the subject asked for erasure (only with 6(1)(c)).</param>
-public sealed record LegalBasis(string Gdpr, string Instrument, string? Art9Ground = null, bool OverridesErasure = false)
+public sealed record LegalBasis(string Gdpr, LegalInstrument Instrument, string? Art9Ground = null, bool OverridesErasure = false)
 {
     public const string Consent = "6(1)(a)";
     public const string LegalObligation = "6(1)(c)";
     public const string ExplicitConsent = "9(2)(a)";
+
+    /// <summary>The ground as the ledger records it: "GDPR 6(1)(c); Leerplichtwet 1969, art. 21a (...)[; art. 9 ...]".</summary>
+    public string Cited => $"GDPR {Gdpr}; {Instrument}" + (Art9Ground is { } art9 ? $"; art. 9 {art9}" : "");
 
     public static readonly IReadOnlyDictionary<string, string> Grounds = new Dictionary<string, string>
     {
@@ -175,6 +178,66 @@ public sealed record LegalBasis(string Gdpr, string Instrument, string? Art9Grou
         ["6(1)(e)"] = "public task",
         ["6(1)(f)"] = "legitimate interests",
     };
+}
+
+/// <summary>
+/// The instrument a transfer rests on, in parts a DPO can check against its publication: what kind it is, how it is
+/// cited, the article, its number, its date, where it is published. Each kind has the parts without which it cannot be
+/// found (<see cref="RequiredParts"/>); an agreement whose instrument lacks one is not in force
+/// (<c>instrument-incomplete</c>): its transfers are denied, and <c>policy lint</c> names what is missing.
+/// </summary>
+/// <param name="Kind">One of <see cref="RequiredParts"/>' keys.</param>
+/// <param name="Citation">Its name as officially cited; for a protocol, authorisation or contract its title and parties or issuing body.</param>
+/// <param name="Article">The article (and paragraph) the transfer rests on.</param>
+/// <param name="Reference">Its number (a protocol's or authorisation's), or the version of a contract's terms.</param>
+/// <param name="Date">The day it was adopted, signed or granted.</param>
+/// <param name="Url">Where it is published.</param>
+public sealed record LegalInstrument(string Kind, string Citation, string? Article = null, string? Reference = null, DateOnly? Date = null, Uri? Url = null)
+{
+    /// <summary>Per kind, the parts besides the citation it must have. A contract's date differs per subject (a course
+    /// enrolment); consent is the subject's own, checked through the agreement's <c>consentPurpose</c>.</summary>
+    public static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> RequiredParts = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
+    {
+        ["law"] = ["article"],
+        ["decree"] = ["article", "date"],
+        ["regulation"] = ["article", "date"],
+        ["protocol"] = ["reference", "date"],
+        ["authorisation"] = ["reference", "date"],
+        ["contract"] = [],
+        ["consent"] = [],
+    };
+
+    /// <summary>The required parts this instrument lacks; empty when it is complete.</summary>
+    public IReadOnlyList<string> Missing => RequiredParts.TryGetValue(Kind, out var parts) ? parts.Where(Lacks).ToList() : ["kind"];
+
+    /// <summary>Every part its kind needs is there (asked for every decision: no allocation).</summary>
+    public bool IsComplete
+    {
+        get
+        {
+            if (!RequiredParts.TryGetValue(Kind, out var parts))
+            {
+                return false;
+            }
+
+            foreach (var part in parts)
+            {
+                if (Lacks(part))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    bool Lacks(string part) => part switch { "article" => Article is null, "reference" => Reference is null, "date" => Date is null, _ => false };
+
+    /// <summary>One line, as the record of processing and the ledger cite it: "Leerplichtwet 1969, art. 21a (https://...)".</summary>
+    public override string ToString() =>
+        string.Join(", ", new[] { Citation, Article, Reference is null ? null : "no. " + Reference, Date?.ToString("d MMMM yyyy", System.Globalization.CultureInfo.InvariantCulture) }.Where(p => p is not null))
+        + (Url is null ? "" : $" ({Url})");
 }
 
 /// <summary>How long the recipient keeps the data: an ISO-8601 duration counted from a trigger.</summary>

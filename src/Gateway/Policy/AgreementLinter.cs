@@ -16,7 +16,7 @@ namespace IntegrationGateway.Gateway.Policy;
 /// <item><c>sender-scope</c>: a national identifier or special-category data with no <c>senders</c>: such an agreement names
 /// the controllers (or kinds) it is made for, so a controller's file cannot make itself party to it alone.</item>
 /// </list>
-/// <see cref="Review"/> adds <c>review-overdue</c>: today is past the agreement's <c>reviewBy</c>.
+/// <see cref="InForce"/> adds <c>instrument</c> (an instrument without its kind's parts) and <c>review-overdue</c>.
 /// The loader adds the structural ones: <c>duplicate-id</c>, <c>validity-window</c> (from after until), <c>unknown-key</c>,
 /// <c>required</c>, <c>legal-basis</c>, <c>retention</c>, <c>transfer</c>, <c>field-path</c>, <c>yaml</c>.
 /// </summary>
@@ -33,19 +33,27 @@ public static class AgreementLinter
     public const int ReviewNoticeDays = 30;
 
     /// <summary>
-    /// The agreements past their <c>reviewBy</c> on <paramref name="today"/> (rule <c>review-overdue</c>, an error) and
-    /// those due within <see cref="ReviewNoticeDays"/> days (<c>review-due</c>, a notice: <paramref name="notices"/>).
-    /// Apart from <see cref="Lint(IEnumerable{Agreement}, EventCatalogue)"/>, which is about the text alone: the running
-    /// gateway reports these without refusing to start.
+    /// What keeps a well-formed agreement from being in force, which <c>policy lint</c> and the ops agreements page report
+    /// and the running gateway does not refuse to start over: an instrument without the parts its kind needs
+    /// (<c>instrument</c>; its transfers are denied, <c>instrument-incomplete</c>), and a review past its
+    /// <c>reviewBy</c> on <paramref name="today"/> (<c>review-overdue</c>). Reviews due within <see cref="ReviewNoticeDays"/>
+    /// days are added to <paramref name="notices"/> (<c>review-due</c>).
     /// </summary>
-    public static IReadOnlyList<AgreementError> Review(IEnumerable<Agreement> agreements, DateOnly today, List<AgreementError>? notices = null)
+    public static IReadOnlyList<AgreementError> InForce(IEnumerable<Agreement> agreements, DateOnly today, List<AgreementError>? notices = null)
     {
-        var overdue = new List<AgreementError>();
+        var findings = new List<AgreementError>();
         foreach (var agreement in agreements.OrderBy(a => a.ReviewBy))
         {
+            var instrument = agreement.LegalBasis.Instrument;
+            if (instrument.Missing is { Count: > 0 } missing)
+            {
+                findings.Add(new(agreement.SourceFile, agreement.LineOf("legalBasis"), "instrument",
+                    $"the {instrument.Kind} '{instrument.Citation}' needs its {string.Join(" and ", missing)}: without {(missing.Count == 1 ? "it" : "them")} nobody can find what the transfer rests on, so its transfers are denied (instrument-incomplete)"));
+            }
+
             if (today > agreement.ReviewBy)
             {
-                overdue.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), "review-overdue",
+                findings.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), "review-overdue",
                     $"the review was due by {agreement.ReviewBy:yyyy-MM-dd}, {today.DayNumber - agreement.ReviewBy.DayNumber} day(s) ago: review it and set the next reviewBy"));
             }
             else if (agreement.ReviewBy.DayNumber - today.DayNumber < ReviewNoticeDays)
@@ -55,7 +63,7 @@ public static class AgreementLinter
             }
         }
 
-        return overdue;
+        return findings;
     }
 
     public static IReadOnlyList<AgreementError> Lint(IEnumerable<Agreement> agreements, EventCatalogue catalogue)
@@ -154,6 +162,13 @@ public static class AgreementLinter
         if (agreement.IsConsentBased && string.IsNullOrWhiteSpace(agreement.ConsentPurpose))
         {
             yield return Error("legalBasis", "consent-purpose", "the ground is consent, but 'consentPurpose' does not say which consent to check");
+        }
+
+        if ((agreement.LegalBasis.Instrument.Kind == "consent") != agreement.IsConsentBased)
+        {
+            yield return Error("legalBasis", "instrument", agreement.IsConsentBased
+                ? "a consent ground rests on the subject's consent: instrument.kind is consent, citing the form it is given on"
+                : $"instrument.kind consent goes with a consent ground ({LegalBasis.Consent} or {LegalBasis.ExplicitConsent}), not {agreement.LegalBasis.Gdpr}");
         }
 
         if (agreement.LegalBasis.OverridesErasure && agreement.LegalBasis.Gdpr != LegalBasis.LegalObligation)

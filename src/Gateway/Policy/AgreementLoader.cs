@@ -179,7 +179,7 @@ public static class AgreementLoader
             reader.Error(reader.NodeOf(mapping, "gdpr")!, "legal-basis", $"gdpr is one of {string.Join(", ", LegalBasis.Grounds.Keys)}");
         }
 
-        var instrument = reader.RequiredString(mapping, "instrument");
+        var instrument = ReadInstrument(reader, mapping);
         var art9 = reader.OptionalString(mapping, "art9Ground");
         if (art9 is not null && !Art9Ground.IsMatch(art9))
         {
@@ -253,6 +253,34 @@ public static class AgreementLoader
 
         reader.RejectDuplicates(sequence, "fields", paths);
         return (paths, whole, freeText);
+    }
+
+    /// <summary>The structured instrument: <c>kind</c> and <c>citation</c> always; which other parts a kind needs, the lint says.</summary>
+    static LegalInstrument? ReadInstrument(YamlMappingReader reader, YamlMappingNode legalBasis)
+    {
+        const string form = "legalBasis.instrument is a mapping: kind (law, decree, regulation, protocol, authorisation, contract, consent), citation, and as the kind needs article, reference, date, url";
+        if (reader.RequiredMapping(legalBasis, "instrument", "instrument", ["kind", "citation", "article", "reference", "date", "url"], form) is not { } mapping)
+        {
+            return null;
+        }
+
+        var kind = reader.RequiredString(mapping, "kind");
+        if (kind is not null && !LegalInstrument.RequiredParts.ContainsKey(kind))
+        {
+            reader.Error(reader.NodeOf(mapping, "kind")!, "instrument", $"instrument.kind is one of {string.Join(", ", LegalInstrument.RequiredParts.Keys)}, not '{kind}'");
+            kind = null;
+        }
+
+        var citation = reader.RequiredString(mapping, "citation");
+        var url = reader.OptionalString(mapping, "url");
+        Uri? uri = null;
+        if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out uri) && uri.Scheme is "https" or "http"))
+        {
+            reader.Error(reader.NodeOf(mapping, "url")!, "instrument", $"instrument.url is where the instrument is published, an http(s) address, not '{url}'");
+        }
+
+        return kind is null || citation is null ? null : new LegalInstrument(
+            kind, citation, reader.OptionalString(mapping, "article"), reader.OptionalString(mapping, "reference"), reader.OptionalDate(mapping, "date"), uri);
     }
 
     static List<RouteCondition> ReadConditions(YamlMappingReader reader, YamlMappingNode root)

@@ -40,7 +40,7 @@ public static class EvaluationJson
                 WriteStrings(json, "reasons", decision.Reasons);
                 json.WriteStartObject("legalBasis");
                 json.WriteString("gdpr", decision.Agreement.LegalBasis.Gdpr);
-                json.WriteString("instrument", decision.Agreement.LegalBasis.Instrument);
+                json.WriteString("instrument", decision.Agreement.LegalBasis.Instrument.ToString());
                 if (decision.Agreement.LegalBasis.Art9Ground is { } art9)
                 {
                     json.WriteString("art9", art9);

@@ -39,8 +39,14 @@ public static class ReasonCodes
     /// <summary>A parked transfer's agreement is no longer configured (or names another recipient): it is not sent.</summary>
     public const string AgreementRemoved = "agreement-removed";
 
+    /// <summary>A transfer decided earlier is about to be sent, and its agreement no longer routes the event's type: the agreement changed under it.</summary>
+    public const string AgreementChanged = "agreement-changed";
+
+    /// <summary>The agreement's instrument lacks a part its kind needs (<c>policy lint</c> names it): nobody can check what the transfer rests on.</summary>
+    public const string InstrumentIncomplete = "instrument-incomplete";
+
     public static readonly IReadOnlyList<string> All =
-        [ControllerNotParty, SenderNotCovered, AgreementNotYetValid, AgreementExpired, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved];
+        [ControllerNotParty, SenderNotCovered, AgreementNotYetValid, AgreementExpired, InstrumentIncomplete, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved, AgreementChanged];
 }
 
 /// <summary>What the engine needs to know about an event besides its body.</summary>
@@ -85,6 +91,19 @@ public sealed record PolicyDecision(Agreement Agreement, IReadOnlyList<string> R
             disclosed.Clear();
         }
     }
+}
+
+/// <summary>A transfer decided again before it is sent.</summary>
+/// <param name="Reasons">Why it may not be sent now; empty: it may.</param>
+/// <param name="Agreement">The agreement as configured now; null when it is gone.</param>
+/// <param name="Narrowed">The payload projected under the agreement as it is now, when that differs from the one decided
+/// earlier (a field the agreement no longer allows stays behind); null when it is the same.</param>
+public sealed record Redecision(IReadOnlyList<string> Reasons, Agreement? Agreement, byte[]? Narrowed)
+{
+    /// <summary>With a narrowed payload: the fields it still carries, and those of the earlier one it leaves behind.</summary>
+    public IReadOnlyList<string> Disclosed { get; init; } = [];
+
+    public IReadOnlyList<string> Withheld { get; init; } = [];
 }
 
 /// <summary>
@@ -155,14 +174,44 @@ public sealed class PolicyEngine
         Agreements.FirstOrDefault(a => a.Id == agreementId && a.Recipient == recipient);
 
     /// <summary>
-    /// A transfer decided earlier (parked, now due, or replayed), decided again as of <paramref name="at"/> on what can
-    /// change since: the agreement's validity and terms, and what the subject said (null for a notice, which their
-    /// choices do not stop). Routing (jurisdiction, conditions on the event) stays as it was decided. Empty: still allowed.
+    /// A transfer decided earlier (parked, now due, or replayed), decided again just before it is sent, as of
+    /// <paramref name="at"/>, on what can change since: the agreement's validity and terms, and what the subject said
+    /// (<paramref name="subject"/> null for a notice, which their choices do not stop); routing (jurisdiction, conditions
+    /// on the event) stays as it was decided. And its payload projected again under the agreement as configured now, so it never
+    /// carries a field the agreement no longer allows (the projection of a projection keeps what both versions allow,
+    /// and the same version gives the same bytes). An agreement that no longer routes the event's type stops it
+    /// (<see cref="ReasonCodes.AgreementChanged"/>). <paramref name="payload"/> is the payload as projected when the transfer
+    /// was decided, under the agreement as it was then.
     /// </summary>
-    public IReadOnlyList<string> Recheck(string agreementId, string recipient, string sender, Controller? controller, SubjectState? subject, DateTimeOffset at) =>
-        AgreementFor(agreementId, recipient) is not { } agreement
-            ? [ReasonCodes.AgreementRemoved]
-            : Reasons(agreement, new EventFacts("", agreement.Jurisdiction, sender, controller), subject, LegalDate(at)) ?? (IReadOnlyList<string>)[];
+    public Redecision Redecide(string agreementId, string recipient, string eventType, ReadOnlyMemory<byte> payload, string sender, Controller? controller, SubjectState? subject, DateTimeOffset at)
+    {
+        if (AgreementFor(agreementId, recipient) is not { } agreement)
+        {
+            return new([ReasonCodes.AgreementRemoved], null, null);
+        }
+
+        if (!agreement.EventTypes.Contains(eventType, StringComparer.Ordinal))
+        {
+            return new([ReasonCodes.AgreementChanged], agreement, null);
+        }
+
+        if (Reasons(agreement, new EventFacts(eventType, agreement.Jurisdiction, sender, controller), subject, LegalDate(at)) is { } reasons)
+        {
+            return new(reasons, agreement, null);
+        }
+
+        using var earlier = JsonDocument.Parse(payload);
+        var now = agreement.Fields.Project(eventType, earlier.RootElement);
+        if (payload.Span.SequenceEqual(now))
+        {
+            return new([], agreement, null);
+        }
+
+        var disclosed = new SortedSet<string>(StringComparer.Ordinal);
+        var withheld = new SortedSet<string>(StringComparer.Ordinal);
+        agreement.Fields.Classify(eventType, earlier.RootElement, disclosed, withheld);
+        return new([], agreement, now) { Disclosed = [.. disclosed], Withheld = [.. withheld] };
+    }
 
     static bool Concerns(Agreement agreement, JsonElement body)
     {
@@ -236,6 +285,11 @@ public sealed class PolicyEngine
         if (today > agreement.ValidUntil)
         {
             Add(ReasonCodes.AgreementExpired);
+        }
+
+        if (!agreement.LegalBasis.Instrument.IsComplete)
+        {
+            Add(ReasonCodes.InstrumentIncomplete);
         }
 
         if (subject is null)

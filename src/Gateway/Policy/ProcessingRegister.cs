@@ -48,7 +48,7 @@ public static class ProcessingRegister
                 var leaves = a.EventTypes.SelectMany(t => a.Fields.Paths.SelectMany(p => catalogue.LeavesUnder(t, p))).DistinctBy(f => f.Path).ToList();
                 return new Entry(
                     a.Recipient, a.Id, a.Version, a.Title, a.Jurisdiction, a.EventTypes, a.When.Select(c => c.ToString()).ToList(), a.Senders, a.Purposes,
-                    a.LegalBasis.Gdpr, LegalBasis.Grounds.GetValueOrDefault(a.LegalBasis.Gdpr, "?"), a.LegalBasis.Instrument, a.LegalBasis.Art9Ground,
+                    a.LegalBasis.Gdpr, LegalBasis.Grounds.GetValueOrDefault(a.LegalBasis.Gdpr, "?"), Cite(a.LegalBasis.Instrument), a.LegalBasis.Art9Ground,
                     a.SpecialData(catalogue).Select(d => $"{d.Category} ({d.Field})").Distinct().ToList(),
                     a.ConsentPurpose,
                     leaves.Select(f => f.Category).Distinct().Order(StringComparer.Ordinal).ToList(),
@@ -63,6 +63,12 @@ public static class ProcessingRegister
                     a.ReviewBy.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
             })
             .ToList();
+
+    /// <summary>The instrument as cited, and when it lacks a part its kind needs, that it is not in force.</summary>
+    static string Cite(LegalInstrument instrument) =>
+        instrument.Missing is { Count: > 0 } missing
+            ? $"{instrument} (NOT IN FORCE: the {instrument.Kind} lacks its {string.Join(" and ", missing)}; transfers are denied)"
+            : instrument.ToString();
 
     public static string ToJson(IReadOnlyList<Entry> entries, DateOnly generatedOn, Controller? controller = null) =>
         JsonSerializer.Serialize(

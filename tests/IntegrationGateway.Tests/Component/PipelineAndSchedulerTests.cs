@@ -79,6 +79,56 @@ public class PipelineAndSchedulerTests
     }
 
     [Fact]
+    public async Task Scheduler_ATransferParkedUnderV1_SentAfterV2NarrowedTheAllowList_CarriesOnlyV2sFields_UnderV2InTheLedger()
+    {
+        var (e, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(503), ScriptedRecipient.Answer(201));
+        var v1 = TestAgreements.Build(id: "a-duo", recipient: "duo", fields: ["eventId", "subject.bsn", "absence.from", "absence.to"]);
+        var v2 = v1 with { Version = 2, Fields = FieldSelection.Parse(["eventId", "absence.from"]) };
+        var adapters = TestGateway.Adapters(duo);
+        await ProcessAsync(_bed.Gateway.Pipeline(new PolicyEngine([v1]), adapters), body);
+
+        // The DPO narrows the agreement while the transfer waits; the gateway runs on v2 from then on.
+        _bed.Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(1, await _bed.Gateway.Scheduler(new PolicyEngine([v2]), adapters).RunOnceAsync(default));
+
+        static IEnumerable<string> Leaves(ReadOnlyMemory<byte> payload)
+        {
+            using var document = JsonDocument.Parse(payload);
+            return TestAgreements.LeavesOf(document.RootElement);
+        }
+
+        var (first, second) = (duo.Received.First(), duo.Received.Last());
+        Assert.Equal(["absence.from", "absence.to", "eventId", "subject.bsn"], Leaves(first.Payload).Order());
+        Assert.Equal(["absence.from", "eventId"], Leaves(second.Payload).Order());
+        Assert.Equal(first.IdempotencyKey, second.IdempotencyKey); // the same transfer, not a new one
+        var outcome = _bed.Ledger.Entries.Single(x => x.Kind == LedgerKinds.Outcome);
+        Assert.Equal(("delivered", 2), (outcome.Outcome, outcome.AgreementVersion));
+        Assert.Equal(["absence.from", "eventId"], outcome.Disclosed);
+        Assert.Equal(["absence.to", "subject.bsn"], outcome.Withheld);
+        Assert.Equal(1, _bed.Ledger.Entries.Single(x => x.Kind == LedgerKinds.Decision).AgreementVersion);
+        Assert.Equal(e.EventId, outcome.EventId);
+    }
+
+    [Fact]
+    public async Task Scheduler_ATransferWhoseAgreementNoLongerRoutesItsType_IsBlockedAsAgreementChanged_NotSent()
+    {
+        var (_, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(503), ScriptedRecipient.Answer(201));
+        var v1 = Agreement("a-duo", "duo");
+        var adapters = TestGateway.Adapters(duo);
+        await ProcessAsync(_bed.Gateway.Pipeline(new PolicyEngine([v1]), adapters), body);
+
+        _bed.Time.Advance(TimeSpan.FromMinutes(2));
+        await _bed.Gateway.Scheduler(new PolicyEngine([v1 with { Version = 2, EventTypes = ["StudentEnrolled"] }]), adapters).RunOnceAsync(default);
+
+        Assert.Equal(1, duo.Calls); // the first attempt only
+        var outcome = _bed.Ledger.Entries.Single(x => x.Kind == LedgerKinds.Outcome);
+        Assert.Equal(("blocked", ReasonCodes.AgreementChanged), (outcome.Outcome, string.Join(',', outcome.Reasons)));
+        Assert.Empty(_bed.Store.Rows);
+    }
+
+    [Fact]
     public async Task Scheduler_RecipientStillFailing_GivesTheRestOfItsBatchBackUntried()
     {
         var generator = new Gateway.Events.SampleEventGenerator(5, _bed.Time);

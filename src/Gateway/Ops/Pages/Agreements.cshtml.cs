@@ -22,7 +22,7 @@ public sealed class AgreementsModel(PolicyEngine engine, ControllerRegistry cont
             .Select(c => (c, ProcessingRegister.Build(engine.Agreements, EventCatalogue.Default, c)))];
         // Reviews due or overdue are the DPO's to see, with the lint's findings for the platform's staff.
         var reviews = new List<AgreementError>();
-        reviews.AddRange(AgreementLinter.Review(engine.Agreements, PolicyEngine.LegalDate(time.GetUtcNow()), reviews));
+        reviews.AddRange(AgreementLinter.InForce(engine.Agreements, PolicyEngine.LegalDate(time.GetUtcNow()), reviews));
         Findings = [.. (scope.IsPlatform ? AgreementLinter.Lint(engine.Agreements, EventCatalogue.Default) : []), .. reviews];
     }
 }
