@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Hosting;
 using IntegrationGateway.Gateway.Intake;
 using IntegrationGateway.Gateway.Policy;
@@ -16,6 +17,7 @@ internal static class PolicyCommand
         policy.Subcommands.Add(Lint(time));
         policy.Subcommands.Add(Evaluate(time));
         policy.Subcommands.Add(Register(time));
+        policy.Subcommands.Add(Schema());
         return policy;
     }
 
@@ -56,6 +58,42 @@ internal static class PolicyCommand
 
             output.WriteLine($"{loaded.Agreements.Count} agreement(s) and {loaded.Controllers.All.Count} controller(s) checked, {errors.Count} error(s){(notices.Count > 0 ? $", {notices.Count} due for review soon" : "")}.");
             return errors.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+        });
+        return command;
+    }
+
+    static readonly JsonSerializerOptions SchemaJson = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    static Command Schema()
+    {
+        var agreement = new Option<string>("--agreement") { Description = "The agreement's id, or all.", DefaultValueFactory = _ => "all" };
+        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Write AGREEMENT.TYPE.schema.json files here instead of printing." };
+        var agreements = AgreementsOption();
+        var controllers = ControllersOption();
+        var command = new Command("schema", "The JSON Schema of what a recipient receives under an agreement, per event type: only the fields it allows, every object closed.")
+        {
+            agreement, outDir, agreements, controllers,
+        };
+        command.SetAction(parse =>
+        {
+            var (loaded, errors) = Load(parse, agreements, controllers);
+            if (errors.Count > 0)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"the agreements have {errors.Count} error(s); run policy lint");
+                return ExitCodes.Failed;
+            }
+
+            var id = parse.GetValue(agreement)!;
+            var chosen = loaded.Agreements.Where(a => id == "all" || a.Id == id).ToList();
+            if (chosen.Count == 0)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"no agreement '{id}'; known: {string.Join(", ", loaded.Agreements.Select(a => a.Id).Order(StringComparer.Ordinal))}");
+                return ExitCodes.Usage;
+            }
+
+            CliOptions.Emit(parse, parse.GetValue(outDir), chosen.SelectMany(a => a.EventTypes.Select(t =>
+                (AgreementSchemas.FileName(a, t), AgreementSchemas.For(a, t).ToJsonString(SchemaJson) + "\n"))));
+            return ExitCodes.Ok;
         });
         return command;
     }

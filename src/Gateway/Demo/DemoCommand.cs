@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Json;
+using System.Text.Json;
 using IntegrationGateway.Gateway.Cli;
 using IntegrationGateway.Gateway.Delivery;
 using IntegrationGateway.Gateway.Events;
@@ -197,12 +198,12 @@ internal static class DemoCommand
         SimulatorView recorded;
         try
         {
-            recorded = await ReadSimulatorAsync(simulator, eventIds);
+            recorded = await ReadSimulatorAsync(simulator, eventIds, app.Services.GetRequiredService<PolicyEngine>().Agreements);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
         {
             Console.Error.WriteLine($"Could not read what the simulator at {simulator} recorded: {ex.Message}");
-            recorded = new(new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>());
+            recorded = new(new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>());
         }
 
         var byController = await DemoSummary.PerControllerAsync(app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), [.. ours], CancellationToken.None);
@@ -214,7 +215,7 @@ internal static class DemoCommand
         // Nothing parked or failed either: with the simulator answering, every allowed transfer is delivered at once.
         var undelivered = settled.Transfers.Where(kv => kv.Key.Outcome is TransferOutcome.Parked or TransferOutcome.Failed).Sum(kv => kv.Value);
         var ok = settledOurs.Count >= toSettle && Quarantined() == 0 && delivered > 0 && undelivered == 0 && recorded.Recorded.Values.Sum() == delivered
-                 && recorded.OutsideAllowList.Values.Sum() == 0 && recorded.InvalidSignatures.Values.Sum() == 0;
+                 && recorded.OutsideAllowList.Values.Sum() == 0 && recorded.OffSchema.Values.Sum() == 0 && recorded.InvalidSignatures.Values.Sum() == 0;
 
         if (exitAfterSummary || stopping.IsCancellationRequested)
         {
@@ -242,22 +243,55 @@ internal static class DemoCommand
 
     /// <summary>
     /// What the simulator says of this run's events, per recipient: receipts (each passed its signature check),
-    /// receipts with a field outside the agreement's allow-list, and requests it refused for a bad signature.
+    /// receipts with a field outside the agreement's allow-list, receipts that do not match their agreement's
+    /// <c>policy schema</c>, and requests it refused for a bad signature.
     /// </summary>
-    static async Task<SimulatorView> ReadSimulatorAsync(Uri simulator, HashSet<string> eventIds)
+    static async Task<SimulatorView> ReadSimulatorAsync(Uri simulator, HashSet<string> eventIds, IReadOnlyList<Agreement> agreements)
     {
         using var http = new HttpClient { BaseAddress = simulator, Timeout = TimeSpan.FromSeconds(10) };
         var receipts = (await http.GetFromJsonAsync<List<SimulatorReceipt>>("records") ?? [])
             .Where(r => eventIds.Contains(r.IdempotencyKey.Split(':')[0]))
             .ToList();
         var summary = await http.GetFromJsonAsync<List<SimulatorSummary>>("records/summary") ?? [];
+        var offSchema = receipts.Where(r => OffSchema(r, agreements)).ToList();
         return new(
             receipts.GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
             receipts.Where(r => r.FieldsOutsideAllowList.Count > 0).GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
+            offSchema.GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
             summary.ToDictionary(s => s.Recipient, s => (long)s.InvalidSignatures, StringComparer.Ordinal));
     }
 
-    sealed record SimulatorReceipt(string Recipient, string IdempotencyKey, IReadOnlyList<string> FieldsOutsideAllowList);
+    static readonly Dictionary<(string Agreement, string EventType), Func<JsonElement, IReadOnlyList<string>>> Validators = [];
+
+    /// <summary>
+    /// Whether a receipt's body (as the simulator decoded it, JSON, CSV or XML alike) fails the schema of what its
+    /// agreement sends (<see cref="AgreementSchemas"/>). Only the places in the record are printed, never a value.
+    /// </summary>
+    static bool OffSchema(SimulatorReceipt receipt, IReadOnlyList<Agreement> agreements)
+    {
+        var id = receipt.Body is { ValueKind: JsonValueKind.Object } body && body.TryGetProperty("agreement", out var a) ? a.GetString() : null;
+        var type = receipt.Body is { ValueKind: JsonValueKind.Object } b && b.TryGetProperty("eventType", out var t) ? t.GetString() : null;
+        if (agreements.FirstOrDefault(x => x.Id == id && x.Recipient == receipt.Recipient) is not { } agreement || type is null || !agreement.EventTypes.Contains(type))
+        {
+            Console.Error.WriteLine($"  {receipt.Recipient}: a receipt names no agreement and event type of its own ({id ?? "none"}, {type ?? "none"})");
+            return true;
+        }
+
+        if (!Validators.TryGetValue((agreement.Id, type), out var validate))
+        {
+            Validators[(agreement.Id, type)] = validate = AgreementSchemas.Validator(agreement, type);
+        }
+
+        var problems = validate(receipt.Body!.Value);
+        foreach (var problem in problems.Take(3))
+        {
+            Console.Error.WriteLine($"  {receipt.Recipient} ({agreement.Id}, {type}): off its policy schema at {problem}");
+        }
+
+        return problems.Count > 0;
+    }
+
+    sealed record SimulatorReceipt(string Recipient, string IdempotencyKey, IReadOnlyList<string> FieldsOutsideAllowList, JsonElement? Body);
 
     sealed record SimulatorSummary(string Recipient, int InvalidSignatures);
 
@@ -265,4 +299,4 @@ internal static class DemoCommand
 
 /// <summary>The simulator's account of a demo run, per recipient.</summary>
 internal sealed record SimulatorView(
-    IReadOnlyDictionary<string, long> Recorded, IReadOnlyDictionary<string, long> OutsideAllowList, IReadOnlyDictionary<string, long> InvalidSignatures);
+    IReadOnlyDictionary<string, long> Recorded, IReadOnlyDictionary<string, long> OutsideAllowList, IReadOnlyDictionary<string, long> OffSchema, IReadOnlyDictionary<string, long> InvalidSignatures);

@@ -18,18 +18,19 @@ internal static class DemoSummary
             .AppendLine(inv, $"  subject    {held,6}   (consents and objections: applied to the subject's state; nothing to transfer)")
             .AppendLine(inv, $"  quarantined{quarantined,6}   (refused by the intake; 'quarantine list' says why)")
             .AppendLine()
-            .AppendLine(inv, $"  {"recipient".PadRight(width)} {"delivered",9} {"blocked",8} {"parked",7} {"failed",7} {"recorded by simulator",22} {"signed ok",10} {"fields outside allow-list",26} {"bad signatures",15}");
+            .AppendLine(inv, $"  {"recipient".PadRight(width)} {"delivered",9} {"blocked",8} {"parked",7} {"failed",7} {"recorded by simulator",22} {"signed ok",10} {"fields outside allow-list",26} {"off policy schema",18} {"bad signatures",15}");
         foreach (var recipient in recipients)
         {
             recordedBySimulator.TryGetValue(recipient, out var recorded);
             simulator.OutsideAllowList.TryGetValue(recipient, out var outside);
             simulator.InvalidSignatures.TryGetValue(recipient, out var invalid);
+            simulator.OffSchema.TryGetValue(recipient, out var offSchema);
             // Every receipt the simulator recorded passed its signature check: it refuses the others.
-            text.AppendLine(inv, $"  {recipient.PadRight(width)} {settled.Count(recipient, TransferOutcome.Delivered),9} {settled.Count(recipient, TransferOutcome.Blocked),8} {settled.Count(recipient, TransferOutcome.Parked),7} {settled.Count(recipient, TransferOutcome.Failed),7} {recorded,22} {recorded,10} {outside,26} {invalid,15}");
+            text.AppendLine(inv, $"  {recipient.PadRight(width)} {settled.Count(recipient, TransferOutcome.Delivered),9} {settled.Count(recipient, TransferOutcome.Blocked),8} {settled.Count(recipient, TransferOutcome.Parked),7} {settled.Count(recipient, TransferOutcome.Failed),7} {recorded,22} {recorded,10} {outside,26} {offSchema,18} {invalid,15}");
         }
 
         long Total(TransferOutcome outcome) => recipients.Sum(r => settled.Count(r, outcome));
-        text.AppendLine(inv, $"  {"total".PadRight(width)} {Total(TransferOutcome.Delivered),9} {Total(TransferOutcome.Blocked),8} {Total(TransferOutcome.Parked),7} {Total(TransferOutcome.Failed),7} {recordedBySimulator.Values.Sum(),22} {recordedBySimulator.Values.Sum(),10} {simulator.OutsideAllowList.Values.Sum(),26} {simulator.InvalidSignatures.Values.Sum(),15}");
+        text.AppendLine(inv, $"  {"total".PadRight(width)} {Total(TransferOutcome.Delivered),9} {Total(TransferOutcome.Blocked),8} {Total(TransferOutcome.Parked),7} {Total(TransferOutcome.Failed),7} {recordedBySimulator.Values.Sum(),22} {recordedBySimulator.Values.Sum(),10} {simulator.OutsideAllowList.Values.Sum(),26} {simulator.OffSchema.Values.Sum(),18} {simulator.InvalidSignatures.Values.Sum(),15}");
         return text.ToString().TrimEnd();
     }
 
