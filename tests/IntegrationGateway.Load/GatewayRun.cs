@@ -192,13 +192,19 @@ internal sealed class GatewayRun(LoadOptions options, CpuSampler sampler, TimePr
         return messages;
     }
 
-    /// <summary>An empty database (the gateway makes its schema at start) and an empty intake, declared as the gateway declares it.</summary>
+    /// <summary>
+    /// An empty database, its schema made, the shipped agreement texts approved (as a DPO would before they go live:
+    /// the harness measures delivery, not holding), and an empty intake, declared as the gateway declares it.
+    /// </summary>
     static async Task ResetAsync(RabbitMqOptions broker, IntakeOptions intake)
     {
         await using (var database = NpgsqlDataSource.Create(LoadSettings.Database()))
         {
             await using var reset = database.CreateCommand("DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
             await reset.ExecuteNonQueryAsync();
+            await Gateway.Storage.GatewaySchema.MigrateAsync(database, TimeProvider.System, CancellationToken.None);
+            var shipped = Gateway.Policy.AgreementLoader.LoadDirectory(Path.Combine(LoadSettings.Root, "deploy", "config", "agreements")).Agreements;
+            await new Gateway.Storage.AgreementVersions(database, TimeProvider.System).RecordAsync(shipped, "the load harness", CancellationToken.None);
         }
 
         await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-load").CreateConnectionAsync();

@@ -48,8 +48,11 @@ internal sealed class TestGateway
 
     public TransferSettler Settler(RecipientAdapters adapters) => new(adapters, Store, Routes, Ledger, Counters, Time, Options.Create(Delivery), new DeliveryLog(Loggers.CreateLogger<TransferSettler>(), Time));
 
+    /// <summary>Which agreement texts count as approved: every one, unless a test says otherwise.</summary>
+    public AgreementApprovals Approvals { get; set; } = AgreementApprovals.All();
+
     public TransferDecisions Decisions(PolicyEngine engine, RecipientAdapters adapters) =>
-        new(engine, Controllers, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()), adapters, Time);
+        new(engine, Controllers, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()), adapters, Approvals, Time);
 
     public TransferPipeline Pipeline(PolicyEngine engine, RecipientAdapters adapters) =>
         new(Decisions(engine, adapters), Settler(adapters), Ledger, Keys, Counters, Loggers.CreateLogger<TransferPipeline>());

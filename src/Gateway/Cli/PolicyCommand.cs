@@ -18,6 +18,8 @@ internal static class PolicyCommand
         policy.Subcommands.Add(Evaluate(time));
         policy.Subcommands.Add(Register(time));
         policy.Subcommands.Add(Schema());
+        policy.Subcommands.Add(Approve(time));
+        policy.Subcommands.Add(History(time));
         return policy;
     }
 
@@ -95,6 +97,76 @@ internal static class PolicyCommand
                 (AgreementSchemas.FileName(a, t), AgreementSchemas.For(a, t).ToJsonString(SchemaJson) + "\n"))));
             return ExitCodes.Ok;
         });
+        return command;
+    }
+
+    static Command Approve(TimeProvider time)
+    {
+        var agreement = new Option<string>("--agreement") { Description = "The agreement's id.", Required = true };
+        var hash = new Option<string>("--hash") { Description = "The hash of the exact text approved (sha256:...), as 'policy history' and the gateway's log name it.", Required = true };
+        var command = new Command("approve", "Approve an agreement's exact text, by its hash: transfers held for it are released; recorded in the staff audit.")
+        {
+            agreement, hash,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var settings = CliSettings.Load(parse.UnmatchedTokens);
+            return settings.WithDatabaseAsync(parse, async (database, output) =>
+            {
+                var (id, text) = (parse.GetValue(agreement)!, parse.GetValue(hash)!);
+                var versions = new Storage.AgreementVersions(database, time);
+                var known = await versions.HistoryAsync(id, cancellationToken);
+                if (!known.Any(v => v.Hash == text))
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync(known.Count == 0
+                        ? $"No text of agreement '{id}' was ever loaded by a gateway on this database: nothing approved."
+                        : $"Agreement '{id}' has no loaded text with hash {text}; its texts: {string.Join(", ", known.Select(v => $"v{v.Version} {v.Hash}"))}. Nothing approved.");
+                    return ExitCodes.Failed;
+                }
+
+                await settings.AuditAsync(database, Ops.OpsAudit.Actions.AgreementApproved, id, text + "; on the command line", Ops.OpsScope.All, cancellationToken);
+                var (_, already, released) = await versions.ApproveAsync(id, text, Ops.OpsAudit.CommandLineActor, cancellationToken);
+                await output.WriteLineAsync(already
+                    ? $"Agreement {id} {text} was approved already; {released} held transfer(s) released."
+                    : $"Approved agreement {id} {text}; {released} held transfer(s) are due now (each gateway sees the approval within a scheduler round).");
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
+    static Command History(TimeProvider time)
+    {
+        var agreement = new Option<string>("--agreement") { Description = "The agreement's id.", Required = true };
+        var on = new Option<DateTimeOffset?>("--on") { Description = "Also say which text was in force at this moment (ISO 8601)." };
+        var command = new Command("history", "Every text of an agreement the gateways loaded: version, hash, first loaded, approved by and when; which was in force when.")
+        {
+            agreement, on,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction((parse, cancellationToken) => CliSettings.Load(parse.UnmatchedTokens).WithDatabaseAsync(parse, async (database, output) =>
+        {
+            var id = parse.GetValue(agreement)!;
+            var versions = await new Storage.AgreementVersions(database, time).HistoryAsync(id, cancellationToken);
+            var approved = versions.Where(v => v.ApprovedAt is not null).OrderBy(v => v.ApprovedAt).ToList();
+            foreach (var v in versions)
+            {
+                // In force from its approval until the next text's approval: transfers go out only under approved texts.
+                var next = approved.FirstOrDefault(a => a.ApprovedAt > v.ApprovedAt);
+                var inForce = v.ApprovedAt is { } from ? $"in force {from:u} to {(next?.ApprovedAt is { } to ? to.ToString("u", CultureInfo.InvariantCulture) : "now")}" : "never approved: its transfers were held";
+                await output.WriteLineAsync($"v{v.Version} {v.Hash}  first loaded {v.FirstLoadedAt:u}  {(v.ApprovedBy is null ? "not approved" : $"approved by {v.ApprovedBy} {v.ApprovedAt:u}")}  {inForce}");
+            }
+
+            if (parse.GetValue(on) is { } moment)
+            {
+                var then = approved.LastOrDefault(a => a.ApprovedAt <= moment);
+                await output.WriteLineAsync(then is null ? $"At {moment:u} no text of {id} was approved: nothing went out under it." : $"At {moment:u} in force: v{then.Version} {then.Hash}.");
+            }
+
+            await output.WriteLineAsync($"{versions.Count} text(s) of {id}, {approved.Count} approved.");
+            return versions.Count == 0 ? ExitCodes.Failed : ExitCodes.Ok;
+        }));
         return command;
     }
 

@@ -117,10 +117,12 @@ public sealed partial class ParkedTransferScheduler(
                 continue;
             }
 
-            if (redecided.Narrowed is { } narrowed)
+            // Under the agreement as it is now: its version and hash, and what it allows now if it changed since.
+            attempt = attempt.Under(redecided.Agreement!, redecided);
+            if (!decide.Approves(redecided.Agreement!))
             {
-                // The agreement changed since the transfer was decided: what goes out is what it allows now, under its version now.
-                attempt = attempt.Under(redecided.Agreement!, narrowed, redecided.Disclosed, redecided.Withheld);
+                await settler.HoldAsync(attempt, ParkedState.AwaitingApproval, $"agreement {redecided.Agreement!.Id} {redecided.Agreement.Hash} awaits approval", cancellationToken);
+                continue;
             }
 
             var settlement = await settler.DeliverAsync(attempt, cancellationToken);

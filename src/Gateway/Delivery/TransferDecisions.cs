@@ -10,8 +10,11 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// routed event, the earlier recipients for a notice, and, for a parked transfer about to go out, the same again as of
 /// now. The engine itself stays a pure function.
 /// </summary>
-public sealed class TransferDecisions(PolicyEngine engine, ControllerRegistry controllers, ISubjectRegistry subjects, SubjectNotices notices, RecipientAdapters adapters, TimeProvider time)
+public sealed class TransferDecisions(PolicyEngine engine, ControllerRegistry controllers, ISubjectRegistry subjects, SubjectNotices notices, RecipientAdapters adapters, AgreementApprovals approvals, TimeProvider time)
 {
+    /// <summary>Whether a DPO approved the agreement's content as it is loaded now (<see cref="AgreementApprovals"/>).</summary>
+    public bool Approves(Agreement agreement) => approvals.Approves(agreement);
+
     /// <summary>
     /// A notice (rectification, erasure) goes to the recipients that had the data; any other event to the recipients
     /// whose agreements route it, decided on what the subject has said to this event's controller (unknown means no

@@ -83,7 +83,7 @@ public sealed partial class TransferPipeline(
             settled = await Task.WhenAll(decisions.Select(async decision =>
             {
                 var agreement = decision.Agreement;
-                var context = new DecisionContext(facts.Controller?.Id ?? "", facts.InstitutionId, agreement.Version, agreement.LegalBasis.Cited, pseudonyms);
+                var context = new DecisionContext(facts.Controller?.Id ?? "", facts.InstitutionId, agreement.Version, agreement.LegalBasis.Cited, pseudonyms) { AgreementHash = agreement.Hash };
                 if (!decision.Allowed)
                 {
                     LogDenied(eventId, agreement.Id, agreement.Recipient, string.Join(',', decision.Reasons));
@@ -93,6 +93,13 @@ public sealed partial class TransferPipeline(
                 var attempt = new TransferAttempt(
                     new OutboundTransfer(OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!),
                     agreement.Recipient, context, Redelivered: redelivered) { Decided = decided.Task };
+                if (!decide.Approves(agreement))
+                {
+                    // Allowed, but under a text no DPO has approved: held, not sent and not dropped, until it is.
+                    var held = await settler.HoldAsync(attempt, ParkedState.AwaitingApproval, $"agreement {agreement.Id} {agreement.Hash} awaits approval", cancellationToken).ConfigureAwait(false);
+                    return (Counted: (agreement.Recipient, held.Outcome), Entry: held.ApplyTo(Entry(decision, context, body, facts, eventId), attempt) with { Reasons = [ReasonCodes.AwaitingApproval] });
+                }
+
                 var settlement = await settler.DeliverAsync(attempt, cancellationToken).ConfigureAwait(false);
                 return (Counted: (agreement.Recipient, settlement.Outcome), Entry: settlement.ApplyTo(Entry(decision, context, body, facts, eventId), attempt));
             })).ConfigureAwait(false);
@@ -170,6 +177,7 @@ public sealed partial class TransferPipeline(
             Sender = context.Sender,
             AgreementId = decision.Agreement.Id,
             AgreementVersion = context.AgreementVersion,
+            AgreementHash = context.AgreementHash,
             Recipient = decision.Agreement.Recipient,
             LegalBasis = context.LegalBasis,
             Outcome = "",

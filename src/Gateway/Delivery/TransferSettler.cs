@@ -32,14 +32,17 @@ public sealed record TransferAttempt(OutboundTransfer Transfer, string Recipient
     /// <summary>With <see cref="Disclosed"/>: the fields of the earlier payload it no longer carries.</summary>
     public IReadOnlyList<string> Withheld { get; init; } = [];
 
-    /// <summary>The same transfer (same key), sent under <paramref name="agreement"/> as it is now, with the payload projected under it.</summary>
-    public TransferAttempt Under(Policy.Agreement agreement, byte[] payload, IReadOnlyList<string> disclosed, IReadOnlyList<string> withheld) =>
+    /// <summary>
+    /// The same transfer (same key) under <paramref name="agreement"/> as it is now: its version, ground and hash, and,
+    /// when the payload projected under it differs (<see cref="Policy.Redecision.Narrowed"/>), that payload.
+    /// </summary>
+    public TransferAttempt Under(Policy.Agreement agreement, Policy.Redecision redecided) =>
         this with
         {
-            Transfer = Transfer with { Payload = payload },
-            Context = Context with { AgreementVersion = agreement.Version, LegalBasis = agreement.LegalBasis.Cited },
-            Disclosed = disclosed,
-            Withheld = withheld,
+            Transfer = redecided.Narrowed is { } narrowed ? Transfer with { Payload = narrowed } : Transfer,
+            Context = Context with { AgreementVersion = agreement.Version, LegalBasis = agreement.LegalBasis.Cited, AgreementHash = agreement.Hash },
+            Disclosed = redecided.Disclosed,
+            Withheld = redecided.Withheld,
         };
 }
 
@@ -264,6 +267,20 @@ public sealed class TransferSettler(
         log.BlockedLater(attempt.Transfer.EventId, attempt.Transfer.AgreementId, attempt.Recipient, string.Join(',', reasons));
     }
 
+    /// <summary>
+    /// Held, not sent: a first attempt parked in <paramref name="state"/> (its decision records it held), or a later
+    /// one's row put back in it, untried (nothing happened that the ledger does not say already), until what holds it is
+    /// lifted: an approval releases its agreement's held transfers.
+    /// </summary>
+    public async Task<Settlement> HoldAsync(TransferAttempt attempt, string state, string why, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await (attempt.IsLater
+            ? store.UpdateAsync(attempt.Transfer.IdempotencyKey, state, now, null, why, attempt.Lease!.Value, cancellationToken)
+            : store.ParkAsync(Parked(attempt, state, 0, null, why, now), cancellationToken)).ConfigureAwait(false);
+        return new Settlement(TransferOutcome.Parked, "held", null, null, RecipientFailing: false, now);
+    }
+
     /// <summary>A parked transfer that cannot be sent at all (its recipient has no adapter any more): kept as rejected for an operator.</summary>
     public Task<Settlement> RefuseAsync(TransferAttempt attempt, string problem, CancellationToken cancellationToken) =>
         SettleAsync(attempt, new DeliveryResult(DeliveryStatus.Rejected, null, null, problem), took: null, cancellationToken);
@@ -333,6 +350,7 @@ public sealed class TransferSettler(
         Sender = attempt.Context.Sender,
         AgreementId = attempt.Transfer.AgreementId,
         AgreementVersion = attempt.Context.AgreementVersion,
+        AgreementHash = attempt.Context.AgreementHash,
         Recipient = attempt.Recipient,
         LegalBasis = attempt.Context.LegalBasis,
         Outcome = "",

@@ -122,6 +122,10 @@ public static class GatewayApp
         services.AddSingleton(_ => CreateDataSource(connectionString));
         services.AddSingleton(_ => Sealer.FromBase64(configuration[Sealer.ConfigurationKey]));
         services.AddHostedService<SchemaMigration>();
+        // After the schema, before the intake: the texts loaded are recorded and their approvals read first.
+        services.AddSingleton<AgreementVersions>();
+        services.AddSingleton<AgreementApprovals>();
+        services.AddHostedService<AgreementApprovalWatcher>();
         // The ledger writer starts after the schema and stops after the intake (hosted services stop in reverse).
         services.AddSingleton(_ => LedgerKeys.FromBase64(configuration[LedgerKeys.ConfigurationKey]));
         services.AddSingleton<DatabaseOutage>();

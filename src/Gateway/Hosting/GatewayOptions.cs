@@ -166,4 +166,10 @@ public sealed class AgreementsOptions
     /// <summary>Folder of agreement YAML files; a relative path is taken from the current directory.</summary>
     [Required]
     public string Directory { get; set; } = "deploy/config/agreements";
+
+    /// <summary>
+    /// Approve every agreement text as it is loaded, as <c>approved_by</c> "approve-on-load": for the demo, the tests and
+    /// the load harness on synthetic data only. Off by default; the gateway refuses it outside Development.
+    /// </summary>
+    public bool ApproveOnLoad { get; set; }
 }

@@ -34,6 +34,12 @@ public static class StartupSafety
             return refusals;
         }
 
+        if (configuration.GetValue<bool>($"{AgreementsOptions.Section}:{nameof(AgreementsOptions.ApproveOnLoad)}"))
+        {
+            refusals.Add($"{AgreementsOptions.Section}:{nameof(AgreementsOptions.ApproveOnLoad)} is true: every agreement text would be approved as it is loaded, without a DPO. " +
+                         "It is for synthetic data (the demo, the tests) in Development only; approve each text with 'policy approve'.");
+        }
+
         var passwords = new[]
         {
             ("RabbitMq:Password", (string?)broker.Password),

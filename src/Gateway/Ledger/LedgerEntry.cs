@@ -40,6 +40,9 @@ public sealed record LedgerEntry
     public required string Sender { get; init; }
     public required string AgreementId { get; init; }
     public required int AgreementVersion { get; init; }
+
+    /// <summary>The hash of the agreement's exact content (<c>sha256:...</c>) the entry was made under; null on entries from before hashes.</summary>
+    public string? AgreementHash { get; init; }
     public required string Recipient { get; init; }
 
     /// <summary>GDPR article and national instrument, as the agreement states them.</summary>
@@ -122,6 +125,12 @@ public sealed record LedgerEntry
             json.WriteString("sender", Sender);
             json.WriteString("agreementId", AgreementId);
             json.WriteNumber("agreementVersion", AgreementVersion);
+            if (AgreementHash is not null)
+            {
+                // Only when there is one, so entries written before there could be keep their form.
+                json.WriteString("agreementHash", AgreementHash);
+            }
+
             json.WriteString("recipient", Recipient);
             json.WriteString("legalBasis", LegalBasis);
             json.WriteString("outcome", Outcome);

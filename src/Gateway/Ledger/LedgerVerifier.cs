@@ -22,7 +22,7 @@ public static class LedgerVerifier
 {
     /// <summary>Every column of an entry, in the order <see cref="Read"/> takes them.</summary>
     internal const string Columns =
-        "seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, purged_ranges, purged_digest, duration_ms, controller";
+        "seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, previous_hash, entry_hash, purged_ranges, purged_digest, duration_ms, controller, agreement_hash";
 
     /// <param name="dataSource">The gateway's database.</param>
     /// <param name="keys">The ledger's keys.</param>
@@ -138,5 +138,6 @@ public static class LedgerVerifier
         PurgedDigest = reader.IsDBNull(24) ? null : reader.GetFieldValue<byte[]>(24),
         DurationMs = reader.IsDBNull(25) ? null : reader.GetInt32(25),
         Controller = reader.GetString(26),
+        AgreementHash = reader.IsDBNull(27) ? null : reader.GetString(27),
     };
 }

@@ -134,7 +134,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
     /// <summary>Up to this many entries go as prepared INSERTs in the batch that commits; more, by binary COPY.</summary>
     const int PipelinedRows = 64;
 
-    const string Columns = "seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, purged_ranges, purged_digest, duration_ms, previous_hash, entry_hash, controller";
+    const string Columns = "seq, recorded_at, kind, event_id, event_type, sender, agreement_id, agreement_version, recipient, legal_basis, outcome, reasons, disclosed, withheld, payload_sha256, idempotency_key, attempts, status_code, receipt, trace_id, subject_pseudonyms, purged_ranges, purged_digest, duration_ms, previous_hash, entry_hash, controller, agreement_hash";
 
     static readonly string Insert = $"INSERT INTO ledger_entry ({Columns}) VALUES ({string.Join(", ", Enumerable.Range(1, Columns.Split(',').Length).Select(i => $"${i}"))})";
 
@@ -278,6 +278,7 @@ public sealed partial class LedgerWriter(NpgsqlDataSource dataSource, LedgerKeys
         yield return (entry.PreviousHash, NpgsqlDbType.Bytea);
         yield return (entry.Hash, NpgsqlDbType.Bytea);
         yield return (entry.Controller, NpgsqlDbType.Text);
+        yield return (entry.AgreementHash, NpgsqlDbType.Text);
     }
 
     static string? Clean(string? text) =>

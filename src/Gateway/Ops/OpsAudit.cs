@@ -31,6 +31,7 @@ public sealed class OpsAudit(NpgsqlDataSource dataSource, LedgerKeys keys, TimeP
         public const string QuarantineOpened = "quarantine-opened";
         public const string QuarantineRepublished = "quarantine-republished";
         public const string LedgerPurged = "ledger-purged";
+        public const string AgreementApproved = "agreement-approved";
     }
 
     /// <summary>The actor of a command-line verb: the operating-system user who ran it.</summary>

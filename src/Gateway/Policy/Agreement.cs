@@ -62,6 +62,12 @@ public sealed record Agreement
     /// <summary>Where the recipient processes the data.</summary>
     public required TransferRegion Transfer { get; init; }
 
+    /// <summary>The agreement's content as canonical JSON (<see cref="AgreementContent"/>): what a DPO approves.</summary>
+    public string Canonical { get; init; } = "";
+
+    /// <summary><c>sha256:...</c> of <see cref="Canonical"/>: names this exact text in approvals and on every ledger entry under it.</summary>
+    public string Hash { get; init; } = "";
+
     /// <summary>Where the agreement was read from, for messages that point a reader to it.</summary>
     public required string SourceFile { get; init; }
 

@@ -137,8 +137,11 @@ public static class AgreementLoader
             return (null, reader.Errors);
         }
 
+        var canonical = AgreementContent.Canonical(root);
         return (new Agreement
         {
+            Canonical = canonical,
+            Hash = AgreementContent.Hash(canonical),
             Id = id!,
             Version = version,
             Recipient = recipient!,

@@ -39,6 +39,9 @@ public static class ReasonCodes
     /// <summary>A parked transfer's agreement is no longer configured (or names another recipient): it is not sent.</summary>
     public const string AgreementRemoved = "agreement-removed";
 
+    /// <summary>The transfer is allowed, but its agreement's content (by its hash) is not approved by a DPO yet: it is held, not sent.</summary>
+    public const string AwaitingApproval = "awaiting-approval";
+
     /// <summary>A transfer decided earlier is about to be sent, and its agreement no longer routes the event's type: the agreement changed under it.</summary>
     public const string AgreementChanged = "agreement-changed";
 
@@ -46,7 +49,7 @@ public static class ReasonCodes
     public const string InstrumentIncomplete = "instrument-incomplete";
 
     public static readonly IReadOnlyList<string> All =
-        [ControllerNotParty, SenderNotCovered, AgreementNotYetValid, AgreementExpired, InstrumentIncomplete, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved, AgreementChanged];
+        [ControllerNotParty, SenderNotCovered, AgreementNotYetValid, AgreementExpired, InstrumentIncomplete, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved, AgreementChanged, AwaitingApproval];
 }
 
 /// <summary>What the engine needs to know about an event besides its body.</summary>

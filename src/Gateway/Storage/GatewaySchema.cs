@@ -176,6 +176,24 @@ public static class GatewaySchema
                 first_failed_at   timestamptz NOT NULL
             );
             """),
+        (15, "agreements as approved contracts: every version loaded, by its hash, until a DPO approves it", """
+            -- Every agreement text the gateway has loaded, named by the hash of its canonical content: which text was in
+            -- force when is the approved versions in order of approval. A version not approved holds its transfers.
+            CREATE TABLE agreement_version (
+                agreement_id     text NOT NULL,
+                hash             text NOT NULL,
+                version          integer NOT NULL,
+                content          text NOT NULL,
+                first_loaded_at  timestamptz NOT NULL,
+                approved_by      text,
+                approved_at      timestamptz,
+                PRIMARY KEY (agreement_id, hash)
+            );
+            ALTER TABLE ledger_entry ADD COLUMN agreement_hash text;
+            ALTER TABLE parked_transfer DROP CONSTRAINT IF EXISTS parked_transfer_state_check;
+            ALTER TABLE parked_transfer ADD CONSTRAINT parked_transfer_state_check
+                CHECK (state IN ('waiting', 'rejected', 'recipient-disabled', 'awaiting-approval'));
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -16,6 +16,9 @@ public static class ParkedState
 
     /// <summary>The recipient's route is disabled (410 Gone, or by hand); released when it is enabled again.</summary>
     public const string RecipientDisabled = "recipient-disabled";
+
+    /// <summary>Its agreement's content is not approved (yet); released when the DPO approves it (<c>policy approve</c>).</summary>
+    public const string AwaitingApproval = "awaiting-approval";
 }
 
 /// <summary>The decision a transfer was made under, as the ledger records it.</summary>
@@ -27,6 +30,9 @@ public static class ParkedState
 public sealed record DecisionContext(string Controller, string Sender, int AgreementVersion, string LegalBasis, byte[][] SubjectPseudonyms)
 {
     public static readonly DecisionContext None = new("", "", 0, "", []);
+
+    /// <summary>The hash of the agreement's content the transfer goes under: set when decided, and again when decided before a later attempt (not stored).</summary>
+    public string? AgreementHash { get; init; }
 }
 
 /// <summary>A transfer kept in PostgreSQL; its payload sealed, so the table holds no readable personal data.</summary>

@@ -170,16 +170,23 @@ internal static class TestServices
         catch (InvalidOperationException ex) when (ex.Message.Contains("pre-release schema", StringComparison.Ordinal))
         {
             // The tests' own database, made by an older checkout: its rows are of no use, so it is made anew.
-            await using (var drop = database.CreateCommand("DROP TABLE IF EXISTS gateway_schema, parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance, ops_second_factor_step, ops_second_factor_recovery, ops_second_factor_failure CASCADE"))
+            await using (var drop = database.CreateCommand("DROP TABLE IF EXISTS gateway_schema, parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance, ops_second_factor_step, ops_second_factor_recovery, ops_second_factor_failure, agreement_version CASCADE"))
             {
                 await drop.ExecuteNonQueryAsync();
             }
 
             await Gateway.Storage.GatewaySchema.MigrateAsync(database, TimeProvider.System, CancellationToken.None);
         }
-        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance, ops_second_factor_step, ops_second_factor_recovery, ops_second_factor_failure");
+        await using var command = database.CreateCommand("TRUNCATE parked_transfer, recipient_route, ledger_entry, subject_state, ops_audit, ops_key, intake_event, gateway_instance, ops_second_factor_step, ops_second_factor_recovery, ops_second_factor_failure, agreement_version");
         await command.ExecuteNonQueryAsync();
+
+        // The texts the tests run on, approved as a DPO would before they go live; a test about approval edits one.
+        var shipped = Gateway.Policy.AgreementLoader.LoadDirectory(Agreements).Agreements.Concat(Gateway.Policy.AgreementLoader.LoadDirectory(AgreementsAsIfComplete).Agreements);
+        await new Gateway.Storage.AgreementVersions(database, TimeProvider.System).RecordAsync(shipped, ApprovedByTheTests, CancellationToken.None);
     }
+
+    /// <summary>Who approved the agreement texts the tests run on, in <c>agreement_version</c>.</summary>
+    public const string ApprovedByTheTests = "the tests' DPO";
 
     /// <summary>Delivery settings that make a test's retries, parking and circuit quick to watch.</summary>
     public static IReadOnlyDictionary<string, string?> FastDelivery { get; } = new Dictionary<string, string?>

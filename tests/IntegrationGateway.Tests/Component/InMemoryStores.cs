@@ -36,6 +36,18 @@ internal sealed class InMemoryTransferStore(TimeProvider time) : ITransferStore
         }
     }
 
+    /// <summary>What releasing a hold does in PostgreSQL (an approval, a route enabled): the rows in that state due now.</summary>
+    public void Release(string state)
+    {
+        lock (_lock)
+        {
+            foreach (var (key, row) in _rows.Where(r => r.Value.State == state).ToList())
+            {
+                _rows[key] = row with { State = ParkedState.Waiting, NextAttemptAt = time.GetUtcNow() };
+            }
+        }
+    }
+
     public Task ParkAsync(ParkedTransfer parked, CancellationToken cancellationToken)
     {
         lock (_lock)

@@ -111,6 +111,39 @@ public class PipelineAndSchedulerTests
     }
 
     [Fact]
+    public async Task Process_AnAllowedTransferUnderATextNoDpoApproved_IsHeldAwaitingApproval_NotSentNorDropped_ItsHashInTheLedger()
+    {
+        var (e, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(201));
+        var agreement = Agreement("a-duo", "duo") with { Hash = "sha256:v2" };
+        _bed.Gateway.Approvals = new AgreementApprovals();
+        _bed.Gateway.Approvals.Set(["sha256:v1"]); // an earlier text of it was approved, not this one
+        var engine = new PolicyEngine([agreement]);
+        var adapters = TestGateway.Adapters(duo);
+
+        await ProcessAsync(_bed.Gateway.Pipeline(engine, adapters), body);
+        _bed.Time.Advance(TimeSpan.FromHours(1));
+        await _bed.Gateway.Scheduler(engine, adapters).RunOnceAsync(default);
+
+        Assert.Equal(0, duo.Calls);
+        var entry = Assert.Single(_bed.Ledger.Entries);
+        Assert.Equal(("held", ReasonCodes.AwaitingApproval, "sha256:v2"), (entry.Outcome, string.Join(',', entry.Reasons), entry.AgreementHash));
+        Assert.NotEmpty(entry.Disclosed); // what it will carry once approved, as decided
+        var row = Assert.Single(_bed.Store.Rows);
+        Assert.Equal(($"{e.EventId:D}:a-duo", ParkedState.AwaitingApproval), (row.Transfer.IdempotencyKey, row.State));
+
+        // Approved: released (the watcher makes it due), it goes out under that text, and the outcome says so.
+        _bed.Gateway.Approvals.Set(["sha256:v1", "sha256:v2"]);
+        _bed.Store.Release(ParkedState.AwaitingApproval);
+        await _bed.Gateway.Scheduler(engine, adapters).RunOnceAsync(default);
+
+        Assert.Equal(1, duo.Calls);
+        var outcome = _bed.Ledger.Entries.Single(x => x.Kind == LedgerKinds.Outcome);
+        Assert.Equal(("delivered", "sha256:v2"), (outcome.Outcome, outcome.AgreementHash));
+        Assert.Empty(_bed.Store.Rows);
+    }
+
+    [Fact]
     public async Task Scheduler_ATransferWhoseAgreementNoLongerRoutesItsType_IsBlockedAsAgreementChanged_NotSent()
     {
         var (_, _, body) = TestAgreements.AbsenceReported();

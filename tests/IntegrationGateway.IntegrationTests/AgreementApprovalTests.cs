@@ -1,0 +1,97 @@
+using IntegrationGateway.Gateway.Events;
+using IntegrationGateway.Gateway.Ops;
+using IntegrationGateway.Gateway.Policy;
+using IntegrationGateway.IntegrationTests.Infrastructure;
+using Npgsql;
+
+namespace IntegrationGateway.IntegrationTests;
+
+/// <summary>
+/// An agreement is a contract a DPO approves by the hash of its exact text: an edited file goes live only once its
+/// new text is approved. Meanwhile its transfers are held, not sent and not dropped; then they go out under that hash,
+/// and the history answers which text was in force when.
+/// </summary>
+public sealed class AgreementApprovalTests(ITestOutputHelper output)
+{
+    const string Id = "duo-verzuimregister";
+
+    [Fact]
+    public async Task AnEditedAgreement_HoldsItsTransfersAwaitingApproval_UntilPolicyApprove_ThenTheyGoOutUnderItsHash_AndHistoryShowsBothTexts()
+    {
+        const int count = 6;
+        // A copy of the shipped agreements in which DUO's absence register no longer receives the birth date: version 3.
+        var folder = Directory.CreateTempSubdirectory("agreements-edited-").FullName;
+        foreach (var file in Directory.GetFiles(TestServices.Agreements, "*.yaml"))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        var edited = Path.Combine(folder, Id + ".yaml");
+        var v2 = AgreementLoader.LoadFile(edited).Agreement!;
+        File.WriteAllText(edited, File.ReadAllText(edited).Replace("version: 2", "version: 3", StringComparison.Ordinal).Replace("  - subject.birthDate\n", "", StringComparison.Ordinal));
+        var v3 = AgreementLoader.LoadFile(edited).Agreement!;
+        Assert.Equal(3, v3.Version);
+        Assert.NotEqual(v2.Hash, v3.Hash);
+
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery) { ["Agreements:Directory"] = folder });
+        var events = new SampleEventGenerator(907, TimeProvider.System).AbsenceReported(count);
+        await bed.PublishAsync(events);
+
+        // The officer's agreement is approved as it was: its transfers go out; DUO's are held, every one of them.
+        await bed.WaitForTakenAsync(count);
+        var officer = await bed.WaitForReceiptsAsync("leerplicht", count, TimeSpan.FromSeconds(30));
+        await using var database = NpgsqlDataSource.Create(TestServices.DatabaseConnectionString);
+        var held = await RowsAsync(database, $"SELECT state FROM parked_transfer WHERE agreement_id = '{Id}'");
+        var decided = await RowsAsync(database, $"SELECT outcome || ' ' || array_to_string(reasons, ',') || ' ' || agreement_hash FROM ledger_entry WHERE agreement_id = '{Id}' AND kind = 'decision'");
+        output.WriteLine($"before the approval: officer {officer.Count} receipts, DUO {bed.Receipts.List("duo").Count}; parked under {Id}: {string.Join(", ", held.GroupBy(s => s).Select(g => $"{g.Count()} {g.Key}"))}; decisions: {decided.Distinct().Single()}");
+        Assert.Equal(count, officer.Count);
+        Assert.Empty(bed.Receipts.List("duo"));
+        Assert.Equal(Enumerable.Repeat("awaiting-approval", count), held);
+        Assert.Equal(Enumerable.Repeat($"held awaiting-approval {v3.Hash}", count), decided);
+
+        // The DPO approves the new text by its hash; within a round the gateway releases what it held.
+        var (exit, approved, error) = await GatewayCommandLine.RunAsync(["policy", "approve", "--agreement", Id, "--hash", v3.Hash, .. GatewayCommandLine.DatabaseSettings]);
+        output.WriteLine(approved + error);
+        Assert.True(exit == 0, error);
+        Assert.Contains($"Approved agreement {Id} {v3.Hash}; {count} held transfer(s) are due now", approved);
+        var duo = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(30));
+        Assert.Equal(count, duo.Count);
+        Assert.All(duo, r => Assert.Null(r.Body!["record"]!["subject"]!["birthDate"])); // v3's text: no birth date
+        Assert.All(duo, r => Assert.Empty(r.FieldsOutsideAllowList));
+        var outcomes = await RowsAsync(database, $"SELECT outcome || ' ' || agreement_version || ' ' || agreement_hash FROM ledger_entry WHERE agreement_id = '{Id}' AND kind = 'outcome'");
+        Assert.Equal(Enumerable.Repeat($"delivered 3 {v3.Hash}", count), outcomes);
+        Assert.Equal(0, await bed.WaitForParkedAsync(0, TimeSpan.FromSeconds(10)));
+
+        // Which text was in force when: both, with who approved each; the approval is in the staff audit.
+        var (historyExit, history, _) = await GatewayCommandLine.RunAsync(["policy", "history", "--agreement", Id, "--on", TimeProvider.System.GetUtcNow().ToString("O"), .. GatewayCommandLine.DatabaseSettings]);
+        output.WriteLine(history);
+        Assert.Equal(0, historyExit);
+        Assert.Contains($"v2 {v2.Hash}", history);
+        Assert.Contains($"approved by {TestServices.ApprovedByTheTests}", history);
+        Assert.Contains($"v3 {v3.Hash}", history);
+        Assert.Contains($"approved by {OpsAudit.CommandLineActor}", history);
+        Assert.Contains($"in force: v3 {v3.Hash}.", history);
+        Assert.Contains("2 text(s) of duo-verzuimregister, 2 approved.", history);
+        var audit = await AuditRows.OfAsync(OpsAudit.Actions.AgreementApproved);
+        Assert.Equal([$"{OpsAudit.CommandLineActor} agreement-approved {Id} {v3.Hash}; on the command line"], audit);
+
+        // An unknown hash approves nothing.
+        var (wrongExit, _, wrong) = await GatewayCommandLine.RunAsync(["policy", "approve", "--agreement", Id, "--hash", "sha256:0000", .. GatewayCommandLine.DatabaseSettings]);
+        Assert.NotEqual(0, wrongExit);
+        Assert.Contains("has no loaded text with hash sha256:0000", wrong);
+    }
+
+    static async Task<List<string>> RowsAsync(NpgsqlDataSource database, string sql)
+    {
+        await using var command = database.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+}
