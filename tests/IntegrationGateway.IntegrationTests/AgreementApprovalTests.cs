@@ -82,6 +82,57 @@ public sealed class AgreementApprovalTests(ITestOutputHelper output)
         Assert.Contains("has no loaded text with hash sha256:0000", wrong);
     }
 
+    [Fact]
+    public async Task OnTheOpsAgreementsPage_ADpoSeesTheTextPending_AndApprovesIt_AnOperatorCannot_AndTheHeldTransfersGo()
+    {
+        const int count = 3;
+        var folder = Directory.CreateTempSubdirectory("agreements-edited-").FullName;
+        foreach (var file in Directory.GetFiles(TestServices.Agreements, "*.yaml"))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        var edited = Path.Combine(folder, Id + ".yaml");
+        File.WriteAllText(edited, File.ReadAllText(edited).Replace("version: 2", "version: 3", StringComparison.Ordinal).Replace("  - absence.hours\n", "", StringComparison.Ordinal));
+        var v3 = AgreementLoader.LoadFile(edited).Agreement!;
+        await using var bed = await TestBed.StartAsync();
+        await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery) { ["Agreements:Directory"] = folder });
+        await bed.PublishAsync(new SampleEventGenerator(908, TimeProvider.System).AbsenceReported(count));
+        await bed.WaitForTakenAsync(count);
+        var address = new Uri(gateway.Urls.First());
+        using var dpo = await OpsSignIn.ClientAsync(address, "dpo");
+        using var @operator = await OpsSignIn.ClientAsync(address, "operator");
+
+        var page = await dpo.GetStringAsync("/ops/agreements");
+        Assert.Contains("text NOT approved: its transfers are held", page);
+        Assert.Contains($"name=\"hash\" value=\"{v3.Hash}\"", page);
+        Assert.DoesNotContain("Approve this text", await @operator.GetStringAsync("/ops/agreements"));
+        Assert.Empty(bed.Receipts.List("duo"));
+
+        using (var refused = await OpsSignIn.PostFormAsync(@operator, "/ops/agreements/approve", new() { ["agreement"] = Id, ["hash"] = v3.Hash }))
+        {
+            Assert.NotEqual(System.Net.HttpStatusCode.Redirect, refused.StatusCode);
+        }
+
+        using (var stale = await OpsSignIn.PostFormAsync(dpo, "/ops/agreements/approve", new() { ["agreement"] = Id, ["hash"] = "sha256:another-text" }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, stale.StatusCode); // only the text the gateway runs on, as the page showed it
+        }
+
+        Assert.Empty(bed.Receipts.List("duo"));
+        using (var approved = await OpsSignIn.PostFormAsync(dpo, "/ops/agreements/approve", new() { ["agreement"] = Id, ["hash"] = v3.Hash }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Redirect, approved.StatusCode);
+        }
+
+        var duo = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(30));
+        Assert.Equal(count, duo.Count);
+        Assert.All(duo, r => Assert.Null(r.Body!["record"]!["absence"]!["hours"]));
+        Assert.Contains("text approved", await dpo.GetStringAsync("/ops/agreements"));
+        Assert.Equal([$"dpo agreement-approved {Id} {v3.Hash}; version 3"], await AuditRows.OfAsync(OpsAudit.Actions.AgreementApproved));
+        output.WriteLine($"the DPO approved {Id} v3 on the ops page; {duo.Count} held transfers reached DUO without absence.hours");
+    }
+
     static async Task<List<string>> RowsAsync(NpgsqlDataSource database, string sql)
     {
         await using var command = database.CreateCommand(sql);

@@ -148,7 +148,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
             UPDATE ledger_entry SET kind = 'purged', event_id = '00000000-0000-0000-0000-000000000000', event_type = '', controller = '', sender = '', agreement_id = '',
                 agreement_version = 0, recipient = '', legal_basis = '', outcome = '', reasons = '{}', disclosed = '{}', withheld = '{}', payload_sha256 = NULL,
                 idempotency_key = NULL, attempts = 0, status_code = NULL, receipt = NULL, trace_id = NULL, subject_pseudonyms = '{}',
-                duration_ms = NULL
+                duration_ms = NULL, agreement_hash = NULL
             WHERE seq = {{kept}}
             """);
         var blanked = await VerifyAsync();

@@ -35,6 +35,7 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         ("GET", "/ops/summary", Unauthorized, Ok, Forbidden, Ok),
         ("POST", "/ops/parked/replay", Unauthorized, Forbidden, Forbidden, Done),
         ("POST", "/ops/recipients/route", Unauthorized, Forbidden, Forbidden, Done),
+        ("POST", "/ops/agreements/approve", Unauthorized, Forbidden, Done, Forbidden),
         ("GET", "/ops/signin", Ok, Ok, Ok, Ok),
     ];
 
@@ -100,6 +101,8 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         "/ops/subject" => new() { ["id"] = "123456782" },
         "/ops/parked/replay" => new() { ["keys"] = "00000000-0000-0000-0000-000000000000:none", ["returnUrl"] = "/ops/parked" },
         "/ops/recipients/route" => new() { ["recipient"] = "vmsw", ["change"] = "enable" },
+        // The shipped text, approved already by the tests: the DPO's approval changes nothing but is answered.
+        "/ops/agreements/approve" => new() { ["agreement"] = "duo-verzuimregister", ["hash"] = Gateway.Policy.AgreementLoader.LoadFile(Path.Combine(TestServices.Agreements, "duo-verzuimregister.yaml")).Agreement!.Hash },
         _ => [],
     };
 

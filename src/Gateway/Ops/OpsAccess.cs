@@ -31,6 +31,7 @@ public static class OpsPolicies
     public const string SubjectReports = "ops-subject-reports";
     public const string Changes = "ops-changes";
     public const string Audit = "ops-audit";
+    public const string Approvals = "ops-approvals";
 }
 
 /// <summary>
@@ -304,7 +305,9 @@ public static class OpsAccess
             .AddPolicy(OpsPolicies.SubjectReports, p => p.RequireRole(OpsRoles.Dpo))
             .AddPolicy(OpsPolicies.Changes, p => p.RequireRole(OpsRoles.Admin))
             // The DPO answers for what staff did with the controller's data; each sees the rows of their own controllers.
-            .AddPolicy(OpsPolicies.Audit, p => p.RequireRole(OpsRoles.Dpo, OpsRoles.Admin));
+            .AddPolicy(OpsPolicies.Audit, p => p.RequireRole(OpsRoles.Dpo, OpsRoles.Admin))
+            // The DPO of a controller party to an agreement approves its text; no one else.
+            .AddPolicy(OpsPolicies.Approvals, p => p.RequireRole(OpsRoles.Dpo));
         return services;
     }
 

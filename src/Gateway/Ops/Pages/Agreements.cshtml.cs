@@ -8,12 +8,20 @@ namespace IntegrationGateway.Gateway.Ops.Pages;
 
 /// <summary>The GDPR art. 30 record of processing, from the agreements the gateway runs on, with their lint status.</summary>
 [Authorize(Policy = OpsPolicies.Register)]
-public sealed class AgreementsModel(PolicyEngine engine, ControllerRegistry controllers, IOptions<AgreementsOptions> options, TimeProvider time) : PageModel
+public sealed class AgreementsModel(PolicyEngine engine, ControllerRegistry controllers, IOptions<AgreementsOptions> options, AgreementApprovals approvals, TimeProvider time) : PageModel
 {
     /// <summary>Per controller the reader may see: the controller and the agreements it is party to (its art. 30 record).</summary>
     public IReadOnlyList<(Controller Controller, IReadOnlyList<ProcessingRegister.Entry> Entries)> Records { get; private set; } = [];
     public IReadOnlyList<AgreementError> Findings { get; private set; } = [];
     public string Directory => options.Value.Directory;
+
+    /// <summary>The text of the agreement the gateway runs on, and whether a DPO approved it (else its transfers are held).</summary>
+    public (string Hash, bool Approved) Text(string agreementId) =>
+        engine.Agreements.FirstOrDefault(a => a.Id == agreementId) is { } a ? (a.Hash, approvals.Approves(a)) : ("", false);
+
+    /// <summary>Whether the signed-in user may approve it: a DPO of a controller party to it.</summary>
+    public bool MayApprove(string agreementId) =>
+        User.IsInRole(OpsRoles.Dpo) && controllers.All.Any(c => c.PartyTo(agreementId) && OpsScope.Of(User).Sees(c.Id));
 
     public void OnGet()
     {
