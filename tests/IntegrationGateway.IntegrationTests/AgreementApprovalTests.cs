@@ -19,18 +19,10 @@ public sealed class AgreementApprovalTests(ITestOutputHelper output)
     public async Task AnEditedAgreement_HoldsItsTransfersAwaitingApproval_UntilPolicyApprove_ThenTheyGoOutUnderItsHash_AndHistoryShowsBothTexts()
     {
         const int count = 6;
-        // A copy of the shipped agreements in which DUO's absence register no longer receives the birth date: version 3.
-        var folder = Directory.CreateTempSubdirectory("agreements-edited-").FullName;
-        foreach (var file in Directory.GetFiles(TestServices.Agreements, "*.yaml"))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        }
-
-        var edited = Path.Combine(folder, Id + ".yaml");
-        var v2 = AgreementLoader.LoadFile(edited).Agreement!;
-        File.WriteAllText(edited, File.ReadAllText(edited).Replace("version: 2", "version: 3", StringComparison.Ordinal).Replace("  - subject.birthDate\n", "", StringComparison.Ordinal));
-        var v3 = AgreementLoader.LoadFile(edited).Agreement!;
-        Assert.Equal(3, v3.Version);
+        // A copy of the shipped agreements in which DUO's absence register no longer receives the birth date, one version on.
+        var v2 = AgreementLoader.LoadFile(Path.Combine(TestServices.Agreements, Id + ".yaml")).Agreement!;
+        var (folder, v3) = Version3Without("subject.birthDate");
+        Assert.Equal(v2.Version + 1, v3.Version);
         Assert.NotEqual(v2.Hash, v3.Hash);
 
         await using var bed = await TestBed.StartAsync();
@@ -60,18 +52,18 @@ public sealed class AgreementApprovalTests(ITestOutputHelper output)
         Assert.All(duo, r => Assert.Null(r.Body!["record"]!["subject"]!["birthDate"])); // v3's text: no birth date
         Assert.All(duo, r => Assert.Empty(r.FieldsOutsideAllowList));
         var outcomes = await RowsAsync(database, $"SELECT outcome || ' ' || agreement_version || ' ' || agreement_hash FROM ledger_entry WHERE agreement_id = '{Id}' AND kind = 'outcome'");
-        Assert.Equal(Enumerable.Repeat($"delivered 3 {v3.Hash}", count), outcomes);
+        Assert.Equal(Enumerable.Repeat($"delivered {v3.Version} {v3.Hash}", count), outcomes);
         Assert.Equal(0, await bed.WaitForParkedAsync(0, TimeSpan.FromSeconds(10)));
 
         // Which text was in force when: both, with who approved each; the approval is in the staff audit.
         var (historyExit, history, _) = await GatewayCommandLine.RunAsync(["policy", "history", "--agreement", Id, "--on", TimeProvider.System.GetUtcNow().ToString("O"), .. GatewayCommandLine.DatabaseSettings]);
         output.WriteLine(history);
         Assert.Equal(0, historyExit);
-        Assert.Contains($"v2 {v2.Hash}", history);
+        Assert.Contains($"v{v2.Version} {v2.Hash}", history);
         Assert.Contains($"approved by {TestServices.ApprovedByTheTests}", history);
-        Assert.Contains($"v3 {v3.Hash}", history);
+        Assert.Contains($"v{v3.Version} {v3.Hash}", history);
         Assert.Contains($"approved by {OpsAudit.CommandLineActor}", history);
-        Assert.Contains($"in force: v3 {v3.Hash}.", history);
+        Assert.Contains($"in force: v{v3.Version} {v3.Hash}.", history);
         Assert.Contains("2 text(s) of duo-verzuimregister, 2 approved.", history);
         var audit = await AuditRows.OfAsync(OpsAudit.Actions.AgreementApproved);
         Assert.Equal([$"{OpsAudit.CommandLineActor} agreement-approved {Id} {v3.Hash}; on the command line"], audit);
@@ -86,15 +78,7 @@ public sealed class AgreementApprovalTests(ITestOutputHelper output)
     public async Task OnTheOpsAgreementsPage_ADpoSeesTheTextPending_AndApprovesIt_AnOperatorCannot_AndTheHeldTransfersGo()
     {
         const int count = 3;
-        var folder = Directory.CreateTempSubdirectory("agreements-edited-").FullName;
-        foreach (var file in Directory.GetFiles(TestServices.Agreements, "*.yaml"))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        }
-
-        var edited = Path.Combine(folder, Id + ".yaml");
-        File.WriteAllText(edited, File.ReadAllText(edited).Replace("version: 2", "version: 3", StringComparison.Ordinal).Replace("  - absence.hours\n", "", StringComparison.Ordinal));
-        var v3 = AgreementLoader.LoadFile(edited).Agreement!;
+        var (folder, v3) = Version3Without("absence.hours");
         await using var bed = await TestBed.StartAsync();
         await using var gateway = await bed.StartGatewayInProcessAsync(new Dictionary<string, string?>(TestServices.FastDelivery) { ["Agreements:Directory"] = folder });
         await bed.PublishAsync(new SampleEventGenerator(908, TimeProvider.System).AbsenceReported(count));
@@ -111,7 +95,7 @@ public sealed class AgreementApprovalTests(ITestOutputHelper output)
 
         using (var refused = await OpsSignIn.PostFormAsync(@operator, "/ops/agreements/approve", new() { ["agreement"] = Id, ["hash"] = v3.Hash }))
         {
-            Assert.NotEqual(System.Net.HttpStatusCode.Redirect, refused.StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
         }
 
         using (var stale = await OpsSignIn.PostFormAsync(dpo, "/ops/agreements/approve", new() { ["agreement"] = Id, ["hash"] = "sha256:another-text" }))
@@ -129,8 +113,25 @@ public sealed class AgreementApprovalTests(ITestOutputHelper output)
         Assert.Equal(count, duo.Count);
         Assert.All(duo, r => Assert.Null(r.Body!["record"]!["absence"]!["hours"]));
         Assert.Contains("text approved", await dpo.GetStringAsync("/ops/agreements"));
-        Assert.Equal([$"dpo agreement-approved {Id} {v3.Hash}; version 3"], await AuditRows.OfAsync(OpsAudit.Actions.AgreementApproved));
-        output.WriteLine($"the DPO approved {Id} v3 on the ops page; {duo.Count} held transfers reached DUO without absence.hours");
+        Assert.Equal([$"dpo agreement-approved {Id} {v3.Hash}; version {v3.Version}"], await AuditRows.OfAsync(OpsAudit.Actions.AgreementApproved));
+        output.WriteLine($"the DPO approved {Id} v{v3.Version} on the ops page; {duo.Count} held transfers reached DUO without absence.hours");
+    }
+
+    /// <summary>A copy of the shipped agreements in which DUO's absence register, one version on, no longer lists <paramref name="field"/>.</summary>
+    static (string Folder, Agreement Version3) Version3Without(string field)
+    {
+        var folder = Directory.CreateTempSubdirectory("agreements-edited-").FullName;
+        foreach (var file in Directory.GetFiles(TestServices.Agreements, "*.yaml"))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        var edited = Path.Combine(folder, Id + ".yaml");
+        var text = File.ReadAllText(edited);
+        Assert.Contains($"  - {field}\n", text);
+        var shipped = AgreementLoader.LoadFile(edited).Agreement!.Version;
+        File.WriteAllText(edited, text.Replace($"version: {shipped}", $"version: {shipped + 1}", StringComparison.Ordinal).Replace($"  - {field}\n", "", StringComparison.Ordinal));
+        return (folder, AgreementLoader.LoadFile(edited).Agreement!);
     }
 
     static async Task<List<string>> RowsAsync(NpgsqlDataSource database, string sql)

@@ -197,4 +197,32 @@ public class PolicyEngineTests
         Assert.DoesNotContain(e.Subject.FamilyName!, json);
         Assert.DoesNotContain(e.Subject.Email!, json);
     }
+    [Fact]
+    public void Redecide_ANoticeUnderAnAgreementThatRoutesOtherEvents_StaysAllowed_AsItWasProjected()
+    {
+        // A rectification or erasure notice travels under the agreement that carried the data, which routes other events.
+        var agreement = Build(id: "a-duo");
+        var payload = """{"eventId":"e","erasure":{"requestedOn":"2026-11-01"}}"""u8.ToArray();
+
+        var notice = new PolicyEngine([agreement]).Redecide("a-duo", "duo", "ErasureRequested", payload, "12AB", TestAgreements.Sender, subject: null, TimeProvider.System.GetUtcNow());
+
+        Assert.Empty(notice.Reasons);
+        Assert.Null(notice.Narrowed); // sent as the notice was made, not cut to the agreement's own fields
+    }
+
+    [Fact]
+    public void Redecide_ATransferWhosePayloadNoLongerMeetsTheAgreementsConditions_IsStoppedAsAgreementChanged()
+    {
+        // Parked while the text routed every kind of absence; now it routes only unauthorised absence, and this one was sickness.
+        var agreement = Build(id: "a-duo", fields: ["eventId", "absence.kind", "absence.from"]) with { When = [new RouteCondition("absence.kind", "unauthorised")] };
+        var sickness = """{"eventId":"e","absence":{"kind":"sickness","from":"2026-11-02"}}"""u8.ToArray();
+        var unauthorised = """{"eventId":"e","absence":{"kind":"unauthorised","from":"2026-11-02"}}"""u8.ToArray();
+        var engine = new PolicyEngine([agreement]);
+
+        var stopped = engine.Redecide("a-duo", "duo", "AbsenceReported", sickness, "12AB", TestAgreements.Sender, SubjectState.Unknown, TimeProvider.System.GetUtcNow());
+        var goes = engine.Redecide("a-duo", "duo", "AbsenceReported", unauthorised, "12AB", TestAgreements.Sender, SubjectState.Unknown, TimeProvider.System.GetUtcNow());
+
+        Assert.Equal([ReasonCodes.AgreementChanged], stopped.Reasons);
+        Assert.Empty(goes.Reasons);
+    }
 }

@@ -68,23 +68,33 @@ internal static class TestAgreements
     };
 
     /// <summary>
-    /// The shipped agreements as if their DPO had entered what their instruments lack (a test article, number and date,
-    /// named as such): for tests of what the agreements send, while two shipped instruments wait for a verified article
-    /// and are not in force.
+    /// A copy of the shipped agreement files as if their DPO had entered what their instruments lack (a test article,
+    /// number and date, named as such): for tests of what those agreements send, while two shipped instruments wait for
+    /// a verified article and are not in force. Written once per test run.
     /// </summary>
-    public static IReadOnlyList<Agreement> ShippedAsIfComplete() =>
-        [.. AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements.Select(a => a.LegalBasis.Instrument.IsComplete ? a : a with
+    public static string AsIfCompleteDirectory => s_complete.Value;
+
+    static readonly Lazy<string> s_complete = new(() =>
+    {
+        var folder = Directory.CreateTempSubdirectory("agreements-complete-").FullName;
+        foreach (var agreement in AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements)
         {
-            LegalBasis = a.LegalBasis with
+            var text = File.ReadAllText(agreement.SourceFile);
+            var added = string.Concat(agreement.LegalBasis.Instrument.Missing.Select(part => part switch
             {
-                Instrument = a.LegalBasis.Instrument with
-                {
-                    Article = a.LegalBasis.Instrument.Article ?? "art. (a test's, not the law's)",
-                    Reference = a.LegalBasis.Instrument.Reference ?? "TEST",
-                    Date = a.LegalBasis.Instrument.Date ?? new DateOnly(2024, 1, 1),
-                },
-            },
-        })];
+                "article" => "\n    article: art. (a test's, not the law's)",
+                "reference" => "\n    reference: TEST",
+                _ => "\n    date: 2024-01-01",
+            }));
+            var citation = text.IndexOf("\n    citation: ", StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(folder, Path.GetFileName(agreement.SourceFile)), added.Length == 0 ? text : text.Insert(text.IndexOf('\n', citation + 1), added));
+        }
+
+        return folder;
+    });
+
+    /// <summary>The agreements of <see cref="AsIfCompleteDirectory"/>.</summary>
+    public static IReadOnlyList<Agreement> ShippedAsIfComplete() => AgreementLoader.LoadDirectory(AsIfCompleteDirectory).Agreements;
 
     /// <summary>
     /// Every leaf of a JSON value: a value, or an empty object or array; paths use [] for array elements, and member

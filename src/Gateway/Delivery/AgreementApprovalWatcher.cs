@@ -18,15 +18,13 @@ public sealed partial class AgreementApprovalWatcher(
     PolicyEngine engine,
     IOptions<AgreementsOptions> agreements,
     IOptions<DeliveryOptions> delivery,
+    DatabaseOutage outage,
     TimeProvider time,
     ILogger<AgreementApprovalWatcher> logger) : BackgroundService
 {
-    /// <summary>Who approves a text when <see cref="AgreementsOptions.ApproveOnLoad"/> is on (synthetic data only).</summary>
-    public const string ApprovedOnLoad = "approve-on-load";
-
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await versions.RecordAsync(engine.Agreements, agreements.Value.ApproveOnLoad ? ApprovedOnLoad : null, cancellationToken);
+        await versions.RecordAsync(engine.Agreements, agreements.Value.ApproveOnLoad ? AgreementVersions.ApprovedOnLoad : null, cancellationToken);
         await RefreshAsync(cancellationToken);
         foreach (var pending in engine.Agreements.Where(a => !approvals.Approves(a)))
         {
@@ -49,6 +47,18 @@ public sealed partial class AgreementApprovalWatcher(
             {
                 return;
             }
+            catch (Exception ex) when (Intake.IntakeRetries.IsDatabaseOutage(ex))
+            {
+                // The database is away: the approvals known stay as they were; read again once it answers (said once, by the outage).
+                try
+                {
+                    await outage.WaitUntilBackAsync("agreement approvals", ex.GetType().Name, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
             catch (Exception ex)
             {
                 // Never let the watcher die (it would stop the host): the approvals known stay as they were, and the
@@ -60,7 +70,7 @@ public sealed partial class AgreementApprovalWatcher(
 
     async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        approvals.Set(await versions.ApprovedAsync(cancellationToken));
+        approvals.Set(await versions.ApprovedAsync(cancellationToken, approvedOnLoadCounts: agreements.Value.ApproveOnLoad));
         var approved = engine.Agreements.Where(approvals.Approves).Select(a => a.Id).ToList();
         if (approved.Count > 0 && await versions.ReleaseAsync(approved, cancellationToken) is > 0 and var released)
         {

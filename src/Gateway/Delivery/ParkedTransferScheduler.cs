@@ -111,17 +111,21 @@ public sealed partial class ParkedTransferScheduler(
             }
 
             var redecided = await decide.RedecideAsync(p, cancellationToken);
+            if (redecided.Agreement is { } now)
+            {
+                // Under the agreement as it is now: its version and hash, and what it allows now if it changed since.
+                attempt = attempt.Under(now, redecided);
+            }
+
             if (redecided.Reasons.Count > 0)
             {
                 await settler.BlockAsync(attempt, redecided.Reasons, cancellationToken);
                 continue;
             }
 
-            // Under the agreement as it is now: its version and hash, and what it allows now if it changed since.
-            attempt = attempt.Under(redecided.Agreement!, redecided);
             if (!decide.Approves(redecided.Agreement!))
             {
-                await settler.HoldAsync(attempt, ParkedState.AwaitingApproval, $"agreement {redecided.Agreement!.Id} {redecided.Agreement.Hash} awaits approval", cancellationToken);
+                await settler.HoldForApprovalAsync(attempt, redecided.Agreement!, cancellationToken);
                 continue;
             }
 

@@ -96,7 +96,7 @@ public sealed partial class TransferPipeline(
                 if (!decide.Approves(agreement))
                 {
                     // Allowed, but under a text no DPO has approved: held, not sent and not dropped, until it is.
-                    var held = await settler.HoldAsync(attempt, ParkedState.AwaitingApproval, $"agreement {agreement.Id} {agreement.Hash} awaits approval", cancellationToken).ConfigureAwait(false);
+                    var held = await settler.HoldForApprovalAsync(attempt, agreement, cancellationToken).ConfigureAwait(false);
                     return (Counted: (agreement.Recipient, held.Outcome), Entry: held.ApplyTo(Entry(decision, context, body, facts, eventId), attempt) with { Reasons = [ReasonCodes.AwaitingApproval] });
                 }
 

@@ -268,15 +268,17 @@ public sealed class TransferSettler(
     }
 
     /// <summary>
-    /// Held, not sent: a first attempt parked in <paramref name="state"/> (its decision records it held), or a later
-    /// one's row put back in it, untried (nothing happened that the ledger does not say already), until what holds it is
-    /// lifted: an approval releases its agreement's held transfers.
+    /// Held, not sent, because the agreement's text is not approved: a first attempt parked as awaiting approval (its
+    /// decision records it held), or a later one's row put back so, untried and no attempt counted (nothing happened that
+    /// the ledger does not say already), until an approval releases its agreement's held transfers.
     /// </summary>
-    public async Task<Settlement> HoldAsync(TransferAttempt attempt, string state, string why, CancellationToken cancellationToken)
+    public async Task<Settlement> HoldForApprovalAsync(TransferAttempt attempt, Policy.Agreement agreement, CancellationToken cancellationToken)
     {
+        const string state = ParkedState.AwaitingApproval;
+        var why = $"agreement {agreement.Id} version {agreement.Version} ({agreement.Hash}) awaits approval";
         var now = time.GetUtcNow();
         await (attempt.IsLater
-            ? store.UpdateAsync(attempt.Transfer.IdempotencyKey, state, now, null, why, attempt.Lease!.Value, cancellationToken)
+            ? store.HoldAsync(attempt.Transfer.IdempotencyKey, state, why, attempt.Lease!.Value, cancellationToken)
             : store.ParkAsync(Parked(attempt, state, 0, null, why, now), cancellationToken)).ConfigureAwait(false);
         return new Settlement(TransferOutcome.Parked, "held", null, null, RecipientFailing: false, now);
     }

@@ -19,7 +19,8 @@ public static class AgreementSchemas
     public static JsonObject For(Agreement agreement, string eventType)
     {
         var contract = JsonNode.Parse(EventSchemas.For(eventType))!.AsObject();
-        var only = agreement.When.Where(c => c.EqualsValue is not null).ToDictionary(c => c.Path, c => c.EqualsValue!, StringComparer.Ordinal);
+        // Two conditions on one path that disagree route nothing; the schema takes the first (the engine needs both to hold).
+        var only = agreement.When.Where(c => c.EqualsValue is not null).GroupBy(c => c.Path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().EqualsValue!, StringComparer.Ordinal);
         var record = Cut(contract, "", agreement.Fields.Paths, only);
         record.Remove("$schema");
         record.Remove("$id");

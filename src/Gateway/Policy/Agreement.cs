@@ -156,6 +156,25 @@ public sealed record RouteCondition(string Path, string? EqualsValue, int? Young
             : value.ValueKind == System.Text.Json.JsonValueKind.String && value.ValueEquals(EqualsValue);
     }
 
+    /// <summary>
+    /// On a payload projected earlier: whether the condition holds, when the payload carries the field it is about; null
+    /// when it does not (the routing decided on the event stands).
+    /// </summary>
+    public bool? HoldsIfCarried(System.Text.Json.JsonElement payload)
+    {
+        var value = payload;
+        foreach (var segment in _segments)
+        {
+            if (value.ValueKind != System.Text.Json.JsonValueKind.Object || !value.TryGetProperty(segment, out value))
+            {
+                return null;
+            }
+        }
+
+        // An age counts on the day the event occurred: without that day in the payload it cannot be told again.
+        return YoungerThanYears is not null && !payload.TryGetProperty("occurredAt", out _) ? null : HoldsFor(payload);
+    }
+
     public override string ToString() =>
         YoungerThanYears is { } years ? $"{Path} younger than {years} years when the event occurred"
         : EqualsValue is null ? $"{Path} is present" : $"{Path} = {EqualsValue}";

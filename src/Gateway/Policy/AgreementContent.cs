@@ -35,7 +35,8 @@ public static class AgreementContent
             case YamlMappingNode mapping:
                 text.Append('{');
                 var first = true;
-                foreach (var (key, value) in mapping.Children.Select(c => (Key: ((YamlScalarNode)c.Key).Value ?? "", c.Value)).OrderBy(c => c.Key, StringComparer.Ordinal))
+                // Keys are plain values (the loader refuses any other before a hash is made).
+                foreach (var (key, value) in mapping.Children.Select(c => (Key: (c.Key as YamlScalarNode)?.Value ?? throw new FormatException("a key that is not a plain value"), c.Value)).OrderBy(c => c.Key, StringComparer.Ordinal))
                 {
                     text.Append(first ? "" : ",");
                     first = false;

@@ -127,17 +127,26 @@ public static class AgreementLoader
 
         // The day by which the DPO reviews the agreement again: required, for an agreement nobody looks at again drifts from the law.
         var reviewBy = reader.OptionalDate(root, "reviewBy");
-        if (reviewBy is null && reader.NodeOf(root, "reviewBy") is null)
+        if (reviewBy is null && !reader.Errors.Any(e => e.Rule == "date" && e.Message.StartsWith("'reviewBy'", StringComparison.Ordinal)))
         {
             reader.Error(root, "required", "'reviewBy' is required: the day by which the data-protection officer reviews the agreement again (yyyy-MM-dd)");
         }
 
-        if (reader.Errors.Count > 0)
+        string? canonical = null;
+        try
+        {
+            canonical = AgreementContent.Canonical(root);
+        }
+        catch (FormatException ex)
+        {
+            reader.Error(root, "yaml", $"the agreement cannot be named by a hash: {ex.Message}");
+        }
+
+        if (reader.Errors.Count > 0 || canonical is null)
         {
             return (null, reader.Errors);
         }
 
-        var canonical = AgreementContent.Canonical(root);
         return (new Agreement
         {
             Canonical = canonical,

@@ -193,7 +193,10 @@ public sealed class PolicyEngine
             return new([ReasonCodes.AgreementRemoved], null, null);
         }
 
-        if (!agreement.EventTypes.Contains(eventType, StringComparer.Ordinal))
+        // A notice (no subject: their choices do not stop it) travels under an agreement that routes other events, with
+        // the notice's own selection: its type is not the agreement's, and it is not projected again.
+        var notice = subject is null;
+        if (!notice && !agreement.EventTypes.Contains(eventType, StringComparer.Ordinal))
         {
             return new([ReasonCodes.AgreementChanged], agreement, null);
         }
@@ -203,7 +206,19 @@ public sealed class PolicyEngine
             return new(reasons, agreement, null);
         }
 
+        if (notice)
+        {
+            return new([], agreement, null);
+        }
+
         using var earlier = JsonDocument.Parse(payload);
+        // What the agreement routes may have narrowed too: a condition on a field the payload carries must still hold
+        // (a sickness absence parked under a text without 'absence.kind = unauthorised' does not go out under one with it).
+        if (agreement.When.Any(c => c.HoldsIfCarried(earlier.RootElement) == false))
+        {
+            return new([ReasonCodes.AgreementChanged], agreement, null);
+        }
+
         var now = agreement.Fields.Project(eventType, earlier.RootElement);
         if (payload.Span.SequenceEqual(now))
         {
@@ -290,7 +305,8 @@ public sealed class PolicyEngine
             Add(ReasonCodes.AgreementExpired);
         }
 
-        if (!agreement.LegalBasis.Instrument.IsComplete)
+        // Not for a notice: a recipient that had the data is owed it (art. 19), whatever the text's state now.
+        if (subject is not null && !agreement.LegalBasis.Instrument.IsComplete)
         {
             Add(ReasonCodes.InstrumentIncomplete);
         }

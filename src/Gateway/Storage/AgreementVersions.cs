@@ -41,10 +41,18 @@ public sealed class AgreementVersions(NpgsqlDataSource dataSource, TimeProvider 
         }
     }
 
-    /// <summary>The hashes approved, of any agreement.</summary>
-    public async Task<IReadOnlyList<string>> ApprovedAsync(CancellationToken cancellationToken)
+    /// <summary>Who approves a text when <c>Agreements:ApproveOnLoad</c> is on (synthetic data only).</summary>
+    public const string ApprovedOnLoad = "approve-on-load";
+
+    /// <summary>
+    /// The hashes approved, of any agreement. Those approved on load count only where approving on load is on (the
+    /// Development environment): a Development gateway once pointed at this database approves nothing for the others.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ApprovedAsync(CancellationToken cancellationToken, bool approvedOnLoadCounts = false)
     {
-        await using var command = dataSource.CreateCommand("SELECT hash FROM agreement_version WHERE approved_at IS NOT NULL");
+        await using var command = dataSource.CreateCommand("SELECT hash FROM agreement_version WHERE approved_at IS NOT NULL AND (approved_by <> $1 OR $2)");
+        command.Parameters.Add(new() { Value = ApprovedOnLoad });
+        command.Parameters.Add(new() { Value = approvedOnLoadCounts });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var hashes = new List<string>();
         while (await reader.ReadAsync(cancellationToken))

@@ -189,6 +189,17 @@ public sealed class ParkedTransfers(NpgsqlDataSource dataSource, Sealer sealer, 
     /// After an attempt that did not deliver: its new state, when to try next, and why; ignored when the row's lease
     /// has passed to another claim (a scheduler that took too long must not overwrite newer news).
     /// </summary>
+    public async Task HoldAsync(string idempotencyKey, string state, string problem, Guid lease, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE parked_transfer SET state = $2, last_problem = $3, lease_id = NULL, lease_owner = NULL WHERE idempotency_key = $1 AND lease_id = $4");
+        command.Parameters.Add(new() { Value = idempotencyKey });
+        command.Parameters.Add(new() { Value = state });
+        command.Parameters.Add(new() { Value = problem });
+        command.Parameters.Add(new() { Value = lease });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task UpdateAsync(string idempotencyKey, string state, DateTimeOffset nextAttemptAt, int? status, string? problem, Guid lease, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(

@@ -24,6 +24,9 @@ public interface ITransferStore
     /// <summary>After an attempt that did not deliver: the new state and when to try next, while the lease is still its own.</summary>
     Task UpdateAsync(string idempotencyKey, string state, DateTimeOffset nextAttemptAt, int? status, string? problem, Guid lease, CancellationToken cancellationToken);
 
+    /// <summary>A claimed transfer put back untried in a held <paramref name="state"/> (awaiting approval): no attempt counted.</summary>
+    Task HoldAsync(string idempotencyKey, string state, string problem, Guid lease, CancellationToken cancellationToken);
+
     /// <summary>Claimed transfers not tried (their recipient fails): due again at <paramref name="nextAttemptAt"/>.</summary>
     Task GiveBackAsync(IEnumerable<string> idempotencyKeys, Guid lease, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken);
 

@@ -78,33 +78,8 @@ internal static class TestServices
 
     public static string Agreements => RepoPaths.Agreements;
 
-    /// <summary>
-    /// A copy of the shipped agreements as if their DPO had entered what their instruments lack (a test article, number
-    /// and date, named as such), for tests of what those agreements send through the gateway; the shipped folder keeps
-    /// them out of force. Written once per test run.
-    /// </summary>
-    public static string AgreementsAsIfComplete => s_complete.Value;
-
-    static readonly Lazy<string> s_complete = new(() =>
-    {
-        var folder = Directory.CreateTempSubdirectory("agreements-complete-").FullName;
-        foreach (var agreement in Gateway.Policy.AgreementLoader.LoadDirectory(Agreements).Agreements)
-        {
-            var text = File.ReadAllText(agreement.SourceFile);
-            var instrument = agreement.LegalBasis.Instrument;
-            var added = string.Concat(instrument.Missing.Select(part => part switch
-            {
-                "article" => "\n    article: art. (a test's, not the law's)",
-                "reference" => "\n    reference: TEST",
-                _ => "\n    date: 2024-01-01",
-            }));
-            var citation = text.IndexOf("\n    citation: ", StringComparison.Ordinal);
-            var end = text.IndexOf('\n', citation + 1);
-            File.WriteAllText(Path.Combine(folder, Path.GetFileName(agreement.SourceFile)), added.Length == 0 ? text : text.Insert(end, added));
-        }
-
-        return folder;
-    });
+    /// <summary>The shipped agreements as if their instruments were complete (<see cref="Tests.TestAgreements.AsIfCompleteDirectory"/>).</summary>
+    public static string AgreementsAsIfComplete => Tests.TestAgreements.AsIfCompleteDirectory;
 
     /// <summary>A signing secret per recipient for this test run only: the gateway signs with it, the simulator verifies.</summary>
     public static IReadOnlyDictionary<string, string> SigningSecrets { get; } =

@@ -108,6 +108,19 @@ internal sealed class InMemoryTransferStore(TimeProvider time) : ITransferStore
         return Task.CompletedTask;
     }
 
+    public Task HoldAsync(string idempotencyKey, string state, string problem, Guid lease, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_rows.TryGetValue(idempotencyKey, out var row) && row.LeaseId == lease)
+            {
+                _rows[idempotencyKey] = row with { State = state, LastProblem = problem, LeaseId = null };
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>One process, one store: no other gateway's leases to take over.</summary>
     public Task<int> ReclaimAsync(TimeSpan grace, CancellationToken cancellationToken) => Task.FromResult(0);
 

@@ -19,9 +19,18 @@ public sealed class AgreementsModel(PolicyEngine engine, ControllerRegistry cont
     public (string Hash, bool Approved) Text(string agreementId) =>
         engine.Agreements.FirstOrDefault(a => a.Id == agreementId) is { } a ? (a.Hash, approvals.Approves(a)) : ("", false);
 
-    /// <summary>Whether the signed-in user may approve it: a DPO of a controller party to it.</summary>
-    public bool MayApprove(string agreementId) =>
-        User.IsInRole(OpsRoles.Dpo) && controllers.All.Any(c => c.PartyTo(agreementId) && OpsScope.Of(User).Sees(c.Id));
+    /// <summary>Whether the signed-in user may approve it (<see cref="MayApprove(System.Security.Claims.ClaimsPrincipal, ControllerRegistry, string)"/>).</summary>
+    public bool MayApprove(string agreementId) => MayApprove(User, controllers, agreementId);
+
+    /// <summary>
+    /// A DPO of a controller party to the agreement that is not synthetic (a demo tenant's DPO approves nothing for the
+    /// real controllers' data), or the platform's DPO.
+    /// </summary>
+    public static bool MayApprove(System.Security.Claims.ClaimsPrincipal user, ControllerRegistry controllers, string agreementId)
+    {
+        var scope = OpsScope.Of(user);
+        return user.IsInRole(OpsRoles.Dpo) && (scope.IsPlatform || controllers.All.Any(c => c.PartyTo(agreementId) && !c.Synthetic && scope.Sees(c.Id)));
+    }
 
     public void OnGet()
     {
