@@ -84,6 +84,10 @@ public sealed class PolicyCliTests : IDisposable
         { "special-category", "  - absence.from", "  - absence.remark", 14 },
         { "free-text", "  - absence.from", "  - { path: absence.from, freeText: true, reason: words }", 14 },
         { "review-overdue", "reviewBy: 2099-12-31", "reviewBy: 2026-11-30", 21 },
+        // An instrument without the parts its kind needs: a law without its article, a protocol without its number and date.
+        { "instrument", "citation: Test act, article: art. 1 }", "citation: Test act }", 8 },
+        { "instrument", "{ kind: law, citation: Test act, article: art. 1 }", "{ kind: protocol, citation: Protocol A-B, date: 2024-01-01 }", 8 },
+        { "instrument", "{ kind: law, citation: Test act, article: art. 1 }", "{ kind: consent, citation: the form }", 8 },
         { "required", "reviewBy: 2099-12-31", "", 1 },
         { "required", "reviewBy: 2099-12-31", "reviewBy: ~", 1 },
     };
