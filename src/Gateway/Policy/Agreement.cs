@@ -191,8 +191,11 @@ public sealed record LegalBasis(string Gdpr, LegalInstrument Instrument, string?
     public const string LegalObligation = "6(1)(c)";
     public const string ExplicitConsent = "9(2)(a)";
 
-    /// <summary>The ground as the ledger records it: "GDPR 6(1)(c); Leerplichtwet 1969, art. 21a (...)[; art. 9 ...]".</summary>
-    public string Cited => $"GDPR {Gdpr}; {Instrument}" + (Art9Ground is { } art9 ? $"; art. 9 {art9}" : "");
+    /// <summary>
+    /// The ground as the ledger records it: "GDPR 6(1)(c); Leerplichtwet 1969, art. 21a (...)[; art. 9 ...]". Written once,
+    /// when the agreement is read, not for every decision (nothing copies a legal basis with changes).
+    /// </summary>
+    public string Cited { get; } = $"GDPR {Gdpr}; {Instrument}" + (Art9Ground is { } art9 ? $"; art. 9 {art9}" : "");
 
     public static readonly IReadOnlyDictionary<string, string> Grounds = new Dictionary<string, string>
     {
