@@ -16,6 +16,9 @@ public static class SimulatorApp
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
+    /// <summary>The name the token endpoint's requests are noted under in <see cref="ReceiptStore.Attempts"/>.</summary>
+    public const string TokenEndpoint = "oauth-token";
+
     public static WebApplication Create(string[] args, string? url = null, IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -57,7 +60,11 @@ public static class SimulatorApp
         builder.Services.AddSingleton<OAuthServer>();
 
         var app = builder.Build();
-        app.MapPost("/oauth/token", (HttpRequest request, OAuthServer oauth) => oauth.Token(request)).DisableAntiforgery();
+        app.MapPost("/oauth/token", (HttpRequest request, OAuthServer oauth, ReceiptStore store) =>
+        {
+            store.Attempted(TokenEndpoint, request.Headers);
+            return oauth.Token(request);
+        }).DisableAntiforgery();
         app.MapDelete("/oauth/tokens", (OAuthServer oauth) =>
         {
             oauth.RevokeAll();
@@ -66,6 +73,7 @@ public static class SimulatorApp
         app.MapPost("/recipients/{recipient}/{**path}", async (string recipient, string? path, HttpContext http, ReceiptStore store, SimulatorBehaviour behaviour, SignatureCheck signatures, AllowListCheck allowLists, OAuthServer oauth) =>
         {
             var request = http.Request;
+            store.Attempted(recipient, request.Headers);
             var misbehaviour = behaviour.For(recipient);
             var latency = misbehaviour?.Latency ?? behaviour.Latency;
             if (latency > TimeSpan.Zero)

@@ -28,6 +28,11 @@ public class PolicyEvaluationBenchmarks
 
     static readonly DateTimeOffset At = new(2026, 11, 20, 12, 0, 0, TimeSpan.Zero);
 
+    // Each recipient's reference for the event, keyed as the gateway keys it: part of every allowed decision's cost.
+    static readonly Gateway.Ledger.LedgerKeys Keys = new(new byte[32]);
+    static readonly Guid EventId = Guid.Parse("8d7f5c52-1a3e-4d0e-9f55-3c1f6b0a2e11");
+    static readonly TransferReferences References = recipient => Keys.TransferReference(EventId, recipient);
+
     PolicyEngine _engine = null!;
     SubjectState _subject = null!;
     (EventFacts Facts, JsonElement Body)[] _events = [];
@@ -55,7 +60,7 @@ public class PolicyEvaluationBenchmarks
             return (IntegrationGateway.Tests.TestAgreements.ShippedFacts(type, document.RootElement), document.RootElement);
         }).ToArray();
 
-        var decisions = _events.Sum(e => _engine.Evaluate(e.Facts, e.Body, _subject, At).Count(d => d.Allowed));
+        var decisions = _events.Sum(e => _engine.Evaluate(e.Facts, e.Body, _subject, At, References).Count(d => d.Allowed));
         if (decisions != DecisionsPerRound)
         {
             throw new InvalidOperationException($"a round makes {decisions} allow decisions, not {DecisionsPerRound}: update the constant so the per-decision figures stay true");
@@ -72,7 +77,7 @@ public class PolicyEvaluationBenchmarks
         var payloadBytes = 0;
         foreach (var (facts, body) in _events)
         {
-            foreach (var decision in _engine.Evaluate(facts, body, _subject, At))
+            foreach (var decision in _engine.Evaluate(facts, body, _subject, At, References))
             {
                 payloadBytes += decision.Payload?.Length ?? 0;
             }

@@ -50,6 +50,7 @@ public sealed class AgreementApprovalTests(ITestOutputHelper output)
         var duo = await bed.WaitForReceiptsAsync("duo", count, TimeSpan.FromSeconds(30));
         Assert.Equal(count, duo.Count);
         Assert.All(duo, r => Assert.Null(r.Body!["record"]!["subject"]!["birthDate"])); // v3's text: no birth date
+        Assert.All(duo, r => Assert.Equal(v3.Hash, r.Body!["agreementHash"]!.GetValue<string>())); // and the envelope names it
         Assert.All(duo, r => Assert.Empty(r.FieldsOutsideAllowList));
         var outcomes = await RowsAsync(database, $"SELECT outcome || ' ' || agreement_version || ' ' || agreement_hash FROM ledger_entry WHERE agreement_id = '{Id}' AND kind = 'outcome'");
         Assert.Equal(Enumerable.Repeat($"delivered {v3.Version} {v3.Hash}", count), outcomes);

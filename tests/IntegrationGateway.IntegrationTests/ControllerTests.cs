@@ -66,7 +66,7 @@ public sealed class ControllerTests(ITestOutputHelper output)
             quarantined.Select(q => q.Headers[Quarantine.PathHeader]!).Order());
         Assert.All(quarantined, q => Assert.DoesNotContain(SchoolA, q.Headers[Quarantine.ReasonsHeader]));
         var delivered = await bed.WaitForReceiptsAsync("duo", 1, TimeSpan.FromSeconds(30));
-        Assert.Equal($"{ofA[3].EventId:D}:duo-verzuimregister", Assert.Single(delivered).IdempotencyKey);
+        Assert.Equal(TransferKeys.Of(ofA[3].EventId, "duo-verzuimregister"), Assert.Single(delivered).IdempotencyKey);
     }
 
     [Fact]
@@ -232,7 +232,7 @@ public sealed class ControllerTests(ITestOutputHelper output)
         Assert.Equal(
             ["school-003 duo-bron-inschrijvingen-examens", "school-003 ggd-jeugdgezondheidszorg", "school-003 leerplicht-inschrijvingen"],
             notices);
-        Assert.DoesNotContain(bed.Receipts.List("schoolfotograaf"), r => r.IdempotencyKey.StartsWith(erasure.EventId.ToString("D"), StringComparison.Ordinal));
+        Assert.DoesNotContain(bed.Receipts.List("schoolfotograaf"), r => r.IsOf(erasure.EventId));
     }
 
     [Fact]

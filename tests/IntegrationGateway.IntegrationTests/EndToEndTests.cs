@@ -26,7 +26,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         Assert.Equal(events.Count, receipts.Count);
         foreach (var e in events)
         {
-            var receipt = Assert.Single(receipts, r => r.IdempotencyKey == $"{e.EventId:D}:duo-verzuimregister");
+            var receipt = Assert.Single(receipts, r => r.IdempotencyKey == TransferKeys.Of(e.EventId, "duo-verzuimregister"));
             Assert.Equal(1, receipt.Deliveries);
             Assert.Equal("verzuimmeldingen", receipt.Path);
             var body = JsonDocument.Parse(receipt.Body!.ToJsonString()).RootElement;
@@ -93,7 +93,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
             Assert.Equal("departement-onderwijs-volwassenenonderwijs", r.Body!["agreement"]!.GetValue<string>());
         });
         var e = events[0];
-        var receipt = Assert.Single(receipts, r => r.IdempotencyKey.StartsWith(e.EventId.ToString("D"), StringComparison.Ordinal));
+        var receipt = Assert.Single(receipts, r => r.IsOf(e.EventId));
         Assert.Equal(e.Subject.Rijksregisternummer, receipt.Body!["record"]!["subject"]!["rijksregisternummer"]!.GetValue<string>());
     }
 
@@ -116,7 +116,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         var receipts = bed.Receipts.List("clb");
 
         output.WriteLine($"{events.Count} attendance events, {minors.Count} of minors with unauthorised absence; CLB receipts {receipts.Count}");
-        Assert.Equal(minors.Select(m => $"{m.EventId:D}:clb-afwezigheden").Order(), receipts.Select(r => r.IdempotencyKey).Order());
+        Assert.Equal(minors.Select(m => TransferKeys.Of(m.EventId, "clb-afwezigheden")).Order(), receipts.Select(r => r.IdempotencyKey).Order());
         Assert.All(receipts, r =>
         {
             Assert.Equal("csv", r.Format);
@@ -125,7 +125,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
             Assert.Null(r.Body!["record"]!["subject"]!["rijksregisternummer"]); // no national identifier to the CLB
         });
         var minor = minors[0];
-        var record = Assert.Single(receipts, r => r.IdempotencyKey.StartsWith(minor.EventId.ToString("D"), StringComparison.Ordinal)).Body!["record"]!;
+        var record = Assert.Single(receipts, r => r.IsOf(minor.EventId)).Body!["record"]!;
         Assert.Equal(minor.Subject.FamilyName, record["subject"]!["familyName"]!.GetValue<string>());
         Assert.Equal(minor.Guardians![0].Phone, record["guardians"]![0]!["phone"]!.GetValue<string>());
     }

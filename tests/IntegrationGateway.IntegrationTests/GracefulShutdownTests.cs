@@ -44,8 +44,8 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         second.Terminate();
         await second.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
-        var delivered = receipts.Select(r => r.IdempotencyKey.Split(':')[0]).ToHashSet();
-        var missing = events.Count(e => !delivered.Contains(e.EventId.ToString("D")));
+        var delivered = receipts.Select(r => r.EventOf(events.Select(e => e.EventId))).OfType<Guid>().ToHashSet();
+        var missing = events.Count(e => !delivered.Contains(e.EventId));
         var duplicateDeliveries = receipts.Sum(r => r.Deliveries - 1);
         output.WriteLine($"burst {Burst}; delivered before SIGTERM completed {atShutdown}; left in queue {waiting}; " +
                          $"delivered after restart {receipts.Count - atShutdown}; unique {delivered.Count}; missing {missing}; duplicate deliveries {duplicateDeliveries}");

@@ -91,7 +91,7 @@ public sealed class IntakeFuzzTests(ITestOutputHelper output)
             await publisher.PublishAsync("AbsenceReported", JsonSerializer.SerializeToUtf8Bytes(last, EventJsonContext.Default.AbsenceReported), last.EventId);
         }
 
-        bool LastDelivered() => bed.Receipts.List("duo").Any(r => r.IdempotencyKey.StartsWith(last.EventId.ToString("D"), StringComparison.Ordinal));
+        bool LastDelivered() => bed.Receipts.List("duo").Any(r => r.IsOf(last.EventId));
         await TestBed.WaitUntilAsync("the event published after the fuzz to reach DUO", LastDelivered, TimeSpan.FromSeconds(10));
         var lastDelivered = LastDelivered();
 

@@ -51,5 +51,9 @@ public sealed class OAuthTests(ITestOutputHelper output)
         Assert.Equal(1, oauth.RefusedFor("ggd")); // the revoked token, once; then a fresh one
         Assert.Equal(issuedBeforeRevoke + 1, oauth.IssuedFor("ggd"));
         Assert.DoesNotContain(receipts, r => r.Deliveries > 1);
+        // The token requests carry no trace context either: the same trace id at every recipient's authority would join them.
+        var tokenRequests = bed.Receipts.Attempts(SimulatorApp.TokenEndpoint);
+        Assert.Equal(oauth.IssuedFor("ggd"), tokenRequests.Count);
+        Assert.All(tokenRequests, a => Assert.False(a.Headers.ContainsKey("traceparent") || a.Headers.ContainsKey("tracestate"), string.Join(", ", a.Headers.Keys)));
     }
 }

@@ -165,7 +165,7 @@ public sealed class OpsAccessTests(ITestOutputHelper output)
         Assert.Equal(2, await bed.WaitForParkedAsync(2, TimeSpan.FromSeconds(30)));
         string A(string agreement) => $"{atA.EventId:D}/{agreement}";
         string B(string agreement) => $"{atB.EventId:D}/{agreement}";
-        var bParkedKey = $"{atB.EventId:D}:ggd-jeugdgezondheidszorg";
+        var bParkedKey = TransferKeys.Of(atB.EventId, "ggd-jeugdgezondheidszorg");
 
         using (var bDpo = await OpsSignIn.ClientAsync(address, "b-dpo"))
         using (var viewed = await OpsSignIn.PostFormAsync(bDpo, "/ops/subject", new() { ["id"] = atA.Subject.Bsn! }))

@@ -79,7 +79,7 @@ public sealed class OpsBrowserTests(ITestOutputHelper output)
         var message = await page.InnerTextAsync("#message");
         output.WriteLine(message);
         Assert.Contains("1 transfer(s) replayed", message);
-        var replayed = $"{enrolment.EventId:D}:duo-bron-inschrijvingen-examens";
+        var replayed = TransferKeys.Of(enrolment.EventId, "duo-bron-inschrijvingen-examens");
         await TestBed.WaitUntilAsync("the replayed transfer at DUO", () => bed.Receipts.List("duo").Any(r => r.IdempotencyKey == replayed), TimeSpan.FromSeconds(20));
         Assert.Single(bed.Receipts.List("duo"), r => r.IdempotencyKey == replayed);
         await Task.Delay(500); // the outcome's ledger entry follows the delivery
@@ -99,7 +99,7 @@ public sealed class OpsBrowserTests(ITestOutputHelper output)
         await page.GotoAsync("/ops/audit");
         var audit = await page.InnerTextAsync("#audit");
         Assert.Contains("replayed", audit);
-        Assert.Contains($"{enrolment.EventId:D}:duo-bron-inschrijvingen-examens", audit);
+        Assert.Contains(TransferKeys.Of(enrolment.EventId, "duo-bron-inschrijvingen-examens"), audit);
         foreach (var shot in new[] { "signin-code.png", "transfers.png", "blocked-transfer.png", "recipients.png" })
         {
             var file = new FileInfo(Path.Combine(Screenshots, shot));

@@ -55,7 +55,7 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         Assert.Equal(count, officer.Count);
         Assert.True(officerFirstHalf < TimeSpan.FromSeconds(10), "the officer's deliveries waited for DUO");
         Assert.Equal(0, duoDuringOutage);
-        Assert.Equal(events.Select(e => $"{e.EventId:D}:duo-verzuimregister").Order(), duo.Select(r => r.IdempotencyKey).Order());
+        Assert.Equal(events.Select(e => TransferKeys.Of(e.EventId, "duo-verzuimregister")).Order(), duo.Select(r => r.IdempotencyKey).Order());
         Assert.Equal(0, bed.Receipts.DuplicateEffects("duo"));
         Assert.Equal(0, left);
         Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName));
@@ -109,7 +109,7 @@ public sealed class ResilientDeliveryTests(ITestOutputHelper output)
         Assert.Equal(0, parkedDuringOutage);
         Assert.Equal(0u, quarantinedDuringOutage);
         Assert.Equal(count, parked);
-        Assert.Equal(events.Select(e => $"{e.EventId:D}:duo-verzuimregister").Order(), duo.Select(r => r.IdempotencyKey).Order());
+        Assert.Equal(events.Select(e => TransferKeys.Of(e.EventId, "duo-verzuimregister")).Order(), duo.Select(r => r.IdempotencyKey).Order());
         Assert.Equal(0, bed.Receipts.DuplicateEffects("leerplicht"));
         Assert.Equal(0u, await bed.MessagesInQueueAsync(bed.QueueName));
     }

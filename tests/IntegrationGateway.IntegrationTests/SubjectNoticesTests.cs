@@ -48,7 +48,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         foreach (var notice in notices)
         {
             var record = notice.Body!["record"]!;
-            output.WriteLine($"{notice.Recipient} ({notice.IdempotencyKey.Split(':')[1]}): {Leaves(record)}");
+            output.WriteLine($"{notice.Recipient} ({notice.AgreementOf()}): {Leaves(record)}");
             Assert.Empty(notice.FieldsOutsideAllowList);
             Assert.Equal("PersonalDataRectified", notice.Body["eventType"]!.GetValue<string>());
             Assert.Equal("Correctiestraat", record["subject"]!["address"]!["street"]!.GetValue<string>());
@@ -173,8 +173,7 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
         }
 
         await bed.Publisher.Publish(absence);
-        string[] ids = [enrolment.EventId.ToString("D"), absence.EventId.ToString("D")];
-        List<AgencySimulator.Receipt> Theirs() => [.. bed.Receipts.List(null).Where(r => ids.Contains(r.IdempotencyKey.Split(':')[0]))];
+        List<AgencySimulator.Receipt> Theirs() => bed.Receipts.List(null).Of([enrolment.EventId, absence.EventId]);
         await TestBed.WaitUntilAsync("the pupil's history at every recipient", () => Theirs().Select(r => r.Recipient).Distinct().Count() >= (enrolled ? 3 : 2) + (photoConsent ? 1 : 0), TimeSpan.FromSeconds(30));
         await bed.WaitForTakenAsync((photoConsent ? 1 : 0) + (enrolled ? 1 : 0) + 1);
         return (enrolment.Subject, enrolment.Source, Theirs());
@@ -182,10 +181,10 @@ public sealed class SubjectNoticesTests(ITestOutputHelper output)
 
     static bool HadAddress(AgencySimulator.Receipt receipt) => receipt.Body?["record"]?["subject"]?["address"] is not null;
 
-    static string Key(AgencySimulator.Receipt receipt) => $"{receipt.Recipient}/{receipt.IdempotencyKey.Split(':')[1]}";
+    static string Key(AgencySimulator.Receipt receipt) => $"{receipt.Recipient}/{receipt.AgreementOf()}";
 
     static List<AgencySimulator.Receipt> ReceiptsOf(TestBed bed, Guid eventId) =>
-        [.. bed.Receipts.List(null).Where(r => r.IdempotencyKey.StartsWith(eventId.ToString("D"), StringComparison.Ordinal))];
+        [.. bed.Receipts.List(null).Where(r => r.IsOf(eventId))];
 
     static string Leaves(JsonNode node, string prefix = "") => node switch
     {

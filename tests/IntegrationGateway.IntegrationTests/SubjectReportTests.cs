@@ -38,11 +38,10 @@ public sealed class SubjectReportTests(ITestOutputHelper output)
 
         var (exit, stdout, _) = await GatewayCommandLine.RunWithInputAsync(person.Bsn! + "\n", ["subject", "report", "--id", "-", "--format", "json", .. GatewayCommandLine.DatabaseSettings]);
         var report = JsonNode.Parse(stdout)!.AsArray();
-        var theirIds = theirs.Select(e => ((Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!).ToString("D")).ToHashSet();
-        var recorded = bed.Receipts.List(null).Where(r => theirIds.Contains(r.IdempotencyKey.Split(':')[0])).ToList();
+        var recorded = bed.Receipts.List(null).Of(theirs.Select(e => (Guid)e.GetType().GetProperty("EventId")!.GetValue(e)!));
 
         var reported = report.Select(t => (t!["recipient"]!.GetValue<string>(), t["agreement"]!.GetValue<string>())).Order().ToList();
-        var simulator = recorded.DistinctBy(r => (r.Recipient, r.IdempotencyKey)).Select(r => (r.Recipient, r.IdempotencyKey.Split(':')[1])).Order().ToList();
+        var simulator = recorded.DistinctBy(r => (r.Recipient, r.IdempotencyKey)).Select(r => (r.Recipient, r.AgreementOf())).Order().ToList();
         output.WriteLine($"report: {string.Join(", ", reported)}; simulator: {string.Join(", ", simulator)}");
         Assert.Equal(0, exit);
         Assert.NotEmpty(reported);

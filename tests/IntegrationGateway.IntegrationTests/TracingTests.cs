@@ -61,7 +61,7 @@ public sealed class TracingTests(ITestOutputHelper output)
         }
 
         var id = enrolment.EventId.ToString("D");
-        await TestBed.WaitUntilAsync("three receipts of the enrolment", () => bed.Receipts.List(null).Count(r => r.IdempotencyKey.StartsWith(id, StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(30));
+        await TestBed.WaitUntilAsync("three receipts of the enrolment", () => bed.Receipts.List(null).Count(r => r.IsOf(enrolment.EventId)) >= 3, TimeSpan.FromSeconds(30));
         await TestBed.WaitUntilAsync("the intake span to be exported", () => collected.Spans.Any(s => s.DisplayName.StartsWith("intake", StringComparison.Ordinal)), TimeSpan.FromSeconds(10));
 
         var trace = collected.Spans.Where(s => s.TraceId == publisherTrace).ToList();

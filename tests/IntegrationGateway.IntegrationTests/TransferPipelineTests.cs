@@ -117,7 +117,7 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         await Process(pipeline, _event);
 
         var transfer = Assert.Single(duo.Received);
-        Assert.Equal($"{_event.EventId:D}:a1", transfer.IdempotencyKey);
+        Assert.Equal($"{_ledgerKeys.TransferReference(_event.EventId, _duo):D}:a1", transfer.IdempotencyKey);
         Assert.Equal(["absence", "eventId"], System.Text.Json.JsonDocument.Parse(transfer.Payload).RootElement.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(1, counters.Snapshot().Count(_duo, TransferOutcome.Delivered));
         Assert.Empty(await ParkedRowsAsync());
@@ -147,7 +147,7 @@ public sealed class TransferPipelineTests : IAsyncLifetime
         Assert.Equal(1, duo.Calls); // the in-process retries live in the adapter's client; the pipeline does not wait
         Assert.Equal(1, other.Calls);
         var row = Assert.Single(await ParkedRowsAsync());
-        Assert.Equal(($"{_event.EventId:D}:a1", ParkedState.Waiting), (row.Key, row.State));
+        Assert.Equal(($"{_ledgerKeys.TransferReference(_event.EventId, _duo):D}:a1", ParkedState.Waiting), (row.Key, row.State));
         Assert.Equal(duo.Received.Single().Payload.ToArray(), _sealer.For(SealingPurposes.ParkedPayload).Open(row.Sealed, ParkedTransfer.SealedFor(row.Key, _duo))); // sealed, and whole
         Assert.False(row.Sealed.AsSpan().IndexOf(duo.Received.Single().Payload.Span[..20]) >= 0);
         Assert.Equal(1, counters.Snapshot().Count(_duo, TransferOutcome.Parked));

@@ -44,7 +44,7 @@ public sealed class UndeclaredMembersTests(ITestOutputHelper output)
         {
             using var document = System.Text.Json.JsonDocument.Parse(e.ToJsonString());
             var body = document.RootElement;
-            expected.AddRange(engine.Evaluate(TestAgreements.ShippedFacts(type, body), body, SubjectState.Unknown, TimeProvider.System.GetUtcNow())
+            expected.AddRange(engine.Evaluate(TestAgreements.ShippedFacts(type, body), body, SubjectState.Unknown, TimeProvider.System.GetUtcNow(), TestAgreements.References)
                 .Where(d => d.Allowed).Select(d => (body.GetProperty("eventId").GetString()!, d.Agreement)));
         }
 

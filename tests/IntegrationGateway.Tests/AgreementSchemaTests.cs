@@ -12,8 +12,12 @@ public sealed class AgreementSchemaTests
 {
     static readonly IReadOnlyList<Agreement> Shipped = TestAgreements.ShippedAsIfComplete();
 
-    static JsonElement Envelope(Agreement agreement, string eventType, JsonNode record) =>
-        JsonSerializer.SerializeToElement(new JsonObject { ["agreement"] = agreement.Id, ["eventType"] = eventType, ["record"] = record });
+    /// <summary>The body a JSON recipient receives, as the adapters write it (<see cref="Adapters.JsonEnvelope"/>).</summary>
+    static JsonObject Envelope(Agreement agreement, string eventType, byte[] payload)
+    {
+        using var content = Adapters.JsonEnvelope.ToContent(new Adapters.OutboundTransfer("key", Guid.Empty, eventType, agreement.Id, payload) { AgreementHash = agreement.Hash });
+        return JsonNode.Parse(content.ReadAsByteArrayAsync().GetAwaiter().GetResult())!.AsObject();
+    }
 
     [Fact]
     public void EveryPayloadTheShippedAgreementsProject_FromGeneratedEvents_MatchesItsSchema()
@@ -30,7 +34,7 @@ public sealed class AgreementSchemaTests
                 var e = generator.Next(type);
                 var sloppy = SampleEventGenerator.AsSloppyExport(e);
                 using var document = JsonDocument.Parse(sloppy.ToJsonString());
-                foreach (var decision in engine.Evaluate(TestAgreements.ShippedFacts(type, document.RootElement), document.RootElement, consents, TimeProvider.System.GetUtcNow()).Where(d => d.Allowed))
+                foreach (var decision in engine.Evaluate(TestAgreements.ShippedFacts(type, document.RootElement), document.RootElement, consents, TimeProvider.System.GetUtcNow(), TestAgreements.References).Where(d => d.Allowed))
                 {
                     var key = (decision.Agreement.Id, type);
                     if (!validators.TryGetValue(key, out var validate))
@@ -38,7 +42,7 @@ public sealed class AgreementSchemaTests
                         validators[key] = validate = AgreementSchemas.Validator(decision.Agreement, type);
                     }
 
-                    var problems = validate(Envelope(decision.Agreement, type, JsonNode.Parse(decision.Payload)!));
+                    var problems = validate(JsonSerializer.SerializeToElement(Envelope(decision.Agreement, type, decision.Payload!)));
                     Assert.True(problems.Count == 0, $"{decision.Agreement.Id}/{type}: {string.Join("; ", problems)}");
                     checkedPayloads++;
                 }
@@ -56,6 +60,7 @@ public sealed class AgreementSchemaTests
         { "a member the contract does not declare", "/record/absence/note" },
         { "sickness absence, which this agreement never routes", "/record/absence/kind" },
         { "another agreement's id", "/agreement" },
+        { "another text's hash", "/agreementHash" },
         { "no record", "" },
     };
 
@@ -65,9 +70,10 @@ public sealed class AgreementSchemaTests
     {
         var agreement = Shipped.Single(a => a.Id == "duo-verzuimregister");
         var (_, facts, body) = TestAgreements.AbsenceReported();
-        var decision = new PolicyEngine([agreement]).Evaluate(facts, body, SubjectState.Unknown, TimeProvider.System.GetUtcNow()).Single();
+        var decision = new PolicyEngine([agreement]).Evaluate(facts, body, SubjectState.Unknown, TimeProvider.System.GetUtcNow(), TestAgreements.References).Single();
         Assert.True(decision.Allowed, string.Join(",", decision.Reasons));
-        var envelope = new JsonObject { ["agreement"] = agreement.Id, ["eventType"] = "AbsenceReported", ["record"] = JsonNode.Parse(decision.Payload) };
+        var envelope = Envelope(agreement, "AbsenceReported", decision.Payload!);
+        Assert.Equal(agreement.Hash, envelope["agreementHash"]!.GetValue<string>());
         var validate = AgreementSchemas.Validator(agreement, "AbsenceReported");
         Assert.Empty(validate(JsonSerializer.SerializeToElement(envelope)));
 
@@ -78,6 +84,7 @@ public sealed class AgreementSchemaTests
             case "a member the contract does not declare": record["absence"]!["note"] = "x"; break;
             case "sickness absence, which this agreement never routes": record["absence"]!["kind"] = "sickness"; break;
             case "another agreement's id": envelope["agreement"] = "leerplicht-verzuim"; break;
+            case "another text's hash": envelope["agreementHash"] = "sha256:" + new string('0', 64); break;
             default: envelope.Remove("record"); break;
         }
 

@@ -69,7 +69,7 @@ public class ClbCsvTests
         {
             using var document = JsonDocument.Parse(SampleEventGenerator.AsSloppyExport(generator.Next("AttendanceRegistered")).ToJsonString());
             var body = document.RootElement;
-            foreach (var decision in engine.Evaluate(TestAgreements.ShippedFacts("AttendanceRegistered", body), body, SubjectState.Unknown, TimeProvider.System.GetUtcNow()).Where(d => d.Allowed))
+            foreach (var decision in engine.Evaluate(TestAgreements.ShippedFacts("AttendanceRegistered", body), body, SubjectState.Unknown, TimeProvider.System.GetUtcNow(), TestAgreements.References).Where(d => d.Allowed))
             {
                 var transfer = Transfer(Encoding.UTF8.GetString(decision.Payload!));
                 var decoded = new ClbCsvDecoder().Decode(ClbCsv.ToBytes(transfer));

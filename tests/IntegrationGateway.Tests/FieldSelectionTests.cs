@@ -26,12 +26,12 @@ public class FieldSelectionTests
     // absence.remark is declared): the projection binds the allow-list to that contract.
     const string Type = "AbsenceReported";
 
-    static string Project(params string[] paths) => Encoding.UTF8.GetString(FieldSelection.Parse(paths).Project(Type, Event));
+    static string Project(params string[] paths) => Encoding.UTF8.GetString(FieldSelection.Parse(paths).Project(Type, Event, reference: null));
 
     static string ProjectJson(string json, params string[] paths) => ProjectJsonAs(Type, json, paths);
 
     static string ProjectJsonAs(string type, string json, params string[] paths) =>
-        Encoding.UTF8.GetString(FieldSelection.Parse(paths).Project(type, JsonDocument.Parse(json).RootElement));
+        Encoding.UTF8.GetString(FieldSelection.Parse(paths).Project(type, JsonDocument.Parse(json).RootElement, reference: null));
 
     [Fact]
     public void Project_LeafPaths_CopiesOnlyThoseLeaves()
@@ -184,5 +184,20 @@ public class FieldSelectionTests
     public void Parse_SameNameAsArrayAndAsValue_Throws()
     {
         Assert.Throws<FormatException>(() => FieldSelection.Parse(["guardians[].email", "guardians.email"]));
+    }
+    [Fact]
+    public void Project_WithARecipientsReference_WritesItInPlaceOfTheEventsId_AndNowhereElse()
+    {
+        var reference = Guid.Parse("0f9a1c2e-5b7d-8e4f-a1b2-c3d4e5f60718");
+        var selection = FieldSelection.Parse(["eventId", "subject.bsn"]);
+
+        var payload = Encoding.UTF8.GetString(selection.Project(Type, Event, reference));
+        var without = Encoding.UTF8.GetString(FieldSelection.Parse(["subject.bsn"]).Project(Type, Event, reference));
+
+        Assert.Equal("""{"eventId":"0f9a1c2e-5b7d-8e4f-a1b2-c3d4e5f60718","subject":{"bsn":"123456782"}}""", payload);
+        Assert.DoesNotContain("8d7f5c52", payload, StringComparison.Ordinal);
+        Assert.Equal("""{"subject":{"bsn":"123456782"}}""", without); // not allowed: no reference either
+        // Projected again (a parked transfer decided again), the reference stays what it was.
+        Assert.Equal(payload, Encoding.UTF8.GetString(selection.Project(Type, JsonDocument.Parse(payload).RootElement, reference)));
     }
 }

@@ -47,6 +47,33 @@ public sealed class PolicyCliTests : IDisposable
         Assert.Matches(@"samenwerkingsverband-passend-onderwijs\.yaml:\d+: \[instrument\] the law 'Wet voortgezet onderwijs 2020' needs its article", output);
     }
 
+    /// <summary>
+    /// The one test that runs on today's date: from the day after a shipped agreement's reviewBy its transfers are held
+    /// (review-overdue), the demo and the load harness hold everything, and this names the file and line to review.
+    /// </summary>
+    [Fact]
+    public async Task Lint_ShippedAgreements_AreNotOverdueForReviewToday()
+    {
+        var (_, output, _) = await CliRunner.Run("policy", "lint", "--agreements", RepoPaths.Agreements, "--controllers", RepoPaths.Controllers);
+
+        Assert.DoesNotContain("[review-overdue]", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hash_NamesEachFilesText_TheSameAfterAComment_AnotherAfterAChangedValue()
+    {
+        var (exit, output, _) = await CliRunner.Run("policy", "hash", "--agreements", Agreements(Base));
+        var (_, commented, _) = await CliRunner.Run("policy", "hash", "--agreements", Agreements("# reviewed by the DPO\n" + Base));
+        var (_, changed, _) = await CliRunner.Run("policy", "hash", "--agreements", Agreements(Base.Replace("version: 1", "version: 2", StringComparison.Ordinal)));
+
+        Assert.Equal(ExitCodes.Ok, exit);
+        var hash = Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "sha256:[0-9a-f]{64}")).Value;
+        Assert.StartsWith($"test-agreement  v1  {hash}  ", output, StringComparison.Ordinal);
+        Assert.Equal(AgreementLoader.LoadDirectory(Agreements(Base)).Agreements.Single().Hash, hash); // what the gateway records and 'policy approve' takes
+        Assert.Contains(hash, commented, StringComparison.Ordinal);
+        Assert.DoesNotContain(hash, changed, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Lint_LawfulBase_IsClean()
     {

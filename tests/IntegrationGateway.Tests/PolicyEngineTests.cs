@@ -11,7 +11,7 @@ public class PolicyEngineTests
     static PolicyDecision Decide(Agreement agreement, SubjectState? subject = null, DateTimeOffset? at = null)
     {
         var (_, facts, body) = AbsenceReported();
-        return Assert.Single(new PolicyEngine([agreement]).Evaluate(facts, body, subject ?? SubjectState.Unknown, at ?? Now));
+        return Assert.Single(new PolicyEngine([agreement]).Evaluate(facts, body, subject ?? SubjectState.Unknown, at ?? Now, TestAgreements.References));
     }
 
     [Fact]
@@ -19,7 +19,7 @@ public class PolicyEngineTests
     {
         var (_, facts, body) = AbsenceReported();
 
-        Assert.Empty(new PolicyEngine([Build()]).Evaluate(facts with { EventType = "StudentEnrolled" }, body, SubjectState.Unknown, Now));
+        Assert.Empty(new PolicyEngine([Build()]).Evaluate(facts with { EventType = "StudentEnrolled" }, body, SubjectState.Unknown, Now, TestAgreements.References));
     }
 
     [Fact]
@@ -29,8 +29,8 @@ public class PolicyEngineTests
         var engine = new PolicyEngine([Build(consentPurpose: "x", legalBasis: new LegalBasis(LegalBasis.Consent, new LegalInstrument("consent", "the consent form")))]);
 
         // Another controller, party to other agreements only: denied, and its consent (missing here) is not even asked.
-        var other = Assert.Single(engine.Evaluate(facts with { Controller = PartyTo(["a2"], id: "school-b") }, body, SubjectState.Unknown, Now));
-        var none = Assert.Single(engine.Evaluate(facts with { Controller = null }, body, SubjectState.Unknown, Now));
+        var other = Assert.Single(engine.Evaluate(facts with { Controller = PartyTo(["a2"], id: "school-b") }, body, SubjectState.Unknown, Now, TestAgreements.References));
+        var none = Assert.Single(engine.Evaluate(facts with { Controller = null }, body, SubjectState.Unknown, Now, TestAgreements.References));
 
         Assert.Equal([ReasonCodes.ControllerNotParty], other.Reasons);
         Assert.Equal([ReasonCodes.ControllerNotParty], none.Reasons);
@@ -44,8 +44,8 @@ public class PolicyEngineTests
         var agreement = Build();
         var left = facts with { Controller = PartyTo(["a2"]) };
 
-        var notice = new PolicyEngine([agreement]).DecideNotice(agreement, left, body, agreement.Fields, Now);
-        var unknown = new PolicyEngine([agreement]).DecideNotice(agreement, facts with { Controller = null }, body, agreement.Fields, Now);
+        var notice = new PolicyEngine([agreement]).DecideNotice(agreement, left, body, agreement.Fields, Now, TestAgreements.References);
+        var unknown = new PolicyEngine([agreement]).DecideNotice(agreement, facts with { Controller = null }, body, agreement.Fields, Now, TestAgreements.References);
 
         Assert.True(notice.Allowed); // art. 19: the duty comes from what it sent, which the ledger shows for this controller
         Assert.Equal([ReasonCodes.ControllerNotParty], unknown.Reasons); // no authenticated controller: nothing
@@ -69,7 +69,7 @@ public class PolicyEngineTests
     {
         var (_, facts, body) = AbsenceReported();
 
-        Assert.Empty(new PolicyEngine([Build(jurisdiction: "BE-VLG")]).Evaluate(facts, body, SubjectState.Unknown, Now));
+        Assert.Empty(new PolicyEngine([Build(jurisdiction: "BE-VLG")]).Evaluate(facts, body, SubjectState.Unknown, Now, TestAgreements.References));
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public class PolicyEngineTests
         var e = new Gateway.Events.SampleEventGenerator(8, TimeProvider.System).NextAbsenceReported();
         var body = Gateway.Intake.EventJson.ToDocument(e with { Absence = e.Absence with { Kind = kind } }).RootElement;
 
-        var decisions = new PolicyEngine(agreements).Evaluate(EventFacts.Of("AbsenceReported", body, TestAgreements.PartyTo(agreements.Select(a => a.Id))), body, SubjectState.Unknown, Now);
+        var decisions = new PolicyEngine(agreements).Evaluate(EventFacts.Of("AbsenceReported", body, TestAgreements.PartyTo(agreements.Select(a => a.Id))), body, SubjectState.Unknown, Now, TestAgreements.References);
 
         // Sickness absence is health data: no agreement has a ground to pass it on, so nothing routes it.
         Assert.Equal(expected, decisions.Select(d => d.Agreement.Id).Order());
@@ -172,7 +172,7 @@ public class PolicyEngineTests
         string[] Routed(Contracts.SupportPlanUpdated e)
         {
             var body = Gateway.Intake.EventJson.ToDocument(e).RootElement;
-            return new PolicyEngine(agreements).Evaluate(EventFacts.Of("SupportPlanUpdated", body, TestAgreements.PartyTo(agreements.Select(a => a.Id))), body, SubjectState.Unknown, Now).Select(d => d.Agreement.Id).Order().ToArray();
+            return new PolicyEngine(agreements).Evaluate(EventFacts.Of("SupportPlanUpdated", body, TestAgreements.PartyTo(agreements.Select(a => a.Id))), body, SubjectState.Unknown, Now, TestAgreements.References).Select(d => d.Agreement.Id).Order().ToArray();
         }
 
         Assert.Equal(["gezinscoach-gemeente", "samenwerkingsverband-passend-onderwijs"], Routed(plan with { SupportPlan = plan.SupportPlan with { Referral = new Contracts.Referral { ReferralId = "GEM-1" } } }));
@@ -185,7 +185,7 @@ public class PolicyEngineTests
         var agreements = AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements;
         var (e, facts, body) = AbsenceReported();
 
-        var decision = Assert.Single(new PolicyEngine(agreements).Evaluate(facts, body, SubjectState.Unknown, Now), d => d.Agreement.Id == "duo-verzuimregister");
+        var decision = Assert.Single(new PolicyEngine(agreements).Evaluate(facts, body, SubjectState.Unknown, Now, TestAgreements.References), d => d.Agreement.Id == "duo-verzuimregister");
 
         var disclosed = new SortedSet<string>(StringComparer.Ordinal);
         decision.Agreement.Fields.Classify("AbsenceReported", body, disclosed, new SortedSet<string>(StringComparer.Ordinal));
@@ -204,7 +204,7 @@ public class PolicyEngineTests
         var agreement = Build(id: "a-duo");
         var payload = """{"eventId":"e","erasure":{"requestedOn":"2026-11-01"}}"""u8.ToArray();
 
-        var notice = new PolicyEngine([agreement]).Redecide("a-duo", "duo", "ErasureRequested", payload, "12AB", TestAgreements.Sender, subject: null, TimeProvider.System.GetUtcNow());
+        var notice = new PolicyEngine([agreement]).Redecide("a-duo", "duo", "ErasureRequested", payload, TestAgreements.ReferenceFor("duo"), "12AB", TestAgreements.Sender, subject: null, TimeProvider.System.GetUtcNow());
 
         Assert.Empty(notice.Reasons);
         Assert.Null(notice.Narrowed); // sent as the notice was made, not cut to the agreement's own fields
@@ -219,8 +219,8 @@ public class PolicyEngineTests
         var unauthorised = """{"eventId":"e","absence":{"kind":"unauthorised","from":"2026-11-02"}}"""u8.ToArray();
         var engine = new PolicyEngine([agreement]);
 
-        var stopped = engine.Redecide("a-duo", "duo", "AbsenceReported", sickness, "12AB", TestAgreements.Sender, SubjectState.Unknown, TimeProvider.System.GetUtcNow());
-        var goes = engine.Redecide("a-duo", "duo", "AbsenceReported", unauthorised, "12AB", TestAgreements.Sender, SubjectState.Unknown, TimeProvider.System.GetUtcNow());
+        var stopped = engine.Redecide("a-duo", "duo", "AbsenceReported", sickness, TestAgreements.ReferenceFor("duo"), "12AB", TestAgreements.Sender, SubjectState.Unknown, TimeProvider.System.GetUtcNow());
+        var goes = engine.Redecide("a-duo", "duo", "AbsenceReported", unauthorised, TestAgreements.ReferenceFor("duo"), "12AB", TestAgreements.Sender, SubjectState.Unknown, TimeProvider.System.GetUtcNow());
 
         Assert.Equal([ReasonCodes.AgreementChanged], stopped.Reasons);
         Assert.Empty(goes.Reasons);

@@ -53,7 +53,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             var body = document.RootElement;
             var eventLeaves = TestAgreements.LeavesOf(body);
 
-            foreach (var decision in engine.Evaluate(TestAgreements.ShippedFacts(eventType, body), body, consentsForAll, At))
+            foreach (var decision in engine.Evaluate(TestAgreements.ShippedFacts(eventType, body), body, consentsForAll, At, TestAgreements.References))
             {
                 if (!decision.Allowed)
                 {
@@ -120,7 +120,7 @@ public class ProjectionPropertyTests(ITestOutputHelper output)
             Mutate(node, random, depth: 0, path: "", noFacts, new Counts(eventType), noFacts);
             using var document = JsonDocument.Parse(node.ToJsonString(), EventJson.DocumentOptions);
             var body = document.RootElement;
-            using var payload = JsonDocument.Parse(selection.Project(eventType, body));
+            using var payload = JsonDocument.Parse(selection.Project(eventType, body, reference: null));
 
             var payloadLeaves = TestAgreements.LeavesOf(payload.RootElement);
             var disclosed = new HashSet<string>(StringComparer.Ordinal);

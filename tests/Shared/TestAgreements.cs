@@ -74,10 +74,30 @@ internal static class TestAgreements
     /// </summary>
     public static string AsIfCompleteDirectory => s_complete.Value;
 
+    /// <summary>
+    /// A copy of the shipped agreement files as if their DPO had reviewed them, the next review far off: the
+    /// integration tests' gateways load it, so what they test (routing, holding, delivery) does not change on the day
+    /// a shipped <c>reviewBy</c> passes. That day is caught once, by name: <c>PolicyCliTests.Lint_ShippedAgreements_AreNotOverdueForReviewToday</c>.
+    /// Written once per test run.
+    /// </summary>
+    public static string ReviewedDirectory => s_reviewed.Value;
+
+    static readonly Lazy<string> s_reviewed = new(() =>
+    {
+        var folder = Directory.CreateTempSubdirectory("agreements-reviewed-").FullName;
+        foreach (var file in Directory.GetFiles(RepoPaths.Agreements, "*.yaml"))
+        {
+            var text = System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(file), @"(?m)^reviewBy: .*$", "reviewBy: 2099-12-31 # the tests' copy: as if reviewed");
+            File.WriteAllText(Path.Combine(folder, Path.GetFileName(file)), text);
+        }
+
+        return folder;
+    });
+
     static readonly Lazy<string> s_complete = new(() =>
     {
         var folder = Directory.CreateTempSubdirectory("agreements-complete-").FullName;
-        foreach (var agreement in AgreementLoader.LoadDirectory(RepoPaths.Agreements).Agreements)
+        foreach (var agreement in AgreementLoader.LoadDirectory(ReviewedDirectory).Agreements)
         {
             var text = File.ReadAllText(agreement.SourceFile);
             var added = string.Concat(agreement.LegalBasis.Instrument.Missing.Select(part => part switch
@@ -159,6 +179,15 @@ internal static class TestAgreements
         brokerUsers: [{{id}}]
         agreements: [{{agreements}}]
         """;
+
+    /// <summary>
+    /// A recipient's reference for the event under test, for engine tests: a fixed stand-in of its own per recipient
+    /// (the gateway's are keyed pseudonyms of event and recipient, <c>LedgerKeys.TransferReference</c>).
+    /// </summary>
+    public static Guid ReferenceFor(string recipient) =>
+        new(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("test reference " + recipient)).AsSpan(0, 16));
+
+    public static readonly TransferReferences References = ReferenceFor;
 
     /// <summary>The controller registry as shipped (deploy/config/controllers).</summary>
     public static ControllerRegistry Shipped { get; } = new(ControllerLoader.LoadDirectory(RepoPaths.Controllers).Controllers);

@@ -52,7 +52,7 @@ internal sealed class TestGateway
     public AgreementApprovals Approvals { get; set; } = AgreementApprovals.All();
 
     public TransferDecisions Decisions(PolicyEngine engine, RecipientAdapters adapters) =>
-        new(engine, Controllers, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()), adapters, Approvals, Time);
+        new(engine, Controllers, Subjects, new SubjectNotices(engine, History, Keys, Loggers.CreateLogger<SubjectNotices>()), adapters, Approvals, Keys, Time);
 
     public TransferPipeline Pipeline(PolicyEngine engine, RecipientAdapters adapters) =>
         new(Decisions(engine, adapters), Settler(adapters), Ledger, Keys, Counters, Loggers.CreateLogger<TransferPipeline>());

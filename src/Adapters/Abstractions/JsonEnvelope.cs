@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace IntegrationGateway.Adapters;
 
 /// <summary>
-/// The JSON body most recipients take: the minimised record, wrapped with the agreement it was sent under and the
-/// event type, so the recipient can check the ground on its side. Nothing is added from outside the record.
+/// The JSON body most recipients take: the minimised record, wrapped with the agreement it was sent under (its id and
+/// the hash of the approved text), and the event type, so the recipient can check the ground on its side. Nothing is
+/// added from outside the record.
 /// </summary>
 public static class JsonEnvelope
 {
@@ -16,6 +17,11 @@ public static class JsonEnvelope
         {
             writer.WriteStartObject();
             writer.WriteString("agreement", transfer.AgreementId);
+            if (!string.IsNullOrEmpty(transfer.AgreementHash))
+            {
+                writer.WriteString("agreementHash", transfer.AgreementHash);
+            }
+
             writer.WriteString("eventType", transfer.EventType);
             writer.WritePropertyName("record");
             writer.WriteRawValue(transfer.Payload.Span, skipInputValidation: true);

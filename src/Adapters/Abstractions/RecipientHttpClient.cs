@@ -33,9 +33,7 @@ public static class RecipientHttpClient
                 options(provider).SigningKey(), provider.GetService<TimeProvider>() ?? TimeProvider.System))
             .ConfigurePrimaryHttpMessageHandler(provider =>
             {
-                // No redirects: a 3xx is the recipient's answer (rejected), never a reason to send the signed payload,
-                // or the client certificate, to another address.
-                var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false };
+                var handler = ToAnotherParty();
                 var settings = options(provider);
                 if (settings.ClientCertificateFile is { } file)
                 {
@@ -54,6 +52,21 @@ public static class RecipientHttpClient
     }
 
     sealed class PassThroughHandler : DelegatingHandler;
+
+    /// <summary>
+    /// The connection to another party (a recipient, its token endpoint). No redirects: a 3xx is the recipient's answer
+    /// (rejected), never a reason to send the signed payload, or the client certificate, to another address. And no
+    /// trace context: a <c>traceparent</c> names the event's trace (the publisher's, when it sent one), the same at
+    /// every recipient of the event, so two recipients could join their records of it by it, the very join their
+    /// references (<c>OutboundTransfer.KeyFor</c>) prevent. The gateway's own spans of the call are kept.
+    /// </summary>
+    static SocketsHttpHandler ToAnotherParty() => new()
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        AllowAutoRedirect = false,
+        // Not null: null takes the runtime's HTTP span away too, and the gateway's trace keeps each call.
+        ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
+    };
 
     /// <summary>
     /// Offers the recipient's client certificate to the recipient's own host and to no other (a host the client was
@@ -125,7 +138,7 @@ public static class RecipientHttpClient
             http.Timeout = TimeSpan.FromSeconds(10);
             // A token response is a few hundred bytes; a larger one fails the token request, not the process.
             http.MaxResponseContentBufferSize = 64 * 1024;
-        });
+        }).ConfigurePrimaryHttpMessageHandler(ToAnotherParty);
         return services;
     }
 }

@@ -20,6 +20,7 @@ internal static class PolicyCommand
         policy.Subcommands.Add(Schema());
         policy.Subcommands.Add(Approve(time));
         policy.Subcommands.Add(History(time));
+        policy.Subcommands.Add(Hash());
         return policy;
     }
 
@@ -136,6 +137,35 @@ internal static class PolicyCommand
         return command;
     }
 
+    /// <summary>
+    /// The hash of each agreement file's text, computed here from the files alone (no gateway, no database): a DPO who
+    /// reviewed a file checks that the hash they approve is the text they read, before <c>policy approve</c>.
+    /// </summary>
+    static Command Hash()
+    {
+        var agreements = AgreementsOption();
+        var command = new Command("hash", "Print each agreement file's id, version and the hash of its text (sha256:...), the hash 'policy approve' takes; from the files alone.")
+        {
+            agreements,
+        };
+        command.SetAction(parse =>
+        {
+            var loaded = AgreementLoader.LoadDirectory(parse.GetValue(agreements)!);
+            foreach (var error in loaded.Errors)
+            {
+                parse.InvocationConfiguration.Error.WriteLine(error.ToString());
+            }
+
+            foreach (var agreement in loaded.Agreements.OrderBy(a => a.Id, StringComparer.Ordinal))
+            {
+                parse.InvocationConfiguration.Output.WriteLine($"{agreement.Id}  v{agreement.Version}  {agreement.Hash}  {Path.GetFileName(agreement.SourceFile)}");
+            }
+
+            return loaded.Errors.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+        });
+        return command;
+    }
+
     static Command History(TimeProvider time)
     {
         var agreement = new Option<string>("--agreement") { Description = "The agreement's id.", Required = true };
@@ -189,7 +219,7 @@ internal static class PolicyCommand
             }
         });
 
-        var command = new Command("evaluate", "Decide, per agreement that routes it, whether an event may be transferred and what would be sent; prints JSON.")
+        var command = new Command("evaluate", "Decide, per agreement that routes it, whether an event may be transferred and what would be sent; prints JSON. The event id stands as the nil UUID: each recipient gets its own reference in its place.")
         {
             type, eventFile, at, subjectState, controller, agreements, controllers,
         };
@@ -247,7 +277,8 @@ internal static class PolicyCommand
                     return ExitCodes.Failed;
                 }
 
-                var decisions = new PolicyEngine(loaded.Agreements).Evaluate(EventFacts.Of(eventType, body, sender), body, SubjectStateFile.For(states, body), moment);
+                // Without the gateway's key there is no recipient's reference to show: its place in a payload holds the nil UUID.
+                var decisions = new PolicyEngine(loaded.Agreements).Evaluate(EventFacts.Of(eventType, body, sender), body, SubjectStateFile.For(states, body), moment, static _ => Guid.Empty);
                 output.Write(EvaluationJson.Write(eventType, body, moment, decisions));
                 output.WriteLine();
                 return ExitCodes.Ok;

@@ -10,7 +10,10 @@ namespace IntegrationGateway.Gateway.Delivery;
 /// agreement texts loaded are recorded (<see cref="AgreementVersions"/>) and the approvals read; each text not approved
 /// is named in the log with the command that approves it. Then every scheduler interval: the approvals read again (one
 /// made on another gateway, the CLI or the ops page counts here within a round) and the transfers held for a text
-/// approved meanwhile released, so none waits for an approval that already happened.
+/// approved meanwhile released, so none waits for an approval that already happened. An agreement whose <c>reviewBy</c> is
+/// within <see cref="AgreementLinter.ReviewNoticeDays"/> days is named at start; one whose day passes is named when it
+/// does (its transfers are held from then on, <see cref="ReasonCodes.ReviewOverdue"/>). The gauge <c>gateway.agreements</c>
+/// counts the loaded agreements by state: <c>approved</c>, <c>pending</c>, <c>review-due</c>, <c>review-overdue</c>.
 /// </summary>
 public sealed partial class AgreementApprovalWatcher(
     AgreementVersions versions,
@@ -22,13 +25,35 @@ public sealed partial class AgreementApprovalWatcher(
     TimeProvider time,
     ILogger<AgreementApprovalWatcher> logger) : BackgroundService
 {
+    // A meter of its own (the transfers' name, so what exports those exports this), gone with this watcher.
+    readonly System.Diagnostics.Metrics.Meter _meter = new(TransferCounters.MeterName);
+    readonly HashSet<string> _overdue = new(StringComparer.Ordinal);
+
+    /// <summary>The state of an agreement as the gauge counts it.</summary>
+    string StateOf(Agreement agreement, DateOnly today) =>
+        !approvals.Approves(agreement) ? "pending" : AgreementLinter.ReviewState(agreement, today) ?? "approved";
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await versions.RecordAsync(engine.Agreements, agreements.Value.ApproveOnLoad ? AgreementVersions.ApprovedOnLoad : null, cancellationToken);
         await RefreshAsync(cancellationToken);
+        // After the first read of the approvals: before it, every text would count as pending.
+        _meter.CreateObservableGauge("gateway.agreements", () =>
+        {
+            var today = PolicyEngine.LegalDate(time.GetUtcNow());
+            var counts = engine.Agreements.GroupBy(a => StateOf(a, today)).ToDictionary(g => g.Key, g => g.Count());
+            return ((string[])["approved", "pending", "review-due", "review-overdue"]).Select(state =>
+                new System.Diagnostics.Metrics.Measurement<int>(counts.GetValueOrDefault(state), new KeyValuePair<string, object?>("state", state)));
+        }, "{agreement}", "Agreements loaded, by state: approved, pending (held for approval), review-due (within 30 days), review-overdue (held).");
         foreach (var pending in engine.Agreements.Where(a => !approvals.Approves(a)))
         {
             LogPending(pending.Id, pending.Version, pending.Hash);
+        }
+
+        var today = PolicyEngine.LegalDate(time.GetUtcNow());
+        foreach (var agreement in engine.Agreements.Where(a => StateOf(a, today) == AgreementLinter.ReviewDue))
+        {
+            LogReviewDue(agreement.Id, agreement.Version, agreement.ReviewBy, agreement.ReviewBy.DayNumber - today.DayNumber);
         }
 
         await base.StartAsync(cancellationToken);
@@ -71,7 +96,13 @@ public sealed partial class AgreementApprovalWatcher(
     async Task RefreshAsync(CancellationToken cancellationToken)
     {
         approvals.Set(await versions.ApprovedAsync(cancellationToken, approvedOnLoadCounts: agreements.Value.ApproveOnLoad));
-        var approved = engine.Agreements.Where(approvals.Approves).Select(a => a.Id).ToList();
+        var today = PolicyEngine.LegalDate(time.GetUtcNow());
+        foreach (var agreement in engine.Agreements.Where(a => approvals.HoldReason(a, today) == ReasonCodes.ReviewOverdue && _overdue.Add(a.Id)))
+        {
+            LogReviewOverdue(agreement.Id, agreement.Version, agreement.ReviewBy);
+        }
+
+        var approved = engine.Agreements.Where(a => approvals.HoldReason(a, today) is null).Select(a => a.Id).ToList();
         if (approved.Count > 0 && await versions.ReleaseAsync(approved, cancellationToken) is > 0 and var released)
         {
             LogReleased(released);
@@ -80,6 +111,18 @@ public sealed partial class AgreementApprovalWatcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agreement {AgreementId} version {Version} ({Hash}) is not approved: its transfers are held until the DPO approves it ('policy approve --agreement {AgreementId} --hash {Hash}')")]
     partial void LogPending(string agreementId, int version, string hash);
+
+    public override void Dispose()
+    {
+        _meter.Dispose();
+        base.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agreement {AgreementId} version {Version} was due for review by {ReviewBy:yyyy-MM-dd}: its transfers are held until the DPO approves a reviewed text (with the next reviewBy)")]
+    partial void LogReviewOverdue(string agreementId, int version, DateOnly reviewBy);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agreement {AgreementId} version {Version} is due for review by {ReviewBy:yyyy-MM-dd}, in {Days} day(s); after that day its transfers are held until a reviewed text is approved")]
+    partial void LogReviewDue(string agreementId, int version, DateOnly reviewBy, int days);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agreement approvals not read: {ExceptionType}: {Problem}; the approvals known stay, trying again")]
     partial void LogRefreshFailed(string exceptionType, string problem);

@@ -123,9 +123,9 @@ public sealed partial class ParkedTransferScheduler(
                 continue;
             }
 
-            if (!decide.Approves(redecided.Agreement!))
+            if (decide.HoldReason(redecided.Agreement!) is { } hold)
             {
-                await settler.HoldForApprovalAsync(attempt, redecided.Agreement!, cancellationToken);
+                await settler.HoldForApprovalAsync(attempt, redecided.Agreement!, hold, cancellationToken);
                 continue;
             }
 

@@ -43,7 +43,7 @@ public sealed partial class TransferPipeline(
         // allow or deny and the reasons), each delivery a child span (with the HTTP call under it).
         using var policy = GatewayTelemetry.Source.StartActivity("policy " + facts.EventType);
         var pseudonyms = known?.Pseudonyms ?? ledgerKeys.Pseudonyms(body);
-        var decisions = await decide.DecideAsync(facts, body, pseudonyms, cancellationToken, known?.State).ConfigureAwait(false);
+        var decisions = await decide.DecideAsync(eventId, facts, body, pseudonyms, cancellationToken, known?.State).ConfigureAwait(false);
         if (policy is not null)
         {
             policy.SetTag(GatewayTelemetry.Tags.EventType, facts.EventType).SetTag(GatewayTelemetry.Tags.Decisions, decisions.Count);
@@ -91,13 +91,13 @@ public sealed partial class TransferPipeline(
                 }
 
                 var attempt = new TransferAttempt(
-                    new OutboundTransfer(OutboundTransfer.KeyFor(eventId, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!),
+                    new OutboundTransfer(OutboundTransfer.KeyFor(decision.Reference, agreement.Id), eventId, facts.EventType, agreement.Id, decision.Payload!) { AgreementHash = agreement.Hash },
                     agreement.Recipient, context, Redelivered: redelivered) { Decided = decided.Task };
-                if (!decide.Approves(agreement))
+                if (decide.HoldReason(agreement) is { } hold)
                 {
-                    // Allowed, but under a text no DPO has approved: held, not sent and not dropped, until it is.
-                    var held = await settler.HoldForApprovalAsync(attempt, agreement, cancellationToken).ConfigureAwait(false);
-                    return (Counted: (agreement.Recipient, held.Outcome), Entry: held.ApplyTo(Entry(decision, context, body, facts, eventId), attempt) with { Reasons = [ReasonCodes.AwaitingApproval] });
+                    // Allowed, but under a text no DPO has approved (or one past its review): held, not sent and not dropped, until it is.
+                    var held = await settler.HoldForApprovalAsync(attempt, agreement, hold, cancellationToken).ConfigureAwait(false);
+                    return (Counted: (agreement.Recipient, held.Outcome), Entry: held.ApplyTo(Entry(decision, context, body, facts, eventId), attempt) with { Reasons = [hold] });
                 }
 
                 var settlement = await settler.DeliverAsync(attempt, cancellationToken).ConfigureAwait(false);

@@ -39,7 +39,7 @@ public sealed record TransferAttempt(OutboundTransfer Transfer, string Recipient
     public TransferAttempt Under(Policy.Agreement agreement, Policy.Redecision redecided) =>
         this with
         {
-            Transfer = redecided.Narrowed is { } narrowed ? Transfer with { Payload = narrowed } : Transfer,
+            Transfer = (redecided.Narrowed is { } narrowed ? Transfer with { Payload = narrowed } : Transfer) with { AgreementHash = agreement.Hash },
             Context = Context with { AgreementVersion = agreement.Version, LegalBasis = agreement.LegalBasis.Cited, AgreementHash = agreement.Hash },
             Disclosed = redecided.Disclosed,
             Withheld = redecided.Withheld,
@@ -268,14 +268,17 @@ public sealed class TransferSettler(
     }
 
     /// <summary>
-    /// Held, not sent, because the agreement's text is not approved: a first attempt parked as awaiting approval (its
-    /// decision records it held), or a later one's row put back so, untried and no attempt counted (nothing happened that
-    /// the ledger does not say already), until an approval releases its agreement's held transfers.
+    /// Held, not sent, because the agreement's text is not approved, or its review is overdue (<paramref name="reason"/>,
+    /// <see cref="Policy.AgreementApprovals.HoldReason"/>): a first attempt parked as awaiting approval (its decision
+    /// records it held), or a later one's row put back so, untried and no attempt counted (nothing happened that the
+    /// ledger does not say already), until an approval releases its agreement's held transfers.
     /// </summary>
-    public async Task<Settlement> HoldForApprovalAsync(TransferAttempt attempt, Policy.Agreement agreement, CancellationToken cancellationToken)
+    public async Task<Settlement> HoldForApprovalAsync(TransferAttempt attempt, Policy.Agreement agreement, string reason, CancellationToken cancellationToken)
     {
         const string state = ParkedState.AwaitingApproval;
-        var why = $"agreement {agreement.Id} version {agreement.Version} ({agreement.Hash}) awaits approval";
+        var why = reason == Policy.ReasonCodes.ReviewOverdue
+            ? $"agreement {agreement.Id} version {agreement.Version} was due for review by {agreement.ReviewBy:yyyy-MM-dd}: held until a reviewed text is approved"
+            : $"agreement {agreement.Id} version {agreement.Version} ({agreement.Hash}) awaits approval";
         var now = time.GetUtcNow();
         await (attempt.IsLater
             ? store.HoldAsync(attempt.Transfer.IdempotencyKey, state, why, attempt.Lease!.Value, cancellationToken)

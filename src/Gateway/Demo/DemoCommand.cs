@@ -19,7 +19,7 @@ namespace IntegrationGateway.Gateway.Demo;
 /// each is settled, and prints what was delivered and blocked per recipient, cross-checked against what the
 /// agency simulator recorded. The services and the simulator are started by <c>deploy/local/demo.sh</c>.
 /// </summary>
-internal static class DemoCommand
+internal static partial class DemoCommand
 {
     public static Command Create()
     {
@@ -194,16 +194,15 @@ internal static class DemoCommand
         }
 
         var settled = counters.Snapshot().Since(before);
-        var eventIds = events.Select(e => EventIdOf(e).ToString("D")).ToHashSet(StringComparer.Ordinal);
         SimulatorView recorded;
         try
         {
-            recorded = await ReadSimulatorAsync(simulator, eventIds, app.Services.GetRequiredService<PolicyEngine>().Agreements);
+            recorded = await ReadSimulatorAsync(simulator, [.. events.Select(EventIdOf)], app.Services.GetRequiredService<PolicyEngine>().Agreements, app.Services.GetRequiredService<Ledger.LedgerKeys>());
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
         {
             Console.Error.WriteLine($"Could not read what the simulator at {simulator} recorded: {ex.Message}");
-            recorded = new(new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>());
+            recorded = new(new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>(), 0, 0);
         }
 
         var byController = await DemoSummary.PerControllerAsync(app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), [.. ours], CancellationToken.None);
@@ -215,7 +214,8 @@ internal static class DemoCommand
         // Nothing parked or failed either: with the simulator answering, every allowed transfer is delivered at once.
         var undelivered = settled.Transfers.Where(kv => kv.Key.Outcome is TransferOutcome.Parked or TransferOutcome.Failed).Sum(kv => kv.Value);
         var ok = settledOurs.Count >= toSettle && Quarantined() == 0 && delivered > 0 && undelivered == 0 && recorded.Recorded.Values.Sum() == delivered
-                 && recorded.OutsideAllowList.Values.Sum() == 0 && recorded.OffSchema.Values.Sum() == 0 && recorded.InvalidSignatures.Values.Sum() == 0;
+                 && recorded.OutsideAllowList.Values.Sum() == 0 && recorded.OffSchema.Values.Sum() == 0 && recorded.InvalidSignatures.Values.Sum() == 0
+                 && recorded.CarryingEventId == 0 && recorded.SharedReferences == 0;
 
         if (exitAfterSummary || stopping.IsCancellationRequested)
         {
@@ -244,24 +244,36 @@ internal static class DemoCommand
     /// <summary>
     /// What the simulator says of this run's events, per recipient: receipts (each passed its signature check),
     /// receipts with a field outside the agreement's allow-list, receipts that do not match their agreement's
-    /// <c>policy schema</c>, and requests it refused for a bad signature.
+    /// <c>policy schema</c>, and requests it refused for a bad signature. This run's receipts are found by the reference
+    /// each recipient got for each event (<see cref="Ledger.LedgerKeys.TransferReference"/>); any receipt that carries an
+    /// event's own id, in its key or its body, is counted, as is a reference two recipients share.
     /// </summary>
-    static async Task<SimulatorView> ReadSimulatorAsync(Uri simulator, HashSet<string> eventIds, IReadOnlyList<Agreement> agreements)
+    static async Task<SimulatorView> ReadSimulatorAsync(Uri simulator, IReadOnlyList<Guid> eventIds, IReadOnlyList<Agreement> agreements, Ledger.LedgerKeys keys)
     {
         using var http = new HttpClient { BaseAddress = simulator, Timeout = TimeSpan.FromSeconds(10) };
-        var receipts = (await http.GetFromJsonAsync<List<SimulatorReceipt>>("records") ?? [])
-            .Where(r => eventIds.Contains(r.IdempotencyKey.Split(':')[0]))
-            .ToList();
+        var all = await http.GetFromJsonAsync<List<SimulatorReceipt>>("records") ?? [];
+        var ours = eventIds.SelectMany(e => agreements.Select(a => a.Recipient).Distinct().Select(r => (r, keys.TransferReference(e, r).ToString("D")))).ToHashSet();
+        var receipts = all.Where(r => ours.Contains((r.Recipient, r.IdempotencyKey.Split(':')[0]))).ToList();
+        // Every UUID in a receipt's key and body, against this run's event ids: linear in what the simulator holds.
+        var ids = eventIds.ToHashSet();
+        var carrying = all.Count(r => Uuids().Matches(r.IdempotencyKey + " " + r.Body?.GetRawText()).Any(m => Guid.TryParse(m.ValueSpan, out var id) && ids.Contains(id)));
+        // Over every receipt, not only those found by their own recipient's reference: one sent on to another recipient too is found.
+        var shared = all.GroupBy(r => r.IdempotencyKey.Split(':')[0], StringComparer.Ordinal).Count(g => g.Select(r => r.Recipient).Distinct().Count() > 1);
         var summary = await http.GetFromJsonAsync<List<SimulatorSummary>>("records/summary") ?? [];
         var offSchema = receipts.Where(r => OffSchema(r, agreements)).ToList();
         return new(
             receipts.GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
             receipts.Where(r => r.FieldsOutsideAllowList.Count > 0).GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
             offSchema.GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
-            summary.ToDictionary(s => s.Recipient, s => (long)s.InvalidSignatures, StringComparer.Ordinal));
+            summary.ToDictionary(s => s.Recipient, s => (long)s.InvalidSignatures, StringComparer.Ordinal),
+            carrying,
+            shared);
     }
 
     static readonly Dictionary<(string Agreement, string EventType), Func<JsonElement, IReadOnlyList<string>>> Validators = [];
+
+    [System.Text.RegularExpressions.GeneratedRegex("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")]
+    private static partial System.Text.RegularExpressions.Regex Uuids();
 
     /// <summary>
     /// Whether a receipt's body (as the simulator decoded it, JSON, CSV or XML alike) fails the schema of what its
@@ -298,5 +310,12 @@ internal static class DemoCommand
 }
 
 /// <summary>The simulator's account of a demo run, per recipient.</summary>
+/// <param name="Recorded">Receipts of this run's events, per recipient.</param>
+/// <param name="OutsideAllowList">Of those, receipts with a field outside the agreement's allow-list.</param>
+/// <param name="OffSchema">Of those, receipts that fail their agreement's <c>policy schema</c>.</param>
+/// <param name="InvalidSignatures">Requests the simulator refused for a bad signature.</param>
+/// <param name="CarryingEventId">Receipts with an event's own id in their key or body (none should: each recipient gets its own reference).</param>
+/// <param name="SharedReferences">References that more than one recipient received (none should).</param>
 internal sealed record SimulatorView(
-    IReadOnlyDictionary<string, long> Recorded, IReadOnlyDictionary<string, long> OutsideAllowList, IReadOnlyDictionary<string, long> OffSchema, IReadOnlyDictionary<string, long> InvalidSignatures);
+    IReadOnlyDictionary<string, long> Recorded, IReadOnlyDictionary<string, long> OutsideAllowList, IReadOnlyDictionary<string, long> OffSchema, IReadOnlyDictionary<string, long> InvalidSignatures,
+    long CarryingEventId, long SharedReferences);

@@ -7,7 +7,7 @@ namespace IntegrationGateway.Gateway.Events;
 
 /// <summary>
 /// What a recipient receives under an agreement, as a JSON Schema (draft 2020-12) per event type: the envelope
-/// (<c>agreement</c>, <c>eventType</c>, <c>record</c>) and in the record exactly the contract's members the allow-list
+/// (<c>agreement</c>, <c>agreementHash</c> where the format has it, <c>eventType</c>, <c>record</c>) and in the record exactly the contract's members the allow-list
 /// admits, every object closed (<c>additionalProperties: false</c>). A recipient can check each transfer against it;
 /// the demo checks every receipt the agency simulator recorded. Cut from the contract's own schema
 /// (<see cref="EventSchemas.For"/>), so types, formats and descriptions are the contract's.
@@ -26,6 +26,13 @@ public static class AgreementSchemas
         record.Remove("$id");
         record.Remove("$comment");
         record.Remove("title");
+        if (record["properties"]?[FieldSelection.EventIdMember] is JsonObject eventId)
+        {
+            // The value is not the event's id at its source (FieldSelection.Project): say what the recipient gets.
+            eventId["description"] = $"{agreement.Recipient}'s own reference for this event (a UUID): the same on every retry and replay of the "
+                + "transfer, different at every other recipient, and not the id the event has at its source.";
+        }
+
         return new JsonObject
         {
             ["$schema"] = "https://json-schema.org/draft/2020-12/schema",
@@ -37,6 +44,8 @@ public static class AgreementSchemas
             ["properties"] = new JsonObject
             {
                 ["agreement"] = new JsonObject { ["const"] = agreement.Id },
+                // The JSON envelope names the approved text it was sent under; a recipient's own format may not.
+                ["agreementHash"] = new JsonObject { ["const"] = agreement.Hash, ["description"] = "The hash of the approved agreement text the record was sent under (policy history names it)." },
                 ["eventType"] = new JsonObject { ["const"] = eventType },
                 ["record"] = record,
             },

@@ -10,7 +10,8 @@ namespace IntegrationGateway.Gateway.Ledger;
 /// database: one keys the chain (so rows cannot be rewritten and re-chained by someone who can only write SQL), one
 /// keys the subject pseudonyms (so a dump holds no identifier, and a pseudonym cannot be computed without the key),
 /// one keys the intake's memory of each event's content (<see cref="ContentOf"/>: a hash of a few low-entropy values,
-/// unkeyed, could be reversed by trying them), one keys the staff audit's chain.
+/// unkeyed, could be reversed by trying them), one keys the staff audit's chain, one keys the transfer reference each
+/// recipient gets for an event instead of its id (<see cref="TransferReference"/>).
 /// </summary>
 public sealed class LedgerKeys
 {
@@ -21,6 +22,7 @@ public sealed class LedgerKeys
     readonly byte[] _content;
     readonly byte[] _audit;
     readonly byte[] _payload;
+    readonly byte[] _reference;
 
     public LedgerKeys(byte[] secret)
     {
@@ -34,6 +36,7 @@ public sealed class LedgerKeys
         _content = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway event content v1"u8.ToArray());
         _audit = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway ops audit chain v1"u8.ToArray());
         _payload = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway payload digest v1"u8.ToArray());
+        _reference = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: "integration-gateway transfer reference v1"u8.ToArray());
     }
 
     /// <summary>The key from its base64 text; the message says what is wrong and never repeats the text.</summary>
@@ -49,6 +52,27 @@ public sealed class LedgerKeys
     /// dump; with the key, whoever holds the exact bytes (the recipient) can still have them matched.
     /// </summary>
     public byte[] PayloadDigest(byte[] sha256) => HMACSHA256.HashData(_payload, sha256);
+
+    /// <summary>
+    /// The reference <paramref name="recipient"/> gets for event <paramref name="eventId"/>, in place of the event's
+    /// id, which every recipient of the event would otherwise share: a keyed pseudonym of (event, recipient), so the
+    /// same on every retry, replay and restart (and on every replica with the same key), different for every
+    /// recipient, and, without the key, neither reversible to the event nor matchable to another recipient's
+    /// reference. The first 16 bytes of HMAC-SHA256 over the event id (16 bytes, RFC 9562 order) and the recipient's
+    /// name, as a UUID of version 8 (RFC 9562 section 5.8: custom), so it fits where an agency's system expects a UUID.
+    /// </summary>
+    public Guid TransferReference(Guid eventId, string recipient)
+    {
+        var size = 16 + Encoding.UTF8.GetMaxByteCount(recipient.Length);
+        Span<byte> input = size <= 512 ? stackalloc byte[size] : new byte[size]; // recipient ids are short; a long one is not refused
+        eventId.TryWriteBytes(input, bigEndian: true, out _);
+        var length = 16 + Encoding.UTF8.GetBytes(recipient, input[16..]);
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(_reference, input[..length], mac);
+        mac[6] = (byte)((mac[6] & 0x0F) | 0x80); // version 8
+        mac[8] = (byte)((mac[8] & 0x3F) | 0x80); // the RFC 9562 variant
+        return new Guid(mac[..16], bigEndian: true);
+    }
 
     /// <summary>The staff audit's own chain (<see cref="Ops.OpsAudit"/>): keyed apart from the ledger's, so neither can stand in for the other.</summary>
     public byte[] AuditChain(ReadOnlySpan<byte> canonical) => HMACSHA256.HashData(_audit, canonical);

@@ -116,6 +116,19 @@ public sealed class OpsQueries(NpgsqlDataSource dataSource, TimeProvider time)
         return (await ParkedRowsAsync(command, cancellationToken)).SingleOrDefault();
     }
 
+    /// <summary>
+    /// The parked transfer of one event under one agreement, whatever its key (the recipient's reference, or the event id
+    /// for one parked before references; should both exist, an event redelivered across the upgrade, the newest).
+    /// </summary>
+    public async Task<ParkedRow?> ParkedAsync(Guid eventId, string agreementId, OpsScope scope, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {ParkedColumns} FROM parked_transfer WHERE event_id = $1 AND agreement_id = $2 AND ($3::text[] IS NULL OR controller = ANY($3)) ORDER BY parked_at DESC LIMIT 1");
+        command.Parameters.Add(new() { Value = eventId });
+        command.Parameters.Add(new() { Value = agreementId });
+        command.Parameters.Add(scope.Parameter());
+        return (await ParkedRowsAsync(command, cancellationToken)).SingleOrDefault();
+    }
+
     /// <summary>How many transfers wait, per recipient and state, of the controllers in scope.</summary>
     public Task<IReadOnlyList<(string Recipient, string State, long Count)>> ParkedCountsAsync(OpsScope scope, CancellationToken cancellationToken) =>
         Storage.ParkedTransfers.CountsAsync(dataSource, cancellationToken, scope.Controllers);

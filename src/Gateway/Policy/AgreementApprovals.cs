@@ -19,5 +19,17 @@ public sealed class AgreementApprovals
 
     public bool Approves(Agreement agreement) => Everything || _approved.Contains(agreement.Hash);
 
+    /// <summary>
+    /// Why a transfer allowed under <paramref name="agreement"/> is held rather than sent on <paramref name="today"/>
+    /// (a calendar day in the legal time zone, <see cref="PolicyEngine.LegalDate"/>): its text is not approved
+    /// (<see cref="ReasonCodes.AwaitingApproval"/>), or was due for review by a day now past
+    /// (<see cref="ReasonCodes.ReviewOverdue"/>: the approval of a text covers it until its <c>reviewBy</c>, no longer).
+    /// Null: it may be sent.
+    /// </summary>
+    public string? HoldReason(Agreement agreement, DateOnly today) =>
+        !Approves(agreement) ? ReasonCodes.AwaitingApproval
+        : AgreementLinter.ReviewState(agreement, today) == AgreementLinter.ReviewOverdue ? ReasonCodes.ReviewOverdue
+        : null;
+
     public void Set(IEnumerable<string> approvedHashes) => _approved = approvedHashes.ToFrozenSet(StringComparer.Ordinal);
 }

@@ -32,6 +32,23 @@ public static class AgreementLinter
     /// <summary>How long before <c>reviewBy</c> an agreement is reported as due for review.</summary>
     public const int ReviewNoticeDays = 30;
 
+    /// <summary>The lint rule, and the review state, of an agreement past its <c>reviewBy</c>.</summary>
+    public const string ReviewOverdue = "review-overdue";
+
+    /// <summary>The notice, and the review state, of an agreement within <see cref="ReviewNoticeDays"/> days of its <c>reviewBy</c>.</summary>
+    public const string ReviewDue = "review-due";
+
+    /// <summary>
+    /// Where an agreement stands with its review on <paramref name="today"/>: <see cref="ReviewOverdue"/> after its
+    /// <c>reviewBy</c> (its transfers are held, <see cref="ReasonCodes.ReviewOverdue"/>), <see cref="ReviewDue"/> within
+    /// <see cref="ReviewNoticeDays"/> days of it, null otherwise. The lint, the ops page, the watcher's log and gauge and
+    /// the hold all read it here.
+    /// </summary>
+    public static string? ReviewState(Agreement agreement, DateOnly today) =>
+        today > agreement.ReviewBy ? ReviewOverdue
+        : agreement.ReviewBy.DayNumber - today.DayNumber < ReviewNoticeDays ? ReviewDue
+        : null;
+
     /// <summary>
     /// What keeps a well-formed agreement from being in force, which <c>policy lint</c> and the ops agreements page report
     /// and the running gateway does not refuse to start over: an instrument without the parts its kind needs
@@ -51,12 +68,13 @@ public static class AgreementLinter
                     $"the {instrument.Kind} '{instrument.Citation}' needs its {string.Join(" and ", missing)}: without {(missing.Count == 1 ? "it" : "them")} nobody can find what the transfer rests on, so its transfers are denied (instrument-incomplete)"));
             }
 
-            if (today > agreement.ReviewBy)
+            var review = ReviewState(agreement, today);
+            if (review == ReviewOverdue)
             {
                 findings.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), "review-overdue",
                     $"the review was due by {agreement.ReviewBy:yyyy-MM-dd}, {today.DayNumber - agreement.ReviewBy.DayNumber} day(s) ago: review it and set the next reviewBy"));
             }
-            else if (agreement.ReviewBy.DayNumber - today.DayNumber < ReviewNoticeDays)
+            else if (review == ReviewDue)
             {
                 notices?.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), "review-due",
                     $"due for review by {agreement.ReviewBy:yyyy-MM-dd}, in {agreement.ReviewBy.DayNumber - today.DayNumber} day(s)"));

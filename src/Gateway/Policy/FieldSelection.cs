@@ -77,8 +77,19 @@ public sealed class FieldSelection
     IEnumerable<string> LeavesOf(string eventType) =>
         _catalogue.FieldsOf(eventType).Where(f => f.IsLeaf && Paths.Any(p => EventCatalogue.Covers(p, f.Path))).Select(f => f.Path);
 
-    /// <summary>The minimised record of an event of <paramref name="eventType"/> as UTF-8 JSON: exactly the bytes a recipient receives.</summary>
-    public byte[] Project(string eventType, JsonElement source) => (t_projector ??= new Projector()).Project(source, Bound(eventType));
+    /// <summary>The member of every event's header that names the event: it never leaves as published (<see cref="Project"/>).</summary>
+    public const string EventIdMember = "eventId";
+
+    /// <summary>
+    /// The minimised record of an event of <paramref name="eventType"/> as UTF-8 JSON: exactly the bytes a recipient
+    /// receives. Where the selection takes in the event's <c>eventId</c>, the record carries
+    /// <paramref name="reference"/> in its place, the recipient's own reference for the event
+    /// (<see cref="Ledger.LedgerKeys.TransferReference"/>): one event's id, the same at every recipient, would let
+    /// any two recipients join their records of it. Required, so no caller sends the id by forgetting it: null only
+    /// where the record goes nowhere (a test of the projection itself), or keeps what it was first sent with (a
+    /// transfer parked before references, decided again).
+    /// </summary>
+    public byte[] Project(string eventType, JsonElement source, Guid? reference) => (t_projector ??= new Projector()).Project(source, Bound(eventType), reference);
 
     /// <summary>
     /// Sorts every leaf of the event (a value, or an empty object or array) into what the projection discloses and
@@ -264,19 +275,21 @@ public sealed class FieldSelection
         readonly Utf8JsonWriter _writer;
         readonly List<(JsonEncodedText? Name, bool IsArray)> _frames = [];
         int _opened;
+        Guid? _reference;
 
         public Projector() => _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
 
-        public byte[] Project(JsonElement source, Node root)
+        public byte[] Project(JsonElement source, Node root, Guid? reference)
         {
             _buffer.ResetWrittenCount();
             _writer.Reset(_buffer);
             _frames.Clear();
             _opened = 0;
+            _reference = reference;
             _writer.WriteStartObject();
             if (source.ValueKind == JsonValueKind.Object)
             {
-                WriteMembers(source, root);
+                WriteMembers(source, root, atRoot: true);
             }
 
             _writer.WriteEndObject();
@@ -284,12 +297,22 @@ public sealed class FieldSelection
             return _buffer.WrittenSpan.ToArray();
         }
 
-        void WriteMembers(JsonElement obj, Node node)
+        void WriteMembers(JsonElement obj, Node node, bool atRoot = false)
         {
             foreach (var child in node.Children)
             {
                 if (!obj.TryGetProperty(child.Utf8Name, out var value))
                 {
+                    continue;
+                }
+
+                if (atRoot && _reference is { } reference && child.Leaf && child.Name == EventIdMember)
+                {
+                    if (IsValue(value))
+                    {
+                        _writer.WriteString(child.EncodedName, reference);
+                    }
+
                     continue;
                 }
 

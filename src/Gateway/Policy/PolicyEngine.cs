@@ -42,6 +42,12 @@ public static class ReasonCodes
     /// <summary>The transfer is allowed, but its agreement's content (by its hash) is not approved by a DPO yet: it is held, not sent.</summary>
     public const string AwaitingApproval = "awaiting-approval";
 
+    /// <summary>
+    /// The transfer is allowed, but its agreement was due for review by its <c>reviewBy</c> day, which has passed: held,
+    /// not sent, until the DPO approves a reviewed text (a new <c>reviewBy</c> is a new text, with a hash of its own).
+    /// </summary>
+    public const string ReviewOverdue = "review-overdue";
+
     /// <summary>A transfer decided earlier is about to be sent, and its agreement no longer routes the event's type: the agreement changed under it.</summary>
     public const string AgreementChanged = "agreement-changed";
 
@@ -49,7 +55,7 @@ public static class ReasonCodes
     public const string InstrumentIncomplete = "instrument-incomplete";
 
     public static readonly IReadOnlyList<string> All =
-        [ControllerNotParty, SenderNotCovered, AgreementNotYetValid, AgreementExpired, InstrumentIncomplete, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved, AgreementChanged, AwaitingApproval];
+        [ControllerNotParty, SenderNotCovered, AgreementNotYetValid, AgreementExpired, InstrumentIncomplete, ConsentMissing, ConsentWithdrawn, ObjectionLodged, SubjectErased, OutsideEea, NoticeNotSupported, AgreementRemoved, AgreementChanged, AwaitingApproval, ReviewOverdue];
 }
 
 /// <summary>What the engine needs to know about an event besides its body.</summary>
@@ -70,6 +76,12 @@ public sealed record EventFacts(string EventType, string Jurisdiction, string In
         body.ValueKind == JsonValueKind.Object && body.TryGetProperty("source", out var source) ? source.StringProperty("institutionId") ?? "" : "";
 }
 
+/// <summary>
+/// The reference each recipient gets for the event being decided, in place of its id (<see cref="FieldSelection.Project"/>):
+/// in the gateway <see cref="Ledger.LedgerKeys.TransferReference"/> of the event and the recipient.
+/// </summary>
+public delegate Guid TransferReferences(string recipient);
+
 /// <summary>The decision for one agreement that routes the event: allow with the minimised payload, or deny with reasons.</summary>
 /// <param name="Agreement">The agreement that routes the event.</param>
 /// <param name="Reasons">Why the transfer is denied; empty on allow.</param>
@@ -80,6 +92,9 @@ public sealed record PolicyDecision(Agreement Agreement, IReadOnlyList<string> R
 
     /// <summary>What the payload was projected with: the agreement's allow-list, or a notice's narrower selection.</summary>
     public FieldSelection Fields { get; init; } = Agreement.Fields;
+
+    /// <summary>The recipient's reference for the event, on allow: in the payload in place of its id, and in the transfer's idempotency key.</summary>
+    public Guid Reference { get; init; }
 
     /// <summary>
     /// Sorts the event's leaves into what this decision discloses and what it withholds (everything, on deny), as the
@@ -133,7 +148,7 @@ public sealed class PolicyEngine
 
     public IReadOnlyList<Agreement> Agreements { get; }
 
-    public IReadOnlyList<PolicyDecision> Evaluate(EventFacts facts, JsonElement body, SubjectState subject, DateTimeOffset at)
+    public IReadOnlyList<PolicyDecision> Evaluate(EventFacts facts, JsonElement body, SubjectState subject, DateTimeOffset at, TransferReferences references)
     {
         if (!_byEventType.TryGetValue(facts.EventType, out var candidates))
         {
@@ -151,7 +166,7 @@ public sealed class PolicyEngine
 
             var reasons = Reasons(agreement, facts, subject, today);
             decisions.Add(reasons is null
-                ? new PolicyDecision(agreement, [], agreement.Fields.Project(facts.EventType, body))
+                ? Allow(agreement, agreement.Fields, facts.EventType, body, references)
                 : new PolicyDecision(agreement, reasons, null));
         }
 
@@ -164,10 +179,16 @@ public sealed class PolicyEngine
     /// agreement must still be in force (valid, this sender, a lawful region); the subject's consent, objection and
     /// erasure do not stop it, for the notice is owed because of them.
     /// </summary>
-    public PolicyDecision DecideNotice(Agreement agreement, EventFacts facts, JsonElement body, FieldSelection fields, DateTimeOffset at) =>
+    public PolicyDecision DecideNotice(Agreement agreement, EventFacts facts, JsonElement body, FieldSelection fields, DateTimeOffset at, TransferReferences references) =>
         Reasons(agreement, facts, subject: null, LegalDate(at)) is { } reasons
             ? new PolicyDecision(agreement, reasons, null) { Fields = fields }
-            : new PolicyDecision(agreement, [], fields.Project(facts.EventType, body)) { Fields = fields };
+            : Allow(agreement, fields, facts.EventType, body, references);
+
+    static PolicyDecision Allow(Agreement agreement, FieldSelection fields, string eventType, JsonElement body, TransferReferences references)
+    {
+        var reference = references(agreement.Recipient);
+        return new(agreement, [], fields.Project(eventType, body, reference)) { Fields = fields, Reference = reference };
+    }
 
     /// <summary>
     /// The agreement of that id as configured now, if it still names that recipient: a transfer made under it earlier
@@ -184,9 +205,11 @@ public sealed class PolicyEngine
     /// carries a field the agreement no longer allows (the projection of a projection keeps what both versions allow,
     /// and the same version gives the same bytes). An agreement that no longer routes the event's type stops it
     /// (<see cref="ReasonCodes.AgreementChanged"/>). <paramref name="payload"/> is the payload as projected when the transfer
-    /// was decided, under the agreement as it was then.
+    /// was decided, under the agreement as it was then; <paramref name="reference"/> the recipient's reference for the
+    /// event, which the payload carries in place of the event's id as it did when decided (null for a transfer parked
+    /// before the gateway sent references: it keeps what it was first tried with).
     /// </summary>
-    public Redecision Redecide(string agreementId, string recipient, string eventType, ReadOnlyMemory<byte> payload, string sender, Controller? controller, SubjectState? subject, DateTimeOffset at)
+    public Redecision Redecide(string agreementId, string recipient, string eventType, ReadOnlyMemory<byte> payload, Guid? reference, string sender, Controller? controller, SubjectState? subject, DateTimeOffset at)
     {
         if (AgreementFor(agreementId, recipient) is not { } agreement)
         {
@@ -219,7 +242,7 @@ public sealed class PolicyEngine
             return new([ReasonCodes.AgreementChanged], agreement, null);
         }
 
-        var now = agreement.Fields.Project(eventType, earlier.RootElement);
+        var now = agreement.Fields.Project(eventType, earlier.RootElement, reference);
         if (payload.Span.SequenceEqual(now))
         {
             return new([], agreement, null);

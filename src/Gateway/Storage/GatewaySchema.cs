@@ -194,6 +194,9 @@ public static class GatewaySchema
             ALTER TABLE parked_transfer ADD CONSTRAINT parked_transfer_state_check
                 CHECK (state IN ('waiting', 'rejected', 'recipient-disabled', 'awaiting-approval'));
             """),
+        (16, "parked transfers found by event and agreement: their key holds the recipient's reference, not the event id", """
+            CREATE INDEX parked_transfer_transfer ON parked_transfer (event_id, agreement_id);
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

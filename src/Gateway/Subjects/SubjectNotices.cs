@@ -11,8 +11,8 @@ namespace IntegrationGateway.Gateway.Subjects;
 /// The notices a correction or an erasure owes the recipients that had the person's data (GDPR art. 19). Who had
 /// what comes from the ledger (delivered transfers, found by any of the subject's pseudonyms); what may go comes
 /// from each agreement as it is now. The result is a decision per agreement, which the pipeline delivers, parks and
-/// records like any transfer (the idempotency key is the notice's event id and the agreement: a notice redelivered
-/// is the same transfer).
+/// records like any transfer (the idempotency key is the recipient's reference for the notice event and the
+/// agreement: a notice redelivered is the same transfer).
 /// <list type="bullet">
 /// <item><c>PersonalDataRectified</c>: to each agreement under which a changed field was received, the changed
 /// fields that were received and that the agreement still allows, with the identifying fields it allows.
@@ -55,7 +55,7 @@ public sealed partial class SubjectNotices(PolicyEngine engine, Storage.ISubject
 
     /// <summary>The decisions for one notice event: one per earlier agreement that is owed a notice.</summary>
     public async Task<IReadOnlyList<PolicyDecision>> DecideAsync(
-        EventFacts facts, JsonElement body, DateTimeOffset at, Func<string, bool> takesErasureNotices, CancellationToken cancellationToken)
+        EventFacts facts, JsonElement body, DateTimeOffset at, Func<string, bool> takesErasureNotices, TransferReferences references, CancellationToken cancellationToken)
     {
         var pseudonyms = keys.Pseudonyms(body);
         if (pseudonyms.Length == 0 || facts.Controller is not { } controller)
@@ -103,7 +103,7 @@ public sealed partial class SubjectNotices(PolicyEngine engine, Storage.ISubject
             {
                 var selection = FieldSelection.Parse([.. header, .. identifying, .. OwnFields(Erasure)]);
                 decisions.Add(takesErasureNotices(agreement.Recipient)
-                    ? engine.DecideNotice(agreement, facts, body, selection, at)
+                    ? engine.DecideNotice(agreement, facts, body, selection, at, references)
                     : new PolicyDecision(agreement, [ReasonCodes.NoticeNotSupported], null) { Fields = selection });
                 continue;
             }
@@ -116,7 +116,7 @@ public sealed partial class SubjectNotices(PolicyEngine engine, Storage.ISubject
 
             using var notice = WithChangedFields(body, named);
             decisions.Add(engine.DecideNotice(
-                agreement, facts, notice.RootElement, FieldSelection.Parse([.. header, .. identifying, .. sent, .. OwnFields(Rectified)]), at));
+                agreement, facts, notice.RootElement, FieldSelection.Parse([.. header, .. identifying, .. sent, .. OwnFields(Rectified)]), at, references));
         }
 
         if (gone > 0)

@@ -114,8 +114,7 @@ internal sealed class FaultRun : IAsyncDisposable
     /// <summary>The simulator's receipts of this run's events.</summary>
     public IReadOnlyList<AgencySimulator.Receipt> Receipts()
     {
-        var ids = Events.Select(e => e.EventId.ToString("D")).ToHashSet(StringComparer.Ordinal);
-        return [.. Bed.Receipts.List(null).Where(r => ids.Contains(r.IdempotencyKey.Split(':')[0]))];
+        return Bed.Receipts.List(null).Of(Events.Select(e => e.EventId));
     }
 
     /// <summary>Waits until this share of the run's transfers has a receipt: the moment "mid-drain".</summary>
@@ -198,8 +197,8 @@ internal sealed class FaultRun : IAsyncDisposable
         }
 
         var receipts = Receipts();
-        var received = receipts.Select(r => (r.Recipient, r.IdempotencyKey.Split(':')[0])).ToHashSet();
-        var lost = Events.Count(e => Recipients.Any(r => !received.Contains((r, e.EventId.ToString("D")))));
+        var received = receipts.Select(r => (r.Recipient, r.IdempotencyKey[..r.IdempotencyKey.IndexOf(':', StringComparison.Ordinal)])).ToHashSet();
+        var lost = Events.Count(e => Recipients.Any(r => !received.Contains((r, TransferKeys.ReferenceOf(e.EventId, r).ToString("D")))));
         var verify = await GatewayCommandLine.RunAsync(["ledger", "verify", .. GatewayCommandLine.DatabaseSettings]);
         var row = new FaultRow(
             Scenario, Events.Count, decisions, receipts.Count, receipts.Sum(r => r.Deliveries - 1),

@@ -76,7 +76,8 @@ internal static class TestServices
         Database = Environment["IG_POSTGRES_TEST_DB"] ?? "integration_gateway_test",
     }.ConnectionString;
 
-    public static string Agreements => RepoPaths.Agreements;
+    /// <summary>The shipped agreements, as if reviewed (<see cref="Tests.TestAgreements.ReviewedDirectory"/>): the suite does not depend on the day it runs.</summary>
+    public static string Agreements => Tests.TestAgreements.ReviewedDirectory;
 
     /// <summary>The shipped agreements as if their instruments were complete (<see cref="Tests.TestAgreements.AsIfCompleteDirectory"/>).</summary>
     public static string AgreementsAsIfComplete => Tests.TestAgreements.AsIfCompleteDirectory;

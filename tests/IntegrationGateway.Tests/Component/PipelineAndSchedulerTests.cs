@@ -15,6 +15,9 @@ public class PipelineAndSchedulerTests
     static Agreement Agreement(string id, string recipient, DateOnly? until = null, string[]? senders = null) =>
         TestAgreements.Build(id: id, recipient: recipient, until: until, senders: senders, fields: ["eventId", "subject.bsn", "absence"]);
 
+    /// <summary>The idempotency key the recipient sees: its own reference for the event, and the agreement.</summary>
+    string KeyOf(Guid eventId, string recipient, string agreementId) => Adapters.OutboundTransfer.KeyFor(_bed.Keys.TransferReference(eventId, recipient), agreementId);
+
     Task ProcessAsync(TransferPipeline pipeline, JsonElement body, bool redelivered = false) =>
         pipeline.ProcessAsync(body.GetProperty("eventId").GetGuid(), EventFacts.Of("AbsenceReported", body, TestAgreements.Sender), body, CancellationToken.None, redelivered);
 
@@ -38,7 +41,14 @@ public class PipelineAndSchedulerTests
         Assert.Equal(["absence.from", "absence.hours", "absence.kind", "absence.to", "eventId", "subject.bsn"], entries[0].Disclosed.Where(p => !p.StartsWith("absence.remark", StringComparison.Ordinal)).Order());
         Assert.DoesNotContain(entries[0].Disclosed, p => p.StartsWith("subject.familyName", StringComparison.Ordinal));
         var row = Assert.Single(_bed.Store.Rows);
-        Assert.Equal(($"{e.EventId:D}:a-lp", ParkedState.Waiting), (row.Transfer.IdempotencyKey, row.State));
+        Assert.Equal((KeyOf(e.EventId, "leerplicht", "a-lp"), ParkedState.Waiting), (row.Transfer.IdempotencyKey, row.State));
+        // Each recipient its own reference for the event, in the key and in the record's eventId; the event's id in neither.
+        var sent = Assert.Single(duo.Received);
+        Assert.Equal(KeyOf(e.EventId, "duo", "a-duo"), sent.IdempotencyKey);
+        Assert.NotEqual(sent.IdempotencyKey.Split(':')[0], row.Transfer.IdempotencyKey.Split(':')[0]);
+        Assert.Equal(_bed.Keys.TransferReference(e.EventId, "duo"), JsonDocument.Parse(sent.Payload).RootElement.GetProperty("eventId").GetGuid());
+        Assert.Equal(_bed.Keys.TransferReference(e.EventId, "leerplicht"), JsonDocument.Parse(row.Transfer.Payload).RootElement.GetProperty("eventId").GetGuid());
+        Assert.DoesNotContain(e.EventId.ToString("D"), System.Text.Encoding.UTF8.GetString(sent.Payload.Span) + sent.IdempotencyKey, StringComparison.Ordinal);
         Assert.Equal(1, _bed.Counters.Snapshot().Count("duo", TransferOutcome.Delivered));
         Assert.Equal(1, _bed.Counters.Snapshot().Count("leerplicht", TransferOutcome.Parked));
         Assert.Equal(1, _bed.Subjects.Reads); // one subject read for the event, not one per agreement
@@ -73,7 +83,7 @@ public class PipelineAndSchedulerTests
         _bed.Time.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal(1, await scheduler.RunOnceAsync(default));
 
-        Assert.Equal([$"{e.EventId:D}:a-duo", $"{e.EventId:D}:a-duo"], duo.Received.Select(t => t.IdempotencyKey));
+        Assert.Equal([KeyOf(e.EventId, "duo", "a-duo"), KeyOf(e.EventId, "duo", "a-duo")], duo.Received.Select(t => t.IdempotencyKey));
         Assert.Empty(_bed.Store.Rows);
         Assert.Equal([(LedgerKinds.Decision, "parked"), (LedgerKinds.Outcome, "delivered")], _bed.Ledger.Entries.Select(x => (x.Kind, x.Outcome)));
     }
@@ -130,7 +140,7 @@ public class PipelineAndSchedulerTests
         Assert.Equal(("held", ReasonCodes.AwaitingApproval, "sha256:v2"), (entry.Outcome, string.Join(',', entry.Reasons), entry.AgreementHash));
         Assert.NotEmpty(entry.Disclosed); // what it will carry once approved, as decided
         var row = Assert.Single(_bed.Store.Rows);
-        Assert.Equal(($"{e.EventId:D}:a-duo", ParkedState.AwaitingApproval), (row.Transfer.IdempotencyKey, row.State));
+        Assert.Equal((KeyOf(e.EventId, "duo", "a-duo"), ParkedState.AwaitingApproval), (row.Transfer.IdempotencyKey, row.State));
 
         // Approved: released (the watcher makes it due), it goes out under that text, and the outcome says so.
         _bed.Gateway.Approvals.Set(["sha256:v1", "sha256:v2"]);
@@ -141,6 +151,32 @@ public class PipelineAndSchedulerTests
         var outcome = _bed.Ledger.Entries.Single(x => x.Kind == LedgerKinds.Outcome);
         Assert.Equal(("delivered", "sha256:v2"), (outcome.Outcome, outcome.AgreementHash));
         Assert.Empty(_bed.Store.Rows);
+    }
+
+    [Fact]
+    public async Task AnApprovedAgreementPastItsReviewBy_HoldsItsTransfers_TheFirstAndAParkedOne_AsReviewOverdue()
+    {
+        // Approved, and due for review on the day after the bed's start: a transfer parked that day, another the next.
+        var reviewBy = DateOnly.FromDateTime(ComponentBed.Start.UtcDateTime).AddDays(1);
+        var agreement = Agreement("a-duo", "duo") with { ReviewBy = reviewBy };
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(503), ScriptedRecipient.Answer(201));
+        var engine = new PolicyEngine([agreement]);
+        var adapters = TestGateway.Adapters(duo);
+        var (first, _, firstBody) = TestAgreements.AbsenceReported(seed: 7);
+        await ProcessAsync(_bed.Gateway.Pipeline(engine, adapters), firstBody); // the 503: parked, waiting
+
+        _bed.Time.Advance(TimeSpan.FromDays(2)); // past reviewBy, in the legal time zone too
+        var (second, _, secondBody) = TestAgreements.AbsenceReported(seed: 8);
+        await ProcessAsync(_bed.Gateway.Pipeline(engine, adapters), secondBody);
+        await _bed.Gateway.Scheduler(engine, adapters).RunOnceAsync(default);
+
+        Assert.Equal(1, duo.Calls); // the first event's first attempt, before the day passed; nothing since
+        var held = _bed.Ledger.Entries.Where(x => x.Outcome == "held").ToList();
+        Assert.Equal([(second.EventId, ReasonCodes.ReviewOverdue)], held.Select(x => (x.EventId, string.Join(',', x.Reasons))));
+        Assert.Equal(
+            new[] { (KeyOf(first.EventId, "duo", "a-duo"), ParkedState.AwaitingApproval), (KeyOf(second.EventId, "duo", "a-duo"), ParkedState.AwaitingApproval) }.Order(),
+            _bed.Store.Rows.Select(r => (r.Transfer.IdempotencyKey, r.State)).Order());
+        Assert.All(_bed.Store.Rows, r => Assert.Contains($"due for review by {reviewBy:yyyy-MM-dd}", r.LastProblem, StringComparison.Ordinal));
     }
 
     [Fact]

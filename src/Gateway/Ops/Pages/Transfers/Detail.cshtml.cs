@@ -25,7 +25,7 @@ public sealed class TransferDetailModel(OpsQueries queries, IOptions<TelemetryOp
         var scope = OpsScope.Of(User);
         Entries = await queries.TransferAsync(eventId, agreementId, scope, cancellationToken);
         Decision = Entries.FirstOrDefault(e => e.Kind == LedgerKinds.Decision) ?? Entries.FirstOrDefault();
-        Parked = await queries.ParkedAsync(Adapters.OutboundTransfer.KeyFor(eventId, agreementId), scope, cancellationToken);
+        Parked = await queries.ParkedAsync(eventId, agreementId, scope, cancellationToken);
         if (Decision is null)
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
@@ -49,6 +49,10 @@ public sealed class TransferDetailModel(OpsQueries queries, IOptions<TelemetryOp
         ReasonCodes.OutsideEea => "the recipient is outside the EEA without a named safeguard",
         ReasonCodes.NoticeNotSupported => "the recipient's adapter takes no erasure notice: tell the recipient another way",
         ReasonCodes.AgreementRemoved => "the agreement is no longer configured",
+        ReasonCodes.AgreementChanged => "the agreement changed since the transfer was decided, and no longer routes it",
+        ReasonCodes.InstrumentIncomplete => "the agreement's legal instrument lacks a part its kind needs ('policy lint' names it)",
+        ReasonCodes.AwaitingApproval => "held: the agreement's text is not approved by its DPO yet",
+        ReasonCodes.ReviewOverdue => "held: the agreement was due for review, and no reviewed text is approved yet",
         _ => reason,
     };
 }
