@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json;
 using IntegrationGateway.Contracts;
 using IntegrationGateway.Gateway.Events;
 using IntegrationGateway.Gateway.Telemetry;
@@ -48,17 +47,7 @@ public sealed class TracingTests(ITestOutputHelper output)
         // Published raw, as a school system with its own tracing would: W3C trace context in the message headers.
         var publisherTrace = ActivityTraceId.CreateRandom();
         var publisherSpan = ActivitySpanId.CreateRandom();
-        await using (var connection = await TestBed.ConnectAsPublisherAsync())
-        await using (var channel = await connection.CreateChannelAsync())
-        {
-            var properties = new RabbitMQ.Client.BasicProperties
-            {
-                UserId = "school-003-magister", Persistent = true, ContentType = "application/json", Type = nameof(StudentEnrolled), MessageId = enrolment.EventId.ToString("D"),
-                Headers = new Dictionary<string, object?> { ["traceparent"] = $"00-{publisherTrace}-{publisherSpan}-01", ["tracestate"] = "school=1" },
-            };
-            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, properties,
-                JsonSerializer.SerializeToUtf8Bytes(enrolment, Gateway.Intake.EventJsonContext.Default.StudentEnrolled));
-        }
+        await bed.PublishWithTraceContextAsync(enrolment, publisherTrace, publisherSpan);
 
         var id = enrolment.EventId.ToString("D");
         await TestBed.WaitUntilAsync("three receipts of the enrolment", () => bed.Receipts.List(null).Count(r => r.IsOf(enrolment.EventId)) >= 3, TimeSpan.FromSeconds(30));

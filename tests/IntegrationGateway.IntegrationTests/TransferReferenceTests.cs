@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using IntegrationGateway.AgencySimulator;
 using IntegrationGateway.Contracts;
 using IntegrationGateway.Gateway.Events;
@@ -32,17 +31,7 @@ public sealed class TransferReferenceTests(ITestOutputHelper output)
 
         // Published raw with the school's own trace context, which must stop at the gateway.
         var publisherTrace = ActivityTraceId.CreateRandom();
-        await using (var connection = await TestBed.ConnectAsPublisherAsync())
-        await using (var channel = await connection.CreateChannelAsync())
-        {
-            var properties = new RabbitMQ.Client.BasicProperties
-            {
-                UserId = "school-003-magister", Persistent = true, ContentType = "application/json", Type = nameof(StudentEnrolled), MessageId = enrolment.EventId.ToString("D"),
-                Headers = new Dictionary<string, object?> { ["traceparent"] = $"00-{publisherTrace}-{ActivitySpanId.CreateRandom()}-01", ["tracestate"] = "school=1" },
-            };
-            await channel.BasicPublishAsync(bed.QueueName, "", mandatory: true, properties,
-                JsonSerializer.SerializeToUtf8Bytes(enrolment, Gateway.Intake.EventJsonContext.Default.StudentEnrolled));
-        }
+        await bed.PublishWithTraceContextAsync(enrolment, publisherTrace, ActivitySpanId.CreateRandom());
 
         await bed.WaitForParkedAsync(1, TimeSpan.FromSeconds(30));
         await TestBed.WaitUntilAsync("DUO's and the GGD's receipts", () => bed.Receipts.List(null).Count(r => r.IsOf(enrolment.EventId)) >= 2, TimeSpan.FromSeconds(30));

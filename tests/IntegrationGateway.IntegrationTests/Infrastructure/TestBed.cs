@@ -221,6 +221,24 @@ internal sealed class TestBed : IAsyncDisposable
     public static Task<IConnection> ConnectAsPublisherAsync(string user = "school-003-magister") =>
         Gateway.Intake.RabbitMqConnections.Factory(TestServices.Publisher(user), "integration-tests-publisher").CreateConnectionAsync();
 
+    /// <summary>
+    /// An enrolment published raw by school 003's broker user, as a school system with its own tracing would: W3C trace
+    /// context (<c>traceparent</c> with <paramref name="trace"/> and <paramref name="span"/>, <c>tracestate school=1</c>)
+    /// in the message headers.
+    /// </summary>
+    public async Task PublishWithTraceContextAsync(Contracts.StudentEnrolled enrolment, System.Diagnostics.ActivityTraceId trace, System.Diagnostics.ActivitySpanId span)
+    {
+        await using var connection = await ConnectAsPublisherAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var properties = new BasicProperties
+        {
+            UserId = "school-003-magister", Persistent = true, ContentType = "application/json", Type = nameof(Contracts.StudentEnrolled), MessageId = enrolment.EventId.ToString("D"),
+            Headers = new Dictionary<string, object?> { ["traceparent"] = $"00-{trace}-{span}-01", ["tracestate"] = "school=1" },
+        };
+        await channel.BasicPublishAsync(QueueName, "", mandatory: true, properties,
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(enrolment, Gateway.Intake.EventJsonContext.Default.StudentEnrolled));
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
