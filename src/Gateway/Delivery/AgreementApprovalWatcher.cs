@@ -42,7 +42,7 @@ public sealed partial class AgreementApprovalWatcher(
         {
             var today = PolicyEngine.LegalDate(time.GetUtcNow());
             var counts = engine.Agreements.GroupBy(a => StateOf(a, today)).ToDictionary(g => g.Key, g => g.Count());
-            return ((string[])["approved", "pending", "review-due", "review-overdue"]).Select(state =>
+            return ((string[])["approved", "pending", AgreementLinter.ReviewDue, AgreementLinter.ReviewOverdue]).Select(state =>
                 new System.Diagnostics.Metrics.Measurement<int>(counts.GetValueOrDefault(state), new KeyValuePair<string, object?>("state", state)));
         }, "{agreement}", "Agreements loaded, by state: approved, pending (held for approval), review-due (within 30 days), review-overdue (held).");
         foreach (var pending in engine.Agreements.Where(a => !approvals.Approves(a)))
@@ -97,12 +97,20 @@ public sealed partial class AgreementApprovalWatcher(
     {
         approvals.Set(await versions.ApprovedAsync(cancellationToken, approvedOnLoadCounts: agreements.Value.ApproveOnLoad));
         var today = PolicyEngine.LegalDate(time.GetUtcNow());
-        foreach (var agreement in engine.Agreements.Where(a => approvals.HoldReason(a, today) == ReasonCodes.ReviewOverdue && _overdue.Add(a.Id)))
+        var approved = new List<string>();
+        foreach (var agreement in engine.Agreements)
         {
-            LogReviewOverdue(agreement.Id, agreement.Version, agreement.ReviewBy);
+            switch (approvals.HoldReason(agreement, today))
+            {
+                case null:
+                    approved.Add(agreement.Id);
+                    break;
+                case ReasonCodes.ReviewOverdue when _overdue.Add(agreement.Id):
+                    LogReviewOverdue(agreement.Id, agreement.Version, agreement.ReviewBy);
+                    break;
+            }
         }
 
-        var approved = engine.Agreements.Where(a => approvals.HoldReason(a, today) is null).Select(a => a.Id).ToList();
         if (approved.Count > 0 && await versions.ReleaseAsync(approved, cancellationToken) is > 0 and var released)
         {
             LogReleased(released);

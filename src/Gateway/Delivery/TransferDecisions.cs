@@ -48,21 +48,20 @@ public sealed class TransferDecisions(PolicyEngine engine, ControllerRegistry co
         var transfer = parked.Transfer;
         var subject = EventKinds.Of(transfer.EventType).IsNotice() ? null : await subjects.ForAsync(parked.Context.Controller, parked.Context.SubjectPseudonyms, cancellationToken).ConfigureAwait(false);
         // The controller as configured now: one no longer party to the agreement sends nothing more under it.
-        return engine.Redecide(transfer.AgreementId, parked.Recipient, transfer.EventType, transfer.Payload, ReferenceOf(transfer, parked.Recipient),
+        return engine.Redecide(transfer.AgreementId, parked.Recipient, transfer.EventType, transfer.Payload, ReferenceOf(transfer),
             parked.Context.Sender, controllers.ById(parked.Context.Controller), subject, time.GetUtcNow());
     }
 
     /// <summary>
-    /// The recipient's reference a parked transfer goes out with: the one its key was made with. A transfer parked
-    /// before the gateway sent references has the event's id there (schema 15 and earlier): it goes out as it was first
-    /// tried (null: its record is not given a reference now), so a recipient that had an attempt of it sees the same
-    /// transfer again, not one key with another body.
+    /// The recipient's reference a parked transfer goes out with: the one its key was made with, read from the key
+    /// (<see cref="Adapters.OutboundTransfer.KeyFor"/>). A transfer parked before the gateway sent references has the
+    /// event's id there (schema 15 and earlier): it goes out as it was first tried (null: its record is not given a
+    /// reference now), so a recipient that had an attempt of it sees the same transfer again, not one key with another body.
     /// </summary>
-    Guid? ReferenceOf(Adapters.OutboundTransfer transfer, string recipient)
-    {
-        var reference = keys.TransferReference(transfer.EventId, recipient);
-        return transfer.IdempotencyKey.StartsWith(reference.ToString("D"), StringComparison.Ordinal) ? reference : null;
-    }
+    static Guid? ReferenceOf(Adapters.OutboundTransfer transfer) =>
+        Guid.TryParse(transfer.IdempotencyKey.AsSpan(0, Math.Max(0, transfer.IdempotencyKey.IndexOf(':', StringComparison.Ordinal))), out var reference) && reference != transfer.EventId
+            ? reference
+            : null;
 }
 
 /// <summary>The subject of an event as the intake read it with the event's sighting: its pseudonyms and what it said to the controller.</summary>

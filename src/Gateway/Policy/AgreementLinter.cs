@@ -33,7 +33,7 @@ public static class AgreementLinter
     public const int ReviewNoticeDays = 30;
 
     /// <summary>The lint rule, and the review state, of an agreement past its <c>reviewBy</c>.</summary>
-    public const string ReviewOverdue = "review-overdue";
+    public const string ReviewOverdue = ReasonCodes.ReviewOverdue;
 
     /// <summary>The notice, and the review state, of an agreement within <see cref="ReviewNoticeDays"/> days of its <c>reviewBy</c>.</summary>
     public const string ReviewDue = "review-due";
@@ -71,12 +71,12 @@ public static class AgreementLinter
             var review = ReviewState(agreement, today);
             if (review == ReviewOverdue)
             {
-                findings.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), "review-overdue",
+                findings.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), ReviewOverdue,
                     $"the review was due by {agreement.ReviewBy:yyyy-MM-dd}, {today.DayNumber - agreement.ReviewBy.DayNumber} day(s) ago: review it and set the next reviewBy"));
             }
             else if (review == ReviewDue)
             {
-                notices?.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), "review-due",
+                notices?.Add(new(agreement.SourceFile, agreement.LineOf("reviewBy"), ReviewDue,
                     $"due for review by {agreement.ReviewBy:yyyy-MM-dd}, in {agreement.ReviewBy.DayNumber - today.DayNumber} day(s)"));
             }
         }

@@ -154,6 +154,31 @@ public class PipelineAndSchedulerTests
     }
 
     [Fact]
+    public async Task Scheduler_ATransferParkedBeforeReferences_GoesOutAsFirstTried_ANewOneWithItsReference()
+    {
+        var (e, _, body) = TestAgreements.AbsenceReported();
+        var duo = new ScriptedRecipient("duo", ScriptedRecipient.Answer(503), ScriptedRecipient.Answer(201));
+        var agreement = Agreement("a-duo", "duo");
+        var engine = new PolicyEngine([agreement]);
+        var adapters = TestGateway.Adapters(duo);
+        await ProcessAsync(_bed.Gateway.Pipeline(engine, adapters), body);
+        var parked = Assert.Single(_bed.Store.Rows);
+        Assert.Equal(_bed.Keys.TransferReference(e.EventId, "duo"), JsonDocument.Parse(parked.Transfer.Payload).RootElement.GetProperty("eventId").GetGuid());
+
+        // As a gateway before schema 16 parked it: the event's id in its key and its record.
+        var legacyKey = $"{e.EventId:D}:a-duo";
+        await _bed.Store.RemoveAsync(parked.Transfer.IdempotencyKey, CancellationToken.None);
+        await _bed.Store.ParkAsync(parked with { Transfer = parked.Transfer with { IdempotencyKey = legacyKey, Payload = agreement.Fields.Project("AbsenceReported", body, reference: null) } }, CancellationToken.None);
+        _bed.Time.Advance(TimeSpan.FromMinutes(2));
+        await _bed.Gateway.Scheduler(engine, adapters).RunOnceAsync(default);
+
+        var sent = duo.Received.Last();
+        Assert.Equal(legacyKey, sent.IdempotencyKey); // the key its first attempt had, and the record with it
+        Assert.Equal(e.EventId, JsonDocument.Parse(sent.Payload).RootElement.GetProperty("eventId").GetGuid());
+        Assert.Empty(_bed.Store.Rows);
+    }
+
+    [Fact]
     public async Task AnApprovedAgreementPastItsReviewBy_HoldsItsTransfers_TheFirstAndAParkedOne_AsReviewOverdue()
     {
         // Approved, and due for review on the day after the bed's start: a transfer parked that day, another the next.
