@@ -30,7 +30,7 @@ internal sealed class BulkPublisher : IAsyncDisposable
 
     public static async Task<BulkPublisher> ConnectAsync(RabbitMqOptions broker)
     {
-        var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-load").CreateConnectionAsync();
+        var connection = await RabbitMqConnections.OpenAsync(broker, "integration-gateway-load", CancellationToken.None);
         var channel = await connection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true, outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(Window)));
         return new BulkPublisher(connection, channel, broker.Username);

@@ -43,7 +43,7 @@ internal static class Consumers
 
     static async Task RawAsync(RabbitMqOptions broker, string queue, Probe probe)
     {
-        await using var connection = await RabbitMqConnections.Factory(broker, "load-raw-consumer").CreateConnectionAsync();
+        await using var connection = await RabbitMqConnections.OpenAsync(broker, "load-raw-consumer", CancellationToken.None);
         await using var channel = await connection.CreateChannelAsync();
         await channel.BasicQosAsync(0, Prefetch, global: false);
         var consumer = new AsyncEventingBasicConsumer(channel);

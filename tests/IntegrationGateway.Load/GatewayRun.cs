@@ -207,7 +207,7 @@ internal sealed class GatewayRun(LoadOptions options, CpuSampler sampler, TimePr
             await new Gateway.Storage.AgreementVersions(database, TimeProvider.System).RecordAsync(shipped, "the load harness", CancellationToken.None);
         }
 
-        await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-load").CreateConnectionAsync();
+        await using var connection = await RabbitMqConnections.OpenAsync(broker, "integration-gateway-load", CancellationToken.None);
         await IntakeTopology.DeclareAsync(connection, intake, Controllers.All.SelectMany(c => c.BrokerUsers), CancellationToken.None);
         await using var channel = await connection.CreateChannelAsync();
         foreach (var queue in new[] { intake.QueueName, IntakeTopology.QuarantineQueue(intake) })
@@ -270,7 +270,7 @@ internal sealed class GatewayRun(LoadOptions options, CpuSampler sampler, TimePr
     /// <summary>Waits until every event is settled (or quarantined), with a progress line every 2 s; fails when nothing moves for 60 s.</summary>
     async Task WaitSettledAsync(string label, RabbitMqOptions broker, IntakeOptions intake, int total, List<Process> gateways)
     {
-        await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-load-watch").CreateConnectionAsync();
+        await using var connection = await RabbitMqConnections.OpenAsync(broker, "integration-gateway-load-watch", CancellationToken.None);
         await using var channel = await connection.CreateChannelAsync();
         await using var database = NpgsqlDataSource.Create(LoadSettings.Database());
         var lastChange = time.GetTimestamp();

@@ -39,6 +39,9 @@ public sealed class StartupSafetyTests
     [InlineData("ConnectionStrings:Gateway", "Host=db.example.nl;Username=gateway;Password=s3cret-too", "ConnectionStrings:Gateway")]
     [InlineData("ConnectionStrings:Gateway", "Host=db.example.nl;Username=gateway;Password=s3cret-too;SSL Mode=Require", "ConnectionStrings:Gateway")]
     [InlineData("ConnectionStrings:Gateway", "Host=127.0.0.1,db.example.nl;Username=gateway;Password=s3cret-too", "ConnectionStrings:Gateway")]
+    [InlineData("RabbitMq:Nodes:0", "broker-2.example.nl:port", "RabbitMq:Nodes")]
+    [InlineData("RabbitMq:Nodes:0", "broker-2.example.nl:0", "RabbitMq:Nodes")]
+    [InlineData("RabbitMq:Nodes:0", "amqps://broker-2.example.nl", "RabbitMq:Nodes")]
     public void InEveryEnvironment_ARemoteServiceWithoutVerifiedTls_IsRefusedNamingTheKey(string key, string value, string named)
     {
         foreach (var development in new[] { false, true })
@@ -79,6 +82,32 @@ public sealed class StartupSafetyTests
     {
         var changes = key == "RabbitMq:Host" ? new[] { (key, (string?)value), ("RabbitMq:Tls:Enabled", "false") } : [(key, value)];
         Assert.Empty(RefusalsWith(development: false, changes));
+    }
+
+    [Fact]
+    public void ABrokerClusterOnLoopback_NeedsNoTls_ButOneRemoteNodeWithoutItIsRefused()
+    {
+        Assert.Empty(RefusalsWith(development: false, ("RabbitMq:Host", "127.0.0.1"), ("RabbitMq:Tls:Enabled", "false"), ("RabbitMq:Nodes:0", "127.0.0.1:5692"), ("RabbitMq:Nodes:1", "localhost")));
+        var refusal = Assert.Single(RefusalsWith(development: false, ("RabbitMq:Host", "127.0.0.1"), ("RabbitMq:Tls:Enabled", "false"), ("RabbitMq:Nodes:0", "127.0.0.1:5692"), ("RabbitMq:Nodes:1", "broker-3.example.nl")));
+        Assert.Contains("'broker-3.example.nl'", refusal, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheBrokerClusterNodes_EachWithItsPortAndItsOwnServerName()
+    {
+        var broker = new RabbitMqOptions
+        {
+            Host = "broker-1.example.nl", Nodes = ["broker-2.example.nl", "broker-3.example.nl:5681", "[fd00::3]:5682", "fd00::4"], Password = "x", Tls = new() { Enabled = true },
+        };
+        Assert.Equal([("broker-1.example.nl", 5671), ("broker-2.example.nl", 5671), ("broker-3.example.nl", 5681), ("fd00::3", 5682), ("fd00::4", 5671)], broker.Brokers());
+        Assert.Equal("amqps://broker-1.example.nl:5671,broker-2.example.nl:5671,broker-3.example.nl:5681,[fd00::3]:5682,[fd00::4]:5671/integration-gateway", broker.Address);
+        var endpoints = Gateway.Intake.RabbitMqConnections.Endpoints(broker);
+        Assert.Equal(["broker-1.example.nl", "broker-2.example.nl", "broker-3.example.nl", "fd00::3", "fd00::4"], endpoints.Select(e => e.Ssl.ServerName));
+        Assert.All(endpoints, e => Assert.True(e.Ssl.Enabled));
+        Assert.Equal(["x.example.nl", "x.example.nl"], Gateway.Intake.RabbitMqConnections.Endpoints(new RabbitMqOptions
+        {
+            Host = "broker-1", Nodes = ["broker-2"], Password = "x", Tls = new() { Enabled = true, ServerName = "x.example.nl" },
+        }).Select(e => e.Ssl.ServerName));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ internal static class MassTransitBroker
         {
             host.Username(broker.Username);
             host.Password(broker.Password);
-            var tls = RabbitMqConnections.Tls(broker);
+            var tls = RabbitMqConnections.Tls(broker, broker.Host);
             if (tls.Enabled)
             {
                 host.UseSsl(ssl =>

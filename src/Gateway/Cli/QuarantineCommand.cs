@@ -78,7 +78,7 @@ internal static class QuarantineCommand
                 return ExitCodes.Failed;
             }
 
-            await using var republisher = await RabbitMqConnections.Factory(broker.As(user, password), "integration-gateway-republisher").CreateConnectionAsync(cancellationToken);
+            await using var republisher = await RabbitMqConnections.OpenAsync(broker.As(user, password), "integration-gateway-republisher", cancellationToken);
             await using var publishTo = await Quarantine.ConfirmingChannelAsync(republisher, cancellationToken);
             var messages = await session.PeekAsync(cancellationToken);
             var chosen = messages.Where(m => Matches(m, parse.GetValue(rule), parse.GetValue(eventId))).ToList();
@@ -164,7 +164,7 @@ internal static class QuarantineCommand
         {
             // Every message is held unacknowledged while the verb runs: what it does not republish goes back, in order,
             // when the channel closes.
-            await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-quarantine").CreateConnectionAsync(cancellationToken);
+            await using var connection = await RabbitMqConnections.OpenAsync(broker, "integration-gateway-quarantine", cancellationToken);
             await using var channel = await Quarantine.ConfirmingChannelAsync(connection, cancellationToken);
             var quarantine = new Quarantine(channel, intake, Sealer.FromBase64(configuration[Sealer.ConfigurationKey]), TimeProvider.System);
             return await action(quarantine, parse.InvocationConfiguration.Output);

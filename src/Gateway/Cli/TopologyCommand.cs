@@ -27,7 +27,7 @@ internal static class TopologyCommand
             IReadOnlyList<string> refused;
             try
             {
-                await using var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-topology").CreateConnectionAsync(cancellationToken);
+                await using var connection = await RabbitMqConnections.OpenAsync(broker, "integration-gateway-topology", cancellationToken);
                 refused = await IntakeTopology.DeclareAsync(connection, intake, publishers, cancellationToken);
             }
             catch (Exception ex) when (ex is BrokerUnreachableException or OperationInterruptedException)

@@ -21,6 +21,13 @@ public sealed class RabbitMqOptions
         set => _port = value;
     }
 
+    /// <summary>
+    /// The cluster's other nodes, each <c>host</c> or <c>host:port</c> (<see cref="Port"/> unless given). The gateway
+    /// connects to whichever node answers, in random order, and when that node goes down reconnects to another by
+    /// itself; its quorum queues live on all of them.
+    /// </summary>
+    public List<string> Nodes { get; set; } = [];
+
     [Required]
     public string VirtualHost { get; set; } = "integration-gateway";
 
@@ -38,12 +45,45 @@ public sealed class RabbitMqOptions
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The address without credentials, for messages that tell an operator where the gateway looked.</summary>
-    public string Address => $"{(Tls.Enabled ? "amqps" : "amqp")}://{Host}:{Port}/{VirtualHost}";
+    public string Address =>
+        $"{(Tls.Enabled ? "amqps" : "amqp")}://{string.Join(',', Nodes.Select(n => ParseNode(n) is { } node ? Show(node) : n).Prepend(Show((Host, Port))))}/{VirtualHost}";
+
+    static string Show((string Host, int Port) broker) => broker.Host.Contains(':') ? $"[{broker.Host}]:{broker.Port}" : $"{broker.Host}:{broker.Port}";
+
+    /// <summary><see cref="Host"/> and then each of <see cref="Nodes"/>, with their ports.</summary>
+    public IReadOnlyList<(string Host, int Port)> Brokers()
+    {
+        var brokers = new List<(string, int)> { (Host, Port) };
+        foreach (var node in Nodes)
+        {
+            brokers.Add(ParseNode(node) ?? throw new InvalidOperationException(NodeProblem(node)));
+        }
+
+        return brokers;
+    }
+
+    (string Host, int Port)? ParseNode(string node)
+    {
+        var text = node.Trim();
+        // host, host:port, [v6] or [v6]:port; a bare IPv6 address has more than one colon and no port.
+        var colon = text.LastIndexOf(':');
+        var bracketed = text.StartsWith('[');
+        if (colon > 0 && (bracketed ? text[colon - 1] == ']' : text.IndexOf(':') == colon))
+        {
+            return int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535 && colon > (bracketed ? 2 : 0)
+                ? (text[..colon].Trim('[', ']'), port)
+                : null;
+        }
+
+        return text.Length == 0 || text.Contains('/') || text.Contains(' ') ? null : (text.Trim('[', ']'), Port);
+    }
+
+    static string NodeProblem(string node) => $"RabbitMq:Nodes has '{node}', which is not host or host:port (a port from 1 to 65535).";
 
     /// <summary>The same broker, as another user (a controller's publisher, the quarantine's republisher).</summary>
     public RabbitMqOptions As(string username, string password) => new()
     {
-        Host = Host, Port = Port, VirtualHost = VirtualHost, StartTimeout = StartTimeout, Tls = Tls, Username = username, Password = password,
+        Host = Host, Port = Port, Nodes = Nodes, VirtualHost = VirtualHost, StartTimeout = StartTimeout, Tls = Tls, Username = username, Password = password,
     };
 
     /// <summary>
@@ -53,11 +93,16 @@ public sealed class RabbitMqOptions
     /// </summary>
     public string? Refusal()
     {
+        if (Nodes.FirstOrDefault(n => ParseNode(n) is null) is { } bad)
+        {
+            return NodeProblem(bad);
+        }
+
         if (!Tls.Enabled)
         {
-            return Loopback.Is(Host)
+            return Brokers().FirstOrDefault(b => !Loopback.Is(b.Host)) is not ({ } host, _)
                 ? null
-                : $"RabbitMq:Tls is not enabled, and RabbitMq:Host '{Host}' is not a loopback address: the broker password and every event would cross the network unencrypted. " +
+                : $"RabbitMq:Tls is not enabled, and the broker '{host}' (RabbitMq:Host or :Nodes) is not a loopback address: the broker password and every event would cross the network unencrypted. " +
                   "Set RabbitMq:Tls:Enabled=true (and RabbitMq:Tls:CaFile when the broker's certificate comes from a private CA).";
         }
 
@@ -80,7 +125,7 @@ public sealed class RabbitMqTlsOptions
 {
     public bool Enabled { get; set; }
 
-    /// <summary>The name the broker's certificate must carry; <c>RabbitMq:Host</c> unless set.</summary>
+    /// <summary>The name every broker's certificate must carry; unless set, each node's own host name (<c>RabbitMq:Host</c>, <c>:Nodes</c>).</summary>
     public string? ServerName { get; set; }
 
     /// <summary>PEM file of the certificate authority the broker's certificate must chain to; the machine's trust store unless set.</summary>

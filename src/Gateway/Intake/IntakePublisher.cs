@@ -29,7 +29,7 @@ public sealed class IntakePublisher : IAsyncDisposable
 
     public static async Task<IntakePublisher> ConnectAsync(RabbitMqOptions broker, IntakeOptions intake, CancellationToken cancellationToken = default)
     {
-        var connection = await RabbitMqConnections.Factory(broker, "integration-gateway-publisher").CreateConnectionAsync(cancellationToken);
+        var connection = await RabbitMqConnections.OpenAsync(broker, "integration-gateway-publisher", cancellationToken);
         var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
         return new IntakePublisher(connection, channel, IntakeTopology.ExchangeName(intake), broker.Username);

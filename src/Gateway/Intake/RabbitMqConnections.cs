@@ -11,14 +11,14 @@ public static class RabbitMqConnections
     /// A connection factory for the configured broker; the connection recovers on its own after a network failure.
     /// Settings the gateway may not use (a plain connection to another host) are refused here, for every verb.
     /// </summary>
-    public static ConnectionFactory Factory(RabbitMqOptions options, string clientName) => new()
+    static ConnectionFactory Factory(RabbitMqOptions options, string clientName) => new()
     {
         HostName = options.Host,
         Port = options.Port,
         VirtualHost = options.VirtualHost,
         UserName = options.Username,
         Password = options.Password,
-        Ssl = Tls(options),
+        Ssl = Tls(options, options.Host),
         ClientProvidedName = clientName,
         AutomaticRecoveryEnabled = true,
         TopologyRecoveryEnabled = true,
@@ -30,7 +30,7 @@ public static class RabbitMqConnections
     /// TLS as <c>RabbitMq:Tls</c> sets it: the broker's certificate checked against the configured CA (or the
     /// machine's trust store) and the server name, and the client certificate offered to that server alone.
     /// </summary>
-    public static SslOption Tls(RabbitMqOptions options)
+    public static SslOption Tls(RabbitMqOptions options, string host)
     {
         if (options.Refusal() is { } refusal)
         {
@@ -43,7 +43,7 @@ public static class RabbitMqConnections
             return new SslOption { Enabled = false };
         }
 
-        var serverName = tls.ServerName ?? options.Host;
+        var serverName = tls.ServerName ?? host;
         var ssl = new SslOption { Enabled = true, ServerName = serverName };
         if (tls.CaFile is { } caFile)
         {
@@ -60,6 +60,17 @@ public static class RabbitMqConnections
 
         return ssl;
     }
+
+    /// <summary>Every node the settings name (<c>RabbitMq:Host</c>, then <c>:Nodes</c>), each with TLS to its own name.</summary>
+    public static IReadOnlyList<AmqpTcpEndpoint> Endpoints(RabbitMqOptions options) =>
+        [.. options.Brokers().Select(b => new AmqpTcpEndpoint(b.Host, b.Port, Tls(options, b.Host)))];
+
+    /// <summary>
+    /// A connection to whichever node answers first, tried in random order (RabbitMQ.Client's own endpoint resolver);
+    /// after a failure it recovers to any of them.
+    /// </summary>
+    public static Task<IConnection> OpenAsync(RabbitMqOptions options, string clientName, CancellationToken cancellationToken) =>
+        Factory(options, clientName).CreateConnectionAsync(Endpoints(options), clientName, cancellationToken);
 }
 
 public static partial class RabbitMqConnect
@@ -70,13 +81,12 @@ public static partial class RabbitMqConnect
     /// </summary>
     public static async Task<IConnection> ConnectAsync(RabbitMqOptions options, string clientName, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
-        var factory = RabbitMqConnections.Factory(options, clientName);
         var started = time.GetTimestamp();
         while (true)
         {
             try
             {
-                return await factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false);
+                return await RabbitMqConnections.OpenAsync(options, clientName, cancellationToken).ConfigureAwait(false);
             }
             catch (RabbitMQ.Client.Exceptions.BrokerUnreachableException ex) when (time.GetElapsedTime(started) + TimeSpan.FromSeconds(1) < options.StartTimeout)
             {

@@ -215,11 +215,11 @@ internal sealed class TestBed : IAsyncDisposable
         return messages;
     }
 
-    public static Task<IConnection> ConnectAsync() => Gateway.Intake.RabbitMqConnections.Factory(TestServices.Broker, "integration-tests").CreateConnectionAsync();
+    public static Task<IConnection> ConnectAsync() => Gateway.Intake.RabbitMqConnections.OpenAsync(TestServices.Broker, "integration-tests", CancellationToken.None);
 
     /// <summary>A connection as a controller's publisher: write on the intake exchanges, nothing else; set <c>UserId</c> to <paramref name="user"/> on what it publishes.</summary>
     public static Task<IConnection> ConnectAsPublisherAsync(string user = "school-003-magister") =>
-        Gateway.Intake.RabbitMqConnections.Factory(TestServices.Publisher(user), "integration-tests-publisher").CreateConnectionAsync();
+        Gateway.Intake.RabbitMqConnections.OpenAsync(TestServices.Publisher(user), "integration-tests-publisher", CancellationToken.None);
 
     /// <summary>
     /// An enrolment published raw by school 003's broker user, as a school system with its own tracing would: W3C trace

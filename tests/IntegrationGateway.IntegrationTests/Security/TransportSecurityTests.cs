@@ -25,7 +25,7 @@ public sealed class TransportSecurityTests(ITestOutputHelper output) : IDisposab
         await TestServices.RequireDatabaseAsync();
         var broker = TestServices.Broker;
         Assert.True(broker.Tls is { Enabled: true, CaFile: not null }, "the tests' broker settings have no TLS: run them through deploy/local/test.sh, whose env.sh sets RabbitMq__Tls__*");
-        await using (var connection = await RabbitMqConnections.Factory(broker, "tls-check").CreateConnectionAsync())
+        await using (var connection = await RabbitMqConnections.OpenAsync(broker, "tls-check", CancellationToken.None))
         {
             Assert.True(connection.Endpoint.Ssl.Enabled);
             output.WriteLine($"RabbitMQ: {broker.Address}, TLS, CA {broker.Tls.CaFile}");
@@ -59,7 +59,7 @@ public sealed class TransportSecurityTests(ITestOutputHelper output) : IDisposab
 
         foreach (var (attack, options) in new[] { ("a CA of its own", otherAuthority), ("another server name", otherName) })
         {
-            var refused = await Assert.ThrowsAsync<BrokerUnreachableException>(() => RabbitMqConnections.Factory(options, "tls-attack").CreateConnectionAsync());
+            var refused = await Assert.ThrowsAsync<BrokerUnreachableException>(() => RabbitMqConnections.OpenAsync(options, "tls-attack", CancellationToken.None));
             Assert.Contains("RemoteCertificateValidationCallback", refused.ToString(), StringComparison.Ordinal); // the certificate, not the password or the port
             output.WriteLine($"broker certificate checked against {attack}: refused ({refused.InnerException?.GetType().Name}: {refused.InnerException?.Message})");
             output.WriteLine($"attack: a broker whose certificate has {attack}: refused");
