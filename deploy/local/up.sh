@@ -55,22 +55,28 @@ make_certificates() {
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign") >/dev/null 2>&1 \
       || die "openssl could not make the local CA in $tls"
   fi
-  local name
-  for name in rabbitmq postgres gateway-client; do
-    if [ -s "$tls/$name.crt" ] && openssl x509 -checkend 2592000 -noout -in "$tls/$name.crt" >/dev/null 2>&1 \
-        && openssl verify -CAfile "$tls/ca.crt" "$tls/$name.crt" >/dev/null 2>&1; then
-      continue
-    fi
-    local usage="serverAuth" names="subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost"
-    # The gateway's own, for a broker that asks for a client certificate (mutual TLS); no address in it.
-    [ "$name" = gateway-client ] && usage="clientAuth" names="subjectAltName=DNS:integration-gateway"
-    (umask 077 && openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha256 \
-        -keyout "$tls/$name.key" -out "$tls/$name.csr" -subj "/O=IntegrationGateway deploy-local/CN=$name" \
-      && openssl x509 -req -sha256 -days 825 -in "$tls/$name.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
-        -out "$tls/$name.crt" -extfile <(printf '%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' "$names" "$usage")) \
-      >/dev/null 2>&1 || die "openssl could not make the certificate $tls/$name.crt"
-    rm -f "$tls/$name.csr"
-  done
+  issue_certificate "$tls" rabbitmq serverAuth "IP:127.0.0.1,IP:::1,DNS:localhost"
+  issue_certificate "$tls" postgres serverAuth "IP:127.0.0.1,IP:::1,DNS:localhost"
+  # The gateway's own, for a broker that asks for a client certificate (mutual TLS); no address in it.
+  issue_certificate "$tls" gateway-client clientAuth "DNS:integration-gateway"
+}
+
+# A certificate from the checkout's CA ($IG_TLS_DIR), into folder $1 as <name>.crt and <name>.key, for the names in $4
+# (subjectAltName entries); kept while it is valid for 30 more days, chains to the CA and names the same.
+issue_certificate() {
+  local folder="$1" name="$2" usage="$3" names="subjectAltName=$4" ca="$IG_TLS_DIR"
+  mkdir -p "$folder"
+  if [ -s "$folder/$name.crt" ] && openssl x509 -checkend 2592000 -noout -in "$folder/$name.crt" >/dev/null 2>&1 \
+      && openssl verify -CAfile "$ca/ca.crt" "$folder/$name.crt" >/dev/null 2>&1 \
+      && [ "$(openssl x509 -noout -ext subjectAltName -in "$folder/$name.crt" 2>/dev/null | tail -n1 | tr -d ' ')" = "$(printf '%s' "$4" | sed 's/IP:::1/IPAddress:0:0:0:0:0:0:0:1/; s/IP:/IPAddress:/g')" ]; then
+    return 0
+  fi
+  (umask 077 && openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -sha256 \
+      -keyout "$folder/$name.key" -out "$folder/$name.csr" -subj "/O=IntegrationGateway deploy-local/CN=$name" \
+    && openssl x509 -req -sha256 -days 825 -in "$folder/$name.csr" -CA "$ca/ca.crt" -CAkey "$ca/ca.key" -CAcreateserial \
+      -out "$folder/$name.crt" -extfile <(printf '%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' "$names" "$usage")) \
+    >/dev/null 2>&1 || die "openssl could not make the certificate $folder/$name.crt"
+  rm -f "$folder/$name.csr"
 }
 
 # Copies a service's certificate and key into its state folder, owned by its user (the key mode 0600).
@@ -215,7 +221,16 @@ CONF
   rabbit rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1 \
     || die "RabbitMQ does not answer on 127.0.0.1:$IG_RABBITMQ_PORT; see $dir/log"
   [ "${1:-}" = node-only ] && return 0
+  provision_rabbitmq "$IG_RABBITMQ_VHOST $IG_RABBITMQ_LOAD_VHOST" "$IG_RABBITMQ_TEST_VHOST"
+  log "RabbitMQ ready: amqps://127.0.0.1:$IG_RABBITMQ_TLS_PORT (plain amqp on $IG_RABBITMQ_PORT), vhosts $IG_RABBITMQ_VHOST, $IG_RABBITMQ_TEST_VHOST and $IG_RABBITMQ_LOAD_VHOST, user $IG_RABBITMQ_USER, publishers: $IG_PUBLISHERS"
+}
 
+# The gateway's user, the quarantine's republisher and one user per controller publisher, with their permissions, on
+# whatever node `rabbit` reaches: this checkout's node, or a compose cluster's through `docker exec` (deploy/compose
+# redefines `rabbit`; a cluster shares its users and vhosts). $1: the vhosts the gateway serves; $2: the tests' vhost,
+# where each test has its own intake exchange too, or empty for none.
+provision_rabbitmq() {
+  local served="$1" tests="${2:-}"
   # Listings are read whole before they are searched: grep -q closing a pipe early fails it under pipefail.
   local users vhosts
   users="$(rabbit rabbitmqctl -q list_users | awk '{print $1}')"
@@ -240,16 +255,17 @@ CONF
   fi
   local vhost
   vhosts="$(rabbit rabbitmqctl -q list_vhosts)"
-  for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_TEST_VHOST" "$IG_RABBITMQ_LOAD_VHOST"; do
+  for vhost in $served $tests; do
     grep -qx "$vhost" <<<"$vhosts" || rabbit rabbitmqctl -q add_vhost "$vhost" >/dev/null
     rabbit rabbitmqctl -q set_permissions -p "$vhost" "$IG_RABBITMQ_USER" '.*' '.*' '.*' >/dev/null
   done
-  for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_LOAD_VHOST"; do
+  for vhost in $served; do
     rabbit rabbitmqctl -q set_permissions -p "$vhost" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^integration-gateway\.intake$' '^$' >/dev/null
   done
-  rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32})$' '^$' >/dev/null
-  create_publishers "$users"
-  log "RabbitMQ ready: amqps://127.0.0.1:$IG_RABBITMQ_TLS_PORT (plain amqp on $IG_RABBITMQ_PORT), vhosts $IG_RABBITMQ_VHOST, $IG_RABBITMQ_TEST_VHOST and $IG_RABBITMQ_LOAD_VHOST, user $IG_RABBITMQ_USER, publishers: $IG_PUBLISHERS"
+  if [ -n "$tests" ]; then
+    rabbit rabbitmqctl -q set_permissions -p "$tests" "$IG_RABBITMQ_REPUBLISHER_USER" '^$' '^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32})$' '^$' >/dev/null
+  fi
+  create_publishers "$users" "$served" "$tests"
 }
 
 # One broker user per controller publisher (deploy/config/controllers/*.yaml, brokerUsers). A publisher may write to
@@ -259,7 +275,7 @@ CONF
 # gateway binds to the intake, and no one else's: deleting them cuts off no one but itself. Set IG_PUBLISHER_CONFIGURE='^$'
 # where every publisher sends raw JSON. No tags: without 'impersonator', RabbitMQ refuses a user_id but the user's own.
 create_publishers() {
-  local users="$1" publisher vhost
+  local users="$1" served="$2" tests="$3" publisher vhost
   local contracts='IntegrationGateway\.Contracts:[A-Za-z]+'
   for publisher in $IG_PUBLISHERS; do
     # Broker user names are [a-z0-9-] (the registry's rule): nothing in them needs escaping in a pattern.
@@ -273,12 +289,19 @@ create_publishers() {
     fi
     rabbit rabbitmqctl -q set_user_tags "$publisher" >/dev/null
     # The demo's intake (and the load harness's); in the tests' vhost also each test's own intake exchange (it.intake.<32 hex>).
-    for vhost in "$IG_RABBITMQ_VHOST" "$IG_RABBITMQ_LOAD_VHOST"; do
+    for vhost in $served; do
       rabbit rabbitmqctl -q set_permissions -p "$vhost" "$publisher" "$configure" "^(integration-gateway\.intake|${contracts}|${own})\$" '^$' >/dev/null
     done
-    rabbit rabbitmqctl -q set_permissions -p "$IG_RABBITMQ_TEST_VHOST" "$publisher" "$configure" "^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32}|${contracts}|${own})\$" '^$' >/dev/null
+    if [ -n "$tests" ]; then
+      rabbit rabbitmqctl -q set_permissions -p "$tests" "$publisher" "$configure" "^(integration-gateway\.intake|it\.intake\.[0-9a-f]{32}|${contracts}|${own})\$" '^$' >/dev/null
+    fi
   done
 }
+
+# Sourced (deploy/compose/up.sh does, for the certificates and the broker's users): the functions only.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+  return 0
+fi
 
 # `up.sh postgres` or `up.sh rabbitmq-node` starts that one again and nothing else (deploy/local/fault.sh, after
 # it stopped it: the users, vhosts and database are there already).

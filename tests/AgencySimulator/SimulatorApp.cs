@@ -205,6 +205,26 @@ public static class SimulatorApp
             behaviour.Clear(recipient);
             return Results.NoContent();
         });
+        // A stand-in OpenTelemetry collector (compose's otel-sink): OTLP/HTTP exports are counted by signal, not decoded or kept.
+        var exports = new System.Collections.Concurrent.ConcurrentDictionary<string, (long Exports, long Bytes)>(StringComparer.Ordinal);
+        foreach (var signal in new[] { "traces", "metrics", "logs" })
+        {
+            app.MapPost($"/v1/{signal}", async (HttpRequest request) =>
+            {
+                var length = 0L;
+                var buffer = new byte[16 * 1024];
+                int read;
+                while ((read = await request.Body.ReadAsync(buffer)) > 0)
+                {
+                    length += read;
+                }
+
+                exports.AddOrUpdate(signal, (1, length), (_, seen) => (seen.Exports + 1, seen.Bytes + length));
+                return Results.Ok();
+            });
+        }
+
+        app.MapGet("/v1/summary", () => Results.Json(exports.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => new { signal = e.Key, exports = e.Value.Exports, bytes = e.Value.Bytes })));
         app.MapGet("/health", () => Results.Ok("ok"));
         return app;
     }

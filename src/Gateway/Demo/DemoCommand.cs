@@ -49,9 +49,13 @@ internal static partial class DemoCommand
         });
         var verbose = new Option<bool>("--verbose") { Description = "Log every transfer decision, as the service does, instead of only warnings." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every event to be settled.", DefaultValueFactory = _ => 120 };
+        var running = new Option<bool>("--running-gateways")
+        {
+            Description = "Publish and summarise only: gateways already running on this broker and database (deploy/compose, Kubernetes) settle the events, and what they did is read from the database they share.",
+        };
         var command = new Command("demo", "Publish sample events through the real broker and print a delivery summary.")
         {
-            count, types, seed, exitAfterSummary, simulator, timeout, verbose,
+            count, types, seed, exitAfterSummary, simulator, timeout, verbose, running,
         };
         count.MustBeBetween(1, 100_000);
         command.TreatUnmatchedTokensAsErrors = false; // host settings such as --urls pass through
@@ -71,6 +75,7 @@ internal static partial class DemoCommand
             new Uri(parse.GetValue(simulator)!),
             TimeSpan.FromSeconds(parse.GetValue(timeout)),
             parse.GetValue(verbose),
+            parse.GetValue(running),
             [.. parse.UnmatchedTokens]);
         });
         return command;
@@ -85,7 +90,7 @@ internal static partial class DemoCommand
     static IReadOnlyList<string> ParseTypes(string text) =>
         text.Trim() == "all" ? SampleEventGenerator.EventTypes : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    static async Task<int> RunAsync(int count, IReadOnlyList<string> types, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, bool verbose, string[] hostArgs)
+    static async Task<int> RunAsync(int count, IReadOnlyList<string> types, int seed, bool exitAfterSummary, Uri simulator, TimeSpan timeout, bool verbose, bool runningGateways, string[] hostArgs)
     {
         await using var app = GatewayApp.Build(hostArgs, builder =>
         {
@@ -111,8 +116,25 @@ internal static partial class DemoCommand
                 builder.Logging.AddFilter("IntegrationGateway", LogLevel.Warning);
             }
         });
-        await app.StartGatewayAsync();
-        var stopping = app.Lifetime.ApplicationStopping;
+        // Gateways elsewhere settle the events: this process only publishes and reads, and stops on Ctrl-C itself.
+        using var interrupted = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            interrupted.Cancel();
+        };
+        if (runningGateways)
+        {
+            Console.CancelKeyPress += onCancel;
+        }
+        else
+        {
+            await app.StartGatewayAsync();
+        }
+
+        var stopping = runningGateways ? interrupted.Token : app.Lifetime.ApplicationStopping;
+        var elsewhere = runningGateways ? new RunningGateways(app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), app.Services.GetRequiredService<IOptions<RabbitMqOptions>>().Value, app.Services.GetRequiredService<IOptions<IntakeOptions>>().Value) : null;
+        var quarantinedAtStart = elsewhere is null ? 0 : await elsewhere.QuarantinedAsync(stopping);
 
         var counters = app.Services.GetRequiredService<TransferCounters>();
         var before = counters.Snapshot();
@@ -152,8 +174,9 @@ internal static partial class DemoCommand
                 await PublishAsync(publisher, e, stopping);
             }
 
-            // The consents are stored before the enrolments they concern arrive.
-            while (intake.Accepted - acceptedBefore < consents.Count && !stopping.IsCancellationRequested)
+            // The consents are stored before the enrolments they concern arrive (by whichever gateway took them).
+            var consentIds = consents.Select(EventIdOf).ToArray();
+            while ((elsewhere is null ? intake.Accepted - acceptedBefore : await elsewhere.SettledAsync(consentIds, stopping)) < consents.Count && !stopping.IsCancellationRequested)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(50), time, CancellationToken.None);
             }
@@ -176,7 +199,11 @@ internal static partial class DemoCommand
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("Stopped while publishing.");
-            await app.StopAsync();
+            if (!runningGateways)
+            {
+                await app.StopAsync();
+            }
+
             return ExitCodes.Failed;
         }
 
@@ -187,13 +214,22 @@ internal static partial class DemoCommand
         Console.WriteLine($"Published {consents.Count} consents, then {count} events ({string.Join(", ", types)}; seed {seed}; {count / 3} of them with members their contract does not declare); waiting for the gateway to settle them...");
         var started = time.GetTimestamp();
         var quarantinedBefore = intake.Quarantined;
-        long Quarantined() => intake.Quarantined - quarantinedBefore;
-        while (settledOurs.Count + Quarantined() < toSettle && time.GetElapsedTime(started) < timeout && !stopping.IsCancellationRequested)
+        long quarantinedElsewhere = 0;
+        long Quarantined() => elsewhere is null ? intake.Quarantined - quarantinedBefore : quarantinedElsewhere;
+        var ourIds = ours.ToArray();
+        long settledElsewhere = 0;
+        long Settled() => elsewhere is null ? settledOurs.Count : settledElsewhere;
+        while (Settled() + Quarantined() < toSettle && time.GetElapsedTime(started) < timeout && !stopping.IsCancellationRequested)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, CancellationToken.None);
+            if (elsewhere is not null)
+            {
+                settledElsewhere = await elsewhere.SettledAsync(ourIds, CancellationToken.None);
+                quarantinedElsewhere = await elsewhere.QuarantinedAsync(CancellationToken.None) - quarantinedAtStart;
+            }
         }
 
-        var settled = counters.Snapshot().Since(before);
+        var settled = elsewhere is null ? counters.Snapshot().Since(before) : await elsewhere.OutcomesAsync(ourIds, CancellationToken.None);
         SimulatorView recorded;
         try
         {
@@ -202,7 +238,7 @@ internal static partial class DemoCommand
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
         {
             Console.Error.WriteLine($"Could not read what the simulator at {simulator} recorded: {ex.Message}");
-            recorded = new(new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>(), 0, 0);
+            recorded = new(new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>(), new Dictionary<string, long>(), 0, 0, 0);
         }
 
         var byController = await DemoSummary.PerControllerAsync(app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), [.. ours], CancellationToken.None);
@@ -213,9 +249,15 @@ internal static partial class DemoCommand
         var delivered = settled.Transfers.Where(kv => kv.Key.Outcome == TransferOutcome.Delivered).Sum(kv => kv.Value);
         // Nothing parked or failed either: with the simulator answering, every allowed transfer is delivered at once.
         var undelivered = settled.Transfers.Where(kv => kv.Key.Outcome is TransferOutcome.Parked or TransferOutcome.Failed).Sum(kv => kv.Value);
-        var ok = settledOurs.Count >= toSettle && Quarantined() == 0 && delivered > 0 && undelivered == 0 && recorded.Recorded.Values.Sum() == delivered
+        var ok = Settled() >= toSettle && Quarantined() == 0 && delivered > 0 && undelivered == 0 && recorded.Recorded.Values.Sum() == delivered
                  && recorded.OutsideAllowList.Values.Sum() == 0 && recorded.OffSchema.Values.Sum() == 0 && recorded.InvalidSignatures.Values.Sum() == 0
-                 && recorded.CarryingEventId == 0 && recorded.SharedReferences == 0;
+                 && recorded.CarryingEventId == 0 && recorded.SharedReferences == 0 && recorded.DuplicateEffects == 0;
+
+        if (runningGateways)
+        {
+            Console.CancelKeyPress -= onCancel;
+            return ok ? ExitCodes.Ok : ExitCodes.Failed;
+        }
 
         if (exitAfterSummary || stopping.IsCancellationRequested)
         {
@@ -267,7 +309,8 @@ internal static partial class DemoCommand
             offSchema.GroupBy(r => r.Recipient, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal),
             summary.ToDictionary(s => s.Recipient, s => (long)s.InvalidSignatures, StringComparer.Ordinal),
             carrying,
-            shared);
+            shared,
+            summary.Sum(s => (long)s.DuplicateEffects));
     }
 
     static readonly Dictionary<(string Agreement, string EventType), Func<JsonElement, IReadOnlyList<string>>> Validators = [];
@@ -305,7 +348,7 @@ internal static partial class DemoCommand
 
     sealed record SimulatorReceipt(string Recipient, string IdempotencyKey, IReadOnlyList<string> FieldsOutsideAllowList, JsonElement? Body);
 
-    sealed record SimulatorSummary(string Recipient, int InvalidSignatures);
+    sealed record SimulatorSummary(string Recipient, int InvalidSignatures, int DuplicateEffects);
 
 }
 
@@ -316,6 +359,7 @@ internal static partial class DemoCommand
 /// <param name="InvalidSignatures">Requests the simulator refused for a bad signature.</param>
 /// <param name="CarryingEventId">Receipts with an event's own id in their key or body (none should: each recipient gets its own reference).</param>
 /// <param name="SharedReferences">References that more than one recipient received (none should).</param>
+/// <param name="DuplicateEffects">Records that carried a transfer the recipient had already recorded under another key (none should: exactly once in effect).</param>
 internal sealed record SimulatorView(
     IReadOnlyDictionary<string, long> Recorded, IReadOnlyDictionary<string, long> OutsideAllowList, IReadOnlyDictionary<string, long> OffSchema, IReadOnlyDictionary<string, long> InvalidSignatures,
-    long CarryingEventId, long SharedReferences);
+    long CarryingEventId, long SharedReferences, long DuplicateEffects);

@@ -33,7 +33,8 @@ internal static class DemoSummary
         text.AppendLine(inv, $"  {"total".PadRight(width)} {Total(TransferOutcome.Delivered),9} {Total(TransferOutcome.Blocked),8} {Total(TransferOutcome.Parked),7} {Total(TransferOutcome.Failed),7} {recordedBySimulator.Values.Sum(),22} {recordedBySimulator.Values.Sum(),10} {simulator.OutsideAllowList.Values.Sum(),26} {simulator.OffSchema.Values.Sum(),18} {simulator.InvalidSignatures.Values.Sum(),15}");
         text.AppendLine()
             .AppendLine(inv, $"  receipts carrying an event's own id {simulator.CarryingEventId,6}   (each recipient gets its own reference for an event instead)")
-            .AppendLine(inv, $"  references two recipients share     {simulator.SharedReferences,6}   (so no two recipients can join their records of an event)");
+            .AppendLine(inv, $"  references two recipients share     {simulator.SharedReferences,6}   (so no two recipients can join their records of an event)")
+            .AppendLine(inv, $"  duplicate effects                   {simulator.DuplicateEffects,6}   (a transfer a recipient recorded twice: exactly once in effect, whichever gateway sent it)");
         return text.ToString().TrimEnd();
     }
 
