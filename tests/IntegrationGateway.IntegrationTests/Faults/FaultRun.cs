@@ -79,9 +79,10 @@ internal sealed class FaultRun : IAsyncDisposable
         return new FaultRun(scenario, bed, settings, events);
     }
 
+    /// <summary>Starts one more gateway process on the run's settings, with an HTTP port of its own (replicas run side by side).</summary>
     public async Task<GatewayProcess> StartGatewayAsync()
     {
-        var gateway = Bed.StartGatewayProcess(Settings);
+        var gateway = Bed.StartGatewayProcess(new Dictionary<string, string?>(Settings) { ["Urls"] = $"http://127.0.0.1:{TestServices.FreePort()}" });
         _gateways.Add(gateway);
         await gateway.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
         return gateway;

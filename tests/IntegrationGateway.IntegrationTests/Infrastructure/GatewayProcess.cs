@@ -36,6 +36,9 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Where its HTTP endpoints (health, ops app) answer.</summary>
+    public Uri BaseUrl => _baseUrl;
+
     public static GatewayProcess Start(IReadOnlyDictionary<string, string?> settings)
     {
         var dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
