@@ -16,7 +16,7 @@ compose() { docker-compose --ansi never -p "$IG_COMPOSE_PROJECT" -f "$compose_fi
 container_of() {
   local service="$1" number=1
   if [[ "$1" =~ ^(.+)_([0-9]+)$ ]]; then service="${BASH_REMATCH[1]}" number="${BASH_REMATCH[2]}"; fi
-  docker ps -q --filter "label=com.docker.compose.project=$IG_COMPOSE_PROJECT" --filter "label=com.docker.compose.service=$service" \
+  docker ps -aq --filter "label=com.docker.compose.project=$IG_COMPOSE_PROJECT" --filter "label=com.docker.compose.service=$service" \
     --filter "label=com.docker.compose.container-number=$number" | head -n1
 }
 
@@ -41,7 +41,7 @@ wait_healthy() {
 
 # The nodes of the cluster that are running, as rabbitmq-1 sees them.
 compose_nodes() {
-  docker exec "$(container_of rabbitmq-1)" rabbitmqctl -q cluster_status --formatter json \
+  timeout 15 docker exec "$(container_of rabbitmq-1)" rabbitmqctl -q cluster_status --formatter json \
     | python3 -c 'import json,sys; print(" ".join(sorted(json.load(sys.stdin)["running_nodes"])))'
 }
 

@@ -46,11 +46,13 @@ chown -R "$(owner_of integration-gateway/postgres:15)" "$IG_COMPOSE_SECRETS/post
 chown -R "$(owner_of integration-gateway:dev)" "$IG_COMPOSE_SECRETS/gateway" "$IG_COMPOSE_SECRETS/simulator"
 chmod -R go-rwx "$IG_COMPOSE_SECRETS"/*
 chmod 0400 "$IG_COMPOSE_SECRETS/rabbitmq/erlang.cookie"
-# What the gateways read from the environment (compose reads the file; the containers get its values).
+# What the gateways read from the environment (compose reads the file; the containers get its values). Each replica's
+# pool is bounded (Npgsql's default of 100 each would pass PostgreSQL's max_connections with 3 replicas: "too many
+# clients", seen here); 99 replicas at most × 40 must stay under the server's max_connections (docker-compose.yml).
 (umask 077 && {
   printf 'RabbitMq__Username=%s\nRabbitMq__Password=%s\n' "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD"
   printf 'RabbitMq__VirtualHost=%s\n' "$IG_RABBITMQ_VHOST"
-  printf 'ConnectionStrings__Gateway=Host=postgres;Port=5432;Database=integration_gateway;Username=gateway;Password=%s;SSL Mode=VerifyFull;Root Certificate=/run/secrets/ca.crt;Timeout=5;Command Timeout=10\n' "$IG_POSTGRES_PASSWORD"
+  printf 'ConnectionStrings__Gateway=Host=postgres;Port=5432;Database=integration_gateway;Username=gateway;Password=%s;SSL Mode=VerifyFull;Root Certificate=/run/secrets/ca.crt;Timeout=5;Command Timeout=10;Maximum Pool Size=40\n' "$IG_POSTGRES_PASSWORD"
   printf 'Ledger__Key=%s\nSealing__Key=%s\n' "$Ledger__Key" "$Sealing__Key"
   printf 'Quarantine__Republisher__Username=%s\nQuarantine__Republisher__Password=%s\n' "$IG_RABBITMQ_REPUBLISHER_USER" "$Quarantine__Republisher__Password"
   for recipient in $IG_RECIPIENTS; do printf 'Recipients__%s__BaseUrl=http://simulator:8080/recipients/%s\n' "$recipient" "$recipient"; done

@@ -22,6 +22,9 @@ dotnet restore IntegrationGateway.sln --nologo -v q
 dotnet build IntegrationGateway.sln --no-restore --nologo -v q -clp:ErrorsOnly
 # Supply chain: a package with a known high or critical vulnerability fails the run (where the sources know).
 "$here/vulnerable-packages.sh" --self-test && "$here/vulnerable-packages.sh" || broken=1
+# The Kubernetes manifests, checked offline against their schemas (its self-test first: broken ones must be refused).
+log "validating deploy/kubernetes"
+{ bash "$IG_ROOT/deploy/kubernetes/validate.sh" --self-test | tail -n 1 && bash "$IG_ROOT/deploy/kubernetes/validate.sh" | tail -n 1; } || broken=1
 
 for project in tests/*/*.csproj; do
   grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue

@@ -25,6 +25,9 @@ internal sealed record Row
     /// <summary>Deliveries to recipients (the gateway's transfers); 0 for the reference consumers.</summary>
     public int Transfers { get; init; }
 
+    /// <summary>The ledger's chain lock over the whole drain (<see cref="LedgerLockSampler"/>); null for the reference consumers.</summary>
+    public string? LedgerLock { get; init; }
+
     public required double Seconds { get; init; }
 
     public double MessagesPerSecond => Seconds > 0 ? Messages / Seconds : 0;

@@ -81,9 +81,17 @@ internal sealed class GatewayRun(LoadOptions options, CpuSampler sampler, TimePr
                 }
 
                 var total = phases.Sum(p => p.Ids.Count);
-                await WaitSettledAsync(label, broker, intake, total, gateways);
+                string ledgerLock;
+                await using (var lockData = NpgsqlDataSource.Create(LoadSettings.Database()))
+                {
+                    await using var locks = LedgerLockSampler.Start(lockData);
+                    await WaitSettledAsync(label, broker, intake, total, gateways);
+                    ledgerLock = await locks.StopAsync();
+                }
+
+                Progress.Line($"{label}: ledger chain lock while draining: {ledgerLock}");
                 var settled = await SettledAsync();
-                var rows = Rows(run, label, phases, settled, published, gateways.Count).ToList();
+                var rows = Rows(run, label, phases, settled, published, gateways.Count).Select(r => r with { LedgerLock = ledgerLock }).ToList();
                 if (paced && rows.FirstOrDefault() is { } first)
                 {
                     var rate = first.MessagesPerSecond / 2;

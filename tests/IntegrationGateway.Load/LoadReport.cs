@@ -46,6 +46,13 @@ internal static class LoadReport
                 $"{(r.PacedRate is { } rate ? rate.ToString("N0", I) : "")} | {(r.Paced is { } p ? Lat(p) : "")} | {(r.Accounted ? "yes" : "**NO**")}: {r.Accounting} |");
         }
 
+        md.AppendLine().AppendLine("## The ledger's chain lock while the gateways drained").AppendLine();
+        md.AppendLine("Sampled every 20 ms from pg_locks over the whole drain (warm-up included): the share of samples in which a gateway held the one chain lock, and how many waited for it. With N replicas, a lock held nearly always with sessions queued behind it is what would cap them.").AppendLine();
+        foreach (var group in rows.Where(r => r.LedgerLock is not null).GroupBy(r => (r.Run, r.Consumer)))
+        {
+            md.AppendLine(I, $"- run {group.Key.Run}, {group.Key.Consumer} ({string.Join(", ", group.Select(r => r.Workload))}): {group.First().LedgerLock}");
+        }
+
         md.AppendLine().AppendLine("## Against the MassTransit no-op consumer").AppendLine();
         md.AppendLine("| run | rate, 2 routes | rate, 1 route | rate, every type | CPU/msg, 2 routes | CPU/msg, 1 route | at 50 %: p99 ÷ p50 | at 50 %: p99 ms |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");

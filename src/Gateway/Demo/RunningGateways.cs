@@ -10,8 +10,11 @@ namespace IntegrationGateway.Gateway.Demo;
 /// events, from what they share: the database (the intake's memory of each event, the ledger's decisions and outcomes)
 /// and the broker (the quarantine's depth). Whichever replica settled an event, it is counted once.
 /// </summary>
-internal sealed class RunningGateways(NpgsqlDataSource database, RabbitMqOptions broker, IntakeOptions intake)
+internal sealed class RunningGateways(NpgsqlDataSource database, RabbitMqOptions broker, IntakeOptions intake) : IAsyncDisposable
 {
+    RabbitMQ.Client.IConnection? _connection;
+    RabbitMQ.Client.IChannel? _channel;
+
     /// <summary>Of these events, those an intake marked settled (its ledger entries committed with the mark).</summary>
     public async Task<long> SettledAsync(Guid[] eventIds, CancellationToken cancellationToken)
     {
@@ -20,12 +23,36 @@ internal sealed class RunningGateways(NpgsqlDataSource database, RabbitMqOptions
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Messages in the intake's quarantine now (the broker's count).</summary>
-    public async Task<long> QuarantinedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Messages in the intake's quarantine now (the broker's count), over one connection kept for the run; null while
+    /// that connection recovers (its node went down: it reconnects to another by itself).
+    /// </summary>
+    public async Task<long?> QuarantinedAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await RabbitMqConnections.OpenAsync(broker, "integration-gateway-demo", cancellationToken);
-        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        return await channel.MessageCountAsync(IntakeTopology.QuarantineQueue(intake), cancellationToken);
+        try
+        {
+            _connection ??= await RabbitMqConnections.OpenAsync(broker, "integration-gateway-demo", cancellationToken);
+            _channel ??= await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            return await _channel.MessageCountAsync(IntakeTopology.QuarantineQueue(intake), cancellationToken);
+        }
+        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException
+                                       or RabbitMQ.Client.Exceptions.BrokerUnreachableException or IOException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_channel is not null)
+        {
+            await _channel.DisposeAsync();
+        }
+
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
     }
 
     /// <summary>
