@@ -20,6 +20,17 @@ container_of() {
     --filter "label=com.docker.compose.container-number=$number" | head -n1
 }
 
+# The gateway replicas running now.
+running_replicas() { docker ps -q --filter "label=com.docker.compose.project=$IG_COMPOSE_PROJECT" --filter label=com.docker.compose.service=gateway | wc -l; }
+
+# "address=rabbitmq-1 address=rabbitmq-2 ...": the broker nodes by their container addresses.
+node_addresses() {
+  local node
+  for node in rabbitmq-1 rabbitmq-2 rabbitmq-3; do
+    printf '%s=%s ' "$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(container_of "$node")")" "$node"
+  done
+}
+
 # Waits until each container's own health check passes (the images define them); fails naming the one that did not,
 # with the end of its log.
 wait_healthy() {
@@ -62,10 +73,8 @@ replica_shares() {
   rabbit1="$(container_of rabbitmq-1)"
   local connections
   connections="$(docker exec "$rabbit1" rabbitmqctl -q list_connections send_oct name --formatter json)"
-  local names="" node
-  for node in rabbitmq-1 rabbitmq-2 rabbitmq-3; do
-    names="$names $(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(container_of "$node")")=$node"
-  done
+  local names
+  names="$(node_addresses)"
   printf '\nReplicas (each its own process and connections; bytes the broker sent it)\n'
   for n in $(seq 1 "$replicas"); do
     id="$(container_of "gateway_$n")"

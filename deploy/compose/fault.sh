@@ -21,15 +21,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-replicas="$(docker ps -q --filter "label=com.docker.compose.project=$IG_COMPOSE_PROJECT" --filter label=com.docker.compose.service=gateway | wc -l)"
+replicas="$(running_replicas)"
 if [ "$replicas" -eq 0 ]; then
   "$here/up.sh" --count 15 >/dev/null
-  replicas="$(docker ps -q --filter "label=com.docker.compose.project=$IG_COMPOSE_PROJECT" --filter label=com.docker.compose.service=gateway | wc -l)"
+  replicas="$(running_replicas)"
 fi
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 sql() { docker exec -u postgres "$(container_of postgres)" psql -d integration_gateway -qtAc "$1"; }
-node_ips() { local n; for n in rabbitmq-1 rabbitmq-2 rabbitmq-3; do printf '%s=%s ' "$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(container_of "$n")")" "$n"; done; }
 # Consumers on the intake queue, as a node that stays up counts them.
 consumers() {
   timeout 10 docker exec "$(container_of "$1")" rabbitmqctl -q list_queues -p "$IG_RABBITMQ_VHOST" name consumers 2>/dev/null \
@@ -37,7 +36,7 @@ consumers() {
 }
 
 # The node most of the replicas' connections are on: stopping it makes them reconnect.
-ips="$(node_ips)"
+ips="$(node_addresses)"
 target="$(docker exec "$(container_of rabbitmq-1)" rabbitmqctl -q list_connections name 2>/dev/null | awk -v ips="$ips" '
   BEGIN { n = split(ips, pairs, " "); for (i = 1; i <= n; i++) { split(pairs[i], kv, "="); name[kv[1]] = kv[2] } }
   { split($0, ends, " -> "); split(ends[2], node, ":"); if (node[1] in name) seen[name[node[1]]]++ }
@@ -52,6 +51,14 @@ log "$replicas replica(s); $count events; node to stop: $target (most replicas' 
 simulator="http://127.0.0.1:${IG_COMPOSE_SIMULATOR_PORT:-5081}"
 curl -fsS -X PUT "$simulator/control/latency/1500" >/dev/null || die "the simulator does not answer on $simulator"
 demo_log="$IG_ROOT/.local/log/compose-fault-demo.log"
+demo=""
+# Whatever ends the script: the agency answers at once again, the demo stops, the node runs.
+cleanup() {
+  curl -fsS -X PUT "$simulator/control/latency/0" >/dev/null 2>&1 || true
+  [ -n "$demo" ] && kill "$demo" 2>/dev/null || true
+  docker start "$(container_of "$target")" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 started="$(now)"
 compose run --rm --no-deps -T gateway demo --running-gateways --simulator http://simulator:8080 --exit-after-summary \
   --count "$count" --timeout 900 >"$demo_log" 2>&1 &
@@ -70,9 +77,15 @@ for _ in $(seq 1 1200); do
 done
 at_stop="$(( $(sql "SELECT count(*) FROM intake_event WHERE settled_at IS NOT NULL") - settled_before ))"
 waiting="$(timeout 10 docker exec "$(container_of "$witness")" rabbitmqctl -q list_queues -p "$IG_RABBITMQ_VHOST" name messages 2>/dev/null | awk '$1 == "integration-gateway.intake" { print $2 }')"
-stopped="$(now)"
 docker "$signal" "$(container_of "$target")" >/dev/null
+docker wait "$(container_of "$target")" >/dev/null  # docker kill returns before the node is gone
+stopped="$(now)"
 log "$target stopped ($signal) at $(since "$started") s, with $at_stop messages settled and ${waiting:-?} waiting in the intake queue"
+# The consumers the stopped node held go first (the others see it down), then come back on the nodes left.
+for _ in $(seq 1 50); do
+  [ "$(consumers "$witness" || echo 0)" -lt "$replicas" ] && break
+  sleep 0.1
+done
 recovered=""
 for _ in $(seq 1 600); do
   c="$(consumers "$witness" || true)"

@@ -14,6 +14,8 @@ source "$here/compose.sh"
 
 replicas="${IG_COMPOSE_REPLICAS:-3}"
 [[ "$replicas" =~ ^[1-9][0-9]?$ ]] || die "IG_COMPOSE_REPLICAS must be 1 to 99, not '$replicas'"
+# PostgreSQL's connection slots: each replica's pool (40, below) and room for the one-off CLI runs and the demo.
+export IG_COMPOSE_PG_MAX_CONNECTIONS=$((replicas * 40 + 100))
 
 "$here/../container/images.sh"
 
@@ -48,7 +50,7 @@ chmod -R go-rwx "$IG_COMPOSE_SECRETS"/*
 chmod 0400 "$IG_COMPOSE_SECRETS/rabbitmq/erlang.cookie"
 # What the gateways read from the environment (compose reads the file; the containers get its values). Each replica's
 # pool is bounded (Npgsql's default of 100 each would pass PostgreSQL's max_connections with 3 replicas: "too many
-# clients", seen here); 99 replicas at most × 40 must stay under the server's max_connections (docker-compose.yml).
+# clients", seen here); the server's max_connections is set from the replica count above.
 (umask 077 && {
   printf 'RabbitMq__Username=%s\nRabbitMq__Password=%s\n' "$IG_RABBITMQ_USER" "$IG_RABBITMQ_PASSWORD"
   printf 'RabbitMq__VirtualHost=%s\n' "$IG_RABBITMQ_VHOST"

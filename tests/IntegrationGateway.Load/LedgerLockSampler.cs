@@ -10,8 +10,8 @@ namespace IntegrationGateway.Load;
 /// </summary>
 internal sealed class LedgerLockSampler : IAsyncDisposable
 {
-    /// <summary><c>LedgerWriter.ChainLock</c>: a bigint key shows in pg_locks as classid 0, objid the key, objsubid 1.</summary>
-    const long ChainLock = 7352002;
+    /// <summary>A bigint key shows in pg_locks as classid (its high half) 0, objid the key, objsubid 1.</summary>
+    const long ChainLock = Gateway.Ledger.LedgerWriter.ChainLock;
 
     readonly CancellationTokenSource _stop = new();
     readonly Task _sampling;
@@ -28,7 +28,7 @@ internal sealed class LedgerLockSampler : IAsyncDisposable
     {
         await using var connection = await database.OpenConnectionAsync(stop);
         await using var command = new NpgsqlCommand(
-            $"SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = {ChainLock} AND objsubid = 1",
+            $"SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = {ChainLock} AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             connection);
         await command.PrepareAsync(stop);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));

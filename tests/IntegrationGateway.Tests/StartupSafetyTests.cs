@@ -42,6 +42,9 @@ public sealed class StartupSafetyTests
     [InlineData("RabbitMq:Nodes:0", "broker-2.example.nl:port", "RabbitMq:Nodes")]
     [InlineData("RabbitMq:Nodes:0", "broker-2.example.nl:0", "RabbitMq:Nodes")]
     [InlineData("RabbitMq:Nodes:0", "amqps://broker-2.example.nl", "RabbitMq:Nodes")]
+    [InlineData("RabbitMq:Nodes:0", "broker-2.example.nl:5671:x", "RabbitMq:Nodes")]
+    [InlineData("RabbitMq:Nodes:0", "[fd00::3", "RabbitMq:Nodes")]
+    [InlineData("RabbitMq:Nodes:0", "[broker-2]:5671", "RabbitMq:Nodes")]
     public void InEveryEnvironment_ARemoteServiceWithoutVerifiedTls_IsRefusedNamingTheKey(string key, string value, string named)
     {
         foreach (var development in new[] { false, true })

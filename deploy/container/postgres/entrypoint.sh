@@ -13,14 +13,21 @@ db="${POSTGRES_DB:-$user}"
 [ -n "$pass" ] || { echo "postgres-entrypoint: set POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE" >&2; exit 2; }
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   "$bin/initdb" -D "$PGDATA" -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
-  printf 'local all postgres peer\nhost all all all scram-sha-256\n' > "$PGDATA/pg_hba.conf"
   "$bin/pg_ctl" -D "$PGDATA" -o "-c listen_addresses='' -k /run/postgresql" -w start >/dev/null
-  "$bin/psql" -h /run/postgresql -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA -v user="$user" -v db="$db" -v pass="$pass" >/dev/null <<'SQL'
+  # The password from the environment (\getenv), not on psql's command line, where ps would show it.
+  POSTGRES_PASSWORD="$pass" "$bin/psql" -h /run/postgresql -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA -v user="$user" -v db="$db" >/dev/null <<'SQL'
+\getenv pass POSTGRES_PASSWORD
 SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE :'user' <> 'postgres' \gexec
 ALTER ROLE :"user" WITH LOGIN PASSWORD :'pass';
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL
   "$bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+fi
+# Over the network: every role with its password (SCRAM), and with a certificate configured, over TLS only.
+if [ -n "${POSTGRES_TLS_CERT_FILE:-}" ]; then
+  printf 'local all postgres peer\nhostssl all all all scram-sha-256\nhostnossl all all all reject\n' > "$PGDATA/pg_hba.conf"
+else
+  printf 'local all postgres peer\nhost all all all scram-sha-256\n' > "$PGDATA/pg_hba.conf"
 fi
 tls=()
 if [ -n "${POSTGRES_TLS_CERT_FILE:-}" ]; then

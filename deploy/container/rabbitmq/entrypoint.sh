@@ -5,15 +5,17 @@
 #                                                    may also come from RABBITMQ_DEFAULT_PASS_FILE)
 #   RABBITMQ_ERLANG_COOKIE_FILE                      the cluster's shared cookie (a secret), copied to ~/.erlang.cookie
 set -euo pipefail
+umask 077  # the configuration may hold the first user's password
 conf=/etc/rabbitmq/rabbitmq.conf
 {
-  echo "loopback_users = none"
   echo "log.console = true"
   echo "log.console.level = info"
   echo "log.file = false"
   if [ -n "${RABBITMQ_DEFAULT_USER:-}" ]; then
     pass="${RABBITMQ_DEFAULT_PASS:-}"
     [ -n "${RABBITMQ_DEFAULT_PASS_FILE:-}" ] && pass="$(tr -d '\n' < "$RABBITMQ_DEFAULT_PASS_FILE")"
+    # That user may connect from other containers; without one, RabbitMQ's guest stays on loopback (its default).
+    echo "loopback_users = none"
     echo "default_user = $RABBITMQ_DEFAULT_USER"
     echo "default_pass = $pass"
     echo "default_user_tags.administrator = true"

@@ -58,18 +58,6 @@ public sealed class TransferCounters
         _ => "parked",
     };
 
-    /// <summary>
-    /// The counted outcome of a ledger outcome as <see cref="TransferSettler"/> writes it: <c>rejected</c> is a failed
-    /// transfer, <c>held</c> and <c>parked</c> are not delivered yet.
-    /// </summary>
-    public static TransferOutcome OutcomeOf(string ledgerOutcome) => ledgerOutcome switch
-    {
-        "delivered" => TransferOutcome.Delivered,
-        "blocked" => TransferOutcome.Blocked,
-        "rejected" or "failed" => TransferOutcome.Failed,
-        _ => TransferOutcome.Parked,
-    };
-
     void Count((string Recipient, TransferOutcome Outcome) transfer)
     {
         _transfers.AddOrUpdate(transfer, 1, static (_, count) => count + 1);

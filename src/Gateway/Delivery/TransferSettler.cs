@@ -94,6 +94,12 @@ public sealed class TransferSettler(
         _ => (TransferOutcome.Parked, "parked"),
     };
 
+    static readonly Dictionary<string, TransferOutcome> Counted = Enum.GetValues<DeliveryStatus>().Select(Meaning)
+        .Append((Outcome: TransferOutcome.Blocked, Recorded: "blocked")).DistinctBy(m => m.Recorded).ToDictionary(m => m.Recorded, m => m.Outcome, StringComparer.Ordinal);
+
+    /// <summary>The other way: what the counters count for an outcome the ledger records (a decision's <c>blocked</c> too).</summary>
+    public static TransferOutcome OutcomeOf(string recorded) => Counted.GetValueOrDefault(recorded, TransferOutcome.Parked);
+
     readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _finishing = new();
 
     /// <summary>Whether a recipient has an adapter to deliver with.</summary>

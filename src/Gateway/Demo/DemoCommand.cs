@@ -134,11 +134,28 @@ internal static partial class DemoCommand
 
         var stopping = runningGateways ? interrupted.Token : app.Lifetime.ApplicationStopping;
         await using var elsewhere = runningGateways ? new RunningGateways(app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), app.Services.GetRequiredService<IOptions<RabbitMqOptions>>().Value, app.Services.GetRequiredService<IOptions<IntakeOptions>>().Value) : null;
-        var quarantinedAtStart = elsewhere is null ? 0 : await elsewhere.QuarantinedAsync(stopping) ?? 0;
-
         var counters = app.Services.GetRequiredService<TransferCounters>();
         var before = counters.Snapshot();
         var time = app.Services.GetRequiredService<TimeProvider>();
+        long quarantinedAtStart = 0;
+        if (elsewhere is not null)
+        {
+            // The quarantine's depth before this run, so that only its own messages count: asked until the broker answers.
+            var asked = time.GetTimestamp();
+            long? depth;
+            while ((depth = await elsewhere.QuarantinedAsync(stopping)) is null)
+            {
+                if (time.GetElapsedTime(asked) > timeout)
+                {
+                    Console.Error.WriteLine($"RabbitMQ did not answer within {timeout.TotalSeconds:0} s.");
+                    return ExitCodes.Failed;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stopping);
+            }
+
+            quarantinedAtStart = depth.Value;
+        }
         var generator = new SampleEventGenerator(seed, time);
         var events = Enumerable.Range(0, count).Select(i => generator.Next(types[i % types.Count])).ToList();
         // Its own events: whatever else the queue holds (published while no gateway ran) is settled too, and not waited for.
@@ -176,8 +193,15 @@ internal static partial class DemoCommand
 
             // The consents are stored before the enrolments they concern arrive (by whichever gateway took them).
             var consentIds = consents.Select(EventIdOf).ToArray();
+            var consentsPublished = time.GetTimestamp();
             while ((elsewhere is null ? intake.Accepted - acceptedBefore : await elsewhere.SettledAsync(consentIds, stopping)) < consents.Count && !stopping.IsCancellationRequested)
             {
+                if (time.GetElapsedTime(consentsPublished) > timeout)
+                {
+                    // No gateway took them (none consuming?): the summary below says what was and was not settled.
+                    break;
+                }
+
                 await Task.Delay(TimeSpan.FromMilliseconds(50), time, CancellationToken.None);
             }
 

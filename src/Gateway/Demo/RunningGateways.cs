@@ -76,7 +76,7 @@ internal sealed class RunningGateways(NpgsqlDataSource database, RabbitMqOptions
         var transfers = new Dictionary<(string Recipient, TransferOutcome Outcome), long>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var key = (reader.GetString(0), TransferCounters.OutcomeOf(reader.GetString(1)));
+            var key = (reader.GetString(0), TransferSettler.OutcomeOf(reader.GetString(1)));
             transfers[key] = transfers.GetValueOrDefault(key) + reader.GetInt64(2);
         }
 

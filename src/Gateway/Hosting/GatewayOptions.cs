@@ -70,12 +70,18 @@ public sealed class RabbitMqOptions
         var bracketed = text.StartsWith('[');
         if (colon > 0 && (bracketed ? text[colon - 1] == ']' : text.IndexOf(':') == colon))
         {
-            return int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535 && colon > (bracketed ? 2 : 0)
-                ? (text[..colon].Trim('[', ']'), port)
+            var named = bracketed ? text[1..(colon - 1)] : text[..colon];
+            return int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+                   && named.Length > 0 && (!bracketed || System.Net.IPAddress.TryParse(named, out _))
+                ? (named, port)
                 : null;
         }
 
-        return text.Length == 0 || text.Contains('/') || text.Contains(' ') ? null : (text.Trim('[', ']'), Port);
+        // A bare host: a name, or an address; with colons only an IPv6 address, brackets closed.
+        var host = bracketed ? (text.EndsWith(']') ? text[1..^1] : "") : text;
+        var valid = host.Length > 0 && !host.Contains('/') && !host.Contains(' ') && !host.Contains('[') && !host.Contains(']')
+                    && (!host.Contains(':') || System.Net.IPAddress.TryParse(host, out _));
+        return valid ? (host, Port) : null;
     }
 
     static string NodeProblem(string node) => $"RabbitMq:Nodes has '{node}', which is not host or host:port (a port from 1 to 65535).";

@@ -9,7 +9,7 @@ public static class RabbitMqConnections
 {
     /// <summary>
     /// A connection factory for the configured broker; the connection recovers on its own after a network failure.
-    /// Settings the gateway may not use (a plain connection to another host) are refused here, for every verb.
+    /// Settings the gateway may not use (a plain connection to another host) are refused by <see cref="Endpoints"/>, for every verb.
     /// </summary>
     static ConnectionFactory Factory(RabbitMqOptions options, string clientName) => new()
     {
@@ -18,7 +18,7 @@ public static class RabbitMqConnections
         VirtualHost = options.VirtualHost,
         UserName = options.Username,
         Password = options.Password,
-        Ssl = Tls(options, options.Host),
+        // No Ssl here: each endpoint carries its own (Endpoints), and the factory's would only load the files again.
         ClientProvidedName = clientName,
         AutomaticRecoveryEnabled = true,
         TopologyRecoveryEnabled = true,

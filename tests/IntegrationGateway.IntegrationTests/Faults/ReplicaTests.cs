@@ -44,12 +44,15 @@ public sealed class ReplicaTests(ITestOutputHelper output)
         var publishing = run.PublishAsync(run.Events);
         await run.WaitForShareAsync(0.3);
         var killed = gateways[0];
+        // It dies with work of its own: events it took, some of them in flight.
+        var tookBeforeKill = await AcceptedAsync(killed);
+        Assert.True(tookBeforeKill > 0, "the replica to be killed had taken no event");
         killed.KillHard();
         await killed.WaitForExitAsync(TimeSpan.FromSeconds(30));
         var at = drain.Elapsed;
         await publishing;
         var row = await run.DrainAndCheckAsync(drain, output, $"{Replicas} replicas; one killed -9 at {at.TotalSeconds:0.0} s, with 30 % of the transfers received; the other {Replicas - 1} finished");
-        output.WriteLine($"duplicate deliveries (messages in flight at the kill, sent again under their keys): {row.DuplicateDeliveries}");
+        output.WriteLine($"the killed replica had taken {tookBeforeKill} event(s); duplicate deliveries (messages in flight at the kill, sent again under their keys): {row.DuplicateDeliveries}");
         await AssertEachDidSomeAsync(gateways[1..], run);
     }
 
@@ -70,12 +73,18 @@ public sealed class ReplicaTests(ITestOutputHelper output)
         var accepted = new List<long>();
         foreach (var gateway in gateways)
         {
-            using var http = await OpsSignIn.ClientAsync(gateway.BaseUrl, "operator");
-            var summary = await http.GetFromJsonAsync<JsonObject>("/ops/summary");
-            accepted.Add(summary!["intake"]!["accepted"]!.GetValue<long>());
+            accepted.Add(await AcceptedAsync(gateway));
         }
 
         output.WriteLine($"events each replica took: {string.Join(", ", accepted)} (of {run.Events.Count:N0})");
         Assert.All(accepted, a => Assert.True(a > 0, $"a replica took no event: {string.Join(", ", accepted)}"));
+    }
+
+    /// <summary>Events a replica's intake took, from its own ops summary.</summary>
+    static async Task<long> AcceptedAsync(GatewayProcess gateway)
+    {
+        using var http = await OpsSignIn.ClientAsync(gateway.BaseUrl, "operator");
+        var summary = await http.GetFromJsonAsync<JsonObject>("/ops/summary");
+        return summary!["intake"]!["accepted"]!.GetValue<long>();
     }
 }
